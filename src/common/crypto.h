@@ -1,0 +1,77 @@
+// The cryptographic primitives cove uses, over OpenSSL 3 EVP (AES-NI/VAES, SHA-NI): CSPRNG,
+// SHA-256, HKDF-SHA256 and AES-256-GCM. Nothing here touches the OS or logs; keys stay in
+// SecretBytes. AesGcm keeps one cipher context per key so that sealing a 4 KiB chunk costs
+// only the cipher work, not a key schedule.
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "common/secret_bytes.h"
+#include "common/status.h"
+
+namespace cove {
+
+inline constexpr size_t kAes256KeySize = 32;
+inline constexpr size_t kGcmNonceSize = 12;
+inline constexpr size_t kGcmTagSize = 16;
+using GcmNonce = std::array<uint8_t, kGcmNonceSize>;
+using GcmTag = std::array<uint8_t, kGcmTagSize>;
+using Sha256Digest = std::array<uint8_t, 32>;
+
+// Fills `out` from OpenSSL's CSPRNG; fails only if the DRBG cannot be seeded.
+Status RandomBytes(std::span<uint8_t> out);
+// A fresh random key of `size` bytes.
+Result<SecretBytes> RandomKey(size_t size = kAes256KeySize);
+
+Sha256Digest Sha256(std::span<const uint8_t> data);
+
+// Incremental SHA-256, for digests over several pieces without concatenating them.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+  void Update(std::span<const uint8_t> data);
+  void Update(std::string_view text) {
+    Update({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  }
+  Sha256Digest Finish();
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+// HKDF-SHA256 (RFC 5869): derives `size` bytes from `key` for the purpose named by `info`.
+Result<SecretBytes> HkdfSha256(const SecretBytes& key, std::string_view info, size_t size,
+                               std::span<const uint8_t> salt = {});
+
+// AES-256-GCM with a fixed key. Not thread-safe: one instance per thread or per file.
+class AesGcm {
+ public:
+  static Result<std::unique_ptr<AesGcm>> Create(const SecretBytes& key);
+  ~AesGcm();
+  AesGcm(const AesGcm&) = delete;
+  AesGcm& operator=(const AesGcm&) = delete;
+
+  // Encrypts plaintext into ciphertext (same size; may alias) and returns the tag.
+  // An empty plaintext with non-empty aad computes a GMAC (the authenticated-only mode).
+  Status Seal(const GcmNonce& nonce, std::span<const uint8_t> aad,
+              std::span<const uint8_t> plaintext, uint8_t* ciphertext, GcmTag& tag);
+  // Decrypts and verifies; on a tag mismatch returns kIntegrityError and wipes `plaintext`.
+  Status Open(const GcmNonce& nonce, std::span<const uint8_t> aad,
+              std::span<const uint8_t> ciphertext, const GcmTag& tag, uint8_t* plaintext);
+
+ private:
+  AesGcm(EVP_CIPHER_CTX* enc, EVP_CIPHER_CTX* dec) : enc_(enc), dec_(dec) {}
+  EVP_CIPHER_CTX* enc_;
+  EVP_CIPHER_CTX* dec_;
+};
+
+}  // namespace cove

@@ -1,0 +1,48 @@
+// Env: every OS call the shield makes goes through this interface (LevelDB's Env), so that the
+// shield can be tested on temp dirs and the runtime can plug in an implementation that issues
+// raw syscalls and therefore never re-enters its own interposed libc functions.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/unique_fd.h"
+
+namespace cove {
+
+class Env {
+ public:
+  virtual ~Env() = default;
+  // The process-wide default, backed by libc.
+  static Env& Default();
+
+  virtual Result<UniqueFd> Open(const std::string& path, int flags, mode_t mode = 0600) = 0;
+  // Reads exactly buf.size() bytes at `offset` (short read => kDataLoss naming `path`).
+  virtual Status ReadExactly(int fd, std::span<uint8_t> buf, uint64_t offset,
+                             const std::string& path) = 0;
+  // Reads up to buf.size() bytes at `offset`; returns how many (0 at end of file).
+  virtual Result<size_t> ReadAt(int fd, std::span<uint8_t> buf, uint64_t offset,
+                                const std::string& path) = 0;
+  virtual Status WriteAt(int fd, std::span<const uint8_t> buf, uint64_t offset,
+                         const std::string& path) = 0;
+  virtual Result<uint64_t> FileSize(int fd, const std::string& path) = 0;
+  virtual Status Truncate(int fd, uint64_t size, const std::string& path) = 0;
+  virtual Status Sync(int fd, const std::string& path) = 0;
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  virtual Status Unlink(const std::string& path) = 0;
+  virtual bool Exists(const std::string& path) = 0;
+  // fsyncs the directory holding `path`, so that a rename or create in it is durable.
+  virtual Status SyncParentDir(const std::string& path) = 0;
+};
+
+// Reads a whole (small) file, e.g. an fspf.
+Result<std::vector<uint8_t>> ReadWholeFile(Env& env, const std::string& path);
+// Replaces `path` atomically and durably: write temp, fsync, rename, fsync directory.
+Status WriteFileAtomically(Env& env, const std::string& path, std::span<const uint8_t> data);
+
+}  // namespace cove

@@ -1,0 +1,68 @@
+// SecretBytes: an owned buffer for key material that is zeroized (OPENSSL_cleanse) whenever it is
+// released, resized or moved from. Keys never live in a std::string or std::vector<uint8_t>.
+#pragma once
+
+#include <openssl/crypto.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+
+namespace cove {
+
+class SecretBytes {
+ public:
+  SecretBytes() = default;
+  explicit SecretBytes(size_t size) : data_(new uint8_t[size]()), size_(size) {}
+  SecretBytes(const uint8_t* bytes, size_t size) : SecretBytes(size) {
+    if (size != 0) std::memcpy(data_.get(), bytes, size);
+  }
+  ~SecretBytes() { Wipe(); }
+
+  SecretBytes(const SecretBytes& other) : SecretBytes(other.data(), other.size()) {}
+  SecretBytes& operator=(const SecretBytes& other) {
+    if (this != &other) {
+      SecretBytes copy(other);
+      *this = std::move(copy);
+    }
+    return *this;
+  }
+  SecretBytes(SecretBytes&& other) noexcept : data_(std::move(other.data_)), size_(other.size_) {
+    other.size_ = 0;
+  }
+  SecretBytes& operator=(SecretBytes&& other) noexcept {
+    if (this != &other) {
+      Wipe();
+      data_ = std::move(other.data_);
+      size_ = other.size_;
+      other.size_ = 0;
+    }
+    return *this;
+  }
+
+  uint8_t* data() { return data_.get(); }
+  const uint8_t* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  std::span<const uint8_t> span() const { return {data_.get(), size_}; }
+  std::span<uint8_t> mutable_span() { return {data_.get(), size_}; }
+
+  // Constant-time comparison, so that key checks do not leak through timing.
+  bool Equals(std::span<const uint8_t> other) const {
+    return other.size() == size_ && (size_ == 0 || CRYPTO_memcmp(data_.get(), other.data(), size_) == 0);
+  }
+
+ private:
+  void Wipe() {
+    if (data_ && size_ != 0) OPENSSL_cleanse(data_.get(), size_);
+    data_.reset();
+    size_ = 0;
+  }
+
+  std::unique_ptr<uint8_t[]> data_;
+  size_t size_ = 0;
+};
+
+}  // namespace cove

@@ -1,0 +1,34 @@
+// Status helpers: mapping to errno for the libc boundary and human-readable text.
+#include "common/status.h"
+
+#include <cstring>
+
+namespace cove {
+
+Status IoError(const std::string& what, int err) {
+  return {StatusCode::kIo, what + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")"};
+}
+
+int Status::ToErrno() const {
+  switch (code_) {
+    case StatusCode::kOk: return 0;
+    case StatusCode::kInvalidArgument: return EINVAL;
+    case StatusCode::kNotFound: return ENOENT;
+    case StatusCode::kAlreadyExists: return EEXIST;
+    case StatusCode::kPermissionDenied: return EACCES;
+    case StatusCode::kIntegrityError: return EBADMSG;
+    case StatusCode::kDataLoss: return EIO;
+    case StatusCode::kUnsupported: return ENOSYS;
+    case StatusCode::kFailedPrecondition: return EPERM;
+    case StatusCode::kIo: return EIO;
+    case StatusCode::kInternal: return EIO;
+  }
+  return EIO;
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "OK";
+  return message_;
+}
+
+}  // namespace cove
