@@ -70,4 +70,9 @@ class EvidenceVerifier {
 // The verifier for `kind` (process-lifetime singletons, thread-safe).
 const EvidenceVerifier& VerifierFor(EvidenceKind kind);
 
+// The singletons behind VerifierFor, defined by each verifier's own file.
+const EvidenceVerifier& SgxDcapVerifier();  // dcap_verifier.cc
+const EvidenceVerifier& TdxDcapVerifier();  // dcap_verifier.cc
+const EvidenceVerifier& SnpVerifier();      // snp_verifier.cc
+
 }  // namespace cove::attestation
