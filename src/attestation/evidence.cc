@@ -34,18 +34,24 @@ std::optional<TcbStatus> ParseTcbStatus(std::string_view name) {
 
 const char* EvidenceKindName(EvidenceKind kind) {
   switch (kind) {
-    case EvidenceKind::kSgx: return "sgx";
-    case EvidenceKind::kTdx: return "tdx";
-    case EvidenceKind::kSnp: return "snp";
+    case EvidenceKind::kSgx:
+      return "sgx";
+    case EvidenceKind::kTdx:
+      return "tdx";
+    case EvidenceKind::kSnp:
+      return "snp";
   }
   return "unknown";
 }
 
 const EvidenceVerifier& VerifierFor(EvidenceKind kind) {
   switch (kind) {
-    case EvidenceKind::kSgx: return SgxDcapVerifier();
-    case EvidenceKind::kTdx: return TdxDcapVerifier();
-    case EvidenceKind::kSnp: return SnpVerifier();
+    case EvidenceKind::kSgx:
+      return SgxDcapVerifier();
+    case EvidenceKind::kTdx:
+      return TdxDcapVerifier();
+    case EvidenceKind::kSnp:
+      return SnpVerifier();
   }
   return SgxDcapVerifier();
 }

@@ -52,8 +52,8 @@ struct VerifiedEvidence {
 
 // Inputs besides the evidence bytes. Verification never touches the network.
 struct VerificationInputs {
-  std::time_t at = 0;                    // verify "as of" this time (UTC seconds)
-  std::optional<std::string> collateral;  // SGX/TDX: collateral JSON (shared/testvectors layout)
+  std::time_t at = 0;                        // verify "as of" this time (UTC seconds)
+  std::optional<std::string> collateral;     // SGX/TDX: collateral JSON (shared/testvectors layout)
   std::optional<std::vector<uint8_t>> vcek;  // SNP: VCEK or VLEK certificate, DER or PEM
 };
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 
@@ -18,5 +17,6 @@ void AddAllCommands(CLI::App& app, int& exit_code);
 
 }  // namespace cove::cli
 
-#define COVE_REGISTER_COMMAND(name, registrar) \
-  [[maybe_unused]] static const bool cove_command_registered_ = ::cove::cli::RegisterCommand(name, registrar)
+#define COVE_REGISTER_COMMAND(name, registrar)                  \
+  [[maybe_unused]] static const bool cove_command_registered_ = \
+      ::cove::cli::RegisterCommand(name, registrar)

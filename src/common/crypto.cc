@@ -46,7 +46,9 @@ Sha256Digest Sha256(std::span<const uint8_t> data) {
 Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
 }
-Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(ctx_); }
+Sha256Hasher::~Sha256Hasher() {
+  EVP_MD_CTX_free(ctx_);
+}
 void Sha256Hasher::Update(std::span<const uint8_t> data) {
   EVP_DigestUpdate(ctx_, data.data(), data.size());
 }
@@ -68,13 +70,13 @@ Result<SecretBytes> HkdfSha256(const SecretBytes& key, std::string_view info, si
   OSSL_PARAM params[5];
   int n = 0;
   params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest_name, 0);
-  params[n++] = OSSL_PARAM_construct_octet_string(
-      OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(key.data()), key.size());
-  params[n++] = OSSL_PARAM_construct_octet_string(
-      OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
+  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                                  const_cast<uint8_t*>(key.data()), key.size());
+  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+                                                  const_cast<char*>(info.data()), info.size());
   if (!salt.empty()) {
-    params[n++] = OSSL_PARAM_construct_octet_string(
-        OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()), salt.size());
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+                                                    const_cast<uint8_t*>(salt.data()), salt.size());
   }
   params[n] = OSSL_PARAM_construct_end();
   SecretBytes out(size);
@@ -134,6 +136,31 @@ Status AesGcm::Open(const GcmNonce& nonce, std::span<const uint8_t> aad,
   if (EVP_DecryptFinal_ex(dec_, plaintext + ciphertext.size(), &len) != 1) {
     ERR_clear_error();
     if (!ciphertext.empty()) OPENSSL_cleanse(plaintext, ciphertext.size());
+    return IntegrityError("authentication tag mismatch");
+  }
+  return Status::Ok();
+}
+
+Status AesGcm::Authenticate(const GcmNonce& nonce, std::span<const uint8_t> aad,
+                            std::span<const uint8_t> data, GcmTag& tag) {
+  int len = 0;
+  uint8_t none = 0;
+  if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
+      EVP_EncryptUpdate(enc_, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1 ||
+      (!data.empty() &&
+       EVP_EncryptUpdate(enc_, nullptr, &len, data.data(), static_cast<int>(data.size())) != 1) ||
+      EVP_EncryptFinal_ex(enc_, &none, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(enc_, EVP_CTRL_GCM_GET_TAG, kGcmTagSize, tag.data()) != 1) {
+    return OpenSslError("AES-GCM authenticate");
+  }
+  return Status::Ok();
+}
+
+Status AesGcm::VerifyAuthentication(const GcmNonce& nonce, std::span<const uint8_t> aad,
+                                    std::span<const uint8_t> data, const GcmTag& tag) {
+  GcmTag computed{};
+  COVE_RETURN_IF_ERROR(Authenticate(nonce, aad, data, computed));
+  if (CRYPTO_memcmp(computed.data(), tag.data(), kGcmTagSize) != 0) {
     return IntegrityError("authentication tag mismatch");
   }
   return Status::Ok();

@@ -67,6 +67,12 @@ class AesGcm {
   // Decrypts and verifies; on a tag mismatch returns kIntegrityError and wipes `plaintext`.
   Status Open(const GcmNonce& nonce, std::span<const uint8_t> aad,
               std::span<const uint8_t> ciphertext, const GcmTag& tag, uint8_t* plaintext);
+  // GMAC over aad | data without encrypting (authenticated-only regions keep plaintext on disk).
+  Status Authenticate(const GcmNonce& nonce, std::span<const uint8_t> aad,
+                      std::span<const uint8_t> data, GcmTag& tag);
+  // Checks a tag made by Authenticate; kIntegrityError on mismatch.
+  Status VerifyAuthentication(const GcmNonce& nonce, std::span<const uint8_t> aad,
+                              std::span<const uint8_t> data, const GcmTag& tag);
 
  private:
   AesGcm(EVP_CIPHER_CTX* enc, EVP_CIPHER_CTX* dec) : enc_(enc), dec_(dec) {}

@@ -22,8 +22,8 @@ class PosixEnv final : public Env {
                         const std::string& path) override {
     size_t done = 0;
     while (done < buf.size()) {
-      ssize_t n = ::pread(fd, buf.data() + done, buf.size() - done,
-                          static_cast<off_t>(offset + done));
+      ssize_t n =
+          ::pread(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return IoError("read " + path);
@@ -39,8 +39,8 @@ class PosixEnv final : public Env {
     COVE_ASSIGN_OR_RETURN(size_t n, ReadAt(fd, buf, offset, path));
     if (n != buf.size()) {
       return DataLoss(path + ": file is truncated (wanted " + std::to_string(buf.size()) +
-                      " bytes at offset " + std::to_string(offset) + ", got " +
-                      std::to_string(n) + ")");
+                      " bytes at offset " + std::to_string(offset) + ", got " + std::to_string(n) +
+                      ")");
     }
     return Status::Ok();
   }
@@ -49,8 +49,8 @@ class PosixEnv final : public Env {
                  const std::string& path) override {
     size_t done = 0;
     while (done < buf.size()) {
-      ssize_t n = ::pwrite(fd, buf.data() + done, buf.size() - done,
-                           static_cast<off_t>(offset + done));
+      ssize_t n =
+          ::pwrite(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return IoError("write " + path);

@@ -14,8 +14,10 @@ int HexDigitValue(char c) {
 }
 
 std::string_view Trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   return text;
 }
 
@@ -47,7 +49,8 @@ std::string HexEncode(std::span<const uint8_t> bytes) {
 
 Result<std::vector<uint8_t>> HexDecode(std::string_view text, std::string_view what) {
   text = Trim(text);
-  if (text.size() % 2 != 0) return InvalidArgument(std::string(what) + ": odd number of hex digits");
+  if (text.size() % 2 != 0)
+    return InvalidArgument(std::string(what) + ": odd number of hex digits");
   std::vector<uint8_t> out(text.size() / 2);
   COVE_RETURN_IF_ERROR(DecodeInto(text, what, out.data()));
   return out;

@@ -13,7 +13,8 @@
 namespace cove {
 
 std::string HexEncode(std::span<const uint8_t> bytes);
-// Decodes hex text (either case, optional surrounding whitespace); `what` names the field in errors.
+// Decodes hex text (either case, optional surrounding whitespace); `what` names the field in
+// errors.
 Result<std::vector<uint8_t>> HexDecode(std::string_view text, std::string_view what);
 // As HexDecode, into zeroizing storage and requiring exactly `size` bytes, for keys.
 Result<SecretBytes> HexDecodeSecret(std::string_view text, size_t size, std::string_view what);

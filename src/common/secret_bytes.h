@@ -51,7 +51,8 @@ class SecretBytes {
 
   // Constant-time comparison, so that key checks do not leak through timing.
   bool Equals(std::span<const uint8_t> other) const {
-    return other.size() == size_ && (size_ == 0 || CRYPTO_memcmp(data_.get(), other.data(), size_) == 0);
+    return other.size() == size_ &&
+           (size_ == 0 || CRYPTO_memcmp(data_.get(), other.data(), size_) == 0);
   }
 
  private:

@@ -6,22 +6,34 @@
 namespace cove {
 
 Status IoError(const std::string& what, int err) {
-  return {StatusCode::kIo, what + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")"};
+  return {StatusCode::kIo,
+          what + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")"};
 }
 
 int Status::ToErrno() const {
   switch (code_) {
-    case StatusCode::kOk: return 0;
-    case StatusCode::kInvalidArgument: return EINVAL;
-    case StatusCode::kNotFound: return ENOENT;
-    case StatusCode::kAlreadyExists: return EEXIST;
-    case StatusCode::kPermissionDenied: return EACCES;
-    case StatusCode::kIntegrityError: return EBADMSG;
-    case StatusCode::kDataLoss: return EIO;
-    case StatusCode::kUnsupported: return ENOSYS;
-    case StatusCode::kFailedPrecondition: return EPERM;
-    case StatusCode::kIo: return EIO;
-    case StatusCode::kInternal: return EIO;
+    case StatusCode::kOk:
+      return 0;
+    case StatusCode::kInvalidArgument:
+      return EINVAL;
+    case StatusCode::kNotFound:
+      return ENOENT;
+    case StatusCode::kAlreadyExists:
+      return EEXIST;
+    case StatusCode::kPermissionDenied:
+      return EACCES;
+    case StatusCode::kIntegrityError:
+      return EBADMSG;
+    case StatusCode::kDataLoss:
+      return EIO;
+    case StatusCode::kUnsupported:
+      return ENOSYS;
+    case StatusCode::kFailedPrecondition:
+      return EPERM;
+    case StatusCode::kIo:
+      return EIO;
+    case StatusCode::kInternal:
+      return EIO;
   }
   return EIO;
 }

@@ -20,7 +20,7 @@ enum class StatusCode {
   kDataLoss,          // on-disk state is inconsistent (torn or truncated)
   kUnsupported,       // valid but not implemented / format version unknown
   kFailedPrecondition,
-  kIo,                // an OS call failed; the message carries errno's text
+  kIo,  // an OS call failed; the message carries errno's text
   kInternal,
 };
 
@@ -50,12 +50,24 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
-inline Status IntegrityError(std::string m) { return {StatusCode::kIntegrityError, std::move(m)}; }
-inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
-inline Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
-inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
+inline Status NotFound(std::string m) {
+  return {StatusCode::kNotFound, std::move(m)};
+}
+inline Status IntegrityError(std::string m) {
+  return {StatusCode::kIntegrityError, std::move(m)};
+}
+inline Status DataLoss(std::string m) {
+  return {StatusCode::kDataLoss, std::move(m)};
+}
+inline Status Unsupported(std::string m) {
+  return {StatusCode::kUnsupported, std::move(m)};
+}
+inline Status Internal(std::string m) {
+  return {StatusCode::kInternal, std::move(m)};
+}
 inline Status FailedPrecondition(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};
 }
@@ -66,7 +78,7 @@ Status IoError(const std::string& what, int err = errno);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return value_.has_value(); }
@@ -87,9 +99,9 @@ class [[nodiscard]] Result {
 }  // namespace cove
 
 // Propagates a non-ok Status from an expression returning Status.
-#define COVE_RETURN_IF_ERROR(expr)        \
-  do {                                    \
-    ::cove::Status cove_status_ = (expr); \
+#define COVE_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::cove::Status cove_status_ = (expr);        \
     if (!cove_status_.ok()) return cove_status_; \
   } while (0)
 

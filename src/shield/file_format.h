@@ -1,0 +1,100 @@
+// The on-disk layout of a protected file, specified once here (docs/file-shield.md explains it).
+//
+//   offset 0      FileHeader, kHeaderSize (4096) bytes, plaintext:
+//                   0  magic "COVEPF01"        8 bytes
+//                   8  format_version (=1)     u32 LE
+//                  12  chunk_size              u32 LE (power of two, 4 KiB .. 1 MiB)
+//                  16  file_id                 16 bytes (random, also in the fspf entry)
+//                  32  region kind             u8 (1 authenticated, 2 encrypted)
+//                  33  zero padding up to 4096
+//   then groups g = 0, 1, ... each covering kChunksPerGroup (128) chunks:
+//     TagBlock    4096 bytes: 128 entries of 32 bytes:
+//                   nonce[12] | GCM tag[16] | flags u32 LE (bit 0: chunk present; absent = zeros)
+//     chunk data  128 slots of chunk_size bytes; chunk i holds AES-256-GCM ciphertext (encrypted
+//                 region) or the plaintext itself (authenticated region, GMAC tag) of plaintext
+//                 bytes [i*chunk_size, min(size, (i+1)*chunk_size)). The file ends right after
+//                 the last byte of the last chunk.
+//
+// Binding: each chunk's AAD is file_id | chunk index (u64) | plaintext length (u32) | kind (u8),
+// so chunks cannot move within or between files or change length. Each tag block is anchored by
+// its digest SHA-256("cove-group-v1" | file_id | group index u64 | tag block) stored in the fspf
+// entry, and the fspf is anchored by its tag: an old chunk, tag block or file fails the digest.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <span>
+
+#include "common/crypto.h"
+#include "common/status.h"
+#include "shield/region.h"
+
+namespace cove::shield {
+
+inline constexpr uint32_t kFileFormatVersion = 1;
+inline constexpr size_t kHeaderSize = 4096;
+inline constexpr size_t kChunksPerGroup = 128;
+inline constexpr size_t kTagEntrySize = 32;
+inline constexpr size_t kTagBlockSize = kChunksPerGroup * kTagEntrySize;
+inline constexpr uint32_t kDefaultChunkSize = 4096;
+inline constexpr uint32_t kMinChunkSize = 4096;
+inline constexpr uint32_t kMaxChunkSize = 1 << 20;
+inline constexpr uint32_t kChunkPresent = 1;
+
+using FileId = std::array<uint8_t, 16>;
+
+struct TagEntry {
+  GcmNonce nonce{};
+  GcmTag tag{};
+  uint32_t flags = 0;
+};
+
+// Geometry of a file with a given chunk size: where chunk i and the tag block of group g live,
+// and how long the host file is for a plaintext size.
+class FileGeometry {
+ public:
+  explicit FileGeometry(uint32_t chunk_size) : chunk_size_(chunk_size) {}
+  uint32_t chunk_size() const { return chunk_size_; }
+  uint64_t group_span() const { return kTagBlockSize + uint64_t{kChunksPerGroup} * chunk_size_; }
+  uint64_t TagBlockOffset(uint64_t group) const { return kHeaderSize + group * group_span(); }
+  uint64_t ChunkOffset(uint64_t chunk) const {
+    return TagBlockOffset(chunk / kChunksPerGroup) + kTagBlockSize +
+           (chunk % kChunksPerGroup) * uint64_t{chunk_size_};
+  }
+  uint64_t ChunkCount(uint64_t size) const { return (size + chunk_size_ - 1) / chunk_size_; }
+  uint64_t GroupCount(uint64_t size) const {
+    return (ChunkCount(size) + kChunksPerGroup - 1) / kChunksPerGroup;
+  }
+  // Plaintext bytes held by chunk `chunk` of a file of `size` bytes.
+  uint32_t ChunkLength(uint64_t chunk, uint64_t size) const {
+    uint64_t start = chunk * chunk_size_;
+    if (start >= size) return 0;
+    return static_cast<uint32_t>(std::min<uint64_t>(chunk_size_, size - start));
+  }
+  uint64_t HostSize(uint64_t size) const {
+    uint64_t chunks = ChunkCount(size);
+    if (chunks == 0) return kHeaderSize;
+    return ChunkOffset(chunks - 1) + ChunkLength(chunks - 1, size);
+  }
+
+ private:
+  uint32_t chunk_size_;
+};
+
+bool IsValidChunkSize(uint32_t chunk_size);
+
+std::array<uint8_t, kHeaderSize> EncodeFileHeader(const FileId& id, uint32_t chunk_size,
+                                                  RegionKind kind);
+// Checks that `header` is exactly the header of file `id` (any flipped byte is an error).
+Status VerifyFileHeader(std::span<const uint8_t> header, const FileId& id, uint32_t chunk_size,
+                        RegionKind kind, const std::string& path);
+
+void EncodeTagEntry(const TagEntry& entry, uint8_t* out);
+TagEntry DecodeTagEntry(const uint8_t* in);
+// The AAD binding a chunk to its file, position, length and region kind.
+std::array<uint8_t, 29> ChunkAad(const FileId& id, uint64_t chunk, uint32_t length,
+                                 RegionKind kind);
+Sha256Digest TagBlockDigest(const FileId& id, uint64_t group, std::span<const uint8_t> block);
+
+}  // namespace cove::shield

@@ -1,0 +1,84 @@
+// The fspf (file system protection file): the regions and, per protected file, what is needed
+// to verify it (id, key, size, tag-block digests). On disk it is a small container:
+//
+//   0  magic "COVEFSPF"  8 bytes
+//   8  container version u32 LE (=1)
+//  12  sealed            u8 (0: plaintext, as built by `fspf create/addr/addf`; 1: AES-256-GCM)
+//  13  reserved          3 zero bytes
+//  16  plaintext: SHA-256(payload)[32] | payload
+//      sealed:    nonce[12] | AES-256-GCM(fspf key, aad = bytes 0..15)(payload) | tag[16]
+//
+// The GCM tag of a sealed fspf identifies its exact content: freshness is "the fspf tag equals
+// the one the owner expects". The payload (version 1) is, little-endian:
+//   u32 payload version (=1) | u32 flags (bit 0: strict) |
+//   u32 region count, per region: u8 kind | string path | string kernel path
+//   u32 file count, per file: string path | u8 kind | file id[16] | key[32] | u64 size |
+//       u64 generation | u32 chunk size | u32 group count | digest[32] * group count
+// where string = u32 length | bytes. A reader refuses versions it does not know.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/crypto.h"
+#include "common/secret_bytes.h"
+#include "common/status.h"
+#include "shield/file_format.h"
+#include "shield/region.h"
+
+namespace cove::shield {
+
+inline constexpr uint32_t kFspfContainerVersion = 1;
+inline constexpr uint32_t kFspfPayloadVersion = 1;
+inline constexpr uint32_t kFspfFlagStrict = 1;
+inline constexpr size_t kMaxPathLength = 4096;
+
+// What the fspf records about one protected file.
+struct FileEntry {
+  std::string path;  // protected (in-container) path
+  RegionKind kind = RegionKind::kEncrypted;
+  FileId id{};
+  SecretBytes key;  // 32-byte file key; chunk keys are derived from it with HKDF
+  uint64_t size = 0;
+  uint64_t generation = 0;  // number of commits; 0 = never committed
+  uint32_t chunk_size = kDefaultChunkSize;
+  std::vector<Sha256Digest> group_digests;
+};
+
+// The decoded payload.
+struct Fspf {
+  uint32_t flags = 0;
+  std::vector<Region> regions;
+  std::map<std::string, FileEntry> files;  // by protected path
+
+  bool strict() const { return (flags & kFspfFlagStrict) != 0; }
+  const Region* RegionFor(std::string_view path) const { return FindRegion(regions, path); }
+  // Adds or replaces the region at `region.path` (normalized).
+  Status AddRegion(Region region);
+};
+
+using FspfTag = GcmTag;
+
+// Serialization of the payload (the plaintext buffer holds keys: callers wipe it).
+std::vector<uint8_t> EncodeFspfPayload(const Fspf& fspf);
+Result<Fspf> DecodeFspfPayload(std::span<const uint8_t> payload, const std::string& what);
+
+// A decoded fspf file and how it was stored.
+struct LoadedFspf {
+  Fspf fspf;
+  bool sealed = false;
+  FspfTag tag{};  // meaningful when sealed
+};
+
+// Encodes an fspf container: plaintext when `key` is empty, else sealed with a fresh nonce
+// (the new tag is returned through `tag`).
+Result<std::vector<uint8_t>> EncodeFspfFile(const Fspf& fspf, const SecretBytes* key, FspfTag* tag);
+// Decodes a container. A sealed one needs `key`; when `expected_tag` is given, a different
+// tag is refused before decryption (rollback to an older fspf).
+Result<LoadedFspf> DecodeFspfFile(std::span<const uint8_t> bytes, const SecretBytes* key,
+                                  const std::optional<FspfTag>& expected_tag,
+                                  const std::string& path);
+
+}  // namespace cove::shield

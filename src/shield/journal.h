@@ -1,0 +1,41 @@
+// The redo journal that makes a protected file's commit crash-safe. Before the fspf records a
+// new generation of a file, the bytes that will overwrite committed data are written to
+// "<host path>.cove-journal" and made durable; after the fspf commit they are applied and the
+// journal is removed. On open, a journal whose target generation equals the fspf's is replayed
+// (the commit happened), any other is discarded with the uncommitted tail of the file (it
+// did not). Layout, little-endian:
+//   magic "COVEJNL1" | file id[16] | u64 target generation | u64 new host size |
+//   u32 record count | records: u64 offset | u32 length | bytes | SHA-256 of all before [32]
+// The journal holds only ciphertext and tags (never keys or plaintext of encrypted files).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/env.h"
+#include "shield/file_format.h"
+
+namespace cove::shield {
+
+struct JournalRecord {
+  uint64_t offset = 0;
+  std::vector<uint8_t> bytes;
+};
+
+struct Journal {
+  FileId file_id{};
+  uint64_t target_generation = 0;
+  uint64_t new_host_size = 0;
+  std::vector<JournalRecord> records;
+};
+
+std::string JournalPath(const std::string& host_path);
+std::vector<uint8_t> EncodeJournal(const Journal& journal);
+Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string& path);
+
+// Writes the journal durably (file and directory entry).
+Status WriteJournal(Env& env, const std::string& host_path, const Journal& journal);
+// Applies records and the host size to the data file and makes it durable.
+Status ApplyJournal(Env& env, int fd, const std::string& host_path, const Journal& journal);
+
+}  // namespace cove::shield

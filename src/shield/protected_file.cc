@@ -1,0 +1,431 @@
+// Chunked AES-256-GCM reads and writes, two-phase commit and crash recovery of one file.
+#include "shield/protected_file.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "common/hex.h"
+
+namespace cove::shield {
+namespace {
+
+constexpr char kChunkKeyInfo[] = "cove/v1/chunk-key";
+// Reads of consecutive committed chunks are merged into one pread of at most this many chunks.
+constexpr uint64_t kMaxChunksPerRead = 32;
+
+}  // namespace
+
+ProtectedFile::ProtectedFile(Env& env, std::string host_path, const FileEntry& entry, UniqueFd fd,
+                             std::unique_ptr<AesGcm> gcm)
+    : env_(env),
+      path_(entry.path),
+      host_path_(std::move(host_path)),
+      kind_(entry.kind),
+      id_(entry.id),
+      key_(entry.key),
+      chunk_size_(entry.chunk_size),
+      geometry_(entry.chunk_size),
+      fd_(std::move(fd)),
+      gcm_(std::move(gcm)) {
+  committed_.size = entry.size;
+  committed_.generation = entry.generation;
+  committed_.group_digests = entry.group_digests;
+  size_ = entry.size;
+  valid_committed_chunks_ = geometry_.ChunkCount(entry.size);
+}
+
+ProtectedFile::~ProtectedFile() {
+  for (auto& [chunk, plain] : dirty_) OPENSSL_cleanse(plain.data(), plain.size());
+}
+
+Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string host_path,
+                                                           const FileEntry& entry, bool writable) {
+  if (entry.key.size() != kAes256KeySize || !IsValidChunkSize(entry.chunk_size)) {
+    return InvalidArgument(entry.path + ": invalid fspf entry (key or chunk size)");
+  }
+  COVE_ASSIGN_OR_RETURN(SecretBytes chunk_key, HkdfSha256(entry.key, kChunkKeyInfo, 32));
+  COVE_ASSIGN_OR_RETURN(auto gcm, AesGcm::Create(chunk_key));
+  FileGeometry geometry(entry.chunk_size);
+  UniqueFd fd;
+  if (entry.generation == 0) {
+    // Never committed: (re)create the host file with just its header.
+    COVE_ASSIGN_OR_RETURN(fd, env.Open(host_path, O_RDWR | O_CREAT | O_TRUNC, 0600));
+    auto header = EncodeFileHeader(entry.id, entry.chunk_size, entry.kind);
+    COVE_RETURN_IF_ERROR(env.WriteAt(fd.get(), header, 0, host_path));
+  } else {
+    bool has_journal = env.Exists(JournalPath(host_path));
+    COVE_ASSIGN_OR_RETURN(fd, env.Open(host_path, (writable || has_journal) ? O_RDWR : O_RDONLY));
+    if (has_journal) COVE_RETURN_IF_ERROR(Recover(env, host_path, fd.get(), entry));
+    std::array<uint8_t, kHeaderSize> header{};
+    COVE_ASSIGN_OR_RETURN(size_t got, env.ReadAt(fd.get(), header, 0, host_path));
+    if (got != kHeaderSize) {
+      return DataLoss(entry.path + ": header: file is truncated (" + std::to_string(got) +
+                      " bytes)");
+    }
+    COVE_RETURN_IF_ERROR(
+        VerifyFileHeader(header, entry.id, entry.chunk_size, entry.kind, entry.path));
+    COVE_ASSIGN_OR_RETURN(uint64_t host_size, env.FileSize(fd.get(), host_path));
+    uint64_t expected = geometry.HostSize(entry.size);
+    if (host_size < expected) {
+      return DataLoss(entry.path + ": file is truncated: " + std::to_string(host_size) +
+                      " bytes on disk, " + std::to_string(expected) + " expected");
+    }
+    if (host_size > expected) {
+      return IntegrityError(entry.path + ": file was extended: " + std::to_string(host_size) +
+                            " bytes on disk, " + std::to_string(expected) + " expected");
+    }
+  }
+  return std::unique_ptr<ProtectedFile>(
+      new ProtectedFile(env, std::move(host_path), entry, std::move(fd), std::move(gcm)));
+}
+
+Status ProtectedFile::Recover(Env& env, const std::string& host_path, int fd,
+                              const FileEntry& entry) {
+  std::string journal_path = JournalPath(host_path);
+  uint64_t committed_host_size = FileGeometry(entry.chunk_size).HostSize(entry.size);
+  auto bytes = ReadWholeFile(env, journal_path);
+  if (!bytes.ok()) return bytes.status().WithContext(entry.path + ": recovery");
+  auto journal = DecodeJournal(*bytes, journal_path);
+  if (journal.ok() && journal->file_id == entry.id &&
+      journal->target_generation == entry.generation) {
+    // The fspf commit happened before the crash: finish it.
+    COVE_RETURN_IF_ERROR(ApplyJournal(env, fd, host_path, *journal));
+  } else {
+    // Torn journal, or the commit never reached the fspf: drop the uncommitted tail.
+    uint64_t host_size = 0;
+    COVE_ASSIGN_OR_RETURN(host_size, env.FileSize(fd, host_path));
+    if (host_size > committed_host_size) {
+      COVE_RETURN_IF_ERROR(env.Truncate(fd, committed_host_size, host_path));
+      COVE_RETURN_IF_ERROR(env.Sync(fd, host_path));
+    }
+  }
+  return env.Unlink(journal_path);
+}
+
+std::string ProtectedFile::ChunkName(uint64_t chunk) const {
+  return path_ + ": chunk " + std::to_string(chunk) + " (offset " +
+         std::to_string(chunk * chunk_size_) + ")";
+}
+
+Result<const ProtectedFile::TagBlock*> ProtectedFile::CommittedTagBlock(uint64_t group) {
+  auto it = tag_blocks_.find(group);
+  if (it != tag_blocks_.end()) return &it->second;
+  if (group >= committed_.group_digests.size()) {
+    return Internal(path_ + ": tag block " + std::to_string(group) + " is beyond the file");
+  }
+  TagBlock block;
+  COVE_RETURN_IF_ERROR(
+      env_.ReadExactly(fd_.get(), block.bytes, geometry_.TagBlockOffset(group), host_path_)
+          .WithContext(path_ + ": tag block of group " + std::to_string(group)));
+  Sha256Digest digest = TagBlockDigest(id_, group, block.bytes);
+  if (CRYPTO_memcmp(digest.data(), committed_.group_digests[group].data(), digest.size()) != 0) {
+    return IntegrityError(path_ + ": tag block of group " + std::to_string(group) + " (chunks " +
+                          std::to_string(group * kChunksPerGroup) + ".." +
+                          std::to_string((group + 1) * kChunksPerGroup - 1) +
+                          ") does not match the fspf: file tampered with or rolled back");
+  }
+  return &tag_blocks_.emplace(group, block).first->second;
+}
+
+Status ProtectedFile::ReadCommittedChunk(uint64_t chunk, uint8_t* out, uint32_t length) {
+  COVE_ASSIGN_OR_RETURN(const TagBlock* block, CommittedTagBlock(chunk / kChunksPerGroup));
+  TagEntry entry = DecodeTagEntry(block->bytes.data() + (chunk % kChunksPerGroup) * kTagEntrySize);
+  if ((entry.flags & kChunkPresent) == 0) {
+    std::memset(out, 0, length);  // a hole: reads as zeros, as in a sparse file
+    return Status::Ok();
+  }
+  auto aad = ChunkAad(id_, chunk, length, kind_);
+  uint64_t offset = geometry_.ChunkOffset(chunk);
+  Status status;
+  if (kind_ == RegionKind::kEncrypted) {
+    scratch_.resize(length);
+    COVE_RETURN_IF_ERROR(env_.ReadExactly(fd_.get(), {scratch_.data(), length}, offset, host_path_)
+                             .WithContext(ChunkName(chunk)));
+    status = gcm_->Open(entry.nonce, aad, {scratch_.data(), length}, entry.tag, out);
+  } else {
+    COVE_RETURN_IF_ERROR(env_.ReadExactly(fd_.get(), {out, length}, offset, host_path_)
+                             .WithContext(ChunkName(chunk)));
+    status = gcm_->VerifyAuthentication(entry.nonce, aad, {out, length}, entry.tag);
+    if (!status.ok()) OPENSSL_cleanse(out, length);
+  }
+  if (!status.ok()) {
+    return IntegrityError(ChunkName(chunk) +
+                          ": authentication failed (modified, moved or stale chunk)");
+  }
+  return Status::Ok();
+}
+
+Status ProtectedFile::LoadChunk(uint64_t chunk, uint8_t* out, uint32_t length) {
+  auto dirty = dirty_.find(chunk);
+  if (dirty != dirty_.end()) {
+    std::memcpy(out, dirty->second.data(), length);
+    return Status::Ok();
+  }
+  std::memset(out, 0, length);
+  if (chunk >= valid_committed_chunks_) return Status::Ok();
+  uint32_t committed_length = geometry_.ChunkLength(chunk, committed_.size);
+  if (committed_length == 0) return Status::Ok();
+  if (committed_length <= length) return ReadCommittedChunk(chunk, out, committed_length);
+  // The file shrank since the commit: read the whole committed chunk, keep the prefix.
+  std::vector<uint8_t> whole(committed_length);
+  Status status = ReadCommittedChunk(chunk, whole.data(), committed_length);
+  if (status.ok()) std::memcpy(out, whole.data(), length);
+  OPENSSL_cleanse(whole.data(), whole.size());
+  return status;
+}
+
+Result<size_t> ProtectedFile::Read(uint64_t offset, std::span<uint8_t> out) {
+  if (offset >= size_ || out.empty()) return size_t{0};
+  size_t total = static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - offset));
+  size_t done = 0;
+  std::vector<uint8_t> partial;
+  while (done < total) {
+    uint64_t pos = offset + done;
+    uint64_t chunk = pos / chunk_size_;
+    uint32_t in_chunk = static_cast<uint32_t>(pos % chunk_size_);
+    uint32_t length = geometry_.ChunkLength(chunk, size_);
+    size_t want = std::min<size_t>(total - done, length - in_chunk);
+    bool whole_chunk = in_chunk == 0 && want == length;
+    uint32_t committed_length = geometry_.ChunkLength(chunk, committed_.size);
+    bool plain_committed =
+        chunk < valid_committed_chunks_ && !dirty_.contains(chunk) && committed_length == length;
+    if (whole_chunk && plain_committed && kind_ == RegionKind::kEncrypted) {
+      // Fast path: a run of whole committed chunks in one group, one pread, decrypt in place.
+      uint64_t run = 1;
+      uint64_t group_end = (chunk / kChunksPerGroup + 1) * kChunksPerGroup;
+      while (run < kMaxChunksPerRead && chunk + run < group_end &&
+             chunk + run < valid_committed_chunks_ && !dirty_.contains(chunk + run) &&
+             done + (run + 1) * chunk_size_ <= total &&
+             geometry_.ChunkLength(chunk + run, size_) == chunk_size_ &&
+             geometry_.ChunkLength(chunk + run, committed_.size) == chunk_size_) {
+        ++run;
+      }
+      COVE_ASSIGN_OR_RETURN(const TagBlock* block, CommittedTagBlock(chunk / kChunksPerGroup));
+      size_t run_bytes = run == 1 ? length : run * chunk_size_;
+      scratch_.resize(run_bytes);
+      COVE_RETURN_IF_ERROR(env_.ReadExactly(fd_.get(), {scratch_.data(), run_bytes},
+                                            geometry_.ChunkOffset(chunk), host_path_)
+                               .WithContext(ChunkName(chunk)));
+      for (uint64_t i = 0; i < run; ++i) {
+        uint64_t c = chunk + i;
+        uint32_t len =
+            i + 1 == run ? static_cast<uint32_t>(run_bytes - i * chunk_size_) : chunk_size_;
+        TagEntry entry =
+            DecodeTagEntry(block->bytes.data() + (c % kChunksPerGroup) * kTagEntrySize);
+        uint8_t* dst = out.data() + done + i * chunk_size_;
+        if ((entry.flags & kChunkPresent) == 0) {
+          std::memset(dst, 0, len);
+          continue;
+        }
+        if (!gcm_->Open(entry.nonce, ChunkAad(id_, c, len, kind_),
+                        {scratch_.data() + i * chunk_size_, len}, entry.tag, dst)
+                 .ok()) {
+          return IntegrityError(ChunkName(c) +
+                                ": authentication failed (modified, moved or stale chunk)");
+        }
+      }
+      done += run_bytes;
+      continue;
+    }
+    if (whole_chunk) {
+      COVE_RETURN_IF_ERROR(LoadChunk(chunk, out.data() + done, length));
+    } else {
+      partial.resize(length);
+      COVE_RETURN_IF_ERROR(LoadChunk(chunk, partial.data(), length));
+      std::memcpy(out.data() + done, partial.data() + in_chunk, want);
+    }
+    done += want;
+  }
+  if (!partial.empty()) OPENSSL_cleanse(partial.data(), partial.size());
+  return total;
+}
+
+Result<std::vector<uint8_t>*> ProtectedFile::DirtyChunk(uint64_t chunk) {
+  auto it = dirty_.find(chunk);
+  if (it != dirty_.end()) return &it->second;
+  std::vector<uint8_t> plain(chunk_size_, 0);
+  uint32_t length = geometry_.ChunkLength(chunk, size_);
+  if (length != 0) COVE_RETURN_IF_ERROR(LoadChunk(chunk, plain.data(), length));
+  return &dirty_.emplace(chunk, std::move(plain)).first->second;
+}
+
+Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
+  if (pending_) return FailedPrecondition(path_ + ": write during a commit");
+  if (data.empty()) return Status::Ok();
+  if (offset + data.size() < offset || offset + data.size() > (uint64_t{1} << 50)) {
+    return InvalidArgument(path_ + ": write beyond the maximum file size");
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    uint64_t pos = offset + done;
+    uint64_t chunk = pos / chunk_size_;
+    uint32_t in_chunk = static_cast<uint32_t>(pos % chunk_size_);
+    size_t want = std::min<size_t>(data.size() - done, chunk_size_ - in_chunk);
+    std::vector<uint8_t>* plain = nullptr;
+    if (want == chunk_size_ && !dirty_.contains(chunk)) {
+      plain = &dirty_.emplace(chunk, std::vector<uint8_t>(chunk_size_)).first->second;
+    } else {
+      COVE_ASSIGN_OR_RETURN(plain, DirtyChunk(chunk));
+    }
+    std::memcpy(plain->data() + in_chunk, data.data() + done, want);
+    done += want;
+    size_ = std::max(size_, pos + want);
+  }
+  if (committer_ != nullptr && dirty_.size() * chunk_size_ > kMaxDirtyBytes) {
+    return committer_->Commit(*this);
+  }
+  return Status::Ok();
+}
+
+Status ProtectedFile::Truncate(uint64_t size) {
+  if (pending_) return FailedPrecondition(path_ + ": truncate during a commit");
+  if (size > (uint64_t{1} << 50)) return InvalidArgument(path_ + ": size too large");
+  if (size < size_) {
+    uint64_t keep_chunks = geometry_.ChunkCount(size);
+    for (auto it = dirty_.lower_bound(keep_chunks); it != dirty_.end();) {
+      OPENSSL_cleanse(it->second.data(), it->second.size());
+      it = dirty_.erase(it);
+    }
+    uint32_t tail = static_cast<uint32_t>(size % chunk_size_);
+    if (tail != 0) {
+      COVE_ASSIGN_OR_RETURN(std::vector<uint8_t> * plain, DirtyChunk(size / chunk_size_));
+      std::memset(plain->data() + tail, 0, chunk_size_ - tail);
+    }
+    valid_committed_chunks_ = std::min(valid_committed_chunks_, size / chunk_size_);
+  }
+  size_ = size;
+  return Status::Ok();
+}
+
+Status ProtectedFile::SealChunk(uint64_t chunk, const std::vector<uint8_t>& plain, uint32_t length,
+                                TagEntry& entry, std::vector<uint8_t>& out) {
+  COVE_RETURN_IF_ERROR(RandomBytes(entry.nonce));
+  entry.flags = kChunkPresent;
+  auto aad = ChunkAad(id_, chunk, length, kind_);
+  out.resize(length);
+  if (kind_ == RegionKind::kEncrypted) {
+    return gcm_->Seal(entry.nonce, aad, {plain.data(), length}, out.data(), entry.tag);
+  }
+  std::memcpy(out.data(), plain.data(), length);
+  return gcm_->Authenticate(entry.nonce, aad, {plain.data(), length}, entry.tag);
+}
+
+Result<FileEntry> ProtectedFile::PrepareCommit() {
+  if (pending_) return FailedPrecondition(path_ + ": a commit is already in progress");
+  uint64_t committed_chunks = geometry_.ChunkCount(committed_.size);
+  // The last committed chunk is re-sealed when its length changes (its AAD binds the length).
+  if (committed_chunks > 0 && size_ > committed_.size && committed_.size % chunk_size_ != 0 &&
+      committed_chunks - 1 < valid_committed_chunks_) {
+    COVE_RETURN_IF_ERROR(DirtyChunk(committed_chunks - 1).status());
+  }
+  uint64_t new_chunks = geometry_.ChunkCount(size_);
+  uint64_t new_groups = geometry_.GroupCount(size_);
+  uint64_t old_groups = committed_.group_digests.size();
+  std::set<uint64_t> touched;
+  for (const auto& [chunk, plain] : dirty_) touched.insert(chunk / kChunksPerGroup);
+  if (valid_committed_chunks_ < committed_chunks) {
+    for (uint64_t g = valid_committed_chunks_ / kChunksPerGroup;
+         g < std::min(old_groups, new_groups); ++g) {
+      touched.insert(g);
+    }
+  }
+  for (uint64_t g = old_groups; g < new_groups; ++g) touched.insert(g);
+
+  Pending pending;
+  pending.next.size = size_;
+  pending.next.generation = committed_.generation + 1;
+  pending.next.group_digests = committed_.group_digests;
+  pending.next.group_digests.resize(new_groups);
+  uint64_t committed_host = geometry_.HostSize(committed_.size);
+  uint64_t new_host = geometry_.HostSize(size_);
+  std::vector<JournalRecord> appends;
+  auto add_record = [&](uint64_t offset, std::vector<uint8_t> bytes) {
+    JournalRecord record{offset, std::move(bytes)};
+    (offset < committed_host ? pending.journal.records : appends).push_back(std::move(record));
+  };
+  for (uint64_t g : touched) {
+    TagBlock block;
+    if (g < old_groups) {
+      COVE_ASSIGN_OR_RETURN(const TagBlock* old, CommittedTagBlock(g));
+      block = *old;
+    }
+    for (uint64_t e = 0; e < kChunksPerGroup; ++e) {
+      uint64_t chunk = g * kChunksPerGroup + e;
+      uint8_t* slot = block.bytes.data() + e * kTagEntrySize;
+      auto dirty = dirty_.find(chunk);
+      if (chunk >= new_chunks || (dirty == dirty_.end() && chunk >= valid_committed_chunks_)) {
+        std::memset(slot, 0, kTagEntrySize);
+      } else if (dirty != dirty_.end()) {
+        TagEntry entry;
+        std::vector<uint8_t> sealed;
+        COVE_RETURN_IF_ERROR(
+            SealChunk(chunk, dirty->second, geometry_.ChunkLength(chunk, size_), entry, sealed));
+        EncodeTagEntry(entry, slot);
+        add_record(geometry_.ChunkOffset(chunk), std::move(sealed));
+      }
+    }
+    pending.next.group_digests[g] = TagBlockDigest(id_, g, block.bytes);
+    add_record(geometry_.TagBlockOffset(g),
+               std::vector<uint8_t>(block.bytes.begin(), block.bytes.end()));
+    pending.blocks.emplace(g, block);
+  }
+  pending.journal.file_id = id_;
+  pending.journal.target_generation = pending.next.generation;
+  pending.journal.new_host_size = new_host;
+
+  if (committed_.generation > 0) {
+    COVE_RETURN_IF_ERROR(
+        WriteJournal(env_, host_path_, pending.journal).WithContext(path_ + ": journal"));
+  }
+  for (const auto& record : appends) {
+    COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), record.bytes, record.offset, host_path_));
+  }
+  if (new_host > committed_host) {
+    COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), new_host, host_path_));
+  }
+  COVE_RETURN_IF_ERROR(env_.Sync(fd_.get(), host_path_));
+
+  FileEntry entry;
+  entry.path = path_;
+  entry.kind = kind_;
+  entry.id = id_;
+  entry.key = key_;
+  entry.size = pending.next.size;
+  entry.generation = pending.next.generation;
+  entry.chunk_size = chunk_size_;
+  entry.group_digests = pending.next.group_digests;
+  pending_ = std::move(pending);
+  return entry;
+}
+
+Status ProtectedFile::FinishCommit() {
+  if (!pending_) return FailedPrecondition(path_ + ": no commit in progress");
+  bool only_appended = pending_->journal.records.empty() &&
+                       pending_->journal.new_host_size >= geometry_.HostSize(committed_.size);
+  if (!only_appended) {  // appends were made durable by PrepareCommit already
+    COVE_RETURN_IF_ERROR(ApplyJournal(env_, fd_.get(), host_path_, pending_->journal)
+                             .WithContext(path_ + ": applying journal"));
+  }
+  if (committed_.generation > 0) COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
+  committed_ = std::move(pending_->next);
+  for (auto& [group, block] : pending_->blocks) tag_blocks_[group] = block;
+  tag_blocks_.erase(tag_blocks_.lower_bound(committed_.group_digests.size()), tag_blocks_.end());
+  valid_committed_chunks_ = geometry_.ChunkCount(committed_.size);
+  for (auto& [chunk, plain] : dirty_) OPENSSL_cleanse(plain.data(), plain.size());
+  dirty_.clear();
+  pending_.reset();
+  return Status::Ok();
+}
+
+Status ProtectedFile::AbortCommit() {
+  if (!pending_) return Status::Ok();
+  pending_.reset();
+  if (committed_.generation > 0) COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
+  COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), geometry_.HostSize(committed_.size), host_path_));
+  return env_.Sync(fd_.get(), host_path_);
+}
+
+}  // namespace cove::shield

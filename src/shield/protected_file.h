@@ -1,0 +1,122 @@
+// ProtectedFile: random-access read and write of one protected file (layout in file_format.h).
+// Reads decrypt and verify only the chunks they touch; writes are buffered per chunk and sealed
+// at commit, so both cost O(chunk). A commit has two phases so that the fspf write in between is
+// the single commit point: PrepareCommit makes the new chunks and a redo journal durable and
+// returns the entry the fspf must record; FinishCommit applies the journal once the fspf is
+// durable. ProtectedFile is not thread-safe: its owner serializes calls.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/crypto.h"
+#include "common/env.h"
+#include "shield/fspf.h"
+#include "shield/journal.h"
+
+namespace cove::shield {
+
+class ProtectedFile;
+
+// Who commits a file when its buffered writes grow too large (the Volume, which owns the fspf).
+class FileCommitter {
+ public:
+  virtual ~FileCommitter() = default;
+  virtual Status Commit(ProtectedFile& file) = 0;
+};
+
+class ProtectedFile {
+ public:
+  // Buffered (dirty) data beyond which a write triggers a commit through the committer.
+  static constexpr size_t kMaxDirtyBytes = 32u << 20;
+
+  // Opens the file at `host_path` described by `entry`. A never-committed entry
+  // (generation 0) creates the host file; otherwise a leftover journal is recovered first and
+  // the header and host size are checked against the entry.
+  static Result<std::unique_ptr<ProtectedFile>> Open(Env& env, std::string host_path,
+                                                     const FileEntry& entry, bool writable);
+
+  const std::string& path() const { return path_; }
+  const std::string& host_path() const { return host_path_; }
+  uint64_t size() const { return size_; }
+  uint64_t generation() const { return committed_.generation; }
+  bool dirty() const { return !dirty_.empty() || size_ != committed_.size; }
+  void set_committer(FileCommitter* committer) { committer_ = committer; }
+
+  // Reads up to out.size() bytes at `offset`; returns the count (0 at end of file). Fails with
+  // kIntegrityError naming the file, chunk and cause when verification fails; no unverified
+  // byte is ever copied to `out`.
+  Result<size_t> Read(uint64_t offset, std::span<uint8_t> out);
+  Status Write(uint64_t offset, std::span<const uint8_t> data);
+  Status Truncate(uint64_t size);
+
+  // Phase 1 of a commit (see the file comment). Returns the entry to record in the fspf.
+  Result<FileEntry> PrepareCommit();
+  // Phase 2, once the fspf holding the prepared entry is durable.
+  Status FinishCommit();
+  // Undoes a prepared commit whose fspf write failed: the file stays at its last commit and
+  // the buffered writes stay buffered.
+  Status AbortCommit();
+
+  ~ProtectedFile();
+  ProtectedFile(const ProtectedFile&) = delete;
+  ProtectedFile& operator=(const ProtectedFile&) = delete;
+
+ private:
+  struct Committed {
+    uint64_t size = 0;
+    uint64_t generation = 0;
+    std::vector<Sha256Digest> group_digests;
+  };
+  struct TagBlock {
+    std::array<uint8_t, kTagBlockSize> bytes{};
+  };
+  struct Pending {
+    Committed next;
+    Journal journal;                      // overwrites of committed bytes
+    std::map<uint64_t, TagBlock> blocks;  // new tag blocks
+  };
+
+  ProtectedFile(Env& env, std::string host_path, const FileEntry& entry, UniqueFd fd,
+                std::unique_ptr<AesGcm> gcm);
+  static Status Recover(Env& env, const std::string& host_path, int fd, const FileEntry& entry);
+
+  std::string ChunkName(uint64_t chunk) const;
+  // The committed tag block of `group`, read and verified against the fspf digest on first use.
+  Result<const TagBlock*> CommittedTagBlock(uint64_t group);
+  // Decrypts and verifies committed chunk `chunk` into `out` (chunk length bytes).
+  Status ReadCommittedChunk(uint64_t chunk, uint8_t* out, uint32_t length);
+  // Fills `out` with the current plaintext of chunk `chunk` (dirty, committed or zeros).
+  Status LoadChunk(uint64_t chunk, uint8_t* out, uint32_t length);
+  // Makes `chunk` dirty, loading its current content first.
+  Result<std::vector<uint8_t>*> DirtyChunk(uint64_t chunk);
+  Status SealChunk(uint64_t chunk, const std::vector<uint8_t>& plain, uint32_t length,
+                   TagEntry& entry, std::vector<uint8_t>& out);
+
+  Env& env_;
+  std::string path_;
+  std::string host_path_;
+  RegionKind kind_;
+  FileId id_;
+  SecretBytes key_;
+  uint32_t chunk_size_;
+  FileGeometry geometry_;
+  UniqueFd fd_;
+  std::unique_ptr<AesGcm> gcm_;
+  FileCommitter* committer_ = nullptr;
+
+  Committed committed_;
+  std::map<uint64_t, TagBlock> tag_blocks_;  // verified committed tag blocks
+  uint64_t size_ = 0;                        // current plaintext size
+  // Committed chunks at or beyond this index no longer hold data (the file was truncated).
+  uint64_t valid_committed_chunks_ = 0;
+  std::map<uint64_t, std::vector<uint8_t>> dirty_;  // chunk -> plaintext (chunk_size bytes)
+  std::optional<Pending> pending_;
+  std::vector<uint8_t> scratch_;  // ciphertext read buffer
+};
+
+}  // namespace cove::shield

@@ -1,0 +1,279 @@
+// Tests of protected files through a Volume: round trips, random access against a model,
+// ciphertext on disk, and the tampering matrix (every case fails loudly, never wrong data).
+#include "shield/volume.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "shield/shield_test_util.h"
+
+namespace cove::shield {
+namespace {
+
+using testing::Pattern;
+using testing::ReadRaw;
+using testing::TempDir;
+using testing::WriteRaw;
+
+class VolumeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fspf_path_ = dir_ / "fspf.pb";
+    ASSERT_TRUE(Volume::CreateFspf(fspf_path_).ok());
+    auto volume = OpenVolume(SecretBytes(), std::nullopt);
+    ASSERT_TRUE(volume->AddRegion({"/data", RegionKind::kEncrypted, dir_ / "enc"}).ok());
+    ASSERT_TRUE(volume->AddRegion({"/auth", RegionKind::kAuthenticated, dir_ / "auth"}).ok());
+    std::filesystem::create_directories(dir_ / "enc");
+    std::filesystem::create_directories(dir_ / "auth");
+    auto key = volume->Encrypt();
+    ASSERT_TRUE(key.ok());
+    key_ = *key;
+  }
+
+  std::unique_ptr<Volume> OpenVolume(SecretBytes key, std::optional<FspfTag> tag) {
+    VolumeOptions options;
+    options.fspf_path = fspf_path_;
+    options.key = std::move(key);
+    options.expected_tag = tag;
+    auto volume = Volume::Open(std::move(options));
+    EXPECT_TRUE(volume.ok()) << volume.status().ToString();
+    return volume.ok() ? std::move(volume).value() : nullptr;
+  }
+  std::unique_ptr<Volume> Reopen() { return OpenVolume(key_, std::nullopt); }
+
+  // Creates `path` with `content`, committed; returns the volume's new tag.
+  FspfTag WriteFile(const std::string& path, const std::vector<uint8_t>& content) {
+    auto volume = Reopen();
+    auto file = volume->FindFile(path) ? volume->OpenFile(path, true) : volume->CreateFile(path);
+    EXPECT_TRUE(file.ok()) << file.status().ToString();
+    EXPECT_TRUE((*file)->Truncate(0).ok());
+    EXPECT_TRUE((*file)->Write(0, content).ok());
+    Status committed = volume->Commit(**file);
+    EXPECT_TRUE(committed.ok()) << committed.ToString();
+    return volume->tag();
+  }
+
+  Result<std::vector<uint8_t>> ReadFile(const std::string& path) {
+    auto volume = Reopen();
+    COVE_ASSIGN_OR_RETURN(auto file, volume->OpenFile(path, false));
+    std::vector<uint8_t> out(file->size());
+    COVE_ASSIGN_OR_RETURN(size_t n, file->Read(0, out));
+    out.resize(n);
+    return out;
+  }
+
+  void ExpectReadFails(const std::string& path, const std::string& needle) {
+    auto content = ReadFile(path);
+    ASSERT_FALSE(content.ok()) << "tampering of " << path << " was not detected";
+    EXPECT_NE(content.status().message().find(needle), std::string::npos)
+        << content.status().ToString();
+    EXPECT_NE(content.status().message().find(path), std::string::npos)
+        << "error must name the file: " << content.status().ToString();
+  }
+
+  TempDir dir_;
+  std::string fspf_path_;
+  SecretBytes key_;
+};
+
+TEST_F(VolumeTest, RoundTripsAllSizes) {
+  for (size_t size : {0, 1, 4095, 4096, 4097, 128 * 4096, 128 * 4096 + 1, 300 * 4096 + 17}) {
+    auto content = Pattern(size, static_cast<uint32_t>(size));
+    WriteFile("/data/f", content);
+    auto back = ReadFile("/data/f");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, content) << "size " << size;
+  }
+}
+
+TEST_F(VolumeTest, EncryptedFileIsCiphertextOnDisk) {
+  std::string secret = "TOP-SECRET-PAYLOAD-";
+  std::vector<uint8_t> content;
+  for (int i = 0; i < 1000; ++i) content.insert(content.end(), secret.begin(), secret.end());
+  WriteFile("/data/secret.txt", content);
+  auto raw = ReadRaw(dir_ / "enc/secret.txt");
+  EXPECT_GT(raw.size(), content.size());
+  EXPECT_EQ(std::search(raw.begin(), raw.end(), secret.begin(), secret.end()), raw.end());
+}
+
+TEST_F(VolumeTest, AuthenticatedFileIsPlaintextOnDiskButVerified) {
+  std::string text = "visible but authenticated";
+  WriteFile("/auth/readme", {text.begin(), text.end()});
+  auto raw = ReadRaw(dir_ / "auth/readme");
+  auto at = std::search(raw.begin(), raw.end(), text.begin(), text.end());
+  ASSERT_NE(at, raw.end());
+  *at ^= 0x20;
+  WriteRaw(dir_ / "auth/readme", raw);
+  ExpectReadFails("/auth/readme", "authentication failed");
+}
+
+TEST_F(VolumeTest, RandomAccessMatchesModelAcrossCommitsAndReopens) {
+  std::mt19937 rng(42);
+  std::vector<uint8_t> model;
+  auto volume = Reopen();
+  auto file = std::move(volume->CreateFile("/data/model")).value();
+  for (int step = 0; step < 400; ++step) {
+    int op = rng() % 10;
+    if (op < 6) {
+      uint64_t offset = rng() % (model.size() + 20000);
+      auto data = Pattern(rng() % 12000 + 1, rng());
+      ASSERT_TRUE(file->Write(offset, data).ok());
+      if (model.size() < offset + data.size()) model.resize(offset + data.size());
+      std::copy(data.begin(), data.end(), model.begin() + static_cast<long>(offset));
+    } else if (op < 7) {
+      uint64_t size = rng() % (model.size() + 9000);
+      ASSERT_TRUE(file->Truncate(size).ok());
+      model.resize(size);
+    } else if (op < 9) {
+      ASSERT_TRUE(volume->Commit(*file).ok());
+    } else {
+      ASSERT_TRUE(volume->Commit(*file).ok());
+      file.reset();
+      volume = Reopen();
+      auto reopened = volume->OpenFile("/data/model", true);
+      ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+      file = std::move(reopened).value();
+    }
+    ASSERT_EQ(file->size(), model.size());
+    uint64_t offset = model.empty() ? 0 : rng() % model.size();
+    std::vector<uint8_t> got(rng() % 9000 + 1);
+    auto n = file->Read(offset, got);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    size_t expect =
+        std::min<size_t>(got.size(), model.size() - std::min<size_t>(offset, model.size()));
+    ASSERT_EQ(*n, expect) << "step " << step;
+    ASSERT_TRUE(std::equal(got.begin(), got.begin() + static_cast<long>(*n),
+                           model.begin() + static_cast<long>(offset)))
+        << "step " << step;
+  }
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  EXPECT_EQ(*ReadFile("/data/model"), model);
+}
+
+TEST_F(VolumeTest, DetectsFlippedBitInEveryPartOfTheFile) {
+  auto content = Pattern(3 * 128 * 4096 + 100, 1);
+  WriteFile("/data/f", content);
+  auto raw = ReadRaw(dir_ / "enc/f");
+  FileGeometry geometry(kDefaultChunkSize);
+  struct Case {
+    uint64_t offset;
+    std::string needle;
+  };
+  std::vector<Case> cases = {
+      {0, "header"},    // magic
+      {20, "header"},   // file id
+      {100, "header"},  // padding
+      {geometry.TagBlockOffset(0) + 3, "tag block of group 0"},
+      {geometry.TagBlockOffset(2) + 40, "tag block of group 2"},
+      {geometry.ChunkOffset(0), "chunk 0"},
+      {geometry.ChunkOffset(5) + 1000, "chunk 5"},
+      {geometry.ChunkOffset(200) + 4095, "chunk 200"},
+      {raw.size() - 1, "chunk 384"},
+  };
+  for (const auto& c : cases) {
+    auto copy = raw;
+    copy[c.offset] ^= 0x04;
+    WriteRaw(dir_ / "enc/f", copy);
+    ExpectReadFails("/data/f", c.needle);
+  }
+  WriteRaw(dir_ / "enc/f", raw);
+  EXPECT_EQ(*ReadFile("/data/f"), content);
+}
+
+TEST_F(VolumeTest, DetectsTruncatedAndExtendedFiles) {
+  WriteFile("/data/f", Pattern(20000, 2));
+  auto raw = ReadRaw(dir_ / "enc/f");
+  auto shorter = raw;
+  shorter.resize(raw.size() - 1);
+  WriteRaw(dir_ / "enc/f", shorter);
+  ExpectReadFails("/data/f", "truncated");
+  auto longer = raw;
+  longer.push_back(0);
+  WriteRaw(dir_ / "enc/f", longer);
+  ExpectReadFails("/data/f", "extended");
+}
+
+TEST_F(VolumeTest, DetectsChunksSwappedWithinAFile) {
+  WriteFile("/data/f", Pattern(8 * 4096, 3));
+  auto raw = ReadRaw(dir_ / "enc/f");
+  FileGeometry geometry(kDefaultChunkSize);
+  std::swap_ranges(raw.begin() + static_cast<long>(geometry.ChunkOffset(1)),
+                   raw.begin() + static_cast<long>(geometry.ChunkOffset(2)),
+                   raw.begin() + static_cast<long>(geometry.ChunkOffset(4)));
+  WriteRaw(dir_ / "enc/f", raw);
+  ExpectReadFails("/data/f", "chunk 1");
+}
+
+TEST_F(VolumeTest, DetectsChunksAndFilesSwappedBetweenFiles) {
+  WriteFile("/data/a", Pattern(8 * 4096, 4));
+  WriteFile("/data/b", Pattern(8 * 4096, 5));
+  auto a = ReadRaw(dir_ / "enc/a");
+  auto b = ReadRaw(dir_ / "enc/b");
+  FileGeometry geometry(kDefaultChunkSize);
+  auto mixed = a;
+  std::copy(b.begin() + static_cast<long>(geometry.ChunkOffset(3)),
+            b.begin() + static_cast<long>(geometry.ChunkOffset(4)),
+            mixed.begin() + static_cast<long>(geometry.ChunkOffset(3)));
+  WriteRaw(dir_ / "enc/a", mixed);
+  ExpectReadFails("/data/a", "chunk 3");
+  WriteRaw(dir_ / "enc/a", b);  // whole file replaced by another protected file
+  ExpectReadFails("/data/a", "file id");
+}
+
+TEST_F(VolumeTest, DetectsFileReplacedByItsOlderVersion) {
+  WriteFile("/data/f", Pattern(10000, 6));
+  auto old_raw = ReadRaw(dir_ / "enc/f");
+  WriteFile("/data/f", Pattern(10000, 7));
+  WriteRaw(dir_ / "enc/f", old_raw);
+  ExpectReadFails("/data/f", "does not match the fspf");
+}
+
+TEST_F(VolumeTest, RefusesOlderFspfWhenOwnerExpectsCurrentTag) {
+  WriteFile("/data/f", Pattern(1000, 8));
+  auto old_fspf = ReadRaw(fspf_path_);
+  FspfTag current = WriteFile("/data/f", Pattern(1000, 9));
+  WriteRaw(fspf_path_, old_fspf);
+  VolumeOptions options;
+  options.fspf_path = fspf_path_;
+  options.key = key_;
+  options.expected_tag = current;
+  auto volume = Volume::Open(std::move(options));
+  ASSERT_FALSE(volume.ok());
+  EXPECT_NE(volume.status().message().find("not the expected tag"), std::string::npos);
+}
+
+TEST_F(VolumeTest, RefusesWrongKey) {
+  auto wrong = RandomKey();
+  VolumeOptions options;
+  options.fspf_path = fspf_path_;
+  options.key = *wrong;
+  auto volume = Volume::Open(std::move(options));
+  ASSERT_FALSE(volume.ok());
+  EXPECT_EQ(volume.status().code(), StatusCode::kIntegrityError);
+}
+
+TEST_F(VolumeTest, SparseWritesReadZerosInHoles) {
+  auto volume = Reopen();
+  auto file = std::move(volume->CreateFile("/data/sparse")).value();
+  auto tail = Pattern(10, 10);
+  ASSERT_TRUE(file->Write(1000 * 4096, tail).ok());
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  auto back = ReadFile("/data/sparse");
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 1000 * 4096 + 10u);
+  EXPECT_TRUE(
+      std::all_of(back->begin(), back->begin() + 1000 * 4096, [](uint8_t b) { return b == 0; }));
+  EXPECT_TRUE(std::equal(tail.begin(), tail.end(), back->begin() + 1000 * 4096));
+}
+
+TEST_F(VolumeTest, RefusesFilesOutsideProtectedRegions) {
+  auto volume = Reopen();
+  auto file = volume->CreateFile("/elsewhere/x");
+  EXPECT_EQ(file.status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace cove::shield
