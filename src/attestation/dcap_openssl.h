@@ -1,0 +1,59 @@
+// RAII owners for the OpenSSL objects the DCAP verifier handles (certificates, CRLs, stores,
+// keys, signatures), plus the few conversions it needs: PEM chains, DER CRLs, ASN.1 times and
+// P-256 signatures given as raw r||s. Nothing here knows about quotes or collateral.
+#pragma once
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace cove::attestation {
+
+template <auto Free>
+struct OpenSslDeleter {
+  template <typename T>
+  void operator()(T* p) const {
+    Free(p);
+  }
+};
+using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<X509_free>>;
+using X509CrlPtr = std::unique_ptr<X509_CRL, OpenSslDeleter<X509_CRL_free>>;
+using X509StorePtr = std::unique_ptr<X509_STORE, OpenSslDeleter<X509_STORE_free>>;
+using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, OpenSslDeleter<X509_STORE_CTX_free>>;
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY_free>>;
+using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpenSslDeleter<EVP_MD_CTX_free>>;
+
+// Shared, immutable certificate (X509 is reference counted; copies bump the count).
+X509Ptr ShareCertificate(X509* cert);
+
+// Every certificate of a PEM text, in order; fails if there is none or any block is malformed.
+Result<std::vector<X509Ptr>> ParsePemCertificates(std::string_view pem);
+Result<X509Ptr> ParseDerCertificate(std::span<const uint8_t> der);
+Result<X509CrlPtr> ParseDerCrl(std::span<const uint8_t> der);
+std::vector<uint8_t> CertificateDer(const X509* cert);
+
+// ASN.1 UTCTime/GeneralizedTime as seconds since the epoch.
+Result<std::time_t> Asn1TimeToEpoch(const ASN1_TIME* time);
+
+// An uncompressed P-256 public key from its 64-byte X||Y encoding (as in DCAP quotes).
+Result<EvpPkeyPtr> P256KeyFromRaw(std::span<const uint8_t> xy);
+// Verifies an ECDSA-SHA256 signature given as 64 bytes r||s (big-endian) over `message`.
+// Returns false for any failure, including a malformed key or signature.
+bool VerifyEcdsaP256RawSignature(EVP_PKEY* key, std::span<const uint8_t> message,
+                                 std::span<const uint8_t> r_s);
+
+// The first OpenSSL error queued on this thread, as text (and clears the queue).
+std::string TakeOpenSslError();
+
+}  // namespace cove::attestation
