@@ -106,7 +106,22 @@ Status IntelChainVerifier::Verify(const std::vector<X509Ptr>& chain, std::option
   }
   int ok = X509_verify_cert(ctx.get());
   ERR_clear_error();
-  if (ok == 1) return Status::Ok();
+  if (ok == 1) {
+    // Every carried certificate must be part of the verified path: a chain padded with an
+    // unused (say, altered) certificate is refused rather than silently ignored.
+    STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(ctx.get());
+    for (size_t i = 0; i < chain.size(); ++i) {
+      bool used = false;
+      for (int j = 0; j < sk_X509_num(path) && !used; ++j) {
+        used = X509_cmp(sk_X509_value(path, j), chain[i].get()) == 0;
+      }
+      if (!used) {
+        return IntegrityError(std::string(steps.chain) + ": certificate #" + std::to_string(i + 1) +
+                              " (\"" + SubjectOf(chain[i].get()) + "\") is not on the path");
+      }
+    }
+    return Status::Ok();
+  }
   int error = X509_STORE_CTX_get_error(ctx.get());
   int depth = X509_STORE_CTX_get_error_depth(ctx.get());
   std::string_view step = IsCrlError(error) ? steps.crl : steps.chain;
