@@ -172,9 +172,8 @@ Status Volume::Commit(ProtectedFile& file) {
 }
 
 Status Volume::Stage(ProtectedFile& file) {
-  if (file.generation() != 0) {
-    return FailedPrecondition(file.path() + ": only new files can be staged");
-  }
+  // A large file may have been committed already when its buffered writes overflowed.
+  if (file.generation() != 0) return Commit(file);
   COVE_ASSIGN_OR_RETURN(FileEntry entry, file.PrepareCommit());
   COVE_RETURN_IF_ERROR(file.FinishCommit());
   std::lock_guard lock(mutex_);

@@ -60,7 +60,7 @@ class Volume final : public FileCommitter {
   // Commits `file`: prepare, write the fspf, finish (see ProtectedFile).
   Status Commit(ProtectedFile& file) override;
   // For bulk builds (`fspf addf`): seals a newly created file and records it in memory only;
-  // one Save() afterwards commits all of them.
+  // one Save() afterwards commits all of them. (A file already committed is committed again.)
   Status Stage(ProtectedFile& file);
 
  private:
