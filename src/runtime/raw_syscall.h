@@ -1,0 +1,59 @@
+// Raw Linux system calls for the runtime: RawSyscall0..6 return the kernel's raw result (>= 0,
+// or -errno; errno is never touched). Every call goes through one trampoline that lives in the
+// dedicated section `cove_syscall`; the syscall trap (syscall_trap.h) lets syscalls issued from
+// that address range reach the kernel and traps all others, so the runtime must issue its own
+// syscalls only through these functions, never through libc or `syscall()`.
+// Async-signal-safe, allocation-free, usable after fork. x86-64 only.
+#pragma once
+
+#include <cstdint>
+
+#if !defined(__x86_64__)
+#error "cove's raw syscalls and syscall trap support x86-64 Linux only"
+#endif
+
+extern "C" {
+// The trampoline (raw_syscall.cc): `syscall` with nr in rax and a1..a6 in rdi, rsi, rdx, r10,
+// r8, r9. Hidden: never exported from libcove-runtime.so, never interposable.
+__attribute__((visibility("hidden"))) long cove_raw_syscall(long nr, long a1, long a2, long a3,
+                                                            long a4, long a5, long a6);
+}
+
+namespace cove::runtime {
+
+inline long RawSyscall0(long nr) {
+  return cove_raw_syscall(nr, 0, 0, 0, 0, 0, 0);
+}
+inline long RawSyscall1(long nr, long a1) {
+  return cove_raw_syscall(nr, a1, 0, 0, 0, 0, 0);
+}
+inline long RawSyscall2(long nr, long a1, long a2) {
+  return cove_raw_syscall(nr, a1, a2, 0, 0, 0, 0);
+}
+inline long RawSyscall3(long nr, long a1, long a2, long a3) {
+  return cove_raw_syscall(nr, a1, a2, a3, 0, 0, 0);
+}
+inline long RawSyscall4(long nr, long a1, long a2, long a3, long a4) {
+  return cove_raw_syscall(nr, a1, a2, a3, a4, 0, 0);
+}
+inline long RawSyscall5(long nr, long a1, long a2, long a3, long a4, long a5) {
+  return cove_raw_syscall(nr, a1, a2, a3, a4, a5, 0);
+}
+inline long RawSyscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+  return cove_raw_syscall(nr, a1, a2, a3, a4, a5, a6);
+}
+
+// True when `result` (a raw kernel return value) is an error; the errno is then -result.
+inline bool RawSyscallFailed(long result) {
+  return static_cast<unsigned long>(result) > -4096UL;
+}
+
+// [begin, end) of the only code from which the runtime issues syscalls (raw_syscall.cc's block
+// in section `cove_syscall`): the range the syscall trap lets through to the kernel.
+struct SyscallCodeRange {
+  uintptr_t begin;
+  uintptr_t end;
+};
+SyscallCodeRange RuntimeSyscallCodeRange();
+
+}  // namespace cove::runtime
