@@ -20,6 +20,7 @@
 
 #include "attestation/dcap_openssl.h"
 #include "attestation/pck_chain.h"
+#include "attestation/pck_chain_cache.h"
 #include "attestation/tcb_info.h"
 #include "common/status.h"
 
@@ -69,6 +70,11 @@ class TrustedDcapCollateral {
   const QeIdentity& qe_identity() const { return qe_identity_; }
   // Trusts the pinned root, checks the Root CA CRL and the PCK CRL: for PCK chains in quotes.
   const IntelChainVerifier& chain_verifier() const { return chain_verifier_; }
+  // Verifies a quote's PCK chain with chain_verifier(), remembering chains already verified.
+  Result<std::shared_ptr<const VerifiedPckChain>> VerifyPckChain(std::span<const uint8_t> pem,
+                                                                 std::time_t at) const {
+    return pck_chains_->Verify(pem, at, chain_verifier_);
+  }
 
  private:
   TrustedDcapCollateral(TcbInfo tcb_info, QeIdentity qe_identity, IntelChainVerifier chain_verifier,
@@ -82,6 +88,7 @@ class TrustedDcapCollateral {
   QeIdentity qe_identity_;
   IntelChainVerifier chain_verifier_;
   std::vector<CollateralWindow> windows_;
+  std::unique_ptr<PckChainCache> pck_chains_ = std::make_unique<PckChainCache>();
 };
 
 }  // namespace cove::attestation

@@ -118,13 +118,9 @@ Result<VerifiedEvidence> VerifyDcapQuote(EvidenceKind kind, std::span<const uint
   COVE_RETURN_IF_ERROR(CheckCollateralFitsTee(collateral, tdx));
   COVE_RETURN_IF_ERROR(collateral.CheckValidAt(at));
 
-  std::string_view pem(reinterpret_cast<const char*>(quote.pck_chain_pem.data()),
-                       quote.pck_chain_pem.size());
-  auto chain = ParsePemCertificates(pem);
-  if (!chain.ok()) return IntegrityError("pck-chain: " + chain.status().message());
-  COVE_RETURN_IF_ERROR(collateral.chain_verifier().Verify(*chain, at, {"pck-chain", "pck-crl"}));
-  X509* pck_leaf = (*chain)[0].get();
-  COVE_ASSIGN_OR_RETURN(PckExtensions pck, ParsePckExtensions(pck_leaf));
+  COVE_ASSIGN_OR_RETURN(auto pck_chain, collateral.VerifyPckChain(quote.pck_chain_pem, at));
+  X509* pck_leaf = pck_chain->leaf.get();
+  const PckExtensions& pck = pck_chain->extensions;
 
   if (!VerifyEcdsaP256RawSignature(X509_get0_pubkey(pck_leaf), quote.qe_report.raw,
                                    quote.qe_report_signature)) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "attestation/dcap_quote.h"
 #include "attestation/dcap_test_data.h"
 #include "common/hex.h"
 
@@ -172,6 +173,44 @@ TEST(DcapVerifierTest, VerifierForReturnsTheDcapSingletons) {
   EXPECT_EQ(&VerifierFor(EvidenceKind::kTdx), &TdxDcapVerifier());
   EXPECT_EQ(SgxDcapVerifier().kind(), EvidenceKind::kSgx);
   EXPECT_EQ(TdxDcapVerifier().kind(), EvidenceKind::kTdx);
+}
+
+}  // namespace
+}  // namespace cove::attestation
+
+namespace cove::attestation {
+namespace {
+
+using testing::At;
+using testing::ReadDcapVector;
+using testing::ReadDcapVectorText;
+
+TEST(DcapCollateralReuseTest, CachedPckChainIsReverifiedOutsideItsWindow) {
+  auto vector = testing::SgxVector();
+  auto collateral = TrustedDcapCollateral::Create(ReadDcapVectorText(vector.collateral)).value();
+  std::vector<uint8_t> quote = ReadDcapVector(vector.quote);
+  auto parsed = ParseDcapQuote(quote).value();
+  auto first = collateral->VerifyPckChain(parsed.pck_chain_pem, vector.inside);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  auto again = collateral->VerifyPckChain(parsed.pck_chain_pem, vector.inside + 60);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(first->get(), again->get());  // the memo, not a new verification
+  auto late = collateral->VerifyPckChain(parsed.pck_chain_pem, At("2040-01-01T00:00:00Z"));
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.status().message().rfind("pck-", 0), 0u) << late.status().message();
+}
+
+TEST(DcapCollateralReuseTest, OneTrustedCollateralVerifiesManyQuotesAlike) {
+  auto vector = testing::TdxVector();
+  auto collateral = TrustedDcapCollateral::Create(ReadDcapVectorText(vector.collateral)).value();
+  std::vector<uint8_t> quote = ReadDcapVector(vector.quote);
+  for (int i = 0; i < 3; ++i) {
+    auto result = VerifyDcapQuote(EvidenceKind::kTdx, quote, *collateral, vector.inside + i);
+    ASSERT_TRUE(result.ok()) << result.status().message();
+    EXPECT_EQ(result->tcb_status, TcbStatus::kUpToDate);
+  }
+  EXPECT_GE(collateral->valid_from(), vector.valid_from);
+  EXPECT_EQ(collateral->valid_until(), vector.valid_until);
 }
 
 }  // namespace
