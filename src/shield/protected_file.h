@@ -46,6 +46,12 @@ class ProtectedFile {
   uint64_t generation() const { return committed_.generation; }
   bool dirty() const { return !dirty_.empty() || size_ != committed_.size; }
   void set_committer(FileCommitter* committer) { committer_ = committer; }
+  // After the file was renamed (Volume::RenameFile): its new protected and host paths. The open
+  // host descriptor stays valid; journals and error messages use the new names from now on.
+  void Relocate(std::string path, std::string host_path) {
+    path_ = std::move(path);
+    host_path_ = std::move(host_path);
+  }
 
   // Reads up to out.size() bytes at `offset`; returns the count (0 at end of file). Fails with
   // kIntegrityError naming the file, chunk and cause when verification fails; no unverified

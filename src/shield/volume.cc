@@ -31,6 +31,7 @@ Result<std::unique_ptr<Volume>> Volume::Open(VolumeOptions options) {
   volume->fspf_ = std::move(loaded.fspf);
   volume->tag_ = loaded.tag;
   volume->key_ = std::move(options.key);
+  COVE_RETURN_IF_ERROR(volume->CompleteRenameIntent());
   return volume;
 }
 
@@ -70,13 +71,24 @@ Status Volume::Save() {
 Status Volume::SaveLocked() {
   FspfTag tag{};
   COVE_ASSIGN_OR_RETURN(auto bytes, EncodeFspfFile(fspf_, key_.empty() ? nullptr : &key_, &tag));
+  if (observer_ != nullptr) COVE_RETURN_IF_ERROR(observer_->BeforeSave(tag_, tag));
   COVE_RETURN_IF_ERROR(WriteFileAtomically(*env_, fspf_path_, bytes));
   tag_ = tag;
+  if (observer_ != nullptr) observer_->AfterSave(tag_);
   return Status::Ok();
+}
+
+void Volume::SetSaveObserver(FspfSaveObserver* observer) {
+  std::lock_guard lock(mutex_);
+  observer_ = observer;
 }
 
 std::string Volume::HostPathFor(const std::string& path) const {
   std::lock_guard lock(mutex_);
+  return HostPathForLocked(path);
+}
+
+std::string Volume::HostPathForLocked(const std::string& path) const {
   const Region* region = fspf_.RegionFor(path);
   std::string host = path;
   if (region != nullptr && !region->kernel_path.empty()) {
@@ -180,6 +192,82 @@ Status Volume::Stage(ProtectedFile& file) {
   std::string path = entry.path;
   fspf_.files[path] = std::move(entry);
   return Status::Ok();
+}
+
+Status Volume::RemoveFile(const std::string& path) {
+  std::lock_guard lock(mutex_);
+  auto it = fspf_.files.find(path);
+  if (it == fspf_.files.end()) return NotFound(path + ": not recorded in the fspf");
+  std::string host = HostPathForLocked(path);
+  FileEntry removed = std::move(it->second);
+  fspf_.files.erase(it);
+  Status saved = SaveLocked();
+  if (!saved.ok()) {
+    fspf_.files[path] = std::move(removed);
+    return saved.WithContext("remove " + path);
+  }
+  COVE_RETURN_IF_ERROR(env_->Unlink(JournalPath(host)));
+  return env_->Unlink(host);
+}
+
+// The rename intent: "cove-rename-v1\n" | from host path "\n" | to host path "\n" | to path.
+Status Volume::RenameFile(const std::string& from, const std::string& to) {
+  std::lock_guard lock(mutex_);
+  auto it = fspf_.files.find(from);
+  if (it == fspf_.files.end()) return NotFound(from + ": not recorded in the fspf");
+  if (from == to) return Status::Ok();
+  const Region* region = fspf_.RegionFor(to);
+  if (region == nullptr || region->kind != it->second.kind) {
+    return InvalidArgument("rename " + from + " -> " + to +
+                           ": the target is not in a region of the same protection kind");
+  }
+  std::string from_host = HostPathForLocked(from);
+  std::string to_host = HostPathForLocked(to);
+  std::string intent = "cove-rename-v1\n" + from_host + "\n" + to_host + "\n" + to;
+  COVE_RETURN_IF_ERROR(WriteFileAtomically(
+      *env_, RenameIntentPath(), {reinterpret_cast<const uint8_t*>(intent.data()), intent.size()}));
+  FileEntry moved = std::move(it->second);
+  fspf_.files.erase(it);
+  std::optional<FileEntry> replaced;
+  if (auto old = fspf_.files.find(to); old != fspf_.files.end()) replaced = std::move(old->second);
+  moved.path = to;
+  fspf_.files[to] = std::move(moved);
+  Status saved = SaveLocked();
+  if (!saved.ok()) {
+    FileEntry back = std::move(fspf_.files[to]);
+    back.path = from;
+    fspf_.files.erase(to);
+    fspf_.files[from] = std::move(back);
+    if (replaced) fspf_.files[to] = std::move(*replaced);
+    (void)env_->Unlink(RenameIntentPath());
+    return saved.WithContext("rename " + from + " -> " + to);
+  }
+  COVE_RETURN_IF_ERROR(env_->Unlink(JournalPath(to_host)));
+  COVE_RETURN_IF_ERROR(env_->Rename(from_host, to_host));
+  COVE_RETURN_IF_ERROR(env_->SyncParentDir(to_host));
+  return env_->Unlink(RenameIntentPath());
+}
+
+Status Volume::CompleteRenameIntent() {
+  std::string intent_path = RenameIntentPath();
+  if (!env_->Exists(intent_path)) return Status::Ok();
+  COVE_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(*env_, intent_path));
+  std::string text(bytes.begin(), bytes.end());
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+    parts.push_back(text.substr(start, nl - start));
+  }
+  parts.push_back(text.substr(start));
+  std::lock_guard lock(mutex_);
+  // Only finish a rename the (authenticated) fspf already records: the entry at the target
+  // path must map to the target host path. Anything else was never committed: drop it.
+  if (parts.size() == 4 && parts[0] == "cove-rename-v1" && fspf_.files.count(parts[3]) != 0 &&
+      HostPathForLocked(parts[3]) == parts[2] && env_->Exists(parts[1])) {
+    COVE_RETURN_IF_ERROR(env_->Rename(parts[1], parts[2]));
+    COVE_RETURN_IF_ERROR(env_->SyncParentDir(parts[2]));
+  }
+  return env_->Unlink(intent_path);
 }
 
 }  // namespace cove::shield

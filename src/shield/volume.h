@@ -23,6 +23,18 @@ struct VolumeOptions {
   Env* env = nullptr;                   // default: Env::Default()
 };
 
+// Told about every fspf write, the commit point of every change (the runtime publishes the new
+// tag with it, see docs/runtime.md "Freshness").
+class FspfSaveObserver {
+ public:
+  virtual ~FspfSaveObserver() = default;
+  // Before the fspf with tag `next` replaces the one with tag `current`; an error aborts the
+  // save (nothing changed on disk).
+  virtual Status BeforeSave(const FspfTag& current, const FspfTag& next) = 0;
+  // After the fspf with tag `tag` is durable.
+  virtual void AfterSave(const FspfTag& tag) = 0;
+};
+
 class Volume final : public FileCommitter {
  public:
   // Writes a new, empty, plaintext fspf (SCONE's `fspf create`); refuses to overwrite.
@@ -57,6 +69,19 @@ class Volume final : public FileCommitter {
       const std::string& path, std::optional<std::string> host_path = std::nullopt,
       uint32_t chunk_size = kDefaultChunkSize);
 
+  // Removes the protected file `path`: the fspf without its entry is written first (the commit
+  // point), then the host file and any journal are deleted (a crash in between leaves an
+  // orphaned host file, never an entry without its file).
+  Status RemoveFile(const std::string& path);
+  // Renames committed protected file `from` to `to` (same region kind; `to`'s entry, if any, is
+  // replaced). Crash-safe through a rename intent beside the fspf: intent, fspf, host rename,
+  // intent removed; Open() completes an interrupted rename. Open ProtectedFiles of `from`
+  // must be Relocate()d by the caller.
+  Status RenameFile(const std::string& from, const std::string& to);
+  // The fspf path of a pending rename intent (see RenameFile).
+  std::string RenameIntentPath() const { return fspf_path_ + ".cove-rename"; }
+  void SetSaveObserver(FspfSaveObserver* observer);
+
   // Commits `file`: prepare, write the fspf, finish (see ProtectedFile).
   Status Commit(ProtectedFile& file) override;
   // For bulk builds (`fspf addf`): seals a newly created file and records it in memory only;
@@ -66,6 +91,8 @@ class Volume final : public FileCommitter {
  private:
   Volume() = default;
   Status SaveLocked();
+  std::string HostPathForLocked(const std::string& path) const;
+  Status CompleteRenameIntent();
 
   Env* env_ = nullptr;
   std::string fspf_path_;
@@ -73,6 +100,7 @@ class Volume final : public FileCommitter {
   SecretBytes key_;
   Fspf fspf_;
   FspfTag tag_{};
+  FspfSaveObserver* observer_ = nullptr;
   mutable std::mutex mutex_;
 };
 

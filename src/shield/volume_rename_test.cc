@@ -1,0 +1,158 @@
+// Tests of the namespace operations the runtime needs (Volume::RemoveFile, Volume::RenameFile,
+// the save observer): the fspf follows renames and unlinks, and an interrupted rename is
+// completed on the next open.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "shield/shield_test_util.h"
+#include "shield/volume.h"
+
+namespace cove::shield {
+namespace {
+
+using testing::Pattern;
+using testing::TempDir;
+
+class VolumeRenameTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fspf_path_ = dir_ / "fspf.pb";
+    ASSERT_TRUE(Volume::CreateFspf(fspf_path_).ok());
+    auto volume = Open();
+    ASSERT_TRUE(volume->AddRegion({"/data", RegionKind::kEncrypted, dir_ / "enc"}).ok());
+    ASSERT_TRUE(volume->AddRegion({"/auth", RegionKind::kAuthenticated, dir_ / "auth"}).ok());
+    std::filesystem::create_directories(dir_ / "enc");
+    std::filesystem::create_directories(dir_ / "auth");
+    auto key = volume->Encrypt();
+    ASSERT_TRUE(key.ok());
+    key_ = *key;
+  }
+
+  std::unique_ptr<Volume> Open() {
+    VolumeOptions options;
+    options.fspf_path = fspf_path_;
+    options.key = key_;
+    auto volume = Volume::Open(std::move(options));
+    EXPECT_TRUE(volume.ok()) << volume.status().ToString();
+    return volume.ok() ? std::move(volume).value() : nullptr;
+  }
+
+  void Write(Volume& volume, const std::string& path, const std::vector<uint8_t>& content) {
+    auto file = volume.CreateFile(path);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    ASSERT_TRUE((*file)->Write(0, content).ok());
+    ASSERT_TRUE(volume.Commit(**file).ok());
+  }
+
+  std::vector<uint8_t> Read(Volume& volume, const std::string& path) {
+    auto file = volume.OpenFile(path, false);
+    EXPECT_TRUE(file.ok()) << file.status().ToString();
+    if (!file.ok()) return {};
+    std::vector<uint8_t> out((*file)->size());
+    EXPECT_TRUE((*file)->Read(0, out).ok());
+    return out;
+  }
+
+  TempDir dir_;
+  std::string fspf_path_;
+  SecretBytes key_;
+};
+
+TEST_F(VolumeRenameTest, RemoveFileDropsEntryAndHostFile) {
+  auto volume = Open();
+  Write(*volume, "/data/a", Pattern(5000, 1));
+  ASSERT_TRUE(volume->RemoveFile("/data/a").ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/a"));
+  auto reopened = Open();
+  EXPECT_EQ(reopened->FindFile("/data/a"), nullptr);
+  EXPECT_EQ(reopened->RemoveFile("/data/a").code(), StatusCode::kNotFound);
+}
+
+TEST_F(VolumeRenameTest, RenameMovesEntryAndHostFileAndReplacesTarget) {
+  auto volume = Open();
+  auto a = Pattern(9000, 2);
+  Write(*volume, "/data/a", a);
+  Write(*volume, "/data/b", Pattern(100, 3));
+  ASSERT_TRUE(volume->RenameFile("/data/a", "/data/b").ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/a"));
+  EXPECT_FALSE(std::filesystem::exists(volume->RenameIntentPath()));
+  auto reopened = Open();
+  EXPECT_EQ(reopened->FindFile("/data/a"), nullptr);
+  EXPECT_EQ(Read(*reopened, "/data/b"), a);
+}
+
+TEST_F(VolumeRenameTest, RefusesRenameAcrossRegionKinds) {
+  auto volume = Open();
+  Write(*volume, "/data/a", Pattern(10, 4));
+  EXPECT_EQ(volume->RenameFile("/data/a", "/auth/a").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(volume->RenameFile("/data/a", "/elsewhere/a").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Read(*volume, "/data/a"), Pattern(10, 4));
+}
+
+TEST_F(VolumeRenameTest, OpenCompletesRenameInterruptedAfterFspfWrite) {
+  auto a = Pattern(7000, 5);
+  {
+    auto volume = Open();
+    Write(*volume, "/data/a", a);
+    ASSERT_TRUE(volume->RenameFile("/data/a", "/data/c").ok());
+  }
+  // Simulate a crash between the fspf write and the host rename: undo the host rename and
+  // put the intent back.
+  std::filesystem::rename(dir_ / "enc/c", dir_ / "enc/a");
+  std::string intent =
+      "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/c") + "\n/data/c";
+  testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+  auto volume = Open();
+  EXPECT_EQ(Read(*volume, "/data/c"), a);
+  EXPECT_FALSE(std::filesystem::exists(fspf_path_ + ".cove-rename"));
+}
+
+TEST_F(VolumeRenameTest, OpenIgnoresIntentTheFspfDoesNotRecord) {
+  auto a = Pattern(300, 6);
+  {
+    auto volume = Open();
+    Write(*volume, "/data/a", a);
+  }
+  // Crash before the fspf write: the fspf still records /data/a; nothing may move.
+  std::string intent =
+      "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/z") + "\n/data/z";
+  testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+  auto volume = Open();
+  EXPECT_EQ(Read(*volume, "/data/a"), a);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/z"));
+}
+
+class RecordingObserver : public FspfSaveObserver {
+ public:
+  Status BeforeSave(const FspfTag& current, const FspfTag& next) override {
+    before.push_back({current, next});
+    return fail ? Internal("observer refused") : Status::Ok();
+  }
+  void AfterSave(const FspfTag& tag) override { after.push_back(tag); }
+  std::vector<std::pair<FspfTag, FspfTag>> before;
+  std::vector<FspfTag> after;
+  bool fail = false;
+};
+
+TEST_F(VolumeRenameTest, ObserverSeesEveryCommitBeforeAndAfterIt) {
+  auto volume = Open();
+  RecordingObserver observer;
+  volume->SetSaveObserver(&observer);
+  FspfTag start = volume->tag();
+  Write(*volume, "/data/a", Pattern(10, 7));
+  ASSERT_EQ(observer.before.size(), 1u);
+  ASSERT_EQ(observer.after.size(), 1u);
+  EXPECT_EQ(observer.before[0].first, start);
+  EXPECT_EQ(observer.before[0].second, observer.after[0]);
+  EXPECT_EQ(volume->tag(), observer.after[0]);
+  observer.fail = true;
+  auto file = volume->OpenFile("/data/a", true);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Write(0, Pattern(10, 8)).ok());
+  EXPECT_FALSE(volume->Commit(**file).ok());
+  EXPECT_EQ(volume->tag(), observer.after[0]);  // the refused save changed nothing
+}
+
+}  // namespace
+}  // namespace cove::shield
