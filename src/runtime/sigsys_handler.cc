@@ -1,0 +1,283 @@
+// The SIGSYS handler of the syscall trap and the per-thread arming it relies on.
+// SIGNAL CONTEXT: everything here runs inside a signal handler, or in a child between clone and
+// its return to the program. It may not allocate, lock, log through libc, touch errno (except to
+// restore it around the dispatcher) or issue a syscall other than through raw_syscall.h.
+#include "runtime/sigsys_handler.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+
+#include <cstring>
+
+#include "runtime/raw_syscall.h"
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#endif
+#ifndef PR_SYS_DISPATCH_ON
+#define PR_SYS_DISPATCH_ON 1
+#endif
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2
+#endif
+
+namespace cove::runtime {
+
+TrapState g_trap_state;
+
+namespace {
+
+constexpr char kSelectorAllow = 0;  // SYSCALL_DISPATCH_FILTER_ALLOW
+constexpr char kSelectorBlock = 1;  // SYSCALL_DISPATCH_FILTER_BLOCK
+constexpr uint64_t kSigsysBit = uint64_t{1} << (SIGSYS - 1);
+constexpr uint64_t kUnblockable =
+    kSigsysBit | (uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1));
+
+// The byte the kernel reads at every syscall of this thread: "block" sends the syscall to SIGSYS.
+// initial-exec: TLS access without calls into the dynamic loader (signal-safe; the runtime is
+// preloaded, so its TLS is static).
+__attribute__((tls_model("initial-exec"))) thread_local volatile char t_selector = kSelectorBlock;
+
+void Log(const char* message) {
+  int fd = g_trap_state.log_fd;
+  if (fd >= 0) RawSyscall3(SYS_write, fd, reinterpret_cast<long>(message), strlen(message));
+}
+
+uint64_t* KernelMaskOf(ucontext_t* uc) {
+  // The kernel's 64-bit signal mask is the first word of glibc's 1024-bit sigset_t.
+  return reinterpret_cast<uint64_t*>(&uc->uc_sigmask);
+}
+
+// rt_sigprocmask, applied to the mask that rt_sigreturn will restore (the handler runs with the
+// interrupted mask since it is installed with SA_NODEFER and an empty sa_mask). SIGSYS stays
+// unblocked: a trapped syscall with SIGSYS blocked would kill the process.
+long EmulateSigprocmask(ucontext_t* uc, const long a[6]) {
+  if (a[3] != 8) return -EINVAL;
+  uint64_t* mask = KernelMaskOf(uc);
+  uint64_t old = *mask;
+  if (a[1] != 0) {
+    uint64_t set = *reinterpret_cast<const uint64_t*>(a[1]);
+    uint64_t next;
+    switch (a[0]) {
+      case SIG_BLOCK:
+        next = old | set;
+        break;
+      case SIG_UNBLOCK:
+        next = old & ~set;
+        break;
+      case SIG_SETMASK:
+        next = set;
+        break;
+      default:
+        return -EINVAL;
+    }
+    *mask = next & ~kUnblockable;
+  }
+  if (a[2] != 0) *reinterpret_cast<uint64_t*>(a[2]) = old;
+  return 0;
+}
+
+// rt_sigaction: SIGSYS stays ours (the program's wish is remembered and chained to for SIGSYS
+// not raised by the trap); other handlers get our in-range restorer and never block SIGSYS.
+long EmulateSigaction(const long a[6]) {
+  if (a[3] != 8) return RawSyscall4(SYS_rt_sigaction, a[0], a[1], a[2], a[3]);
+  auto* act = reinterpret_cast<const KernelSigaction*>(a[1]);
+  auto* oact = reinterpret_cast<KernelSigaction*>(a[2]);
+  if (a[0] == SIGSYS) {
+    KernelSigaction old{
+        g_trap_state.program_sigsys_handler.load(), g_trap_state.program_sigsys_flags.load(),
+        reinterpret_cast<uintptr_t>(cove_sigsys_restorer), g_trap_state.program_sigsys_mask.load()};
+    if (act != nullptr) {
+      g_trap_state.program_sigsys_mask.store(act->mask);
+      g_trap_state.program_sigsys_flags.store(act->flags);
+      g_trap_state.program_sigsys_handler.store(act->handler);
+    }
+    if (oact != nullptr) *oact = old;
+    return 0;
+  }
+  if (act == nullptr) return RawSyscall4(SYS_rt_sigaction, a[0], 0, a[2], 8);
+  KernelSigaction copy = *act;
+  copy.mask &= ~kSigsysBit;
+  if (copy.handler != reinterpret_cast<uintptr_t>(SIG_DFL) &&
+      copy.handler != reinterpret_cast<uintptr_t>(SIG_IGN)) {
+    copy.flags |= kSaRestorer;
+    copy.restorer = reinterpret_cast<uintptr_t>(cove_sigsys_restorer);
+  }
+  return RawSyscall4(SYS_rt_sigaction, a[0], reinterpret_cast<long>(&copy), a[2], 8);
+}
+
+// Syscalls that replace the signal mask while they wait: a handler running during the wait
+// must not have SIGSYS blocked. Rewrites `a` to point at copies (in the caller's frame) without
+// SIGSYS.
+void UnblockSigsysDuringWait(long nr, long a[6], uint64_t* mask_copy, long* pselect_copy) {
+  auto strip = [&](int index) {
+    if (a[index] == 0) return;
+    *mask_copy = *reinterpret_cast<const uint64_t*>(a[index]) & ~kSigsysBit;
+    a[index] = reinterpret_cast<long>(mask_copy);
+  };
+  switch (nr) {
+    case SYS_rt_sigsuspend:
+      strip(0);
+      break;
+    case SYS_ppoll:
+      strip(3);
+      break;
+    case SYS_epoll_pwait:
+      strip(4);
+      break;
+#ifdef SYS_epoll_pwait2
+    case SYS_epoll_pwait2:
+      strip(4);
+      break;
+#endif
+    case SYS_pselect6:
+      if (a[5] != 0) {  // a[5] points at struct { const sigset_t* set; size_t size; }
+        const long* data = reinterpret_cast<const long*>(a[5]);
+        pselect_copy[0] = data[0];
+        pselect_copy[1] = data[1];
+        if (data[0] != 0) {
+          *mask_copy = *reinterpret_cast<const uint64_t*>(data[0]) & ~kSigsysBit;
+          pselect_copy[0] = reinterpret_cast<long>(mask_copy);
+        }
+        a[5] = reinterpret_cast<long>(pselect_copy);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+// Re-issues the trapped clone-family syscall from stub `slot` after sigreturn (see
+// raw_syscall.cc). Returns false when all slots hold other return addresses.
+bool RedirectToReissueStub(greg_t* regs) {
+  uintptr_t target = static_cast<uintptr_t>(regs[REG_RIP]);
+  for (int i = 0; i < kReissueSlots; ++i) {
+    uintptr_t seen = __atomic_load_n(&cove_reissue_targets[i], __ATOMIC_ACQUIRE);
+    if (seen == 0) {
+      uintptr_t expected = 0;
+      if (__atomic_compare_exchange_n(&cove_reissue_targets[i], &expected, target, false,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        seen = target;
+      } else {
+        seen = expected;
+      }
+    }
+    if (seen == target) {
+      regs[REG_RIP] = reinterpret_cast<greg_t>(cove_reissue_stubs + i * kReissueStubSize);
+      return true;
+    }
+  }
+  return false;
+}
+
+// A SIGSYS the trap did not raise (kill, tgkill, the program's own seccomp filter): give it to
+// the handler the program asked for, or to the default action.
+void ChainToProgram(int sig, siginfo_t* info, void* context) {
+  uintptr_t handler = g_trap_state.program_sigsys_handler.load();
+  if (handler == reinterpret_cast<uintptr_t>(SIG_IGN)) return;
+  if (handler == reinterpret_cast<uintptr_t>(SIG_DFL)) {
+    KernelSigaction dfl{reinterpret_cast<uintptr_t>(SIG_DFL), 0, 0, 0};
+    RawSyscall4(SYS_rt_sigaction, SIGSYS, reinterpret_cast<long>(&dfl), 0, 8);
+    RawSyscall3(SYS_tgkill, RawSyscall0(SYS_getpid), RawSyscall0(SYS_gettid), SIGSYS);
+    return;
+  }
+  if (g_trap_state.program_sigsys_flags.load() & SA_SIGINFO) {
+    reinterpret_cast<void (*)(int, siginfo_t*, void*)>(handler)(sig, info, context);
+  } else {
+    reinterpret_cast<void (*)(int)>(handler)(sig);
+  }
+}
+
+bool AskDispatcher(long nr, const long args[6], long* result) {
+  TrappedSyscallDispatcher dispatcher = g_trap_state.dispatcher.load(std::memory_order_acquire);
+  if (dispatcher == nullptr || !g_trap_state.consulted.Contains(nr)) return false;
+  // While the dispatcher runs, its own libc calls must not trap again (selector "allow"), and no
+  // program signal handler may run with the selector open (all signals blocked).
+  uint64_t all = ~uint64_t{0}, saved_mask = 0;
+  RawSyscall4(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all),
+              reinterpret_cast<long>(&saved_mask), 8);
+  int saved_errno = errno;
+  char saved_selector = t_selector;
+  t_selector = kSelectorAllow;
+  bool handled = dispatcher(nr, args, result);
+  t_selector = saved_selector;
+  errno = saved_errno;
+  RawSyscall4(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&saved_mask), 0, 8);
+  return handled;
+}
+
+}  // namespace
+
+long ArmSyscallTrapForCurrentThread() {
+  SyscallCodeRange range = RuntimeSyscallCodeRange();
+  t_selector = kSelectorBlock;
+  return RawSyscall5(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, range.begin,
+                     range.end - range.begin, reinterpret_cast<long>(&t_selector));
+}
+
+void CoveSigsysHandler(int sig, siginfo_t* info, void* context) {
+  if (info->si_code != SYS_USER_DISPATCH) return ChainToProgram(sig, info, context);
+  auto* uc = static_cast<ucontext_t*>(context);
+  greg_t* regs = uc->uc_mcontext.gregs;
+  g_trap_state.trapped.fetch_add(1, std::memory_order_relaxed);
+  long nr = regs[REG_RAX];
+  if (info->si_arch != AUDIT_ARCH_X86_64 || nr < 0 || nr >= 0x40000000) {  // i386, x32
+    Log("cove: refused a 32-bit or x32 system call\n");
+    regs[REG_RAX] = -ENOSYS;
+    return;
+  }
+  long args[6] = {regs[REG_RDI], regs[REG_RSI], regs[REG_RDX],
+                  regs[REG_R10], regs[REG_R8],  regs[REG_R9]};
+  long result;
+  switch (nr) {
+    case SYS_rt_sigreturn:
+      regs[REG_RIP] = reinterpret_cast<greg_t>(cove_reissue_sigreturn);
+      return;
+    case SYS_rt_sigprocmask:
+      regs[REG_RAX] = EmulateSigprocmask(uc, args);
+      return;
+    case SYS_rt_sigaction:
+      regs[REG_RAX] = EmulateSigaction(args);
+      return;
+    case SYS_prctl:
+      if (args[0] == PR_SET_SYSCALL_USER_DISPATCH) {
+        Log("cove: refused prctl(PR_SET_SYSCALL_USER_DISPATCH) from the program\n");
+        regs[REG_RAX] = -EPERM;
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  if (AskDispatcher(nr, args, &result)) {
+    regs[REG_RAX] = result;
+    return;
+  }
+  switch (nr) {
+    case SYS_clone:
+    case SYS_clone3:
+    case SYS_fork:
+    case SYS_vfork:
+      if (!RedirectToReissueStub(regs)) {
+        Log("cove: refused clone: too many distinct clone call sites\n");
+        regs[REG_RAX] = -EAGAIN;
+      }
+      return;
+    default:
+      break;
+  }
+  uint64_t mask_copy;
+  long pselect_copy[2];
+  UnblockSigsysDuringWait(nr, args, &mask_copy, pselect_copy);
+  regs[REG_RAX] = RawSyscall6(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+}
+
+}  // namespace cove::runtime
+
+extern "C" void cove_trap_arm_child() {
+  cove::runtime::ArmSyscallTrapForCurrentThread();
+}

@@ -1,0 +1,53 @@
+// Internal to the syscall trap: the state shared by InstallSyscallTrap (syscall_trap.cc) and the
+// SIGSYS handler (sigsys_handler.cc), and the asm entry points of raw_syscall.cc.
+#pragma once
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime/syscall_trap.h"
+
+namespace cove::runtime {
+
+inline constexpr int kReissueSlots = 32;
+inline constexpr int kReissueStubSize = 32;
+inline constexpr unsigned long kSaRestorer = 0x04000000;
+
+// The kernel's struct sigaction for rt_sigaction on x86-64 (not glibc's).
+struct KernelSigaction {
+  uintptr_t handler;
+  unsigned long flags;
+  uintptr_t restorer;
+  uint64_t mask;
+};
+
+struct TrapState {
+  std::atomic<TrappedSyscallDispatcher> dispatcher{nullptr};
+  SyscallSet consulted;
+  int log_fd = -1;
+  std::atomic<bool> installed{false};
+  std::atomic<uint64_t> trapped{0};
+  // The SIGSYS disposition the program asked for (ours stays installed), field by field.
+  std::atomic<uintptr_t> program_sigsys_handler{0};  // SIG_DFL
+  std::atomic<unsigned long> program_sigsys_flags{0};
+  std::atomic<uint64_t> program_sigsys_mask{0};
+};
+extern TrapState g_trap_state;
+
+void CoveSigsysHandler(int sig, siginfo_t* info, void* context);
+
+// Arms Syscall User Dispatch for the calling thread with its own selector; raw result.
+long ArmSyscallTrapForCurrentThread();
+
+}  // namespace cove::runtime
+
+extern "C" {
+__attribute__((visibility("hidden"))) void cove_trap_arm_child();
+__attribute__((visibility("hidden"))) extern const char cove_reissue_stubs[];
+__attribute__((visibility("hidden"))) extern const char cove_reissue_sigreturn[];
+__attribute__((visibility("hidden"))) extern const char cove_sigsys_restorer[];
+__attribute__((
+    visibility("hidden"))) extern uintptr_t cove_reissue_targets[cove::runtime::kReissueSlots];
+}

@@ -1,0 +1,221 @@
+// InstallSyscallTrap and the default set of syscalls the shield is asked about. This file runs
+// in ordinary context (the runtime's constructor); the handler itself is in sigsys_handler.cc.
+#include "runtime/syscall_trap.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+#include <string>
+
+#include "runtime/raw_syscall.h"
+#include "runtime/sigsys_handler.h"
+
+namespace cove::runtime {
+
+SyscallSet FileSyscalls() {
+  SyscallSet set;
+  for (long nr : {
+           SYS_open,
+           SYS_openat,
+           SYS_openat2,
+           SYS_creat,
+           SYS_open_by_handle_at,
+           SYS_name_to_handle_at,
+           // descriptors
+           SYS_read,
+           SYS_write,
+           SYS_pread64,
+           SYS_pwrite64,
+           SYS_readv,
+           SYS_writev,
+           SYS_preadv,
+           SYS_pwritev,
+           SYS_preadv2,
+           SYS_pwritev2,
+           SYS_lseek,
+           SYS_close,
+           SYS_close_range,
+           SYS_dup,
+           SYS_dup2,
+           SYS_dup3,
+           SYS_fcntl,
+           SYS_flock,
+           SYS_fstat,
+           SYS_fstatfs,
+           SYS_ftruncate,
+           SYS_fsync,
+           SYS_fdatasync,
+           SYS_sync_file_range,
+           SYS_syncfs,
+           SYS_fallocate,
+           SYS_fadvise64,
+           SYS_readahead,
+           SYS_getdents,
+           SYS_getdents64,
+           SYS_fchdir,
+           SYS_fchmod,
+           SYS_fchown,
+           SYS_fsetxattr,
+           SYS_fgetxattr,
+           SYS_flistxattr,
+           SYS_fremovexattr,
+           SYS_mmap,
+           SYS_sendfile,
+           SYS_copy_file_range,
+           SYS_splice,
+           SYS_tee,
+           SYS_vmsplice,
+           SYS_ioctl,
+           // paths
+           SYS_stat,
+           SYS_lstat,
+           SYS_newfstatat,
+           SYS_statx,
+           SYS_statfs,
+           SYS_access,
+           SYS_faccessat,
+           SYS_faccessat2,
+           SYS_truncate,
+           SYS_rename,
+           SYS_renameat,
+           SYS_renameat2,
+           SYS_unlink,
+           SYS_unlinkat,
+           SYS_mkdir,
+           SYS_mkdirat,
+           SYS_rmdir,
+           SYS_link,
+           SYS_linkat,
+           SYS_symlink,
+           SYS_symlinkat,
+           SYS_readlink,
+           SYS_readlinkat,
+           SYS_chmod,
+           SYS_fchmodat,
+           SYS_chown,
+           SYS_lchown,
+           SYS_fchownat,
+           SYS_utime,
+           SYS_utimes,
+           SYS_utimensat,
+           SYS_futimesat,
+           SYS_mknod,
+           SYS_mknodat,
+           SYS_chdir,
+           SYS_chroot,
+           SYS_setxattr,
+           SYS_lsetxattr,
+           SYS_getxattr,
+           SYS_lgetxattr,
+           SYS_listxattr,
+           SYS_llistxattr,
+           SYS_removexattr,
+           SYS_lremovexattr,
+           SYS_inotify_add_watch,
+           SYS_fanotify_mark,
+           SYS_execve,
+           SYS_execveat,
+           // I/O that bypasses read/write entirely
+           SYS_io_uring_setup,
+           SYS_io_setup,
+           SYS_io_submit,
+       }) {
+    set.Add(nr);
+  }
+  return set;
+}
+
+namespace {
+
+Status ErrnoStatus(StatusCode code, const std::string& what, long raw) {
+  return {code, what + ": " + std::strerror(static_cast<int>(-raw))};
+}
+
+// Re-registers every handler installed before the trap with the in-range restorer and without
+// SIGSYS in its mask (the handler's own rt_sigaction emulation does this for later ones), and
+// takes over the program's SIGSYS disposition.
+Status AdoptExistingHandlers() {
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    KernelSigaction current{};
+    long raw = RawSyscall4(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&current), 8);
+    if (raw == -EINVAL) continue;  // signals the kernel does not let us query
+    if (RawSyscallFailed(raw)) return ErrnoStatus(StatusCode::kIo, "rt_sigaction query", raw);
+    if (sig == SIGSYS) {
+      g_trap_state.program_sigsys_mask.store(current.mask);
+      g_trap_state.program_sigsys_flags.store(current.flags);
+      g_trap_state.program_sigsys_handler.store(current.handler);
+      continue;
+    }
+    if (current.handler == reinterpret_cast<uintptr_t>(SIG_DFL) ||
+        current.handler == reinterpret_cast<uintptr_t>(SIG_IGN)) {
+      continue;
+    }
+    current.mask &= ~(uint64_t{1} << (SIGSYS - 1));
+    current.flags |= kSaRestorer;
+    current.restorer = reinterpret_cast<uintptr_t>(cove_sigsys_restorer);
+    raw = RawSyscall4(SYS_rt_sigaction, sig, reinterpret_cast<long>(&current), 0, 8);
+    if (RawSyscallFailed(raw)) return ErrnoStatus(StatusCode::kIo, "rt_sigaction re-register", raw);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status EnableSyscallTrapForCurrentThread() {
+  uint64_t sigsys = uint64_t{1} << (SIGSYS - 1);
+  RawSyscall4(SYS_rt_sigprocmask, SIG_UNBLOCK, reinterpret_cast<long>(&sigsys), 0, 8);
+  long raw = ArmSyscallTrapForCurrentThread();
+  if (raw == -EINVAL) {
+    return {StatusCode::kUnsupported,
+            "syscall trap: this kernel has no Syscall User Dispatch (Linux >= 5.11 with "
+            "CONFIG_GENERIC_ENTRY); raw syscalls cannot be shielded"};
+  }
+  if (RawSyscallFailed(raw)) {
+    return ErrnoStatus(StatusCode::kIo, "syscall trap: prctl(PR_SET_SYSCALL_USER_DISPATCH)", raw);
+  }
+  return Status::Ok();
+}
+
+Status InstallSyscallTrap(const SyscallTrapOptions& options) {
+  if (g_trap_state.installed.load()) return EnableSyscallTrapForCurrentThread();
+  SyscallCodeRange range = RuntimeSyscallCodeRange();
+  if (range.end - reinterpret_cast<uintptr_t>(cove_reissue_stubs) !=
+      uintptr_t{kReissueSlots} * kReissueStubSize) {
+    return Internal("syscall trap: re-issue stubs are not 32 bytes each (raw_syscall.cc)");
+  }
+  g_trap_state.consulted = options.consulted;
+  g_trap_state.log_fd = options.log_fd;
+  g_trap_state.dispatcher.store(options.dispatcher, std::memory_order_release);
+  if (Status s = AdoptExistingHandlers(); !s.ok()) return s.WithContext("syscall trap");
+  // SA_NODEFER and an empty mask: the handler runs with the program's mask, so that signals
+  // interrupt the blocking syscalls it performs exactly as they would without the trap, and a
+  // syscall trapped inside a program handler that interrupted ours can trap again.
+  // SA_ONSTACK: Go requires it of every handler, and small thread stacks need it.
+  KernelSigaction ours{reinterpret_cast<uintptr_t>(&CoveSigsysHandler),
+                       SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART | kSaRestorer,
+                       reinterpret_cast<uintptr_t>(cove_sigsys_restorer), 0};
+  long raw = RawSyscall4(SYS_rt_sigaction, SIGSYS, reinterpret_cast<long>(&ours), 0, 8);
+  if (RawSyscallFailed(raw)) {
+    return ErrnoStatus(StatusCode::kIo, "syscall trap: installing the SIGSYS handler", raw);
+  }
+  if (Status s = EnableSyscallTrapForCurrentThread(); !s.ok()) {
+    KernelSigaction dfl{reinterpret_cast<uintptr_t>(SIG_DFL), 0, 0, 0};
+    RawSyscall4(SYS_rt_sigaction, SIGSYS, reinterpret_cast<long>(&dfl), 0, 8);
+    return s;
+  }
+  g_trap_state.installed.store(true);
+  return Status::Ok();
+}
+
+bool SyscallTrapInstalled() {
+  return g_trap_state.installed.load();
+}
+
+uint64_t TrappedSyscallCount() {
+  return g_trap_state.trapped.load(std::memory_order_relaxed);
+}
+
+}  // namespace cove::runtime

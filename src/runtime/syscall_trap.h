@@ -1,0 +1,77 @@
+// The raw-syscall trap: makes `syscall` instructions issued outside the runtime (Go and other
+// runtimes, static code in libraries, glibc internals such as stdio's open/read and the
+// `syscall()` function) reach the runtime instead of silently bypassing the file shield.
+//
+// Mechanism: Linux Syscall User Dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, kernel >= 5.11).
+// Every thread's syscalls go to a SIGSYS handler unless issued from the runtime's own code range
+// (raw_syscall.h: RuntimeSyscallCodeRange). The handler asks the runtime's dispatcher
+// (DispatchTrappedSyscall in syscall_dispatch.h) for file-related syscalls, then performs the
+// syscall itself through the trampoline and stores the result in the interrupted context.
+// Why not seccomp (SECCOMP_RET_TRAP + instruction-pointer check): a filter survives execve but
+// the runtime's address range does not, and the dynamic loader of the next program opens its
+// libraries before any runtime exists, so every fork+exec of a dynamic program would be killed;
+// a filter can also never be removed. Syscall User Dispatch is reset by execve (the next
+// program's runtime re-installs it) and is per thread, which the trap handles: new threads and
+// fork children arm themselves on their way out of the trapped clone (see sigsys_handler.cc).
+// Cost: one signal delivery per trapped syscall (see docs/runtime.md "Raw syscalls" for figures).
+#pragma once
+
+#include <cstdint>
+
+#include "common/status.h"
+
+namespace cove::runtime {
+
+// Same contract as DispatchTrappedSyscall: returns true when it emulated syscall `nr` (result,
+// >= 0 or -errno, in *result), false to have the trap perform the real syscall. Called from the
+// SIGSYS handler with every signal blocked and the thread's selector set to "allow", so it may
+// call libc (its syscalls are not trapped again) but must be reentrant with respect to the
+// interrupted code: no locks that code could hold, no allocator unless the interrupted code is
+// known not to be inside it.
+using TrappedSyscallDispatcher = bool (*)(long nr, const long args[6], long* result);
+
+// A set of x86-64 syscall numbers.
+class SyscallSet {
+ public:
+  constexpr SyscallSet() = default;
+  constexpr void Add(long nr) {
+    if (nr >= 0 && nr < kMax) bits_[nr / 64] |= uint64_t{1} << (nr % 64);
+  }
+  constexpr bool Contains(long nr) const {
+    return nr >= 0 && nr < kMax && (bits_[nr / 64] >> (nr % 64)) & 1;
+  }
+
+ private:
+  static constexpr long kMax = 512;
+  uint64_t bits_[kMax / 64] = {};
+};
+
+// The syscalls that name a path or a descriptor (open*, read/write families, stat family,
+// rename/unlink/mkdir..., mmap, sendfile, execve, io_uring_setup...): what the shield may have
+// to emulate. Other trapped syscalls (futex, brk, getpid...) are performed without asking.
+SyscallSet FileSyscalls();
+
+struct SyscallTrapOptions {
+  // Asked about every trapped syscall in `consulted`; nullptr: every syscall is performed.
+  TrappedSyscallDispatcher dispatcher = nullptr;
+  SyscallSet consulted = FileSyscalls();
+  // Where the handler writes its one-line refusals ("cove: ..."); -1: nowhere.
+  int log_fd = -1;
+};
+
+// Installs the SIGSYS handler and arms the calling thread. Call once, early, from the runtime's
+// constructor while the process has a single thread (threads that already exist are not
+// trapped; threads and fork children created afterwards are). Idempotent: a second call only
+// arms the calling thread. Fails with kUnsupported when the kernel lacks Syscall User Dispatch.
+// After it returns, the runtime must issue its own syscalls through raw_syscall.h only.
+Status InstallSyscallTrap(const SyscallTrapOptions& options);
+
+// Arms the calling thread (for a thread that existed before InstallSyscallTrap).
+Status EnableSyscallTrapForCurrentThread();
+
+bool SyscallTrapInstalled();
+
+// Number of syscalls trapped so far in this process (for tests and benchmarks).
+uint64_t TrappedSyscallCount();
+
+}  // namespace cove::runtime
