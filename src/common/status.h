@@ -110,7 +110,9 @@ class [[nodiscard]] Result {
 // Declares `lhs` from a Result expression, or returns its Status.
 #define COVE_ASSIGN_OR_RETURN(lhs, expr) \
   COVE_ASSIGN_OR_RETURN_IMPL(COVE_CONCAT(cove_result_, __LINE__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` may be a declaration.
 #define COVE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                               \
   if (!tmp.ok()) return tmp.status();              \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
