@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "attestation/dcap_openssl.h"
+#include "attestation/openssl_objects.h"
 #include "attestation/pck_chain.h"
 #include "attestation/pck_chain_cache.h"
 #include "attestation/tcb_info.h"

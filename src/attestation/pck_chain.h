@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "attestation/dcap_openssl.h"
+#include "attestation/openssl_objects.h"
 #include "common/status.h"
 
 namespace cove::attestation {

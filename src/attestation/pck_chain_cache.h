@@ -13,7 +13,7 @@
 #include <mutex>
 #include <span>
 
-#include "attestation/dcap_openssl.h"
+#include "attestation/openssl_objects.h"
 #include "attestation/pck_chain.h"
 #include "attestation/pck_extensions.h"
 

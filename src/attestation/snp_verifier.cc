@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "attestation/openssl_objects.h"
 #include "attestation/snp_report.h"
 #include "common/crypto.h"
 #include "common/hex.h"
@@ -26,43 +27,13 @@
 namespace cove::attestation {
 namespace {
 
-template <auto Free>
-struct OpenSslDeleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<X509_free>>;
-using X509StorePtr = std::unique_ptr<X509_STORE, OpenSslDeleter<X509_STORE_free>>;
-using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, OpenSslDeleter<X509_STORE_CTX_free>>;
-using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<BIO_free>>;
-using BignumPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BN_free>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OpenSslDeleter<ECDSA_SIG_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpenSslDeleter<EVP_MD_CTX_free>>;
-using AsnObjectPtr = std::unique_ptr<ASN1_OBJECT, OpenSslDeleter<ASN1_OBJECT_free>>;
-using AsnIntegerPtr = std::unique_ptr<ASN1_INTEGER, OpenSslDeleter<ASN1_INTEGER_free>>;
-struct X509StackDeleter {
-  void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
-};
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackDeleter>;
-
-// The oldest error OpenSSL queued (the root cause), and an empty queue afterwards.
-std::string TakeOpenSslError() {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof(text));
-  return text;
-}
-
+// Exactly one PEM certificate.
 Result<X509Ptr> ParsePemCertificate(std::string_view pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return Internal("BIO_new_mem_buf failed");
-  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!cert) return InvalidArgument("not a PEM certificate: " + TakeOpenSslError());
-  return cert;
+  COVE_ASSIGN_OR_RETURN(std::vector<X509Ptr> certs, ParsePemCertificates(pem));
+  if (certs.size() != 1) {
+    return InvalidArgument("expected one PEM certificate, found " + std::to_string(certs.size()));
+  }
+  return std::move(certs.front());
 }
 
 // DER, or PEM when the bytes start with "-----BEGIN".
@@ -73,22 +44,12 @@ Result<X509Ptr> ParseCertificate(std::span<const uint8_t> bytes) {
   if (first != std::string_view::npos && text.substr(first).starts_with(kPemStart)) {
     return ParsePemCertificate(text);
   }
-  const unsigned char* cursor = bytes.data();
-  X509Ptr cert(d2i_X509(nullptr, &cursor, static_cast<long>(bytes.size())));
-  if (!cert) return InvalidArgument("not a DER certificate: " + TakeOpenSslError());
-  if (cursor != bytes.data() + bytes.size()) {
-    return InvalidArgument(std::to_string(bytes.data() + bytes.size() - cursor) +
-                           " trailing bytes after the DER certificate");
-  }
-  return cert;
+  return ParseDerCertificate(bytes);
 }
 
 Result<Sha256Digest> CertificateFingerprint(X509* cert) {
-  int size = i2d_X509(cert, nullptr);
-  if (size <= 0) return Internal("i2d_X509 failed");
-  std::vector<unsigned char> der(static_cast<size_t>(size));
-  unsigned char* cursor = der.data();
-  i2d_X509(cert, &cursor);
+  std::vector<uint8_t> der = CertificateDer(cert);
+  if (der.empty()) return Internal("i2d_X509 failed");
   return Sha256(der);
 }
 
@@ -207,7 +168,7 @@ Status VerifyReportSignature(const SnpReport& report, std::span<const uint8_t> b
   std::vector<unsigned char> der(static_cast<size_t>(der_size));
   unsigned char* der_cursor = der.data();
   i2d_ECDSA_SIG(signature.get(), &der_cursor);
-  MdCtxPtr md(EVP_MD_CTX_new());
+  EvpMdCtxPtr md(EVP_MD_CTX_new());
   if (!md || EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha384(), nullptr, key) != 1) {
     return Internal("snp-signature: " + TakeOpenSslError());
   }

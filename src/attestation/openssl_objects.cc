@@ -1,5 +1,5 @@
-// OpenSSL glue for the DCAP verifier: PEM/DER parsing, times and raw r||s ECDSA verification.
-#include "attestation/dcap_openssl.h"
+// OpenSSL glue shared by the evidence verifiers: PEM/DER parsing, times and raw r||s ECDSA.
+#include "attestation/openssl_objects.h"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -14,8 +14,6 @@
 
 namespace cove::attestation {
 namespace {
-using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<BIO_free>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OpenSslDeleter<ECDSA_SIG_free>>;
 using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, OpenSslDeleter<EVP_PKEY_CTX_free>>;
 using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, OpenSslDeleter<OSSL_PARAM_BLD_free>>;
 using ParamPtr = std::unique_ptr<OSSL_PARAM, OpenSslDeleter<OSSL_PARAM_free>>;

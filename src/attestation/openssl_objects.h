@@ -1,8 +1,11 @@
-// RAII owners for the OpenSSL objects the DCAP verifier handles (certificates, CRLs, stores,
-// keys, signatures), plus the few conversions it needs: PEM chains, DER CRLs, ASN.1 times and
-// P-256 signatures given as raw r||s. Nothing here knows about quotes or collateral.
+// RAII owners for the OpenSSL objects the evidence verifiers handle (certificates, CRLs, stores,
+// keys, signatures, BIOs, big numbers), plus the conversions they share: PEM chains, DER
+// certificates and CRLs, ASN.1 times and P-256 signatures given as raw r||s. Nothing here knows
+// about quotes, reports or collateral.
 #pragma once
 
+#include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -33,6 +36,15 @@ using X509StorePtr = std::unique_ptr<X509_STORE, OpenSslDeleter<X509_STORE_free>
 using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, OpenSslDeleter<X509_STORE_CTX_free>>;
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpenSslDeleter<EVP_MD_CTX_free>>;
+using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<BIO_free>>;
+using BignumPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BN_free>>;
+using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OpenSslDeleter<ECDSA_SIG_free>>;
+using AsnObjectPtr = std::unique_ptr<ASN1_OBJECT, OpenSslDeleter<ASN1_OBJECT_free>>;
+using AsnIntegerPtr = std::unique_ptr<ASN1_INTEGER, OpenSslDeleter<ASN1_INTEGER_free>>;
+struct X509StackDeleter {
+  void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
+};
+using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackDeleter>;
 
 // Shared, immutable certificate (X509 is reference counted; copies bump the count).
 X509Ptr ShareCertificate(X509* cert);
