@@ -1,0 +1,129 @@
+// `cove run [options] -- PROGRAM [ARGS...]`: runs an unmodified dynamically linked program with
+// libcove-runtime.so preloaded, passing the options as SCONE_* variables; the exit code is
+// the program's.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/command_registry.h"
+
+#ifndef COVE_RUNTIME_BUILD_PATH
+#define COVE_RUNTIME_BUILD_PATH ""
+#endif
+#ifndef COVE_RUNTIME_INSTALL_PATH
+#define COVE_RUNTIME_INSTALL_PATH ""
+#endif
+
+namespace cove::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunOptions {
+  std::string fspf, key, tag, tag_file, mode, log, log_file, heap, stack, dlopen, config;
+  bool strict = false;
+  bool version = false;
+  std::vector<std::string> command;
+};
+
+// libcove-runtime.so: $COVE_RUNTIME, then beside the cove binary (build tree and install
+// layouts), then the paths compiled in.
+std::string FindRuntime() {
+  if (const char* env = std::getenv("COVE_RUNTIME"); env != nullptr && env[0] != '\0') return env;
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  std::vector<fs::path> candidates;
+  if (!ec) {
+    fs::path dir = self.parent_path();
+    candidates = {dir / "libcove-runtime.so", dir / "../runtime/libcove-runtime.so",
+                  dir / "../lib/libcove-runtime.so", dir / "../lib/cove/libcove-runtime.so"};
+  }
+  candidates.emplace_back(COVE_RUNTIME_BUILD_PATH);
+  candidates.emplace_back(COVE_RUNTIME_INSTALL_PATH);
+  for (const auto& candidate : candidates) {
+    if (!candidate.empty() && fs::exists(candidate, ec))
+      return fs::weakly_canonical(candidate).string();
+  }
+  return "";
+}
+
+void SetIfGiven(const char* name, const std::string& value) {
+  if (!value.empty()) setenv(name, value.c_str(), 1);
+}
+
+int Run(RunOptions& options) {
+  if (options.command.empty()) {
+    std::cerr << "cove run: error: no PROGRAM given (cove run [options] -- PROGRAM ARGS...)\n";
+    return 2;
+  }
+  std::string runtime = FindRuntime();
+  if (runtime.empty()) {
+    std::cerr << "cove run: error: libcove-runtime.so not found (set COVE_RUNTIME to its path)\n";
+    return 2;
+  }
+  if (!options.fspf.empty()) {
+    std::error_code ec;
+    SetIfGiven("SCONE_FSPF", fs::absolute(options.fspf, ec).string());
+  }
+  SetIfGiven("SCONE_FSPF_KEY", options.key);
+  SetIfGiven("SCONE_FSPF_TAG", options.tag);
+  if (!options.tag_file.empty()) {
+    std::error_code ec;
+    SetIfGiven("SCONE_FSPF_TAG_FILE", fs::absolute(options.tag_file, ec).string());
+  }
+  SetIfGiven("SCONE_MODE", options.mode);
+  SetIfGiven("SCONE_LOG", options.log);
+  SetIfGiven("SCONE_LOG_FILE", options.log_file);
+  SetIfGiven("SCONE_HEAP", options.heap);
+  SetIfGiven("SCONE_STACK", options.stack);
+  SetIfGiven("SCONE_ALLOW_DLOPEN", options.dlopen);
+  SetIfGiven("SCONE_CONFIG", options.config);
+  if (options.strict) setenv("SCONE_FSPF_STRICT", "1", 1);
+  if (options.version) setenv("SCONE_VERSION", "1", 1);
+  // The runtime goes first; a preload list the caller had stays after it.
+  std::string preload = runtime;
+  if (const char* existing = std::getenv("LD_PRELOAD"); existing != nullptr && existing[0]) {
+    preload += ":" + std::string(existing);
+  }
+  setenv("LD_PRELOAD", preload.c_str(), 1);
+  std::vector<char*> argv;
+  for (auto& arg : options.command) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  execvp(argv[0], argv.data());
+  int err = errno;
+  std::cerr << "cove run: error: cannot execute " << options.command[0] << ": "
+            << std::strerror(err) << "\n";
+  return err == ENOENT ? 127 : 126;
+}
+
+void Register(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run an unmodified program with the file shield (libcove-runtime.so preloaded)");
+  cmd->add_option("--fspf", options->fspf, "file system protection file (SCONE_FSPF)");
+  cmd->add_option("--key", options->key, "fspf key, 64 hex digits (SCONE_FSPF_KEY)");
+  cmd->add_option("--tag", options->tag, "expected fspf tag, 32 hex digits (SCONE_FSPF_TAG)");
+  cmd->add_option("--tag-file", options->tag_file,
+                  "file holding the expected tag, updated after each commit "
+                  "(SCONE_FSPF_TAG_FILE)");
+  cmd->add_option("--mode", options->mode, "sim or hw (SCONE_MODE)");
+  cmd->add_option("--log", options->log, "log level 0..7 (SCONE_LOG)");
+  cmd->add_option("--log-file", options->log_file, "log destination (SCONE_LOG_FILE)");
+  cmd->add_option("--heap", options->heap, "heap limit, e.g. 64M (SCONE_HEAP)");
+  cmd->add_option("--stack", options->stack, "default thread stack size, e.g. 4M (SCONE_STACK)");
+  cmd->add_option("--allow-dlopen", options->dlopen, "0, 1 or 2 (SCONE_ALLOW_DLOPEN)");
+  cmd->add_option("--config", options->config, "sgx-musl.conf to validate (SCONE_CONFIG)");
+  cmd->add_flag("--strict", options->strict, "refuse access outside protected regions");
+  cmd->add_flag("--print-version", options->version, "print version and configuration at start");
+  cmd->add_option("command", options->command, "-- PROGRAM [ARGS...]")->required();
+  cmd->callback([options, &exit_code] { exit_code = Run(*options); });
+}
+
+COVE_REGISTER_COMMAND("run", Register);
+
+}  // namespace
+}  // namespace cove::cli

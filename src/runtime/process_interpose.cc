@@ -1,0 +1,170 @@
+// Process-level interposition: exec and spawn (commit first, hand the child the CURRENT fspf
+// tag), dlopen (SCONE_ALLOW_DLOPEN; encrypted libraries are decrypted into a memfd), and
+// malloc failure (a clear "heap exhausted, raise SCONE_HEAP" instead of a silent failure).
+// execve may run between fork and exec: it allocates nothing (alloca + static strings).
+#include <alloca.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "runtime/direct_syscall.h"
+#include "runtime/runtime_init.h"
+#include "runtime/runtime_log.h"
+#include "runtime/shielded_files.h"
+
+#define COVE_EXPORT extern "C" __attribute__((visibility("default")))
+
+using namespace cove::runtime;
+
+extern "C" {
+void* __libc_malloc(size_t size);
+void* __libc_calloc(size_t count, size_t size);
+void* __libc_realloc(void* ptr, size_t size);
+void* __libc_memalign(size_t alignment, size_t size);
+}
+
+namespace {
+
+constexpr char kTagName[] = "SCONE_FSPF_TAG=";
+
+// envp with SCONE_FSPF_TAG replaced by (or extended with) the current tag, in `out` which has
+// room for count + 2 entries.
+char* const* PatchEnvironment(char* const envp[], char** out) {
+  const char* tag = CurrentTagEnvEntry();
+  if (tag == nullptr || envp == nullptr) return envp;
+  size_t n = 0;
+  bool replaced = false;
+  for (; envp[n] != nullptr; ++n) {
+    if (strncmp(envp[n], kTagName, sizeof(kTagName) - 1) == 0) {
+      out[n] = const_cast<char*>(tag);
+      replaced = true;
+    } else {
+      out[n] = envp[n];
+    }
+  }
+  if (!replaced) out[n++] = const_cast<char*>(tag);
+  out[n] = nullptr;
+  return out;
+}
+
+size_t CountEntries(char* const envp[]) {
+  size_t n = 0;
+  while (envp != nullptr && envp[n] != nullptr) ++n;
+  return n;
+}
+
+void ReportHeapExhausted(size_t size) {
+  static bool reported = false;
+  if (HeapLimit() == 0 || reported) return;
+  reported = true;
+  Say("heap exhausted (allocation of %zu bytes failed; SCONE_HEAP=%llu bytes), raise SCONE_HEAP",
+      size, static_cast<unsigned long long>(HeapLimit()));
+}
+
+}  // namespace
+
+COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+  CommitBeforeChild();
+  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 2) * sizeof(char*)));
+  return static_cast<int>(
+      ToLibcResult(DirectSyscall(SYS_execve, path, argv, PatchEnvironment(envp, patched))));
+}
+
+COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[],
+                         int flags) {
+  CommitBeforeChild();
+  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 2) * sizeof(char*)));
+  return static_cast<int>(ToLibcResult(
+      DirectSyscall(SYS_execveat, dirfd, path, argv, PatchEnvironment(envp, patched), flags)));
+}
+
+COVE_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
+  return execveat(fd, "", argv, envp, AT_EMPTY_PATH);
+}
+
+COVE_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
+                            const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*,
+                          const posix_spawnattr_t*, char* const[], char* const[]);
+  static SpawnFn real = reinterpret_cast<SpawnFn>(dlsym(RTLD_NEXT, "posix_spawn"));
+  CommitBeforeChild();
+  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 2) * sizeof(char*)));
+  return real(pid, path, actions, attr, argv, PatchEnvironment(envp, patched));
+}
+
+COVE_EXPORT int posix_spawnp(pid_t* pid, const char* file,
+                             const posix_spawn_file_actions_t* actions,
+                             const posix_spawnattr_t* attr, char* const argv[],
+                             char* const envp[]) {
+  using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*,
+                          const posix_spawnattr_t*, char* const[], char* const[]);
+  static SpawnFn real = reinterpret_cast<SpawnFn>(dlsym(RTLD_NEXT, "posix_spawnp"));
+  CommitBeforeChild();
+  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 2) * sizeof(char*)));
+  return real(pid, file, actions, attr, argv, PatchEnvironment(envp, patched));
+}
+
+COVE_EXPORT int system(const char* command) {
+  using SystemFn = int (*)(const char*);
+  static SystemFn real = reinterpret_cast<SystemFn>(dlsym(RTLD_NEXT, "system"));
+  CommitBeforeChild();  // the child inherits environ, whose tag entry is kept current
+  return real(command);
+}
+
+COVE_EXPORT void* dlopen(const char* filename, int flags) {
+  using DlopenFn = void* (*)(const char*, int);
+  static DlopenFn real = reinterpret_cast<DlopenFn>(dlsym(RTLD_NEXT, "dlopen"));
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  if (filename == nullptr || !RuntimeStarted() || (flags & RTLD_NOLOAD)) {
+    return real(filename, flags);
+  }
+  DlopenPolicy policy = CurrentDlopenPolicy();
+  std::string abs;
+  bool has_slash = strchr(filename, '/') != nullptr;
+  bool is_protected = files != nullptr && has_slash && files->Resolve(AT_FDCWD, filename, &abs) &&
+                      files->IsProtectedPath(abs);
+  if (policy == DlopenPolicy::kNone || (policy == DlopenPolicy::kProtected && !is_protected)) {
+    Log(kLogDenied, "dlopen %s: refused by SCONE_ALLOW_DLOPEN=%d (EPERM)", filename,
+        static_cast<int>(policy));
+    errno = EPERM;
+    return nullptr;
+  }
+  if (!is_protected) return real(filename, flags);
+  // The loader reads the file itself: give it the verified plaintext in memory.
+  long memfd = files->DecryptToMemfd(abs);
+  if (memfd <= 0) {
+    Log(kLogError, "dlopen %s: cannot read the protected library (%s)", abs.c_str(),
+        strerror(memfd < 0 ? static_cast<int>(-memfd) : EIO));
+    errno = memfd < 0 ? static_cast<int>(-memfd) : EIO;
+    return nullptr;
+  }
+  char proc_path[40];
+  snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%ld", memfd);
+  void* handle = real(proc_path, flags);
+  DirectSyscall(SYS_close, memfd);
+  Log(kLogDebug, "dlopen %s: loaded from its verified plaintext in memory", abs.c_str());
+  return handle;
+}
+
+// ---- SCONE_HEAP: the limit is RLIMIT_DATA (set at start); these only name the cause ----
+COVE_EXPORT void* malloc(size_t size) {
+  void* p = __libc_malloc(size);
+  if (p == nullptr && size != 0) ReportHeapExhausted(size);
+  return p;
+}
+COVE_EXPORT void* calloc(size_t count, size_t size) {
+  void* p = __libc_calloc(count, size);
+  if (p == nullptr && count != 0 && size != 0) ReportHeapExhausted(count * size);
+  return p;
+}
+COVE_EXPORT void* realloc(void* ptr, size_t size) {
+  void* p = __libc_realloc(ptr, size);
+  if (p == nullptr && size != 0) ReportHeapExhausted(size);
+  return p;
+}

@@ -1,0 +1,317 @@
+// Start and end of a program under the runtime: the constructor (before main) reads the
+// configuration, checks the platform, opens the fspf with its key and expected tag (a
+// mismatch refuses the program before main, exit 126), sets heap/stack limits; the
+// destructor flushes stdio and commits. TagPublisher publishes each new fspf tag.
+#include "runtime/runtime_init.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "check/platform_check.h"
+#include "common/hex.h"
+#include "runtime/direct_syscall.h"
+#include "runtime/raw_syscall_env.h"
+#include "runtime/runtime_log.h"
+#include "runtime/shielded_files.h"
+#include "runtime/syscall_dispatch.h"
+#include "runtime/syscall_trap.h"
+
+#ifndef COVE_VERSION
+#define COVE_VERSION "0.0.0"
+#endif
+
+namespace cove::runtime {
+namespace {
+
+constexpr int kRefusalExitCode = 126;
+
+bool g_started = false;
+DlopenPolicy g_dlopen = DlopenPolicy::kNone;
+uint64_t g_heap = 0;
+bool g_sealed = false;
+bool g_committed = false;
+std::string* g_tag_file = nullptr;
+// "SCONE_FSPF_TAG=" + 32 hex digits: lives in environ (putenv), updated in place.
+char g_tag_env[15 + 32 + 1] = "SCONE_FSPF_TAG=";
+
+[[noreturn]] void Refuse(const std::string& why) {
+  Say("refusing to start: %s", why.c_str());
+  DirectSyscall(SYS_exit_group, kRefusalExitCode);
+  __builtin_unreachable();
+}
+
+void SetTagEnv(const shield::FspfTag& tag) {
+  std::string hex = HexEncode(tag);
+  std::memcpy(g_tag_env + 15, hex.data(), 32);
+}
+
+// Publishes the fspf tag after each commit (see docs/runtime.md, "Freshness"): before the new
+// fspf becomes visible the tag file lists both tags (either state is legitimate after a
+// crash), after it only the new one. Also serializes commits between processes and refuses a
+// commit over an fspf another process changed since this one loaded it.
+class TagPublisher final : public shield::FspfSaveObserver {
+ public:
+  TagPublisher(std::string fspf_path, std::string tag_file, bool sealed)
+      : fspf_path_(std::move(fspf_path)), tag_file_(std::move(tag_file)), sealed_(sealed) {}
+
+  Status BeforeSave(const shield::FspfTag& current, const shield::FspfTag& next) override {
+    if (!lock_fd_.valid()) {
+      std::string lock_path = fspf_path_ + ".cove-lock";
+      long fd = DirectSyscall(SYS_openat, AT_FDCWD, lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC,
+                              0600);
+      if (fd < 0) return IoError("open " + lock_path, static_cast<int>(-fd));
+      lock_fd_.Reset(static_cast<int>(fd));
+    }
+    if (DirectSyscall(SYS_flock, lock_fd_.get(), LOCK_EX | LOCK_NB) == -EWOULDBLOCK) {
+      return IoError("commit: another process is committing to " + fspf_path_, EBUSY);
+    }
+    if (sealed_) {
+      shield::FspfTag on_disk{};
+      if (ReadTagOnDisk(&on_disk) && on_disk != current) {
+        DirectSyscall(SYS_flock, lock_fd_.get(), LOCK_UN);
+        return IoError("commit: " + fspf_path_ + " changed since this process loaded it (tag " +
+                           HexEncode(on_disk) +
+                           ", another process committed); refusing to "
+                           "overwrite its changes",
+                       EBUSY);
+      }
+      if (!tag_file_.empty()) {
+        std::string both = HexEncode(next) + "\n" + HexEncode(current) + "\n";
+        COVE_RETURN_IF_ERROR(
+            WriteFileAtomically(RawSyscallEnvInstance(), tag_file_,
+                                {reinterpret_cast<const uint8_t*>(both.data()), both.size()}));
+      }
+    }
+    return Status::Ok();
+  }
+
+  void AfterSave(const shield::FspfTag& tag) override {
+    if (sealed_) {
+      SetTagEnv(tag);
+      g_committed = true;
+      if (!tag_file_.empty()) {
+        std::string line = HexEncode(tag) + "\n";
+        Status written =
+            WriteFileAtomically(RawSyscallEnvInstance(), tag_file_,
+                                {reinterpret_cast<const uint8_t*>(line.data()), line.size()});
+        if (!written.ok()) Log(kLogError, "tag file: %s", written.ToString().c_str());
+      }
+      Log(kLogInfo, "fspf committed, tag %s", HexEncode(tag).c_str());
+    }
+    DirectSyscall(SYS_flock, lock_fd_.get(), LOCK_UN);
+  }
+
+ private:
+  bool ReadTagOnDisk(shield::FspfTag* tag) {
+    long fd = DirectSyscall(SYS_openat, AT_FDCWD, fspf_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    UniqueFd guard(static_cast<int>(fd));
+    long end = DirectSyscall(SYS_lseek, fd, 0, SEEK_END);
+    if (end < static_cast<long>(tag->size())) return false;
+    return DirectSyscall(SYS_pread64, fd, tag->data(), tag->size(), end - tag->size()) ==
+           static_cast<long>(tag->size());
+  }
+
+  std::string fspf_path_;
+  std::string tag_file_;
+  bool sealed_;
+  UniqueFd lock_fd_;
+};
+
+Result<std::string> ReadSmallFile(const std::string& path) {
+  COVE_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(RawSyscallEnvInstance(), path));
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// The tags a tag file allows: one line, or two while a commit was in flight.
+std::vector<shield::FspfTag> TagsFromFile(const std::string& text) {
+  std::vector<shield::FspfTag> tags;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    std::string line = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    start = nl == std::string::npos ? text.size() : nl + 1;
+    auto bytes = HexDecode(line, "tag file");
+    if (bytes.ok() && bytes->size() == sizeof(shield::FspfTag)) {
+      shield::FspfTag tag{};
+      std::memcpy(tag.data(), bytes->data(), tag.size());
+      tags.push_back(tag);
+    }
+  }
+  return tags;
+}
+
+std::unique_ptr<shield::Volume> OpenVolumeOrRefuse(RuntimeConfig& config) {
+  std::vector<std::optional<shield::FspfTag>> candidates;
+  if (config.fspf_tag) {
+    candidates.push_back(config.fspf_tag);
+  } else if (!config.tag_file.empty() && RawSyscallEnvInstance().Exists(config.tag_file)) {
+    auto text = ReadSmallFile(config.tag_file);
+    if (!text.ok()) Refuse("SCONE_FSPF_TAG_FILE: " + text.status().ToString());
+    for (const auto& tag : TagsFromFile(*text)) candidates.push_back(tag);
+    if (candidates.empty()) Refuse("SCONE_FSPF_TAG_FILE " + config.tag_file + ": no tag in it");
+  } else {
+    candidates.push_back(std::nullopt);
+  }
+  Status last;
+  for (const auto& tag : candidates) {
+    shield::VolumeOptions options;
+    options.fspf_path = config.fspf_path;
+    options.key = config.fspf_key;
+    options.expected_tag = tag;
+    options.env = &RawSyscallEnvInstance();
+    auto volume = shield::Volume::Open(std::move(options));
+    if (volume.ok()) {
+      if (!tag && (*volume)->sealed()) {
+        Log(kLogWarning, "no SCONE_FSPF_TAG: the freshness of %s is not checked",
+            config.fspf_path.c_str());
+      }
+      return std::move(volume).value();
+    }
+    last = volume.status();
+  }
+  Refuse(last.ToString());
+}
+
+void ApplyLimits(const RuntimeConfig& config) {
+  if (config.heap_bytes != 0) {
+    // RLIMIT_DATA counts what is mapped already: the heap is on top of it.
+    uint64_t in_use = 0;
+    auto status = ReadSmallFile("/proc/self/status");
+    if (status.ok()) {
+      auto at = status->find("VmData:");
+      if (at != std::string::npos)
+        in_use = std::strtoull(status->c_str() + at + 7, nullptr, 10) << 10;
+    }
+    struct rlimit limit {};
+    limit.rlim_cur = limit.rlim_max = in_use + config.heap_bytes;
+    if (DirectSyscall(SYS_setrlimit, RLIMIT_DATA, &limit) < 0) {
+      Log(kLogWarning, "SCONE_HEAP: cannot set RLIMIT_DATA");
+    }
+  }
+  if (config.stack_bytes != 0) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, config.stack_bytes);
+    if (pthread_setattr_default_np(&attr) != 0) {
+      Refuse("SCONE_STACK: " + std::to_string(config.stack_bytes) + " is not a valid stack size");
+    }
+    pthread_attr_destroy(&attr);
+  }
+}
+
+void ReadMuslConf(const RuntimeConfig& config, bool explicitly_set) {
+  auto text = ReadSmallFile(config.musl_conf_path);
+  if (!text.ok()) {
+    if (explicitly_set) Refuse("SCONE_CONFIG: " + text.status().ToString());
+    return;
+  }
+  auto conf = ParseMuslConf(*text, config.musl_conf_path);
+  if (!conf.ok()) Refuse(conf.status().ToString());
+  Log(kLogConfig, "configuration %s", DescribeMuslConf(*conf).c_str());
+}
+
+int OpenLogFile(const std::string& path) {
+  long fd = DirectSyscall(SYS_openat, AT_FDCWD, path.c_str(),
+                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) Refuse("SCONE_LOG_FILE " + path + ": " + strerror(static_cast<int>(-fd)));
+  return static_cast<int>(fd);
+}
+
+__attribute__((constructor)) void StartRuntime() {
+  auto config = ParseRuntimeConfig([](const char* name) { return getenv(name); });
+  if (!config.ok()) Refuse(config.status().ToString());
+  int log_fd = config->log_file.empty() ? 2 : OpenLogFile(config->log_file);
+  SetLogTarget(config->log_level, log_fd);
+  if (const char* mode = getenv("SCONE_MODE"); mode != nullptr && mode[0] != '\0') {
+    Status supported = config->mode == RunMode::kHardware ? check::CheckHardwareModeSupported()
+                                                          : check::CheckSimulationModeSupported();
+    if (!supported.ok()) Refuse(supported.ToString());
+  }
+  const char* conf_env = getenv("SCONE_CONFIG");
+  ReadMuslConf(*config, conf_env != nullptr && conf_env[0] != '\0');
+  if (config->print_version) {
+    Say("runtime %s (libcove-runtime.so), configuration:\n%s", COVE_VERSION,
+        DescribeConfig(*config).c_str());
+  }
+  g_dlopen = config->dlopen;
+  g_heap = config->heap_bytes;
+  ApplyLimits(*config);
+  if (!config->fspf_path.empty()) {
+    std::unique_ptr<shield::Volume> volume = OpenVolumeOrRefuse(*config);
+    g_sealed = volume->sealed();
+    bool strict = config->strict || volume->fspf().strict();
+    auto* files = new ShieldedFiles(*config, std::move(volume), strict);  // lives until exit
+    if (!config->log_file.empty()) {
+      std::string abs;
+      if (files->Resolve(AT_FDCWD, config->log_file.c_str(), &abs) && files->IsProtectedPath(abs)) {
+        Refuse("SCONE_LOG_FILE " + abs + " is inside a protected region (logs never go there)");
+      }
+    }
+    g_tag_file = new std::string(config->tag_file);
+    auto* publisher = new TagPublisher(config->fspf_path, config->tag_file, g_sealed);
+    files->volume().SetSaveObserver(publisher);
+    if (g_sealed) {
+      SetTagEnv(files->volume().tag());
+      putenv(g_tag_env);  // children inherit the current tag (updated in place)
+    }
+    ShieldedFiles::SetInstance(files);
+    pthread_atfork(CommitBeforeChild, nullptr, nullptr);
+    files->EnableStrict();
+    // Raw `syscall` instructions outside the runtime (Go, static code, glibc internals) reach
+    // the shield through the trap; COVE_SYSCALL_TRAP=0 turns it off (docs/runtime.md).
+    const char* trap = getenv("COVE_SYSCALL_TRAP");
+    if (trap == nullptr || std::strcmp(trap, "0") != 0) {
+      SyscallTrapOptions options;
+      options.dispatcher = DispatchTrappedSyscall;
+      options.log_fd = log_fd;
+      Status installed = InstallSyscallTrap(options);
+      if (!installed.ok()) {
+        Log(kLogWarning, "raw syscalls are not trapped: %s", installed.ToString().c_str());
+      }
+    }
+    Log(kLogInfo, "file shield on: %s (%zu regions, %zu files%s)", config->fspf_path.c_str(),
+        files->volume().fspf().regions.size(), files->volume().fspf().files.size(),
+        strict ? ", strict" : "");
+  }
+  g_started = true;
+}
+
+__attribute__((destructor)) void StopRuntime() {
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  if (files == nullptr) return;
+  fflush(nullptr);  // stdio buffers of protected streams, before the final commit
+  (void)files->CommitAll();
+  if (g_sealed && g_committed && g_tag_file != nullptr && g_tag_file->empty()) {
+    Say("fspf tag: %.32s", g_tag_env + 15);
+  }
+}
+
+}  // namespace
+
+bool RuntimeStarted() {
+  return g_started;
+}
+DlopenPolicy CurrentDlopenPolicy() {
+  return g_dlopen;
+}
+uint64_t HeapLimit() {
+  return g_heap;
+}
+const char* CurrentTagEnvEntry() {
+  return g_sealed ? g_tag_env : nullptr;
+}
+
+void CommitBeforeChild() {
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  if (files != nullptr) (void)files->CommitAll();
+}
+
+}  // namespace cove::runtime

@@ -1,0 +1,23 @@
+// What the runtime's constructor established, for the interposed process-level calls
+// (exec, spawn, dlopen, malloc): the start flag, the dlopen policy, the heap limit, and the
+// fspf tag entry kept current in the environment for children.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/config.h"
+
+namespace cove::runtime {
+
+// True once the constructor finished (before it, dlopen is the loader's business).
+bool RuntimeStarted();
+DlopenPolicy CurrentDlopenPolicy();
+// SCONE_HEAP in bytes (0: unlimited).
+uint64_t HeapLimit();
+// "SCONE_FSPF_TAG=<32 hex digits>" for the fspf as last committed, in static storage (it is
+// the very string in environ, updated in place); nullptr when the fspf is not sealed.
+const char* CurrentTagEnvEntry();
+// Commits every modified protected file, so that a child (exec, spawn) sees it.
+void CommitBeforeChild();
+
+}  // namespace cove::runtime

@@ -1,0 +1,957 @@
+// ShieldedFiles: file operations on protected descriptors and paths (see shielded_files.h).
+#include "runtime/shielded_files.h"
+
+#include <fcntl.h>
+#include <linux/stat.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <termios.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "runtime/direct_syscall.h"
+#include "runtime/runtime_log.h"
+
+namespace cove::runtime {
+
+std::atomic<ShieldedFiles*> ShieldedFiles::instance_{nullptr};
+
+namespace {
+
+using shield::RegionKind;
+
+// Writes of one call are staged in slices of this size through the ProtectedFile.
+constexpr uint64_t kMaxFileSize = uint64_t{1} << 50;
+
+long RawOpen(const std::string& path, int flags, mode_t mode = 0) {
+  return DirectSyscall(SYS_openat, AT_FDCWD, path.c_str(), flags, mode);
+}
+
+void FixStatSize(struct stat* st, uint64_t size) {
+  st->st_size = static_cast<off_t>(size);
+  st->st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
+}
+
+bool IsStrictExempt(const std::string& path) {
+  return shield::PathIsUnder(path, "/proc") || shield::PathIsUnder(path, "/dev") ||
+         shield::PathIsUnder(path, "/sys");
+}
+
+}  // namespace
+
+int ErrnoOf(const Status& status) {
+  if (status.code() == StatusCode::kIo) {
+    auto at = status.message().rfind("(errno ");
+    if (at != std::string::npos) {
+      int value = std::atoi(status.message().c_str() + at + 7);
+      if (value > 0) return value;
+    }
+  }
+  return status.ToErrno();
+}
+
+ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield::Volume> volume,
+                             bool strict)
+    : volume_(std::move(volume)), strict_(strict) {
+  config_.log_level = config.log_level;
+  config_.fspf_path = config.fspf_path;
+}
+
+long ShieldedFiles::Fail(const char* call, const Status& status) const {
+  int err = ErrnoOf(status);
+  int level = status.code() == StatusCode::kIntegrityError || status.code() == StatusCode::kDataLoss
+                  ? kLogFatal
+                  : kLogError;
+  Log(level, "%s: %s (%s)", call, status.ToString().c_str(), strerror(err));
+  return -err;
+}
+
+bool ShieldedFiles::Resolve(int dirfd, const char* path, std::string* out) const {
+  if (path == nullptr) return false;
+  std::string joined;
+  if (path[0] == '/') {
+    joined = path;
+  } else {
+    char base[PATH_MAX];
+    long n;
+    if (dirfd == AT_FDCWD) {
+      n = DirectSyscall(SYS_getcwd, base, sizeof(base));
+      if (n <= 0) return false;
+      n = static_cast<long>(strlen(base));
+    } else {
+      char link[40];
+      snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+      n = DirectSyscall(SYS_readlink, link, base, sizeof(base) - 1);
+      if (n <= 0 || base[0] != '/') return false;
+    }
+    joined.assign(base, static_cast<size_t>(n));
+    if (path[0] != '\0') joined += "/" + std::string(path);
+  }
+  auto normalized = shield::NormalizeAbsolutePath(joined);
+  if (!normalized.ok()) return false;
+  *out = std::move(normalized).value();
+  return true;
+}
+
+ShieldedFiles::Where ShieldedFiles::Classify(const std::string& path) const {
+  // Regions never change while the program runs, so reading them needs no lock.
+  const shield::Region* region = volume_->fspf().RegionFor(path);
+  if (region == nullptr) return Where::kOutside;
+  return region->kind == RegionKind::kNotProtected ? Where::kUnprotectedRegion
+                                                   : Where::kProtectedRegion;
+}
+
+bool ShieldedFiles::IsProtectedPath(const std::string& abs_path) const {
+  return Classify(abs_path) == Where::kProtectedRegion;
+}
+
+bool ShieldedFiles::DenyIfStrict(const char* call, const std::string& path, long* result) const {
+  if (!strict_active_ || IsStrictExempt(path)) return false;
+  Log(kLogDenied, "%s %s: outside every protected region in strict mode (EACCES)", call,
+      path.c_str());
+  *result = -EACCES;
+  return true;
+}
+
+bool ShieldedFiles::ProtectedSize(const std::string& path, uint64_t* size) {
+  std::lock_guard lock(mutex_);
+  if (auto it = nodes_.find(path); it != nodes_.end()) {
+    std::lock_guard node_lock(it->second->mutex);
+    if (it->second->file) {
+      *size = it->second->file->size();
+      return true;
+    }
+  }
+  const shield::FileEntry* entry = volume_->FindFile(path);
+  if (entry == nullptr) return false;
+  *size = entry->size;
+  return true;
+}
+
+std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& path, bool create,
+                                                             long* error) {
+  auto node = std::make_shared<ProtectedNode>();
+  node->path = path;
+  Result<std::unique_ptr<shield::ProtectedFile>> file =
+      create ? volume_->CreateFile(path) : volume_->OpenFile(path, true);
+  if (!file.ok() && !create && ErrnoOf(file.status()) == EACCES) {
+    file = volume_->OpenFile(path, false);  // a read-only host file
+  }
+  if (!file.ok()) {
+    *error = Fail(create ? "create" : "open", file.status());
+    return nullptr;
+  }
+  node->file = std::move(file).value();
+  std::string host = node->file->host_path();
+  long lock_fd = RawOpen(host, O_RDWR | O_CLOEXEC);
+  if (lock_fd < 0) lock_fd = RawOpen(host, O_RDONLY | O_CLOEXEC);
+  if (lock_fd >= 0) node->lock_fd.Reset(static_cast<int>(lock_fd));
+  // Readers share the host file; a writer needs it alone (EnsureWriterLocked).
+  if (node->lock_fd.valid() &&
+      DirectSyscall(SYS_flock, node->lock_fd.get(), LOCK_SH | LOCK_NB) == -EWOULDBLOCK) {
+    Log(kLogError, "open %s: the file is being written by another process (EBUSY)", path.c_str());
+    *error = -EBUSY;
+    return nullptr;
+  }
+  nodes_[path] = node;
+  return node;
+}
+
+long ShieldedFiles::EnsureWriterLocked(ProtectedNode& node) {
+  if (node.write_locked || !node.lock_fd.valid()) return 0;
+  long r = DirectSyscall(SYS_flock, node.lock_fd.get(), LOCK_EX | LOCK_NB);
+  if (r == -EWOULDBLOCK) {
+    Log(kLogError, "write %s: another process has the file open (EBUSY): one writer at a time",
+        node.path.c_str());
+    return -EBUSY;
+  }
+  node.write_locked = true;
+  return 0;
+}
+
+Status ShieldedFiles::CommitNodeLocked(ProtectedNode& node) {
+  if (node.unlinked || !node.file) return Status::Ok();
+  if (!node.file->dirty() && node.file->generation() > 0) return Status::Ok();
+  Status status = volume_->Commit(*node.file);
+  if (status.ok()) Log(kLogDebug, "committed %s", node.path.c_str());
+  return status;
+}
+
+void ShieldedFiles::AddRef(const std::shared_ptr<ProtectedNode>& node) {
+  std::lock_guard lock(mutex_);
+  ++node->fd_refs;
+}
+
+Status ShieldedFiles::ReleaseRef(const std::shared_ptr<ProtectedNode>& node) {
+  std::lock_guard lock(mutex_);
+  if (--node->fd_refs > 0) return Status::Ok();
+  std::lock_guard node_lock(node->mutex);
+  Status status = CommitNodeLocked(*node);
+  if (auto it = nodes_.find(node->path); it != nodes_.end() && it->second == node) {
+    nodes_.erase(it);
+  }
+  node->file.reset();
+  node->lock_fd.Reset();
+  return status;
+}
+
+long ShieldedFiles::InstallNew(long host_fd, std::shared_ptr<OpenFileDescription> desc) {
+  bool ok = false;
+  auto node = desc->node;
+  auto previous = table_.Install(static_cast<int>(host_fd), std::move(desc), &ok);
+  if (!ok) {
+    DirectSyscall(SYS_close, host_fd);
+    Log(kLogError, "open %s: descriptor %ld is beyond the runtime's table (EMFILE)",
+        node->path.c_str(), host_fd);
+    return -EMFILE;
+  }
+  ++node->fd_refs;  // mutex_ held by the caller
+  if (previous) Log(kLogWarning, "descriptor %ld was still marked protected", host_fd);
+  return host_fd;
+}
+
+bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result) {
+  ShieldScope scope;
+  std::string abs;
+  if (!Resolve(dirfd, path, &abs)) return false;
+  Where where = Classify(abs);
+  if (where == Where::kOutside) return DenyIfStrict("open", abs, result);
+  std::string host = volume_->HostPathFor(abs);
+  if (where == Where::kUnprotectedRegion || (flags & O_PATH) != 0) {
+    if (host == abs) return false;
+    *result = RawOpen(host, flags, mode);
+    return true;
+  }
+  std::lock_guard lock(mutex_);
+  std::shared_ptr<ProtectedNode> node;
+  if (auto it = nodes_.find(abs); it != nodes_.end()) node = it->second;
+  bool recorded = node != nullptr || volume_->FindFile(abs) != nullptr;
+  bool writable = (flags & O_ACCMODE) != O_RDONLY;
+  if (!recorded) {
+    struct stat st {};
+    long exists = DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &st, 0);
+    if (exists == 0 && S_ISDIR(st.st_mode)) {  // directories are not protected, only files
+      *result = RawOpen(host, flags, mode);
+      return true;
+    }
+    if ((flags & O_CREAT) == 0) {
+      if (exists == 0) {
+        Log(kLogDenied, "open %s: a host file that the fspf does not record (EACCES)", abs.c_str());
+        *result = -EACCES;
+      } else {
+        *result = -ENOENT;
+      }
+      return true;
+    }
+    if ((flags & (O_DIRECTORY | O_TMPFILE)) != 0) {
+      Log(kLogDenied, "open %s: O_DIRECTORY/O_TMPFILE creation in a protected region (EINVAL)",
+          abs.c_str());
+      *result = -EINVAL;
+      return true;
+    }
+    node = OpenNodeLocked(abs, true, result);
+    if (!node) return true;
+    writable = true;
+  } else {
+    if ((flags & O_CREAT) && (flags & O_EXCL)) {
+      *result = -EEXIST;
+      return true;
+    }
+    if (flags & O_DIRECTORY) {
+      *result = -ENOTDIR;
+      return true;
+    }
+    if (!node) {
+      node = OpenNodeLocked(abs, false, result);
+      if (!node) return true;
+    }
+    if (writable && (flags & O_TRUNC)) {
+      std::lock_guard node_lock(node->mutex);
+      long locked = EnsureWriterLocked(*node);
+      if (locked < 0) {
+        *result = locked;
+      } else if (Status s = node->file->Truncate(0); !s.ok()) {
+        *result = Fail("open(O_TRUNC)", s);
+      }
+      if (*result < 0) {
+        if (node->fd_refs == 0) nodes_.erase(abs);
+        return true;
+      }
+    }
+  }
+  long fd = RawOpen(host, O_PATH | (flags & (O_CLOEXEC | O_NOFOLLOW)));
+  if (fd < 0) {
+    if (node->fd_refs == 0) nodes_.erase(abs);
+    *result = fd;
+    return true;
+  }
+  auto desc = std::make_shared<OpenFileDescription>();
+  desc->node = node;
+  desc->flags = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC);
+  *result = InstallNew(fd, std::move(desc));
+  if (*result >= 0) {
+    Log(kLogDebug, "open %s -> fd %ld (flags 0%o)", abs.c_str(), *result, flags);
+  } else if (node->fd_refs == 0) {
+    nodes_.erase(abs);
+  }
+  return true;
+}
+
+bool ShieldedFiles::TryClose(int fd, long* result) {
+  auto desc = table_.Remove(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  long closed = DirectSyscall(SYS_close, fd);
+  Status status = ReleaseRef(desc->node);
+  *result = status.ok() ? closed : Fail("close", status);
+  return true;
+}
+
+long ShieldedFiles::ReadLocked(OpenFileDescription& desc, void* buf, size_t count,
+                               uint64_t offset) {
+  if ((desc.flags & O_ACCMODE) == O_WRONLY) return -EBADF;
+  ProtectedNode& node = *desc.node;
+  std::lock_guard node_lock(node.mutex);
+  if (!node.file) return -EBADF;
+  auto n = node.file->Read(offset, {static_cast<uint8_t*>(buf), count});
+  if (!n.ok()) return Fail("read", n.status());
+  return static_cast<long>(*n);
+}
+
+long ShieldedFiles::WriteLocked(OpenFileDescription& desc, const void* buf, size_t count,
+                                uint64_t offset) {
+  if ((desc.flags & O_ACCMODE) == O_RDONLY) return -EBADF;
+  ProtectedNode& node = *desc.node;
+  std::lock_guard node_lock(node.mutex);
+  if (!node.file) return -EBADF;
+  if (long locked = EnsureWriterLocked(node); locked < 0) return locked;
+  if (offset + count > kMaxFileSize) return -EFBIG;
+  Status status = node.file->Write(offset, {static_cast<const uint8_t*>(buf), count});
+  if (!status.ok()) return Fail("write", status);
+  if (desc.flags & (O_SYNC | O_DSYNC)) {
+    if (Status s = CommitNodeLocked(node); !s.ok()) return Fail("write(O_SYNC)", s);
+  }
+  return static_cast<long>(count);
+}
+
+bool ShieldedFiles::TryRead(int fd, void* buf, size_t count, long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  std::lock_guard lock(desc->mutex);
+  *result = ReadLocked(*desc, buf, count, desc->offset);
+  if (*result > 0) desc->offset += static_cast<uint64_t>(*result);
+  return true;
+}
+
+bool ShieldedFiles::TryWrite(int fd, const void* buf, size_t count, long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  std::lock_guard lock(desc->mutex);
+  uint64_t offset = desc->offset;
+  if (desc->flags & O_APPEND) {
+    std::lock_guard node_lock(desc->node->mutex);
+    if (desc->node->file) offset = desc->node->file->size();
+  }
+  *result = WriteLocked(*desc, buf, count, offset);
+  if (*result >= 0) desc->offset = offset + static_cast<uint64_t>(*result);
+  return true;
+}
+
+bool ShieldedFiles::TryPread(int fd, void* buf, size_t count, off_t offset, long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  *result = offset < 0 ? -EINVAL : ReadLocked(*desc, buf, count, static_cast<uint64_t>(offset));
+  return true;
+}
+
+bool ShieldedFiles::TryPwrite(int fd, const void* buf, size_t count, off_t offset, long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  *result = offset < 0 ? -EINVAL : WriteLocked(*desc, buf, count, static_cast<uint64_t>(offset));
+  return true;
+}
+
+bool ShieldedFiles::TryReadv(int fd, const struct iovec* iov, int iovcnt, off_t offset,
+                             long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  if (iovcnt < 0 || iovcnt > IOV_MAX) {
+    *result = -EINVAL;
+    return true;
+  }
+  std::lock_guard lock(desc->mutex);
+  uint64_t pos = offset < 0 ? desc->offset : static_cast<uint64_t>(offset);
+  long total = 0;
+  for (int i = 0; i < iovcnt; ++i) {
+    if (iov[i].iov_len == 0) continue;
+    long n = ReadLocked(*desc, iov[i].iov_base, iov[i].iov_len, pos);
+    if (n < 0) {
+      if (total == 0) total = n;
+      break;
+    }
+    total += n;
+    pos += static_cast<uint64_t>(n);
+    if (static_cast<size_t>(n) < iov[i].iov_len) break;
+  }
+  if (offset < 0 && total > 0) desc->offset = pos;
+  *result = total;
+  return true;
+}
+
+bool ShieldedFiles::TryWritev(int fd, const struct iovec* iov, int iovcnt, off_t offset,
+                              long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  if (iovcnt < 0 || iovcnt > IOV_MAX) {
+    *result = -EINVAL;
+    return true;
+  }
+  std::lock_guard lock(desc->mutex);
+  uint64_t pos = offset < 0 ? desc->offset : static_cast<uint64_t>(offset);
+  if (offset < 0 && (desc->flags & O_APPEND)) {
+    std::lock_guard node_lock(desc->node->mutex);
+    if (desc->node->file) pos = desc->node->file->size();
+  }
+  long total = 0;
+  for (int i = 0; i < iovcnt; ++i) {
+    if (iov[i].iov_len == 0) continue;
+    long n = WriteLocked(*desc, iov[i].iov_base, iov[i].iov_len, pos);
+    if (n < 0) {
+      if (total == 0) total = n;
+      break;
+    }
+    total += n;
+    pos += static_cast<uint64_t>(n);
+  }
+  if (offset < 0 && total > 0) desc->offset = pos;
+  *result = total;
+  return true;
+}
+
+bool ShieldedFiles::TryLseek(int fd, off_t offset, int whence, long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  std::lock_guard lock(desc->mutex);
+  uint64_t size = 0;
+  {
+    std::lock_guard node_lock(desc->node->mutex);
+    if (!desc->node->file) {
+      *result = -EBADF;
+      return true;
+    }
+    size = desc->node->file->size();
+  }
+  long long base;
+  switch (whence) {
+    case SEEK_SET:
+      base = 0;
+      break;
+    case SEEK_CUR:
+      base = static_cast<long long>(desc->offset);
+      break;
+    case SEEK_END:
+      base = static_cast<long long>(size);
+      break;
+    case SEEK_DATA:  // protected files have no holes: data everywhere before the end
+      *result = static_cast<uint64_t>(offset) < size ? offset : -ENXIO;
+      if (*result >= 0) desc->offset = static_cast<uint64_t>(offset);
+      return true;
+    case SEEK_HOLE:
+      if (offset < 0 || static_cast<uint64_t>(offset) >= size) {
+        *result = -ENXIO;
+      } else {
+        desc->offset = size;
+        *result = static_cast<long>(size);
+      }
+      return true;
+    default:
+      *result = -EINVAL;
+      return true;
+  }
+  long long target = base + offset;
+  if (target < 0) {
+    *result = -EINVAL;
+    return true;
+  }
+  desc->offset = static_cast<uint64_t>(target);
+  *result = static_cast<long>(target);
+  return true;
+}
+
+bool ShieldedFiles::TryFstat(int fd, struct stat* st, long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  *result = DirectSyscall(SYS_fstat, fd, st);
+  if (*result == 0) {
+    std::lock_guard node_lock(desc->node->mutex);
+    if (desc->node->file) FixStatSize(st, desc->node->file->size());
+  }
+  return true;
+}
+
+bool ShieldedFiles::TryFstatat(int dirfd, const char* path, struct stat* st, int flags,
+                               long* result) {
+  ShieldScope scope;
+  if ((flags & AT_EMPTY_PATH) && path != nullptr && path[0] == '\0') {
+    return TryFstat(dirfd, st, result);
+  }
+  std::string abs;
+  if (!Resolve(dirfd, path, &abs)) return false;
+  Where where = Classify(abs);
+  if (where == Where::kOutside) return DenyIfStrict("stat", abs, result);
+  std::string host = volume_->HostPathFor(abs);
+  if (where == Where::kUnprotectedRegion && host == abs) return false;
+  *result = DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), st, flags);
+  uint64_t size = 0;
+  if (*result == 0 && S_ISREG(st->st_mode) && where == Where::kProtectedRegion &&
+      ProtectedSize(abs, &size)) {
+    FixStatSize(st, size);
+  }
+  return true;
+}
+
+bool ShieldedFiles::TryStatx(int dirfd, const char* path, int flags, unsigned mask,
+                             struct statx* stx, long* result) {
+  ShieldScope scope;
+  auto fix = [stx](uint64_t size) {
+    stx->stx_size = size;
+    stx->stx_blocks = (size + 511) / 512;
+  };
+  if ((flags & AT_EMPTY_PATH) && path != nullptr && path[0] == '\0') {
+    auto desc = table_.Get(dirfd);
+    if (!desc) return false;
+    *result = DirectSyscall(SYS_statx, dirfd, "", flags, mask, stx);
+    if (*result == 0) {
+      std::lock_guard node_lock(desc->node->mutex);
+      if (desc->node->file) fix(desc->node->file->size());
+    }
+    return true;
+  }
+  std::string abs;
+  if (!Resolve(dirfd, path, &abs)) return false;
+  Where where = Classify(abs);
+  if (where == Where::kOutside) return DenyIfStrict("statx", abs, result);
+  std::string host = volume_->HostPathFor(abs);
+  if (where == Where::kUnprotectedRegion && host == abs) return false;
+  *result = DirectSyscall(SYS_statx, AT_FDCWD, host.c_str(), flags, mask, stx);
+  uint64_t size = 0;
+  if (*result == 0 && S_ISREG(stx->stx_mode) && where == Where::kProtectedRegion &&
+      ProtectedSize(abs, &size)) {
+    fix(size);
+  }
+  return true;
+}
+
+bool ShieldedFiles::TryFtruncate(int fd, off_t length, long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  if (length < 0) {
+    *result = -EINVAL;
+    return true;
+  }
+  if ((desc->flags & O_ACCMODE) == O_RDONLY) {
+    *result = -EINVAL;  // as the kernel: not open for writing
+    return true;
+  }
+  std::lock_guard node_lock(desc->node->mutex);
+  if (!desc->node->file) {
+    *result = -EBADF;
+  } else if (long locked = EnsureWriterLocked(*desc->node); locked < 0) {
+    *result = locked;
+  } else if (Status s = desc->node->file->Truncate(static_cast<uint64_t>(length)); !s.ok()) {
+    *result = Fail("ftruncate", s);
+  } else {
+    *result = 0;
+  }
+  return true;
+}
+
+bool ShieldedFiles::TryTruncate(const char* path, off_t length, long* result) {
+  ShieldScope scope;
+  std::string abs;
+  if (!Resolve(AT_FDCWD, path, &abs) || Classify(abs) != Where::kProtectedRegion) {
+    if (!abs.empty() && Classify(abs) == Where::kOutside) {
+      return DenyIfStrict("truncate", abs, result);
+    }
+    return false;
+  }
+  long fd = 0;
+  TryOpen(AT_FDCWD, abs.c_str(), O_WRONLY | O_CLOEXEC, 0, &fd);
+  if (fd < 0) {
+    *result = fd;
+    return true;
+  }
+  TryFtruncate(static_cast<int>(fd), length, result);
+  long closed = 0;
+  TryClose(static_cast<int>(fd), &closed);
+  if (*result == 0) *result = closed;
+  return true;
+}
+
+bool ShieldedFiles::TryFsync(int fd, long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  std::lock_guard node_lock(desc->node->mutex);
+  Status status = CommitNodeLocked(*desc->node);
+  *result = status.ok() ? 0 : Fail("fsync", status);
+  return true;
+}
+
+bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
+  ShieldScope scope;
+  bool old_protected = table_.IsProtected(oldfd);
+  if (!old_protected && !table_.IsProtected(newfd)) return false;
+  if (newfd < 0) {
+    *result = DirectSyscall(SYS_dup, oldfd);
+  } else if (newfd == oldfd) {
+    *result = flags != 0 ? -EINVAL : newfd;  // dup2(fd, fd) is a no-op, dup3 refuses it
+    if (flags == 0 && DirectSyscall(SYS_fcntl, oldfd, F_GETFD) < 0) *result = -EBADF;
+    return true;
+  } else {
+    *result = DirectSyscall(SYS_dup3, oldfd, newfd, flags);
+  }
+  if (*result < 0) return true;
+  auto desc = table_.Get(oldfd);
+  std::shared_ptr<OpenFileDescription> replaced;
+  if (desc) {
+    bool ok = false;
+    std::lock_guard lock(mutex_);
+    replaced = table_.Install(static_cast<int>(*result), desc, &ok);
+    if (ok) {
+      ++desc->node->fd_refs;
+    } else {
+      DirectSyscall(SYS_close, *result);
+      *result = -EMFILE;
+    }
+  } else {
+    replaced = table_.Remove(static_cast<int>(*result));
+  }
+  if (replaced) (void)ReleaseRef(replaced->node);
+  return true;
+}
+
+bool ShieldedFiles::TryFcntlDupfd(int fd, int min_fd, bool cloexec, long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  *result = DirectSyscall(SYS_fcntl, fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, min_fd);
+  if (*result < 0) return true;
+  bool ok = false;
+  std::lock_guard lock(mutex_);
+  table_.Install(static_cast<int>(*result), desc, &ok);
+  if (ok) {
+    ++desc->node->fd_refs;
+  } else {
+    DirectSyscall(SYS_close, *result);
+    *result = -EMFILE;
+  }
+  return true;
+}
+
+bool ShieldedFiles::TryFcntl(int fd, int cmd, long arg, long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  ShieldScope scope;
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
+      return TryFcntlDupfd(fd, static_cast<int>(arg), cmd == F_DUPFD_CLOEXEC, result);
+    case F_GETFL: {
+      std::lock_guard lock(desc->mutex);
+      *result = desc->flags | O_LARGEFILE;
+      return true;
+    }
+    case F_SETFL: {
+      std::lock_guard lock(desc->mutex);
+      constexpr int kSettable = O_APPEND | O_NONBLOCK;
+      desc->flags = (desc->flags & ~kSettable) | (static_cast<int>(arg) & kSettable);
+      *result = 0;
+      return true;
+    }
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW: {
+      // Record locks go to the host file itself, so they work between processes as usual.
+      int lock_fd = -1;
+      {
+        std::lock_guard node_lock(desc->node->mutex);
+        lock_fd = desc->node->lock_fd.get();
+      }
+      *result = lock_fd < 0 ? -EBADF : DirectSyscall(SYS_fcntl, lock_fd, cmd, arg);
+      return true;
+    }
+    default:  // F_GETFD/F_SETFD and others apply to the O_PATH descriptor
+      *result = DirectSyscall(SYS_fcntl, fd, cmd, arg);
+      if (*result < 0) {
+        Log(kLogDenied, "fcntl(%d, cmd %d) on protected fd: %s", fd, cmd,
+            strerror(static_cast<int>(-*result)));
+      }
+      return true;
+  }
+}
+
+bool ShieldedFiles::TryUnlink(int dirfd, const char* path, int flags, long* result) {
+  ShieldScope scope;
+  std::string abs;
+  if (!Resolve(dirfd, path, &abs)) return false;
+  Where where = Classify(abs);
+  if (where == Where::kOutside) return DenyIfStrict("unlink", abs, result);
+  std::string host = volume_->HostPathFor(abs);
+  if (where == Where::kUnprotectedRegion || (flags & AT_REMOVEDIR)) {
+    if (host == abs) return false;
+    *result = DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), flags);
+    return true;
+  }
+  std::lock_guard lock(mutex_);
+  std::shared_ptr<ProtectedNode> node;
+  if (auto it = nodes_.find(abs); it != nodes_.end()) {
+    node = it->second;
+    nodes_.erase(it);
+    std::lock_guard node_lock(node->mutex);
+    node->unlinked = true;  // still readable and writable through its descriptors
+    if (node->file) node->file->set_committer(nullptr);
+  }
+  if (volume_->FindFile(abs) != nullptr) {
+    Status status = volume_->RemoveFile(abs);
+    *result = status.ok() ? 0 : Fail("unlink", status);
+  } else {
+    *result = DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);
+    DirectSyscall(SYS_unlinkat, AT_FDCWD, (host + ".cove-journal").c_str(), 0);
+    if (node && *result == -ENOENT) *result = 0;
+  }
+  if (*result == 0) Log(kLogDebug, "unlinked %s", abs.c_str());
+  return true;
+}
+
+bool ShieldedFiles::TryRename(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
+                              unsigned flags, long* result) {
+  ShieldScope scope;
+  std::string from, to;
+  if (!Resolve(olddirfd, oldpath, &from) || !Resolve(newdirfd, newpath, &to)) return false;
+  Where from_where = Classify(from), to_where = Classify(to);
+  if (from_where == Where::kOutside && DenyIfStrict("rename", from, result)) return true;
+  if (to_where == Where::kOutside && DenyIfStrict("rename", to, result)) return true;
+  std::string from_host = volume_->HostPathFor(from), to_host = volume_->HostPathFor(to);
+  if (from_where != Where::kProtectedRegion && to_where != Where::kProtectedRegion) {
+    if (from_host == from && to_host == to) return false;
+    *result =
+        DirectSyscall(SYS_renameat2, AT_FDCWD, from_host.c_str(), AT_FDCWD, to_host.c_str(), flags);
+    return true;
+  }
+  std::lock_guard lock(mutex_);
+  std::shared_ptr<ProtectedNode> node;
+  if (auto it = nodes_.find(from); it != nodes_.end()) node = it->second;
+  bool is_file = node != nullptr || volume_->FindFile(from) != nullptr;
+  if (!is_file) {
+    // A directory (or an unrecorded host file): it may move only if no protected file is
+    // below it, since the fspf names files by path.
+    bool has_files = false;
+    for (const auto& [path, entry] : volume_->fspf().files) {
+      if (shield::PathIsUnder(path, from)) has_files = true;
+    }
+    for (const auto& [path, open] : nodes_) {
+      if (shield::PathIsUnder(path, from)) has_files = true;
+    }
+    if (has_files || from_where != to_where) {
+      Log(kLogDenied, "rename %s -> %s: moving protected files in bulk is not supported (EXDEV)",
+          from.c_str(), to.c_str());
+      *result = -EXDEV;
+    } else {
+      *result = DirectSyscall(SYS_renameat2, AT_FDCWD, from_host.c_str(), AT_FDCWD, to_host.c_str(),
+                              flags);
+    }
+    return true;
+  }
+  if (to_where != Where::kProtectedRegion || (flags & RENAME_EXCHANGE)) {
+    Log(kLogDenied, "rename %s -> %s: leaves its region or exchanges (EXDEV)", from.c_str(),
+        to.c_str());
+    *result = -EXDEV;
+    return true;
+  }
+  bool target_exists = nodes_.count(to) != 0 || volume_->FindFile(to) != nullptr;
+  if ((flags & RENAME_NOREPLACE) && target_exists) {
+    *result = -EEXIST;
+    return true;
+  }
+  if (node) {
+    std::lock_guard node_lock(node->mutex);
+    if (Status s = CommitNodeLocked(*node); !s.ok()) {
+      *result = Fail("rename", s);
+      return true;
+    }
+  }
+  std::shared_ptr<ProtectedNode> replaced;
+  if (auto it = nodes_.find(to); it != nodes_.end()) replaced = it->second;
+  Status status = volume_->RenameFile(from, to);
+  if (!status.ok()) {
+    *result = Fail("rename", status);
+    return true;
+  }
+  if (replaced) {
+    std::lock_guard node_lock(replaced->mutex);
+    replaced->unlinked = true;
+    if (replaced->file) replaced->file->set_committer(nullptr);
+    nodes_.erase(to);
+  }
+  if (node) {
+    std::lock_guard node_lock(node->mutex);
+    if (node->file) node->file->Relocate(to, to_host);
+    node->path = to;
+    nodes_.erase(from);
+    nodes_[to] = node;
+  }
+  Log(kLogDebug, "renamed %s -> %s", from.c_str(), to.c_str());
+  *result = 0;
+  return true;
+}
+
+bool ShieldedFiles::TryMkdir(int dirfd, const char* path, mode_t mode, long* result) {
+  ShieldScope scope;
+  std::string host;
+  if (!TryPathCall(dirfd, path, "mkdir", &host, result)) return false;
+  if (*result == 0) *result = DirectSyscall(SYS_mkdirat, AT_FDCWD, host.c_str(), mode);
+  return true;
+}
+
+bool ShieldedFiles::TryPathCall(int dirfd, const char* path, const char* call, std::string* host,
+                                long* result) {
+  ShieldScope scope;
+  std::string abs;
+  if (!Resolve(dirfd, path, &abs)) return false;
+  if (Classify(abs) == Where::kOutside) return DenyIfStrict(call, abs, result);
+  *host = volume_->HostPathFor(abs);
+  if (*host == abs) return false;
+  *result = 0;
+  return true;
+}
+
+bool ShieldedFiles::TryMmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset,
+                            long* result) {
+  ShieldScope scope;
+  if (flags & MAP_ANONYMOUS) return false;
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  bool shared_writable = (flags & (MAP_SHARED | MAP_SHARED_VALIDATE)) && (prot & PROT_WRITE);
+  // SQLite's WAL index (*-shm) is volatile: SQLite rebuilds it from the (protected) WAL when
+  // the first connection opens the database. It gets memory shared within this process (and
+  // its fork children) but never written back: no plaintext reaches the host file.
+  bool volatile_index = shared_writable && desc->node->path.size() > 4 &&
+                        desc->node->path.compare(desc->node->path.size() - 4, 4, "-shm") == 0;
+  if (shared_writable && !volatile_index) {
+    Log(kLogDenied,
+        "mmap %s: shared writable mappings of protected files are not supported (ENODEV)",
+        desc->node->path.c_str());
+    *result = -ENODEV;
+    return true;
+  }
+  if ((desc->flags & O_ACCMODE) == O_WRONLY || offset < 0 || (offset & 4095) != 0) {
+    *result = (desc->flags & O_ACCMODE) == O_WRONLY ? -EACCES : -EINVAL;
+    return true;
+  }
+  int anon_flags = (flags & ~(MAP_SHARED | MAP_SHARED_VALIDATE | MAP_PRIVATE)) | MAP_ANONYMOUS |
+                   (volatile_index ? MAP_SHARED : MAP_PRIVATE);
+  long mapped = DirectSyscall(SYS_mmap, addr, length, PROT_READ | PROT_WRITE, anon_flags, -1, 0);
+  if (mapped < 0 && mapped > -4096) {
+    *result = mapped;
+    return true;
+  }
+  long n =
+      ReadLocked(*desc, reinterpret_cast<void*>(mapped), length, static_cast<uint64_t>(offset));
+  if (n < 0) {
+    DirectSyscall(SYS_munmap, mapped, length);
+    *result = n;
+    return true;
+  }
+  if (prot != (PROT_READ | PROT_WRITE)) DirectSyscall(SYS_mprotect, mapped, length, prot);
+  Log(kLogDebug, "mmap %s: %zu bytes copied (private snapshot)", desc->node->path.c_str(), length);
+  *result = mapped;
+  return true;
+}
+
+bool ShieldedFiles::TryHostPathOfFd(int fd, std::string* host_path) {
+  ShieldScope scope;
+  if (!table_.IsProtected(fd)) return false;
+  char link[40];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  *host_path = link;  // follows the O_PATH descriptor to the host file
+  return true;
+}
+
+bool ShieldedFiles::IsTty(int fd, long* result) {
+  ShieldScope scope;
+  if (!table_.IsProtected(fd)) return false;
+  *result = -ENOTTY;
+  return true;
+}
+
+void ShieldedFiles::ForgetRange(unsigned first, unsigned last) {
+  ShieldScope scope;
+  for (const auto& [fd, desc] : table_.Snapshot()) {
+    if (static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last) {
+      if (auto removed = table_.Remove(fd)) (void)ReleaseRef(removed->node);
+    }
+  }
+}
+
+long ShieldedFiles::DecryptToMemfd(const std::string& path) {
+  ShieldScope scope;
+  if (Classify(path) != Where::kProtectedRegion) return 0;
+  long fd = 0;
+  if (!TryOpen(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC, 0, &fd)) return 0;
+  if (fd < 0) return fd;
+  long memfd = DirectSyscall(SYS_memfd_create, "cove-dlopen", MFD_CLOEXEC);
+  std::vector<uint8_t> buffer(1 << 20);
+  long n = 0;
+  while (memfd >= 0) {
+    TryRead(static_cast<int>(fd), buffer.data(), buffer.size(), &n);
+    if (n <= 0) break;
+    long w = DirectSyscall(SYS_write, memfd, buffer.data(), n);
+    if (w != n) {
+      n = w < 0 ? w : -EIO;
+      break;
+    }
+  }
+  long closed = 0;
+  TryClose(static_cast<int>(fd), &closed);
+  if (memfd < 0) return memfd;
+  if (n < 0) {
+    DirectSyscall(SYS_close, memfd);
+    return n;
+  }
+  return memfd;
+}
+
+Status ShieldedFiles::CommitAll() {
+  ShieldScope scope;
+  Status first;
+  std::lock_guard lock(mutex_);
+  for (auto& [path, node] : nodes_) {
+    std::lock_guard node_lock(node->mutex);
+    Status status = CommitNodeLocked(*node);
+    if (!status.ok()) {
+      Fail("commit at exit", status);
+      if (first.ok()) first = status;
+    }
+  }
+  return first;
+}
+
+}  // namespace cove::runtime

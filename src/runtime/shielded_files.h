@@ -1,0 +1,141 @@
+// ShieldedFiles: what the program's file calls become when they touch protected files. It owns
+// the descriptor table (protected fd -> open-file description -> ProtectedNode, one shared
+// ProtectedFile per protected path) and implements each file operation on it. Every Try*
+// returns false when the call does not concern protected files (the caller then makes the
+// real call unchanged), or true with the raw result (>= 0 or -errno) in *result. No errno, no
+// exceptions: libc_interpose.cc and syscall_dispatch.cc translate.
+//
+// Locking order: mutex_ (nodes and reference counts) -> description mutex -> node mutex ->
+// the Volume's own lock. Nothing here is async-signal-safe except IsProtectedFd().
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/unique_fd.h"
+#include "runtime/config.h"
+#include "runtime/fd_table.h"
+#include "shield/protected_file.h"
+#include "shield/volume.h"
+
+struct statx;
+
+namespace cove::runtime {
+
+// One protected path while descriptors refer to it.
+struct ProtectedNode {
+  std::mutex mutex;
+  std::string path;                             // protected path
+  std::unique_ptr<shield::ProtectedFile> file;  // null once the last descriptor closed
+  bool unlinked = false;                        // removed or replaced: never committed again
+  bool write_locked = false;                    // holds the cross-process writer lock
+  int fd_refs = 0;                              // table slots referring to it (under mutex_)
+  UniqueFd lock_fd;  // the host file: cross-process writer lock and fcntl record locks
+};
+
+// What open(2) creates: shared by dup'ed descriptors (and by parent and child after fork,
+// within each process's copy of the table).
+struct OpenFileDescription {
+  std::shared_ptr<ProtectedNode> node;
+  std::mutex mutex;  // offset
+  uint64_t offset = 0;
+  int flags = 0;  // O_ACCMODE | O_APPEND | O_NONBLOCK as given to open / F_SETFL
+};
+
+class ShieldedFiles {
+ public:
+  ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield::Volume> volume, bool strict);
+
+  // The process-wide instance, or nullptr when no fspf is configured (everything passes).
+  static ShieldedFiles* Instance() { return instance_.load(std::memory_order_acquire); }
+  static void SetInstance(ShieldedFiles* files) { instance_.store(files); }
+
+  bool IsProtectedFd(int fd) const { return table_.IsProtected(fd); }
+  shield::Volume& volume() { return *volume_; }
+  // Strict mode is enforced only once initialization finished (see docs/runtime.md).
+  void EnableStrict() { strict_active_ = strict_; }
+
+  bool TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result);
+  bool TryClose(int fd, long* result);
+  bool TryRead(int fd, void* buf, size_t count, long* result);
+  bool TryWrite(int fd, const void* buf, size_t count, long* result);
+  bool TryPread(int fd, void* buf, size_t count, off_t offset, long* result);
+  bool TryPwrite(int fd, const void* buf, size_t count, off_t offset, long* result);
+  // offset < 0: use and advance the description's offset (readv/writev).
+  bool TryReadv(int fd, const struct iovec* iov, int iovcnt, off_t offset, long* result);
+  bool TryWritev(int fd, const struct iovec* iov, int iovcnt, off_t offset, long* result);
+  bool TryLseek(int fd, off_t offset, int whence, long* result);
+  bool TryFstat(int fd, struct stat* st, long* result);
+  // fstatat/newfstatat/stat/lstat (flags: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH).
+  bool TryFstatat(int dirfd, const char* path, struct stat* st, int flags, long* result);
+  bool TryStatx(int dirfd, const char* path, int flags, unsigned mask, struct statx* stx,
+                long* result);
+  bool TryFtruncate(int fd, off_t length, long* result);
+  bool TryTruncate(const char* path, off_t length, long* result);
+  bool TryFsync(int fd, long* result);
+  // dup (newfd < 0, min_fd for F_DUPFD), dup2/dup3 (newfd >= 0).
+  bool TryDup(int oldfd, int newfd, int flags, long* result);
+  bool TryFcntlDupfd(int fd, int min_fd, bool cloexec, long* result);
+  bool TryFcntl(int fd, int cmd, long arg, long* result);
+  bool TryUnlink(int dirfd, const char* path, int flags, long* result);
+  bool TryRename(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
+                 unsigned flags, long* result);
+  bool TryMkdir(int dirfd, const char* path, mode_t mode, long* result);
+  // Other path calls (access, chmod, opendir...): translates region kernel paths and applies
+  // strict mode; *host receives the path to use when it differs.
+  bool TryPathCall(int dirfd, const char* path, const char* call, std::string* host, long* result);
+  bool TryMmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset, long* result);
+  // fchmod/fchown/futimens on a protected descriptor: applied to its host file.
+  bool TryHostPathOfFd(int fd, std::string* host_path);
+  bool IsTty(int fd, long* result);
+  // Before close_range/exec: forget protected descriptors in [first, last].
+  void ForgetRange(unsigned first, unsigned last);
+
+  // Decrypts (and verifies) protected `path` into a sealed memfd, for dlopen of libraries in
+  // regions; returns the memfd, -errno, or 0 when `path` is not a protected file.
+  long DecryptToMemfd(const std::string& path);
+  // Resolves `path` (relative to dirfd) to a normalized absolute path.
+  bool Resolve(int dirfd, const char* path, std::string* out) const;
+  bool IsProtectedPath(const std::string& abs_path) const;
+
+  // Commits every open, modified file (fsync of everything; at exit).
+  Status CommitAll();
+
+ private:
+  enum class Where { kOutside, kUnprotectedRegion, kProtectedRegion };
+  Where Classify(const std::string& path) const;
+  bool DenyIfStrict(const char* call, const std::string& path, long* result) const;
+  std::shared_ptr<ProtectedNode> OpenNodeLocked(const std::string& path, bool create, long* error);
+  Status CommitNodeLocked(ProtectedNode& node);
+  long EnsureWriterLocked(ProtectedNode& node);
+  Status ReleaseRef(const std::shared_ptr<ProtectedNode>& node);
+  void AddRef(const std::shared_ptr<ProtectedNode>& node);
+  long InstallNew(long host_fd, std::shared_ptr<OpenFileDescription> desc);
+  // The plaintext size of `path` when it is a protected file (open or recorded).
+  bool ProtectedSize(const std::string& path, uint64_t* size);
+  long ReadLocked(OpenFileDescription& desc, void* buf, size_t count, uint64_t offset);
+  long WriteLocked(OpenFileDescription& desc, const void* buf, size_t count, uint64_t offset);
+  long Fail(const char* call, const Status& status) const;
+
+  static std::atomic<ShieldedFiles*> instance_;
+
+  RuntimeConfig config_;
+  std::unique_ptr<shield::Volume> volume_;
+  bool strict_ = false;
+  bool strict_active_ = false;
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<ProtectedNode>> nodes_;  // open protected paths
+  FdTable<OpenFileDescription> table_;
+};
+
+// The errno for a Status at the libc boundary (an OS error keeps its original errno).
+int ErrnoOf(const Status& status);
+
+}  // namespace cove::runtime

@@ -1,0 +1,102 @@
+// DispatchTrappedSyscall: trapped raw syscalls (see syscall_dispatch.h) routed to the same
+// ShieldedFiles operations as the interposed libc functions; anything that does not concern a
+// protected descriptor or path returns false and runs unchanged.
+#include "runtime/syscall_dispatch.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "runtime/direct_syscall.h"
+#include "runtime/shielded_files.h"
+
+namespace cove::runtime {
+
+bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  if (files == nullptr || ShieldScope::Inside()) return false;
+  auto ptr = [&](int i) { return reinterpret_cast<void*>(args[i]); };
+  auto str = [&](int i) { return reinterpret_cast<const char*>(args[i]); };
+  auto fd = [&](int i) { return static_cast<int>(args[i]); };
+  switch (nr) {
+    case SYS_open:
+      return files->TryOpen(AT_FDCWD, str(0), fd(1), static_cast<mode_t>(args[2]), result);
+    case SYS_creat:
+      return files->TryOpen(AT_FDCWD, str(0), O_CREAT | O_WRONLY | O_TRUNC,
+                            static_cast<mode_t>(args[1]), result);
+    case SYS_openat:
+      return files->TryOpen(fd(0), str(1), fd(2), static_cast<mode_t>(args[3]), result);
+    case SYS_close:
+      return files->TryClose(fd(0), result);
+    case SYS_read:
+      return files->TryRead(fd(0), ptr(1), static_cast<size_t>(args[2]), result);
+    case SYS_write:
+      return files->TryWrite(fd(0), ptr(1), static_cast<size_t>(args[2]), result);
+    case SYS_pread64:
+      return files->TryPread(fd(0), ptr(1), static_cast<size_t>(args[2]), args[3], result);
+    case SYS_pwrite64:
+      return files->TryPwrite(fd(0), ptr(1), static_cast<size_t>(args[2]), args[3], result);
+    case SYS_readv:
+      return files->TryReadv(fd(0), static_cast<const iovec*>(ptr(1)), fd(2), -1, result);
+    case SYS_writev:
+      return files->TryWritev(fd(0), static_cast<const iovec*>(ptr(1)), fd(2), -1, result);
+    case SYS_preadv:
+      return files->TryReadv(fd(0), static_cast<const iovec*>(ptr(1)), fd(2), args[3], result);
+    case SYS_pwritev:
+      return files->TryWritev(fd(0), static_cast<const iovec*>(ptr(1)), fd(2), args[3], result);
+    case SYS_lseek:
+      return files->TryLseek(fd(0), args[1], fd(2), result);
+    case SYS_fstat:
+      return files->TryFstat(fd(0), static_cast<struct stat*>(ptr(1)), result);
+    case SYS_stat:
+      return files->TryFstatat(AT_FDCWD, str(0), static_cast<struct stat*>(ptr(1)), 0, result);
+    case SYS_lstat:
+      return files->TryFstatat(AT_FDCWD, str(0), static_cast<struct stat*>(ptr(1)),
+                               AT_SYMLINK_NOFOLLOW, result);
+    case SYS_newfstatat:
+      return files->TryFstatat(fd(0), str(1), static_cast<struct stat*>(ptr(2)), fd(3), result);
+    case SYS_statx:
+      return files->TryStatx(fd(0), str(1), fd(2), static_cast<unsigned>(args[3]),
+                             static_cast<struct statx*>(ptr(4)), result);
+    case SYS_ftruncate:
+      return files->TryFtruncate(fd(0), args[1], result);
+    case SYS_truncate:
+      return files->TryTruncate(str(0), args[1], result);
+    case SYS_fsync:
+    case SYS_fdatasync:
+      return files->TryFsync(fd(0), result);
+    case SYS_dup:
+      return files->TryDup(fd(0), -1, 0, result);
+    case SYS_dup2:
+      return files->TryDup(fd(0), fd(1), 0, result);
+    case SYS_dup3:
+      return files->TryDup(fd(0), fd(1), fd(2), result);
+    case SYS_fcntl:
+      return files->TryFcntl(fd(0), fd(1), args[2], result);
+    case SYS_unlink:
+      return files->TryUnlink(AT_FDCWD, str(0), 0, result);
+    case SYS_unlinkat:
+      return files->TryUnlink(fd(0), str(1), fd(2), result);
+    case SYS_rmdir:
+      return files->TryUnlink(AT_FDCWD, str(0), AT_REMOVEDIR, result);
+    case SYS_rename:
+      return files->TryRename(AT_FDCWD, str(0), AT_FDCWD, str(1), 0, result);
+    case SYS_renameat:
+      return files->TryRename(fd(0), str(1), fd(2), str(3), 0, result);
+    case SYS_renameat2:
+      return files->TryRename(fd(0), str(1), fd(2), str(3), static_cast<unsigned>(args[4]), result);
+    case SYS_mkdir:
+      return files->TryMkdir(AT_FDCWD, str(0), static_cast<mode_t>(args[1]), result);
+    case SYS_mkdirat:
+      return files->TryMkdir(fd(0), str(1), static_cast<mode_t>(args[2]), result);
+    case SYS_mmap:
+      return files->TryMmap(ptr(0), static_cast<size_t>(args[1]), fd(2), fd(3), fd(4), args[5],
+                            result);
+    default:
+      // Any other call on a protected descriptor would reach the O_PATH descriptor and fail
+      // with EBADF, which is the safe answer; path calls outside regions are not ours.
+      return false;
+  }
+}
+
+}  // namespace cove::runtime
