@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <memory>
 #include <set>
 
 #include "common/hex.h"
@@ -264,13 +266,13 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
     uint64_t chunk = pos / chunk_size_;
     uint32_t in_chunk = static_cast<uint32_t>(pos % chunk_size_);
     size_t want = std::min<size_t>(data.size() - done, chunk_size_ - in_chunk);
-    std::vector<uint8_t>* plain = nullptr;
     if (want == chunk_size_ && !dirty_.contains(chunk)) {
-      plain = &dirty_.emplace(chunk, std::vector<uint8_t>(chunk_size_)).first->second;
+      // A whole chunk: copy it in once (no zero fill, no load of the old content).
+      dirty_.emplace(chunk, std::vector<uint8_t>(data.begin() + done, data.begin() + done + want));
     } else {
-      COVE_ASSIGN_OR_RETURN(plain, DirtyChunk(chunk));
+      COVE_ASSIGN_OR_RETURN(std::vector<uint8_t> * plain, DirtyChunk(chunk));
+      std::memcpy(plain->data() + in_chunk, data.data() + done, want);
     }
-    std::memcpy(plain->data() + in_chunk, data.data() + done, want);
     done += want;
     size_ = std::max(size_, pos + want);
   }
@@ -300,17 +302,15 @@ Status ProtectedFile::Truncate(uint64_t size) {
   return Status::Ok();
 }
 
-Status ProtectedFile::SealChunk(uint64_t chunk, const std::vector<uint8_t>& plain, uint32_t length,
-                                TagEntry& entry, std::vector<uint8_t>& out) {
-  COVE_RETURN_IF_ERROR(RandomBytes(entry.nonce));
+Status ProtectedFile::SealChunk(uint64_t chunk, const uint8_t* plain, uint32_t length,
+                                TagEntry& entry, uint8_t* out) {
   entry.flags = kChunkPresent;
   auto aad = ChunkAad(id_, chunk, length, kind_);
-  out.resize(length);
   if (kind_ == RegionKind::kEncrypted) {
-    return gcm_->Seal(entry.nonce, aad, {plain.data(), length}, out.data(), entry.tag);
+    return gcm_->Seal(entry.nonce, aad, {plain, length}, out, entry.tag);
   }
-  std::memcpy(out.data(), plain.data(), length);
-  return gcm_->Authenticate(entry.nonce, aad, {plain.data(), length}, entry.tag);
+  std::memcpy(out, plain, length);
+  return gcm_->Authenticate(entry.nonce, aad, {plain, length}, entry.tag);
 }
 
 Result<FileEntry> ProtectedFile::PrepareCommit() {
@@ -346,30 +346,71 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
     JournalRecord record{offset, std::move(bytes)};
     (offset < committed_host ? pending.journal.records : appends).push_back(std::move(record));
   };
+  // A group that lies wholly beyond the committed file (sequential appends, new files) is
+  // sealed straight into one buffer laid out as on disk, tag block first, and written with a
+  // single WriteAt instead of one per chunk.
+  struct GroupAppend {
+    uint64_t offset;
+    std::unique_ptr<uint8_t[]> bytes;
+    size_t size;
+  };
+  std::vector<GroupAppend> group_appends;
+  std::vector<uint8_t> nonces;
   for (uint64_t g : touched) {
     TagBlock block;
     if (g < old_groups) {
       COVE_ASSIGN_OR_RETURN(const TagBlock* old, CommittedTagBlock(g));
       block = *old;
     }
+    // One CSPRNG call for the fresh nonces of every dirty chunk of the group.
+    auto first_dirty = dirty_.lower_bound(g * kChunksPerGroup);
+    auto end_dirty = dirty_.lower_bound(std::min(new_chunks, (g + 1) * kChunksPerGroup));
+    nonces.resize(kGcmNonceSize * std::distance(first_dirty, end_dirty));
+    if (!nonces.empty()) COVE_RETURN_IF_ERROR(RandomBytes(nonces));
+    const uint8_t* next_nonce = nonces.data();
+
+    uint64_t group_offset = geometry_.TagBlockOffset(g);
+    GroupAppend whole{group_offset, nullptr, 0};
+    if (group_offset >= committed_host) {
+      whole.size = static_cast<size_t>(std::min(geometry_.group_span(), new_host - group_offset));
+      whole.bytes = std::make_unique_for_overwrite<uint8_t[]>(whole.size);
+    }
+    auto dirty = first_dirty;
     for (uint64_t e = 0; e < kChunksPerGroup; ++e) {
       uint64_t chunk = g * kChunksPerGroup + e;
       uint8_t* slot = block.bytes.data() + e * kTagEntrySize;
-      auto dirty = dirty_.find(chunk);
-      if (chunk >= new_chunks || (dirty == dirty_.end() && chunk >= valid_committed_chunks_)) {
+      bool is_dirty = dirty != end_dirty && dirty->first == chunk;
+      uint32_t length = geometry_.ChunkLength(chunk, size_);
+      uint8_t* out = whole.bytes ? whole.bytes.get() + kTagBlockSize + e * chunk_size_ : nullptr;
+      if (chunk >= new_chunks || (!is_dirty && chunk >= valid_committed_chunks_)) {
         std::memset(slot, 0, kTagEntrySize);
-      } else if (dirty != dirty_.end()) {
+        if (out != nullptr && length != 0) std::memset(out, 0, length);  // a hole
+      } else if (is_dirty) {
         TagEntry entry;
-        std::vector<uint8_t> sealed;
-        COVE_RETURN_IF_ERROR(
-            SealChunk(chunk, dirty->second, geometry_.ChunkLength(chunk, size_), entry, sealed));
+        std::memcpy(entry.nonce.data(), next_nonce, kGcmNonceSize);
+        next_nonce += kGcmNonceSize;
+        if (out != nullptr) {
+          COVE_RETURN_IF_ERROR(SealChunk(chunk, dirty->second.data(), length, entry, out));
+        } else {
+          std::vector<uint8_t> sealed(length);
+          COVE_RETURN_IF_ERROR(
+              SealChunk(chunk, dirty->second.data(), length, entry, sealed.data()));
+          add_record(geometry_.ChunkOffset(chunk), std::move(sealed));
+        }
         EncodeTagEntry(entry, slot);
-        add_record(geometry_.ChunkOffset(chunk), std::move(sealed));
+        ++dirty;
+      } else if (out != nullptr) {
+        // Committed chunks all lie before the committed end of the file, never in a new group.
+        return Internal(ChunkName(chunk) + ": committed chunk in an appended group");
       }
     }
     pending.next.group_digests[g] = TagBlockDigest(id_, g, block.bytes);
-    add_record(geometry_.TagBlockOffset(g),
-               std::vector<uint8_t>(block.bytes.begin(), block.bytes.end()));
+    if (whole.bytes) {
+      std::memcpy(whole.bytes.get(), block.bytes.data(), kTagBlockSize);
+      group_appends.push_back(std::move(whole));
+    } else {
+      add_record(group_offset, std::vector<uint8_t>(block.bytes.begin(), block.bytes.end()));
+    }
     pending.blocks.emplace(g, block);
   }
   pending.journal.file_id = id_;
@@ -382,6 +423,10 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
   }
   for (const auto& record : appends) {
     COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), record.bytes, record.offset, host_path_));
+  }
+  for (const auto& append : group_appends) {
+    COVE_RETURN_IF_ERROR(
+        env_.WriteAt(fd_.get(), {append.bytes.get(), append.size}, append.offset, host_path_));
   }
   if (new_host > committed_host) {
     COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), new_host, host_path_));

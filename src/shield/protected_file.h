@@ -100,8 +100,9 @@ class ProtectedFile {
   Status LoadChunk(uint64_t chunk, uint8_t* out, uint32_t length);
   // Makes `chunk` dirty, loading its current content first.
   Result<std::vector<uint8_t>*> DirtyChunk(uint64_t chunk);
-  Status SealChunk(uint64_t chunk, const std::vector<uint8_t>& plain, uint32_t length,
-                   TagEntry& entry, std::vector<uint8_t>& out);
+  // Seals `length` plaintext bytes of `chunk` into `out` with the nonce already in `entry`.
+  Status SealChunk(uint64_t chunk, const uint8_t* plain, uint32_t length, TagEntry& entry,
+                   uint8_t* out);
 
   Env& env_;
   std::string path_;
