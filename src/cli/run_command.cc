@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "cli/command_registry.h"
@@ -73,7 +74,12 @@ int Run(RunOptions& options) {
   SetIfGiven("SCONE_FSPF_TAG", options.tag);
   if (!options.tag_file.empty()) {
     std::error_code ec;
-    SetIfGiven("SCONE_FSPF_TAG_FILE", fs::absolute(options.tag_file, ec).string());
+    std::string tag_file = fs::absolute(options.tag_file, ec).string();
+    SetIfGiven("SCONE_FSPF_TAG_FILE", tag_file);
+    // First run of a session: the tag file starts as the given tag.
+    if (!options.tag.empty() && !fs::exists(tag_file, ec)) {
+      std::ofstream(tag_file) << options.tag << "\n";
+    }
   }
   SetIfGiven("SCONE_MODE", options.mode);
   SetIfGiven("SCONE_LOG", options.log);

@@ -69,12 +69,14 @@ class TagPublisher final : public shield::FspfSaveObserver {
       if (fd < 0) return IoError("open " + lock_path, static_cast<int>(-fd));
       lock_fd_.Reset(static_cast<int>(fd));
     }
-    if (DirectSyscall(SYS_flock, lock_fd_.get(), LOCK_EX | LOCK_NB) == -EWOULDBLOCK) {
-      return IoError("commit: another process is committing to " + fspf_path_, EBUSY);
+    // Commits of other processes are short: wait for them.
+    long locked;
+    while ((locked = DirectSyscall(SYS_flock, lock_fd_.get(), LOCK_EX)) == -EINTR) {
     }
+    if (locked < 0) return IoError("commit: lock " + fspf_path_ + ".cove-lock", -locked);
     if (sealed_) {
       shield::FspfTag on_disk{};
-      if (ReadTagOnDisk(&on_disk) && on_disk != current) {
+      if (ReadFspfTagOnDisk(fspf_path_, &on_disk) && on_disk != current) {
         DirectSyscall(SYS_flock, lock_fd_.get(), LOCK_UN);
         return IoError("commit: " + fspf_path_ + " changed since this process loaded it (tag " +
                            HexEncode(on_disk) +
@@ -109,16 +111,6 @@ class TagPublisher final : public shield::FspfSaveObserver {
   }
 
  private:
-  bool ReadTagOnDisk(shield::FspfTag* tag) {
-    long fd = DirectSyscall(SYS_openat, AT_FDCWD, fspf_path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    UniqueFd guard(static_cast<int>(fd));
-    long end = DirectSyscall(SYS_lseek, fd, 0, SEEK_END);
-    if (end < static_cast<long>(tag->size())) return false;
-    return DirectSyscall(SYS_pread64, fd, tag->data(), tag->size(), end - tag->size()) ==
-           static_cast<long>(tag->size());
-  }
-
   std::string fspf_path_;
   std::string tag_file_;
   bool sealed_;
@@ -130,33 +122,17 @@ Result<std::string> ReadSmallFile(const std::string& path) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-// The tags a tag file allows: one line, or two while a commit was in flight.
-std::vector<shield::FspfTag> TagsFromFile(const std::string& text) {
-  std::vector<shield::FspfTag> tags;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    std::string line = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-    start = nl == std::string::npos ? text.size() : nl + 1;
-    auto bytes = HexDecode(line, "tag file");
-    if (bytes.ok() && bytes->size() == sizeof(shield::FspfTag)) {
-      shield::FspfTag tag{};
-      std::memcpy(tag.data(), bytes->data(), tag.size());
-      tags.push_back(tag);
-    }
-  }
-  return tags;
-}
-
 std::unique_ptr<shield::Volume> OpenVolumeOrRefuse(RuntimeConfig& config) {
   std::vector<std::optional<shield::FspfTag>> candidates;
-  if (config.fspf_tag) {
-    candidates.push_back(config.fspf_tag);
-  } else if (!config.tag_file.empty() && RawSyscallEnvInstance().Exists(config.tag_file)) {
+  // The tag file, when there is one, is the newest statement: every process of the session
+  // updates it after each commit (SCONE_FSPF_TAG may be older, e.g. a sibling committed).
+  if (!config.tag_file.empty() && RawSyscallEnvInstance().Exists(config.tag_file)) {
     auto text = ReadSmallFile(config.tag_file);
     if (!text.ok()) Refuse("SCONE_FSPF_TAG_FILE: " + text.status().ToString());
-    for (const auto& tag : TagsFromFile(*text)) candidates.push_back(tag);
+    for (const auto& tag : ParseTagFile(*text)) candidates.push_back(tag);
     if (candidates.empty()) Refuse("SCONE_FSPF_TAG_FILE " + config.tag_file + ": no tag in it");
+  } else if (config.fspf_tag) {
+    candidates.push_back(config.fspf_tag);
   } else {
     candidates.push_back(std::nullopt);
   }

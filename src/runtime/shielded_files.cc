@@ -14,7 +14,9 @@
 #include <cstring>
 #include <vector>
 
+#include "common/hex.h"
 #include "runtime/direct_syscall.h"
+#include "runtime/raw_syscall_env.h"
 #include "runtime/runtime_log.h"
 
 namespace cove::runtime {
@@ -60,6 +62,50 @@ ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield
     : volume_(std::move(volume)), strict_(strict) {
   config_.log_level = config.log_level;
   config_.fspf_path = config.fspf_path;
+  config_.tag_file = config.tag_file;
+}
+
+bool ReadFspfTagOnDisk(const std::string& path, shield::FspfTag* tag) {
+  long fd = DirectSyscall(SYS_openat, AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  UniqueFd guard(static_cast<int>(fd));
+  long end = DirectSyscall(SYS_lseek, fd, 0, SEEK_END);
+  if (end < static_cast<long>(tag->size())) return false;
+  return DirectSyscall(SYS_pread64, fd, tag->data(), tag->size(), end - tag->size()) ==
+         static_cast<long>(tag->size());
+}
+
+std::vector<shield::FspfTag> ParseTagFile(const std::string& text) {
+  std::vector<shield::FspfTag> tags;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    std::string line = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    start = nl == std::string::npos ? text.size() : nl + 1;
+    auto bytes = HexDecode(line, "tag file");
+    if (bytes.ok() && bytes->size() == sizeof(shield::FspfTag)) {
+      shield::FspfTag tag{};
+      std::memcpy(tag.data(), bytes->data(), tag.size());
+      tags.push_back(tag);
+    }
+  }
+  return tags;
+}
+
+void ShieldedFiles::RefreshIfChangedLocked() {
+  if (config_.tag_file.empty() || !volume_->sealed()) return;
+  shield::FspfTag on_disk{};
+  if (!ReadFspfTagOnDisk(config_.fspf_path, &on_disk) || on_disk == volume_->tag()) return;
+  auto text = ReadWholeFile(RawSyscallEnvInstance(), config_.tag_file);
+  if (!text.ok()) return;
+  auto tags = ParseTagFile(std::string(text->begin(), text->end()));
+  if (tags.empty() || tags.front() != on_disk) return;  // not a commit of this session
+  Status reloaded = volume_->Reload(on_disk);
+  if (reloaded.ok()) {
+    Log(kLogInfo, "fspf reloaded: another process committed (tag %s)", HexEncode(on_disk).c_str());
+  } else {
+    Log(kLogError, "fspf reload: %s", reloaded.ToString().c_str());
+  }
 }
 
 long ShieldedFiles::Fail(const char* call, const Status& status) const {
@@ -137,6 +183,23 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
                                                              long* error) {
   auto node = std::make_shared<ProtectedNode>();
   node->path = path;
+  std::string host = volume_->HostPathFor(path);
+  // The host file carries the cross-process lock: shared for readers, exclusive for a writer,
+  // and taken BEFORE a create truncates a host file another process may be writing.
+  auto lock_host = [&](int operation) {
+    if (!node->lock_fd.valid()) {
+      long fd = RawOpen(host, O_RDWR | O_CLOEXEC);
+      if (fd < 0) fd = RawOpen(host, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return true;  // nothing to lock yet
+      node->lock_fd.Reset(static_cast<int>(fd));
+    }
+    return DirectSyscall(SYS_flock, node->lock_fd.get(), operation | LOCK_NB) != -EWOULDBLOCK;
+  };
+  if (!lock_host(create ? LOCK_EX : LOCK_SH)) {
+    Log(kLogError, "open %s: the file is being written by another process (EBUSY)", path.c_str());
+    *error = -EBUSY;
+    return nullptr;
+  }
   Result<std::unique_ptr<shield::ProtectedFile>> file =
       create ? volume_->CreateFile(path) : volume_->OpenFile(path, true);
   if (!file.ok() && !create && ErrnoOf(file.status()) == EACCES) {
@@ -147,17 +210,12 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     return nullptr;
   }
   node->file = std::move(file).value();
-  std::string host = node->file->host_path();
-  long lock_fd = RawOpen(host, O_RDWR | O_CLOEXEC);
-  if (lock_fd < 0) lock_fd = RawOpen(host, O_RDONLY | O_CLOEXEC);
-  if (lock_fd >= 0) node->lock_fd.Reset(static_cast<int>(lock_fd));
-  // Readers share the host file; a writer needs it alone (EnsureWriterLocked).
-  if (node->lock_fd.valid() &&
-      DirectSyscall(SYS_flock, node->lock_fd.get(), LOCK_SH | LOCK_NB) == -EWOULDBLOCK) {
-    Log(kLogError, "open %s: the file is being written by another process (EBUSY)", path.c_str());
+  if (create && !lock_host(LOCK_EX)) {  // the host file did not exist before
+    Log(kLogError, "create %s: another process created it at the same time (EBUSY)", path.c_str());
     *error = -EBUSY;
     return nullptr;
   }
+  node->write_locked = create;
   nodes_[path] = node;
   return node;
 }
@@ -190,6 +248,7 @@ void ShieldedFiles::AddRef(const std::shared_ptr<ProtectedNode>& node) {
 Status ShieldedFiles::ReleaseRef(const std::shared_ptr<ProtectedNode>& node) {
   std::lock_guard lock(mutex_);
   if (--node->fd_refs > 0) return Status::Ok();
+  RefreshIfChangedLocked();
   std::lock_guard node_lock(node->mutex);
   Status status = CommitNodeLocked(*node);
   if (auto it = nodes_.find(node->path); it != nodes_.end() && it->second == node) {
@@ -228,6 +287,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
     return true;
   }
   std::lock_guard lock(mutex_);
+  RefreshIfChangedLocked();
   std::shared_ptr<ProtectedNode> node;
   if (auto it = nodes_.find(abs); it != nodes_.end()) node = it->second;
   bool recorded = node != nullptr || volume_->FindFile(abs) != nullptr;
@@ -606,6 +666,8 @@ bool ShieldedFiles::TryFsync(int fd, long* result) {
   auto desc = table_.Get(fd);
   if (!desc) return false;
   ShieldScope scope;
+  std::lock_guard lock(mutex_);
+  RefreshIfChangedLocked();
   std::lock_guard node_lock(desc->node->mutex);
   Status status = CommitNodeLocked(*desc->node);
   *result = status.ok() ? 0 : Fail("fsync", status);
@@ -943,6 +1005,7 @@ Status ShieldedFiles::CommitAll() {
   ShieldScope scope;
   Status first;
   std::lock_guard lock(mutex_);
+  RefreshIfChangedLocked();
   for (auto& [path, node] : nodes_) {
     std::lock_guard node_lock(node->mutex);
     Status status = CommitNodeLocked(*node);

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/unique_fd.h"
 #include "runtime/config.h"
@@ -123,6 +124,9 @@ class ShieldedFiles {
   long ReadLocked(OpenFileDescription& desc, void* buf, size_t count, uint64_t offset);
   long WriteLocked(OpenFileDescription& desc, const void* buf, size_t count, uint64_t offset);
   long Fail(const char* call, const Status& status) const;
+  // When another process of the session committed (the fspf's tag on disk is the one the tag
+  // file names), re-reads the fspf so that its files become visible here. mutex_ held.
+  void RefreshIfChangedLocked();
 
   static std::atomic<ShieldedFiles*> instance_;
 
@@ -134,6 +138,11 @@ class ShieldedFiles {
   std::map<std::string, std::shared_ptr<ProtectedNode>> nodes_;  // open protected paths
   FdTable<OpenFileDescription> table_;
 };
+
+// The tag at the end of the sealed fspf at `path` (false when it cannot be read).
+bool ReadFspfTagOnDisk(const std::string& path, shield::FspfTag* tag);
+// The tags a tag file holds: one line, or two while a commit is in flight (newest first).
+std::vector<shield::FspfTag> ParseTagFile(const std::string& text);
 
 // The errno for a Status at the libc boundary (an OS error keeps its original errno).
 int ErrnoOf(const Status& status);

@@ -194,6 +194,15 @@ Status Volume::Stage(ProtectedFile& file) {
   return Status::Ok();
 }
 
+Status Volume::Reload(const FspfTag& expected) {
+  std::lock_guard lock(mutex_);
+  COVE_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(*env_, fspf_path_));
+  COVE_ASSIGN_OR_RETURN(LoadedFspf loaded, DecodeFspfFile(bytes, &key_, expected, fspf_path_));
+  fspf_.files = std::move(loaded.fspf.files);
+  tag_ = loaded.tag;
+  return Status::Ok();
+}
+
 Status Volume::RemoveFile(const std::string& path) {
   std::lock_guard lock(mutex_);
   auto it = fspf_.files.find(path);

@@ -81,6 +81,10 @@ class Volume final : public FileCommitter {
   // The fspf path of a pending rename intent (see RenameFile).
   std::string RenameIntentPath() const { return fspf_path_ + ".cove-rename"; }
   void SetSaveObserver(FspfSaveObserver* observer);
+  // Re-reads the fspf, which another process changed to the version with tag `expected`
+  // (the caller knows that tag is legitimate): the file entries are replaced by the new
+  // ones, the regions stay (they do not change while programs run).
+  Status Reload(const FspfTag& expected);
 
   // Commits `file`: prepare, write the fspf, finish (see ProtectedFile).
   Status Commit(ProtectedFile& file) override;

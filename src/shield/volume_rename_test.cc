@@ -123,6 +123,18 @@ TEST_F(VolumeRenameTest, OpenIgnoresIntentTheFspfDoesNotRecord) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/z"));
 }
 
+TEST_F(VolumeRenameTest, ReloadSeesAnotherWritersCommitsOnlyWithItsTag) {
+  auto reader = Open();
+  FspfTag before = reader->tag();
+  auto writer = Open();
+  Write(*writer, "/data/new", Pattern(1234, 9));
+  EXPECT_EQ(reader->FindFile("/data/new"), nullptr);
+  EXPECT_EQ(reader->Reload(before).code(), StatusCode::kIntegrityError);  // not that version
+  ASSERT_TRUE(reader->Reload(writer->tag()).ok());
+  EXPECT_EQ(reader->tag(), writer->tag());
+  EXPECT_EQ(Read(*reader, "/data/new"), Pattern(1234, 9));
+}
+
 class RecordingObserver : public FspfSaveObserver {
  public:
   Status BeforeSave(const FspfTag& current, const FspfTag& next) override {
