@@ -1,0 +1,68 @@
+// libFuzzer target for the protected-file header and tag-entry parsers: VerifyFileHeader accepts
+// exactly the header EncodeFileHeader makes for the id, chunk size and kind it is checked
+// against, and a tag entry decodes and re-encodes to the same 32 bytes.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <span>
+
+#include "shield/file_format.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace cove::shield;
+  std::span<const uint8_t> input(data, size);
+
+  // The id, chunk size and kind it is checked against come from the input itself, so that the
+  // fuzzer reaches acceptance as easily as each refusal.
+  FileId id{};
+  uint32_t chunk_size = kDefaultChunkSize;
+  uint8_t kind = static_cast<uint8_t>(RegionKind::kEncrypted);
+  if (size >= 33) {
+    std::memcpy(id.data(), data + 16, id.size());
+    chunk_size = uint32_t{data[12]} | uint32_t{data[13]} << 8 | uint32_t{data[14]} << 16 |
+                 uint32_t{data[15]} << 24;
+    kind = data[32];
+  }
+  cove::Status verified =
+      VerifyFileHeader(input, id, chunk_size, static_cast<RegionKind>(kind), "fuzz");
+  auto expected = EncodeFileHeader(id, chunk_size, static_cast<RegionKind>(kind));
+  bool identical = size == kHeaderSize && std::memcmp(data, expected.data(), kHeaderSize) == 0;
+  if (verified.ok() != identical) std::abort();
+  if (!verified.ok() && verified.message().find("fuzz: header:") != 0) std::abort();
+
+  // Against a different id, a header never verifies.
+  FileId other = id;
+  other[0] ^= 0x80;
+  if (VerifyFileHeader(input, other, chunk_size, static_cast<RegionKind>(kind), "fuzz").ok()) {
+    std::abort();
+  }
+
+  // Every 32-byte window as a tag entry: decode then encode gives the same bytes.
+  for (size_t at = 0; at + kTagEntrySize <= size && at < 64 * kTagEntrySize; at += kTagEntrySize) {
+    TagEntry entry = DecodeTagEntry(data + at);
+    uint8_t again[kTagEntrySize];
+    EncodeTagEntry(entry, again);
+    if (std::memcmp(again, data + at, kTagEntrySize) != 0) std::abort();
+  }
+
+  // Geometry must be consistent for any valid chunk size and size.
+  if (IsValidChunkSize(chunk_size) && size >= 8) {
+    uint64_t plain_size = 0;
+    std::memcpy(&plain_size, data, 8);
+    plain_size &= (uint64_t{1} << 50) - 1;
+    FileGeometry geometry(chunk_size);
+    uint64_t chunks = geometry.ChunkCount(plain_size);
+    if (chunks > 0) {
+      uint64_t last = chunks - 1;
+      uint32_t length = geometry.ChunkLength(last, plain_size);
+      if (length == 0 || length > chunk_size) std::abort();
+      if (geometry.HostSize(plain_size) != geometry.ChunkOffset(last) + length) std::abort();
+      if (geometry.ChunkOffset(last) <
+          geometry.TagBlockOffset(last / kChunksPerGroup) + kTagBlockSize) {
+        std::abort();
+      }
+    }
+    if (geometry.ChunkLength(chunks, plain_size) != 0) std::abort();
+  }
+  return 0;
+}
