@@ -1,0 +1,56 @@
+# cat/cp/sort/gzip under `cove run` read and write protected files; ls and stat show plaintext
+# sizes; what they write is ciphertext on disk and reads back with `cove fspf cat`.
+source "$(dirname "$0")/runtime_test_lib.sh" "$@"
+
+REGION=$WORK/enc
+mkdir -p "$REGION"
+printf 'pear\napple\nfig\n' >"$REGION/fruit.txt"
+seq 1 30000 | sed 's/$/-SECRETLINE/' >"$REGION/lines.txt"
+cp "$REGION/fruit.txt" "$WORK/fruit.plain"
+cp "$REGION/lines.txt" "$WORK/lines.plain"
+make_volume "$REGION" encrypted
+
+contains_bytes "$REGION/lines.txt" SECRETLINE && fail "addf left plaintext on disk"
+
+[ "$(crun cat "$REGION/fruit.txt")" = "$(cat "$WORK/fruit.plain")" ] && pass "cat reads" ||
+  fail "cat of a protected file"
+
+crun cp "$REGION/lines.txt" "$REGION/copy.txt" || fail "cp exit code"
+crun cmp "$REGION/lines.txt" "$REGION/copy.txt" && pass "cp copies" || fail "cp copy differs"
+plain_cat "$REGION/copy.txt" | cmp - "$WORK/lines.plain" && pass "cp output reads back" ||
+  fail "cp output does not read back"
+contains_bytes "$REGION/copy.txt" SECRETLINE && fail "cp wrote plaintext"
+
+crun sort "$REGION/fruit.txt" -o "$REGION/sorted.txt" || fail "sort exit code"
+[ "$(plain_cat "$REGION/sorted.txt")" = "$(sort "$WORK/fruit.plain")" ] && pass "sort -o" ||
+  fail "sort output"
+crun sort -rn "$REGION/lines.txt" -o "$REGION/rsorted.txt" || fail "sort -rn exit code"
+[ "$(plain_cat "$REGION/rsorted.txt" | head -1)" = "30000-SECRETLINE" ] && pass "sort large" ||
+  fail "sort large output"
+
+crun gzip -k "$REGION/lines.txt" || fail "gzip exit code"
+crun gzip -dc "$REGION/lines.txt.gz" | cmp - "$WORK/lines.plain" && pass "gzip round trip" ||
+  fail "gzip round trip"
+plain_cat "$REGION/lines.txt.gz" | gzip -dc | cmp - "$WORK/lines.plain" ||
+  fail "gzip output is not a valid gzip stream in the region"
+crun gzip "$REGION/copy.txt" || fail "gzip (replacing the input)"
+[ ! -e "$REGION/copy.txt" ] && [ -e "$REGION/copy.txt.gz" ] && pass "gzip unlinks its input" ||
+  fail "gzip did not replace copy.txt"
+
+size=$(wc -c <"$WORK/lines.plain")
+[ "$(crun stat -c %s "$REGION/lines.txt")" = "$size" ] && pass "stat shows plaintext size" ||
+  fail "stat size"
+crun ls -l "$REGION/lines.txt" | grep -q " $size " && pass "ls -l shows plaintext size" ||
+  fail "ls -l size"
+[ "$(stat -c %s "$REGION/lines.txt")" != "$size" ] || fail "host size equals plaintext size?"
+
+crun sh -c "cat '$REGION/fruit.txt' | tr a-z A-Z > '$WORK/upper.txt'" || fail "pipeline"
+grep -q PEAR "$WORK/upper.txt" && pass "unprotected output stays plaintext" || fail "pipeline output"
+
+crun mv "$REGION/sorted.txt" "$REGION/moved.txt" || fail "mv exit code"
+[ "$(plain_cat "$REGION/moved.txt")" = "$(sort "$WORK/fruit.plain")" ] && pass "mv renames" ||
+  fail "mv output"
+crun rm "$REGION/moved.txt" || fail "rm exit code"
+"$COVE" fspf show "$WORK/fspf" --key "$KEY" | grep -q moved.txt && fail "rm left an fspf entry"
+[ ! -e "$REGION/moved.txt" ] && pass "rm unlinks" || fail "rm left the host file"
+finish

@@ -1,0 +1,54 @@
+# fork, fork+exec and concurrent writers: children see the parent's writes (committed before
+# the child starts, current tag handed over), the parent sees its children's commits, and a
+# second writer of the same file is refused with EBUSY.
+source "$(dirname "$0")/runtime_test_lib.sh" "$@"
+
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=$(command -v python3)
+REGION=$WORK/enc
+mkdir -p "$REGION"
+printf 'c\nb\na\n' >"$REGION/in.txt"
+make_volume "$REGION" encrypted
+
+cat >"$WORK/family.py" <<PY
+import os, subprocess
+R = "$REGION"
+with open(R + "/parent.txt", "w") as f:
+    f.write("from parent\n")
+# fork+exec: the child runs under the runtime with the current tag
+print(subprocess.run(["cat", R + "/parent.txt"], capture_output=True, text=True).stdout, end="")
+# a shell whose children write and read each other's files
+subprocess.run(["sh", "-c", f"sort {R}/in.txt -o {R}/sorted.txt; cp {R}/sorted.txt {R}/copy.txt"], check=True)
+# the parent sees what its children committed
+print(open(R + "/copy.txt").read().replace("\n", ""))
+pid = os.fork()
+if pid == 0:
+    print("forked child:", open(R + "/parent.txt").read(), end="")
+    os._exit(0)
+os.waitpid(pid, 0)
+with open(R + "/parent.txt", "a") as f:
+    f.write("again\n")
+print(open(R + "/parent.txt").read().replace("\n", "|"))
+PY
+out=$(SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/family.py") || fail "family.py exit code"
+expected=$'from parent\nabc\nforked child: from parent\nfrom parent|again|'
+[ "$out" = "$expected" ] && pass "fork, exec and shell children share protected files" ||
+  fail "family output: $out"
+
+cat >"$WORK/writer.py" <<PY
+import time
+f = open("$REGION/shared.txt", "w")
+f.write("A"); f.flush()
+time.sleep(3)
+f.write("B"); f.close()
+PY
+SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/writer.py" &
+writer=$!
+sleep 1
+crun sh -c "echo X >> '$REGION/shared.txt'" 2>"$WORK/err" && fail "second writer allowed"
+grep -q "EBUSY" "$WORK/err" && pass "second writer refused with EBUSY and a log line" ||
+  fail "second writer: $(cat "$WORK/err")"
+wait $writer || fail "first writer failed"
+[ "$(crun cat "$REGION/shared.txt")" = AB ] && pass "first writer's data intact" ||
+  fail "shared.txt corrupted"
+finish

@@ -1,0 +1,44 @@
+# python3 runs a script from an encrypted region that imports a module from that region, reads
+# an encrypted CSV and writes an encrypted JSON result: ciphertext on disk, exact read-back.
+source "$(dirname "$0")/runtime_test_lib.sh" "$@"
+
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=$(command -v python3)
+APP=$WORK/app
+mkdir -p "$APP"
+cat >"$APP/pricing.py" <<'PY'
+def total(rows):
+    return sum(int(r["amount"]) * int(r["count"]) for r in rows)
+PY
+cat >"$APP/main.py" <<PY
+import csv, json, os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pricing
+with open("$APP/orders.csv", newline="") as f:
+    rows = list(csv.DictReader(f))
+result = {"orders": len(rows), "total": pricing.total(rows), "marker": "RESULT-SECRET"}
+with open("$APP/result.json", "w") as out:
+    json.dump(result, out, sort_keys=True)
+print("done", len(rows))
+PY
+{
+  echo "customer,amount,count"
+  for i in $(seq 1 2000); do echo "CUSTOMER-SECRET-$i,$i,2"; done
+} >"$APP/orders.csv"
+make_volume "$APP" encrypted
+contains_bytes "$APP/main.py" "import pricing" && fail "script is plaintext on disk"
+
+# Stdlib extension modules (_csv, _json) are unprotected libraries: SCONE_ALLOW_DLOPEN=2.
+out=$(SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$APP/main.py") || fail "python exit code"
+[ "$out" = "done 2000" ] && pass "python ran the encrypted script" || fail "python output: $out"
+expected='{"marker": "RESULT-SECRET", "orders": 2000, "total": 4002000}'
+[ "$(plain_cat "$APP/result.json")" = "$expected" ] && pass "result reads back exactly" ||
+  fail "result.json: $(plain_cat "$APP/result.json" || true)"
+contains_bytes "$APP/result.json" RESULT-SECRET && fail "result.json is plaintext on disk"
+contains_bytes "$APP/result.json" '"orders"' && fail "result.json is plaintext on disk"
+[ -e "$APP/result.json" ] && pass "result is ciphertext on disk"
+
+# Without SCONE_ALLOW_DLOPEN the unprotected extension modules are refused.
+SCONE_ALLOW_DLOPEN=0 crun "$PYTHON" -c "import _bz2" 2>/dev/null &&
+  fail "dlopen of an unprotected module was allowed" || pass "dlopen refused by default"
+finish
