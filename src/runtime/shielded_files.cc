@@ -152,6 +152,15 @@ ShieldedFiles::Where ShieldedFiles::Classify(const std::string& path) const {
                                                    : Where::kProtectedRegion;
 }
 
+bool ShieldedFiles::ClearlyOutside(const char* path) const {
+  if (path == nullptr || path[0] != '/' || strict_active_) return false;
+  if (strstr(path, "//") != nullptr || strstr(path, "/.") != nullptr) return false;
+  for (const auto& region : volume_->fspf().regions) {
+    if (shield::PathIsUnder(path, region.path)) return false;
+  }
+  return true;
+}
+
 bool ShieldedFiles::IsProtectedPath(const std::string& abs_path) const {
   return Classify(abs_path) == Where::kProtectedRegion;
 }
@@ -275,6 +284,7 @@ long ShieldedFiles::InstallNew(long host_fd, std::shared_ptr<OpenFileDescription
 }
 
 bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result) {
+  if (ClearlyOutside(path)) return false;
   ShieldScope scope;
   std::string abs;
   if (!Resolve(dirfd, path, &abs)) return false;
@@ -564,6 +574,7 @@ bool ShieldedFiles::TryFstat(int fd, struct stat* st, long* result) {
 
 bool ShieldedFiles::TryFstatat(int dirfd, const char* path, struct stat* st, int flags,
                                long* result) {
+  if (ClearlyOutside(path)) return false;
   ShieldScope scope;
   if ((flags & AT_EMPTY_PATH) && path != nullptr && path[0] == '\0') {
     return TryFstat(dirfd, st, result);
@@ -585,6 +596,7 @@ bool ShieldedFiles::TryFstatat(int dirfd, const char* path, struct stat* st, int
 
 bool ShieldedFiles::TryStatx(int dirfd, const char* path, int flags, unsigned mask,
                              struct statx* stx, long* result) {
+  if (ClearlyOutside(path)) return false;
   ShieldScope scope;
   auto fix = [stx](uint64_t size) {
     stx->stx_size = size;
@@ -771,6 +783,7 @@ bool ShieldedFiles::TryFcntl(int fd, int cmd, long arg, long* result) {
 }
 
 bool ShieldedFiles::TryUnlink(int dirfd, const char* path, int flags, long* result) {
+  if (ClearlyOutside(path)) return false;
   ShieldScope scope;
   std::string abs;
   if (!Resolve(dirfd, path, &abs)) return false;
@@ -809,6 +822,14 @@ bool ShieldedFiles::TryRename(int olddirfd, const char* oldpath, int newdirfd, c
   std::string from, to;
   if (!Resolve(olddirfd, oldpath, &from) || !Resolve(newdirfd, newpath, &to)) return false;
   Where from_where = Classify(from), to_where = Classify(to);
+  for (const auto& region : volume_->fspf().regions) {
+    if (region.kind != RegionKind::kNotProtected && shield::PathIsUnder(region.path, from)) {
+      Log(kLogDenied, "rename %s: would move the protected region %s (EBUSY)", from.c_str(),
+          region.path.c_str());
+      *result = -EBUSY;
+      return true;
+    }
+  }
   if (from_where == Where::kOutside && DenyIfStrict("rename", from, result)) return true;
   if (to_where == Where::kOutside && DenyIfStrict("rename", to, result)) return true;
   std::string from_host = volume_->HostPathFor(from), to_host = volume_->HostPathFor(to);
@@ -895,6 +916,7 @@ bool ShieldedFiles::TryMkdir(int dirfd, const char* path, mode_t mode, long* res
 
 bool ShieldedFiles::TryPathCall(int dirfd, const char* path, const char* call, std::string* host,
                                 long* result) {
+  if (ClearlyOutside(path)) return false;
   ShieldScope scope;
   std::string abs;
   if (!Resolve(dirfd, path, &abs)) return false;

@@ -111,6 +111,9 @@ class ShieldedFiles {
 
  private:
   enum class Where { kOutside, kUnprotectedRegion, kProtectedRegion };
+  // Cheap test, no allocation: an absolute, already normal `path` below no region (and no
+  // strict mode) cannot concern the shield. False means "look closer".
+  bool ClearlyOutside(const char* path) const;
   Where Classify(const std::string& path) const;
   bool DenyIfStrict(const char* call, const std::string& path, long* result) const;
   std::shared_ptr<ProtectedNode> OpenNodeLocked(const std::string& path, bool create, long* error);
