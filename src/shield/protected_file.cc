@@ -207,24 +207,30 @@ Result<size_t> ProtectedFile::Read(uint64_t offset, std::span<uint8_t> out) {
       }
       COVE_ASSIGN_OR_RETURN(const TagBlock* block, CommittedTagBlock(chunk / kChunksPerGroup));
       size_t run_bytes = run == 1 ? length : run * chunk_size_;
-      scratch_.resize(run_bytes);
-      COVE_RETURN_IF_ERROR(env_.ReadExactly(fd_.get(), {scratch_.data(), run_bytes},
-                                            geometry_.ChunkOffset(chunk), host_path_)
-                               .WithContext(ChunkName(chunk)));
+      // The ciphertext is read straight into `out` and decrypted there (one copy less than a
+      // bounce buffer). Whatever has not verified when a step fails is wiped before returning,
+      // so `out` never holds ciphertext or unverified plaintext afterwards.
+      uint8_t* run_out = out.data() + done;
+      Status read = env_.ReadExactly(fd_.get(), {run_out, run_bytes}, geometry_.ChunkOffset(chunk),
+                                     host_path_);
+      if (!read.ok()) {
+        OPENSSL_cleanse(run_out, run_bytes);
+        return read.WithContext(ChunkName(chunk));
+      }
       for (uint64_t i = 0; i < run; ++i) {
         uint64_t c = chunk + i;
         uint32_t len =
             i + 1 == run ? static_cast<uint32_t>(run_bytes - i * chunk_size_) : chunk_size_;
         TagEntry entry =
             DecodeTagEntry(block->bytes.data() + (c % kChunksPerGroup) * kTagEntrySize);
-        uint8_t* dst = out.data() + done + i * chunk_size_;
+        uint8_t* dst = run_out + i * chunk_size_;
         if ((entry.flags & kChunkPresent) == 0) {
           std::memset(dst, 0, len);
           continue;
         }
-        if (!gcm_->Open(entry.nonce, ChunkAad(id_, c, len, kind_),
-                        {scratch_.data() + i * chunk_size_, len}, entry.tag, dst)
+        if (!gcm_->Open(entry.nonce, ChunkAad(id_, c, len, kind_), {dst, len}, entry.tag, dst)
                  .ok()) {
+          OPENSSL_cleanse(dst, run_bytes - i * chunk_size_);
           return IntegrityError(ChunkName(c) +
                                 ": authentication failed (modified, moved or stale chunk)");
         }
