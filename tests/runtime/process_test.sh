@@ -51,4 +51,25 @@ grep -q "EBUSY" "$WORK/err" && pass "second writer refused with EBUSY and a log 
 wait $writer || fail "first writer failed"
 [ "$(crun cat "$REGION/shared.txt")" = AB ] && pass "first writer's data intact" ||
   fail "shared.txt corrupted"
+cat >"$WORK/threads.py" <<PY
+import threading
+R = "$REGION"
+def work(i):
+    data = ("thread-%d-" % i) * 20000
+    for round in range(5):
+        with open(f"{R}/t{i}.txt", "w") as f:
+            f.write(data)
+        with open(f"{R}/t{i}.txt") as f:
+            assert f.read() == data, i
+        with open(f"{R}/in.txt") as f:
+            assert f.read() == "c\nb\na\n"
+threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("threads ok")
+PY
+out=$(SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/threads.py" 2>&1) || fail "threads: $out"
+[ "$out" = "threads ok" ] && pass "six threads write and read protected files concurrently" ||
+  fail "threads output: $out"
+[ "$(plain_cat "$REGION/t3.txt" | head -c 18)" = "thread-3-thread-3-" ] || fail "t3.txt content"
 finish
