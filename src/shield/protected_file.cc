@@ -352,17 +352,12 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
     JournalRecord record{offset, std::move(bytes)};
     (offset < committed_host ? pending.journal.records : appends).push_back(std::move(record));
   };
-  // A group that lies wholly beyond the committed file (sequential appends, new files) is
-  // sealed straight into one buffer laid out as on disk, tag block first, and written with a
-  // single WriteAt instead of one per chunk.
-  struct GroupAppend {
-    uint64_t offset;
-    std::unique_ptr<uint8_t[]> bytes;
-    size_t size;
-  };
-  std::vector<GroupAppend> group_appends;
+  // Seals the dirty chunks of group `g` and records its new tag block. A group that overlaps
+  // the committed file gets one record per chunk and per tag block (journal or append). A group
+  // that lies wholly beyond it (sequential appends, new files) is sealed straight into `whole`,
+  // laid out as on disk (tag block, then the chunk slots), to be written with one WriteAt.
   std::vector<uint8_t> nonces;
-  for (uint64_t g : touched) {
+  auto seal_group = [&](uint64_t g, uint8_t* whole) -> Status {
     TagBlock block;
     if (g < old_groups) {
       COVE_ASSIGN_OR_RETURN(const TagBlock* old, CommittedTagBlock(g));
@@ -374,20 +369,13 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
     nonces.resize(kGcmNonceSize * std::distance(first_dirty, end_dirty));
     if (!nonces.empty()) COVE_RETURN_IF_ERROR(RandomBytes(nonces));
     const uint8_t* next_nonce = nonces.data();
-
-    uint64_t group_offset = geometry_.TagBlockOffset(g);
-    GroupAppend whole{group_offset, nullptr, 0};
-    if (group_offset >= committed_host) {
-      whole.size = static_cast<size_t>(std::min(geometry_.group_span(), new_host - group_offset));
-      whole.bytes = std::make_unique_for_overwrite<uint8_t[]>(whole.size);
-    }
     auto dirty = first_dirty;
     for (uint64_t e = 0; e < kChunksPerGroup; ++e) {
       uint64_t chunk = g * kChunksPerGroup + e;
       uint8_t* slot = block.bytes.data() + e * kTagEntrySize;
       bool is_dirty = dirty != end_dirty && dirty->first == chunk;
       uint32_t length = geometry_.ChunkLength(chunk, size_);
-      uint8_t* out = whole.bytes ? whole.bytes.get() + kTagBlockSize + e * chunk_size_ : nullptr;
+      uint8_t* out = whole != nullptr ? whole + kTagBlockSize + e * chunk_size_ : nullptr;
       if (chunk >= new_chunks || (!is_dirty && chunk >= valid_committed_chunks_)) {
         std::memset(slot, 0, kTagEntrySize);
         if (out != nullptr && length != 0) std::memset(out, 0, length);  // a hole
@@ -411,18 +399,28 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
       }
     }
     pending.next.group_digests[g] = TagBlockDigest(id_, g, block.bytes);
-    if (whole.bytes) {
-      std::memcpy(whole.bytes.get(), block.bytes.data(), kTagBlockSize);
-      group_appends.push_back(std::move(whole));
+    if (whole != nullptr) {
+      std::memcpy(whole, block.bytes.data(), kTagBlockSize);
     } else {
-      add_record(group_offset, std::vector<uint8_t>(block.bytes.begin(), block.bytes.end()));
+      add_record(geometry_.TagBlockOffset(g),
+                 std::vector<uint8_t>(block.bytes.begin(), block.bytes.end()));
     }
     pending.blocks.emplace(g, block);
+    return Status::Ok();
+  };
+  // `touched` is ordered, and every group that overlaps the committed file comes before every
+  // group beyond it.
+  auto appended = touched.begin();
+  for (; appended != touched.end() && geometry_.TagBlockOffset(*appended) < committed_host;
+       ++appended) {
+    COVE_RETURN_IF_ERROR(seal_group(*appended, nullptr));
   }
   pending.journal.file_id = id_;
   pending.journal.target_generation = pending.next.generation;
   pending.journal.new_host_size = new_host;
 
+  // Nothing beyond the committed file is written before the journal exists: recovery from a
+  // crash in between is "journal present, generation not committed: drop the tail".
   if (committed_.generation > 0) {
     COVE_RETURN_IF_ERROR(
         WriteJournal(env_, host_path_, pending.journal).WithContext(path_ + ": journal"));
@@ -430,9 +428,17 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
   for (const auto& record : appends) {
     COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), record.bytes, record.offset, host_path_));
   }
-  for (const auto& append : group_appends) {
-    COVE_RETURN_IF_ERROR(
-        env_.WriteAt(fd_.get(), {append.bytes.get(), append.size}, append.offset, host_path_));
+  // Appended groups are sealed one at a time into one reused buffer and written at once, so
+  // the ciphertext is still in cache when it is copied out.
+  std::unique_ptr<uint8_t[]> group_buffer;
+  for (; appended != touched.end(); ++appended) {
+    uint64_t offset = geometry_.TagBlockOffset(*appended);
+    size_t size = static_cast<size_t>(std::min(geometry_.group_span(), new_host - offset));
+    if (!group_buffer) {
+      group_buffer = std::make_unique_for_overwrite<uint8_t[]>(geometry_.group_span());
+    }
+    COVE_RETURN_IF_ERROR(seal_group(*appended, group_buffer.get()));
+    COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), {group_buffer.get(), size}, offset, host_path_));
   }
   if (new_host > committed_host) {
     COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), new_host, host_path_));
