@@ -260,17 +260,33 @@ __attribute__((constructor)) void StartRuntime() {
   g_started = true;
 }
 
-__attribute__((destructor)) void StopRuntime() {
+// The last commit of the process and, without a tag file, the tag for the operator.
+void FinishProcess(bool flush_stdio) {
   ShieldedFiles* files = ShieldedFiles::Instance();
   if (files == nullptr) return;
-  fflush(nullptr);  // stdio buffers of protected streams, before the final commit
+  if (flush_stdio) fflush(nullptr);  // stdio buffers of protected streams first
   (void)files->CommitAll();
   if (g_sealed && g_committed && g_tag_file != nullptr && g_tag_file->empty()) {
     Say("fspf tag: %.32s", g_tag_env + 15);
+    g_committed = false;
   }
 }
 
+__attribute__((destructor)) void StopRuntime() {
+  FinishProcess(true);
+}
+
 }  // namespace
+
+// _exit skips destructors, but what the program wrote with write(2) is in the file as far as
+// POSIX is concerned: commit it (stdio buffers are discarded, as _exit does).
+extern "C" __attribute__((visibility("default"), noreturn)) void _exit(int status) {
+  FinishProcess(false);
+  for (;;) DirectSyscall(SYS_exit_group, status);
+}
+extern "C" __attribute__((visibility("default"), noreturn)) void _Exit(int status) {
+  _exit(status);
+}
 
 bool RuntimeStarted() {
   return g_started;

@@ -56,6 +56,18 @@ crun true && pass "in-flight tag file accepted (commit never landed)" ||
   fail "in-flight tag file refused"
 [ "$(head -1 "$TAG_FILE")" = "$NEW_TAG" ] || echo "$NEW_TAG" >"$TAG_FILE"
 
+# Without a tag file the new tag is printed at exit (also when the program leaves by _exit, as
+# dash does), and it is the one the next run needs.
+CUR=$(head -1 "$TAG_FILE")
+timeout 60 "$COVE" run --fspf "$WORK/fspf" --key "$KEY" --tag "$CUR" -- \
+  sh -c "echo more >> '$REGION/a.txt'" 2>"$WORK/err" || fail "run without tag file"
+PRINTED=$(sed -n 's/^cove: fspf tag: \([0-9a-f]\{32\}\)$/\1/p' "$WORK/err")
+[ -n "$PRINTED" ] && [ "$PRINTED" != "$CUR" ] && pass "new tag printed at exit" ||
+  fail "no tag printed: $(cat "$WORK/err")"
+[ "$(timeout 60 "$COVE" run --fspf "$WORK/fspf" --key "$KEY" --tag "$PRINTED" -- tail -1 "$REGION/a.txt")" = more ] &&
+  pass "printed tag opens the new version" || fail "printed tag"
+echo "$PRINTED" >"$TAG_FILE"
+
 # Unprotected files outside regions are untouched; strict mode refuses them.
 echo plain >"$WORK/outside.txt"
 [ "$(crun cat "$WORK/outside.txt")" = plain ] && pass "outside files pass through" ||
