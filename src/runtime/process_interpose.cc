@@ -1,7 +1,8 @@
 // Process-level interposition: exec and spawn (commit first, hand the child the CURRENT fspf
 // tag), dlopen (SCONE_ALLOW_DLOPEN; encrypted libraries are decrypted into a memfd), and
 // malloc failure (a clear "heap exhausted, raise SCONE_HEAP" instead of a silent failure).
-// execve may run between fork and exec: it allocates nothing (alloca + static strings).
+// execve runs between fork and exec: besides alloca it allocates only when protected
+// descriptors are handed over (glibc's malloc is safe in a fork child).
 #include <alloca.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -33,24 +34,40 @@ namespace {
 
 constexpr char kTagName[] = "SCONE_FSPF_TAG=";
 
-// envp with SCONE_FSPF_TAG replaced by (or extended with) the current tag, in `out` which has
-// room for count + 2 entries.
-char* const* PatchEnvironment(char* const envp[], char** out) {
+constexpr char kInheritedName[] = "COVE_INHERITED_FDS=";
+
+// envp with SCONE_FSPF_TAG replaced by (or extended with) the current tag and
+// COVE_INHERITED_FDS set to `inherited` (when not null), in `out` which has room for count + 3
+// entries.
+char* const* PatchEnvironment(char* const envp[], char** out, const char* inherited = nullptr) {
   const char* tag = CurrentTagEnvEntry();
-  if (tag == nullptr || envp == nullptr) return envp;
-  size_t n = 0;
+  if ((tag == nullptr && inherited == nullptr) || envp == nullptr) return envp;
+  size_t n = 0, kept = 0;
   bool replaced = false;
   for (; envp[n] != nullptr; ++n) {
-    if (strncmp(envp[n], kTagName, sizeof(kTagName) - 1) == 0) {
-      out[n] = const_cast<char*>(tag);
+    if (strncmp(envp[n], kInheritedName, sizeof(kInheritedName) - 1) == 0) continue;
+    if (tag != nullptr && strncmp(envp[n], kTagName, sizeof(kTagName) - 1) == 0) {
+      out[kept++] = const_cast<char*>(tag);
       replaced = true;
     } else {
-      out[n] = envp[n];
+      out[kept++] = envp[n];
     }
   }
-  if (!replaced) out[n++] = const_cast<char*>(tag);
-  out[n] = nullptr;
+  if (tag != nullptr && !replaced) out[kept++] = const_cast<char*>(tag);
+  if (inherited != nullptr) out[kept++] = const_cast<char*>(inherited);
+  out[kept] = nullptr;
   return out;
+}
+
+// Protected descriptors the new program inherits (a shell's `> file` before exec), as an
+// environment entry; nullptr when there are none.
+const char* InheritedEntry(std::string& storage) {
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  if (files == nullptr) return nullptr;
+  std::string spec = files->DescribeInheritable();
+  if (spec.empty()) return nullptr;
+  storage = kInheritedName + spec;
+  return storage.c_str();
 }
 
 size_t CountEntries(char* const envp[]) {
@@ -71,17 +88,21 @@ void ReportHeapExhausted(size_t size) {
 
 COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
   CommitBeforeChild();
-  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 2) * sizeof(char*)));
-  return static_cast<int>(
-      ToLibcResult(DirectSyscall(SYS_execve, path, argv, PatchEnvironment(envp, patched))));
+  std::string storage;
+  const char* inherited = InheritedEntry(storage);
+  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 3) * sizeof(char*)));
+  return static_cast<int>(ToLibcResult(
+      DirectSyscall(SYS_execve, path, argv, PatchEnvironment(envp, patched, inherited))));
 }
 
 COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[],
                          int flags) {
   CommitBeforeChild();
-  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 2) * sizeof(char*)));
-  return static_cast<int>(ToLibcResult(
-      DirectSyscall(SYS_execveat, dirfd, path, argv, PatchEnvironment(envp, patched), flags)));
+  std::string storage;
+  const char* inherited = InheritedEntry(storage);
+  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 3) * sizeof(char*)));
+  return static_cast<int>(ToLibcResult(DirectSyscall(
+      SYS_execveat, dirfd, path, argv, PatchEnvironment(envp, patched, inherited), flags)));
 }
 
 COVE_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {

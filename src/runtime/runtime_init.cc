@@ -62,13 +62,12 @@ class TagPublisher final : public shield::FspfSaveObserver {
       : fspf_path_(std::move(fspf_path)), tag_file_(std::move(tag_file)), sealed_(sealed) {}
 
   Status BeforeSave(const shield::FspfTag& current, const shield::FspfTag& next) override {
-    if (!lock_fd_.valid()) {
-      std::string lock_path = fspf_path_ + ".cove-lock";
-      long fd = DirectSyscall(SYS_openat, AT_FDCWD, lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC,
-                              0600);
-      if (fd < 0) return IoError("open " + lock_path, static_cast<int>(-fd));
-      lock_fd_.Reset(static_cast<int>(fd));
-    }
+    // Opened per commit: a program (a shell) may close descriptors it did not open.
+    std::string lock_path = fspf_path_ + ".cove-lock";
+    long fd =
+        DirectSyscall(SYS_openat, AT_FDCWD, lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return IoError("open " + lock_path, static_cast<int>(-fd));
+    lock_fd_.Reset(static_cast<int>(fd));
     // Commits of other processes are short: wait for them.
     long locked;
     while ((locked = DirectSyscall(SYS_flock, lock_fd_.get(), LOCK_EX)) == -EINTR) {
@@ -77,7 +76,7 @@ class TagPublisher final : public shield::FspfSaveObserver {
     if (sealed_) {
       shield::FspfTag on_disk{};
       if (ReadFspfTagOnDisk(fspf_path_, &on_disk) && on_disk != current) {
-        DirectSyscall(SYS_flock, lock_fd_.get(), LOCK_UN);
+        lock_fd_.Reset();
         return IoError("commit: " + fspf_path_ + " changed since this process loaded it (tag " +
                            HexEncode(on_disk) +
                            ", another process committed); refusing to "
@@ -107,7 +106,7 @@ class TagPublisher final : public shield::FspfSaveObserver {
       }
       Log(kLogInfo, "fspf committed, tag %s", HexEncode(tag).c_str());
     }
-    DirectSyscall(SYS_flock, lock_fd_.get(), LOCK_UN);
+    lock_fd_.Reset();  // releases the commit lock
   }
 
  private:
@@ -239,6 +238,10 @@ __attribute__((constructor)) void StartRuntime() {
       putenv(g_tag_env);  // children inherit the current tag (updated in place)
     }
     ShieldedFiles::SetInstance(files);
+    if (const char* inherited = getenv("COVE_INHERITED_FDS"); inherited != nullptr) {
+      files->AdoptInherited(inherited);
+      unsetenv("COVE_INHERITED_FDS");
+    }
     pthread_atfork(CommitBeforeChild, nullptr, nullptr);
     files->EnableStrict();
     // Raw `syscall` instructions outside the runtime (Go, static code, glibc internals) reach

@@ -189,7 +189,7 @@ bool ShieldedFiles::ProtectedSize(const std::string& path, uint64_t* size) {
 }
 
 std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& path, bool create,
-                                                             long* error) {
+                                                             long* error, int adopt_lock_fd) {
   auto node = std::make_shared<ProtectedNode>();
   node->path = path;
   std::string host = volume_->HostPathFor(path);
@@ -204,7 +204,10 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     }
     return DirectSyscall(SYS_flock, node->lock_fd.get(), operation | LOCK_NB) != -EWOULDBLOCK;
   };
-  if (!lock_host(create ? LOCK_EX : LOCK_SH)) {
+  if (adopt_lock_fd >= 0) {
+    node->lock_fd.Reset(adopt_lock_fd);
+    DirectSyscall(SYS_fcntl, adopt_lock_fd, F_SETFD, FD_CLOEXEC);
+  } else if (!lock_host(create ? LOCK_EX : LOCK_SH)) {
     Log(kLogError, "open %s: the file is being written by another process (EBUSY)", path.c_str());
     *error = -EBUSY;
     return nullptr;
@@ -1021,6 +1024,81 @@ long ShieldedFiles::DecryptToMemfd(const std::string& path) {
     return n;
   }
   return memfd;
+}
+
+std::string ShieldedFiles::DescribeInheritable() {
+  std::string out;
+  for (const auto& [fd, desc] : table_.Snapshot()) {
+    long fd_flags = DirectSyscall(SYS_fcntl, fd, F_GETFD);
+    if (fd_flags < 0 || (fd_flags & FD_CLOEXEC)) continue;
+    uint64_t offset;
+    {
+      std::lock_guard lock(desc->mutex);
+      offset = desc->offset;
+    }
+    int lock_fd = -1;
+    {
+      std::lock_guard lock(desc->node->mutex);
+      lock_fd = desc->node->lock_fd.get();
+    }
+    // The lock descriptor goes along: the new program shares this one's flock on the file.
+    if (lock_fd >= 0) DirectSyscall(SYS_fcntl, lock_fd, F_SETFD, 0);
+    if (!out.empty()) out += '\x1e';
+    out += std::to_string(fd) + " " + std::to_string(offset) + " " + std::to_string(desc->flags) +
+           " " + std::to_string(lock_fd) + " " + desc->node->path;
+  }
+  return out;
+}
+
+void ShieldedFiles::AdoptInherited(const std::string& spec) {
+  ShieldScope scope;
+  size_t start = 0;
+  while (start < spec.size()) {
+    size_t end = spec.find('\x1e', start);
+    std::string record =
+        spec.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    start = end == std::string::npos ? spec.size() : end + 1;
+    int fd = -1, flags = 0, lock_fd = -1;
+    unsigned long long offset = 0;
+    int consumed = 0;
+    if (sscanf(record.c_str(), "%d %llu %d %d %n", &fd, &offset, &flags, &lock_fd, &consumed) !=
+            4 ||
+        consumed <= 0) {
+      continue;
+    }
+    std::string path = record.substr(static_cast<size_t>(consumed));
+    if (Classify(path) != Where::kProtectedRegion) continue;
+    // The descriptor must be the O_PATH descriptor of that path's host file.
+    struct stat by_fd {
+    }, by_path{};
+    std::string host = volume_->HostPathFor(path);
+    if (DirectSyscall(SYS_fstat, fd, &by_fd) != 0 ||
+        DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &by_path, 0) != 0 ||
+        by_fd.st_dev != by_path.st_dev || by_fd.st_ino != by_path.st_ino ||
+        (DirectSyscall(SYS_fcntl, fd, F_GETFL) & O_PATH) == 0) {
+      Log(kLogWarning, "inherited fd %d does not match %s: left unprotected", fd, path.c_str());
+      continue;
+    }
+    std::lock_guard lock(mutex_);
+    std::shared_ptr<ProtectedNode> node;
+    if (auto it = nodes_.find(path); it != nodes_.end()) node = it->second;
+    long error = 0;
+    struct stat by_lock {};
+    bool lock_matches = lock_fd >= 0 && DirectSyscall(SYS_fstat, lock_fd, &by_lock) == 0 &&
+                        by_lock.st_dev == by_path.st_dev && by_lock.st_ino == by_path.st_ino;
+    if (!node) node = OpenNodeLocked(path, false, &error, lock_matches ? lock_fd : -1);
+    if (!node) {
+      Log(kLogError, "inherited fd %d (%s) cannot be reopened: %s", fd, path.c_str(),
+          strerror(static_cast<int>(-error)));
+      continue;
+    }
+    auto desc = std::make_shared<OpenFileDescription>();
+    desc->node = node;
+    desc->offset = offset;
+    desc->flags = flags;
+    InstallNew(fd, std::move(desc));
+    Log(kLogDebug, "inherited fd %d -> %s at offset %llu", fd, path.c_str(), offset);
+  }
 }
 
 Status ShieldedFiles::CommitAll() {

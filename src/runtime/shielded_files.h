@@ -106,6 +106,14 @@ class ShieldedFiles {
   bool Resolve(int dirfd, const char* path, std::string* out) const;
   bool IsProtectedPath(const std::string& abs_path) const;
 
+  // Protected descriptors that survive exec (no FD_CLOEXEC), as "fd offset flags lock_fd path"
+  // records (their lock descriptors are made inheritable too)
+  // separated by '\x1e', for the next program's runtime (COVE_INHERITED_FDS); "" if none.
+  std::string DescribeInheritable();
+  // In the new program: makes the inherited O_PATH descriptors of `spec` protected again (each
+  // must still name the host file of its path). Called by the constructor.
+  void AdoptInherited(const std::string& spec);
+
   // Commits every open, modified file (fsync of everything; at exit).
   Status CommitAll();
 
@@ -116,7 +124,10 @@ class ShieldedFiles {
   bool ClearlyOutside(const char* path) const;
   Where Classify(const std::string& path) const;
   bool DenyIfStrict(const char* call, const std::string& path, long* result) const;
-  std::shared_ptr<ProtectedNode> OpenNodeLocked(const std::string& path, bool create, long* error);
+  // adopt_lock_fd: a lock descriptor inherited across exec, whose flock (shared with the
+  // parent) is the family's: used as is instead of taking a new lock.
+  std::shared_ptr<ProtectedNode> OpenNodeLocked(const std::string& path, bool create, long* error,
+                                                int adopt_lock_fd = -1);
   Status CommitNodeLocked(ProtectedNode& node);
   long EnsureWriterLocked(ProtectedNode& node);
   Status ReleaseRef(const std::shared_ptr<ProtectedNode>& node);

@@ -47,6 +47,14 @@ crun ls -l "$REGION/lines.txt" | grep -q " $size " && pass "ls -l shows plaintex
 crun sh -c "cat '$REGION/fruit.txt' | tr a-z A-Z > '$WORK/upper.txt'" || fail "pipeline"
 grep -q PEAR "$WORK/upper.txt" && pass "unprotected output stays plaintext" || fail "pipeline output"
 
+# Shell redirections into and out of protected files: the descriptor crosses exec.
+crun sh -c "sort '$REGION/fruit.txt' > '$REGION/redir.txt'; echo kiwi >> '$REGION/redir.txt'" ||
+  fail "redirect exit code"
+[ "$(plain_cat "$REGION/redir.txt")" = "$(sort "$WORK/fruit.plain"; echo kiwi)" ] &&
+  pass "shell > and >> into protected files" || fail "redirect output"
+[ "$(crun sh -c "seq 1 500 | gzip > '$REGION/n.gz'; gzip -dc < '$REGION/n.gz' | tail -1")" = 500 ] &&
+  pass "pipelines through protected files" || fail "pipeline through protected files"
+
 crun mv "$REGION/sorted.txt" "$REGION/moved.txt" || fail "mv exit code"
 [ "$(plain_cat "$REGION/moved.txt")" = "$(sort "$WORK/fruit.plain")" ] && pass "mv renames" ||
   fail "mv output"
