@@ -345,6 +345,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
     }
     if (writable && (flags & O_TRUNC)) {
       std::lock_guard node_lock(node->mutex);
+      *result = 0;
       long locked = EnsureWriterLocked(*node);
       if (locked < 0) {
         *result = locked;

@@ -1,0 +1,215 @@
+// Tests of ShieldedFiles without preloading anything: POSIX file semantics on protected files
+// (shared offsets after dup, O_APPEND, O_TRUNC/O_EXCL, plaintext sizes in stat, rename and
+// unlink following the fspf, commit on last close) and pass-through for everything else.
+#include "runtime/shielded_files.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "runtime/runtime_log.h"
+
+namespace cove::runtime {
+namespace {
+
+class ShieldedFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetLogTarget(kLogError, 2);  // failures explain themselves on stderr
+    char tmpl[] = "/tmp/cove-shielded-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    region_ = dir_ + "/enc";
+    std::filesystem::create_directories(region_);
+    fspf_ = dir_ + "/fspf";
+    ASSERT_TRUE(shield::Volume::CreateFspf(fspf_).ok());
+    files_ = Open();
+    ASSERT_NE(files_, nullptr);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<ShieldedFiles> Open() {
+    shield::VolumeOptions options;
+    options.fspf_path = fspf_;
+    auto volume = shield::Volume::Open(options);
+    EXPECT_TRUE(volume.ok()) << volume.status().ToString();
+    if (!volume.ok()) return nullptr;
+    if ((*volume)->fspf().regions.empty()) {
+      EXPECT_TRUE((*volume)->AddRegion({region_, shield::RegionKind::kEncrypted, ""}).ok());
+      EXPECT_TRUE((*volume)->Save().ok());
+    }
+    RuntimeConfig config;
+    config.fspf_path = fspf_;
+    return std::make_unique<ShieldedFiles>(config, std::move(volume).value(), false);
+  }
+
+  long OpenFile(const std::string& path, int flags) {
+    long fd = -1;
+    EXPECT_TRUE(files_->TryOpen(AT_FDCWD, path.c_str(), flags, 0600, &fd)) << path;
+    return fd;
+  }
+  long Write(long fd, const std::string& data) {
+    long r = 0;
+    EXPECT_TRUE(files_->TryWrite(static_cast<int>(fd), data.data(), data.size(), &r));
+    return r;
+  }
+  std::string Read(long fd, size_t max = 4096) {
+    std::string out(max, '\0');
+    long r = 0;
+    EXPECT_TRUE(files_->TryRead(static_cast<int>(fd), out.data(), max, &r));
+    out.resize(r < 0 ? 0 : static_cast<size_t>(r));
+    return out;
+  }
+  long Close(long fd) {
+    long r = 0;
+    EXPECT_TRUE(files_->TryClose(static_cast<int>(fd), &r));
+    return r;
+  }
+  std::string HostBytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+  std::string dir_, region_, fspf_;
+  std::unique_ptr<ShieldedFiles> files_;
+};
+
+TEST_F(ShieldedFilesTest, CreatedFileIsCiphertextOnDiskAndReadsBackAfterReopen) {
+  long fd = OpenFile(region_ + "/a.txt", O_CREAT | O_RDWR);
+  ASSERT_GE(fd, 0);
+  EXPECT_TRUE(files_->IsProtectedFd(static_cast<int>(fd)));
+  EXPECT_EQ(Write(fd, "PLAINTEXT-SECRET"), 16);
+  // The program's descriptor is O_PATH: a raw read escaping the runtime gets EBADF.
+  char raw[8];
+  EXPECT_EQ(::read(static_cast<int>(fd), raw, sizeof(raw)), -1);
+  EXPECT_EQ(errno, EBADF);
+  EXPECT_EQ(Close(fd), 0);
+  EXPECT_EQ(HostBytes(region_ + "/a.txt").find("PLAINTEXT-SECRET"), std::string::npos);
+  files_ = Open();
+  fd = OpenFile(region_ + "/a.txt", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(Read(fd), "PLAINTEXT-SECRET");
+  Close(fd);
+}
+
+TEST_F(ShieldedFilesTest, DupSharesTheOffsetAndCloseCommitsOnLastDescriptor) {
+  long fd = OpenFile(region_ + "/d.txt", O_CREAT | O_RDWR);
+  long dup_fd = 0;
+  ASSERT_TRUE(files_->TryDup(static_cast<int>(fd), -1, 0, &dup_fd));
+  ASSERT_GE(dup_fd, 0);
+  Write(fd, "abc");
+  Write(dup_fd, "def");  // continues at offset 3
+  long pos = 0;
+  ASSERT_TRUE(files_->TryLseek(static_cast<int>(fd), 0, SEEK_CUR, &pos));
+  EXPECT_EQ(pos, 6);
+  EXPECT_EQ(Close(fd), 0);
+  EXPECT_EQ(files_->volume().FindFile(region_ + "/d.txt"), nullptr) << "committed too early";
+  EXPECT_EQ(Close(dup_fd), 0);
+  ASSERT_NE(files_->volume().FindFile(region_ + "/d.txt"), nullptr);
+  EXPECT_EQ(files_->volume().FindFile(region_ + "/d.txt")->size, 6u);
+}
+
+TEST_F(ShieldedFilesTest, AppendTruncateAndExclusiveCreate) {
+  long fd = OpenFile(region_ + "/l.txt", O_CREAT | O_WRONLY | O_APPEND);
+  Write(fd, "one\n");
+  long seek = 0;
+  files_->TryLseek(static_cast<int>(fd), 0, SEEK_SET, &seek);
+  Write(fd, "two\n");  // O_APPEND: at the end regardless of the offset
+  Close(fd);
+  fd = OpenFile(region_ + "/l.txt", O_RDONLY);
+  EXPECT_EQ(Read(fd), "one\ntwo\n");
+  long w = 0;
+  EXPECT_TRUE(files_->TryWrite(static_cast<int>(fd), "x", 1, &w));
+  EXPECT_EQ(w, -EBADF) << "write on a read-only descriptor";
+  Close(fd);
+  EXPECT_EQ(OpenFile(region_ + "/l.txt", O_CREAT | O_EXCL | O_WRONLY), -EEXIST);
+  fd = OpenFile(region_ + "/l.txt", O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
+  EXPECT_EQ(Close(fd), 0);
+  struct stat st {};
+  long r = 0;
+  ASSERT_TRUE(files_->TryFstatat(AT_FDCWD, (region_ + "/l.txt").c_str(), &st, 0, &r));
+  EXPECT_EQ(r, 0);
+  EXPECT_EQ(st.st_size, 0);
+}
+
+TEST_F(ShieldedFilesTest, StatShowsPlaintextSizeWhileOpenAndAfterCommit) {
+  long fd = OpenFile(region_ + "/s.bin", O_CREAT | O_RDWR);
+  Write(fd, std::string(10000, 'z'));
+  struct stat st {};
+  long r = 0;
+  ASSERT_TRUE(files_->TryFstat(static_cast<int>(fd), &st, &r));
+  EXPECT_EQ(st.st_size, 10000);
+  Close(fd);
+  ASSERT_TRUE(files_->TryFstatat(AT_FDCWD, (region_ + "/s.bin").c_str(), &st, 0, &r));
+  EXPECT_EQ(st.st_size, 10000);
+  EXPECT_EQ(st.st_blocks, (10000 + 511) / 512);
+  EXPECT_GT(std::filesystem::file_size(region_ + "/s.bin"), 10000u);
+}
+
+TEST_F(ShieldedFilesTest, RenameAndUnlinkFollowTheFspf) {
+  long fd = OpenFile(region_ + "/old.txt", O_CREAT | O_WRONLY);
+  Write(fd, "moving");
+  long r = 0;
+  ASSERT_TRUE(files_->TryRename(AT_FDCWD, (region_ + "/old.txt").c_str(), AT_FDCWD,
+                                (region_ + "/new.txt").c_str(), 0, &r));
+  EXPECT_EQ(r, 0);
+  Write(fd, "+more");  // the open descriptor follows the rename
+  Close(fd);
+  EXPECT_EQ(files_->volume().FindFile(region_ + "/old.txt"), nullptr);
+  fd = OpenFile(region_ + "/new.txt", O_RDONLY);
+  EXPECT_EQ(Read(fd), "moving+more");
+  Close(fd);
+  ASSERT_TRUE(files_->TryRename(AT_FDCWD, (region_ + "/new.txt").c_str(), AT_FDCWD,
+                                (dir_ + "/outside.txt").c_str(), 0, &r));
+  EXPECT_EQ(r, -EXDEV) << "a protected file may not leave its region";
+  ASSERT_TRUE(files_->TryUnlink(AT_FDCWD, (region_ + "/new.txt").c_str(), 0, &r));
+  EXPECT_EQ(r, 0);
+  EXPECT_EQ(files_->volume().FindFile(region_ + "/new.txt"), nullptr);
+  EXPECT_FALSE(std::filesystem::exists(region_ + "/new.txt"));
+  EXPECT_EQ(OpenFile(region_ + "/new.txt", O_RDONLY), -ENOENT);
+}
+
+TEST_F(ShieldedFilesTest, RefusesHostFilesTheFspfDoesNotRecord) {
+  std::ofstream(region_ + "/planted.txt") << "attacker";
+  EXPECT_EQ(OpenFile(region_ + "/planted.txt", O_RDONLY), -EACCES);
+}
+
+TEST_F(ShieldedFilesTest, PrivateMappingHoldsPlaintextSharedWritableIsRefused) {
+  long fd = OpenFile(region_ + "/m.bin", O_CREAT | O_RDWR);
+  Write(fd, "mapped plaintext");
+  long addr = 0;
+  ASSERT_TRUE(
+      files_->TryMmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, static_cast<int>(fd), 0, &addr));
+  ASSERT_GT(addr, 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(addr), 16), "mapped plaintext");
+  munmap(reinterpret_cast<void*>(addr), 4096);
+  ASSERT_TRUE(files_->TryMmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+                              static_cast<int>(fd), 0, &addr));
+  EXPECT_EQ(addr, -ENODEV);
+  Close(fd);
+}
+
+TEST_F(ShieldedFilesTest, LeavesEverythingElseToTheKernel) {
+  long r = 0;
+  std::string outside = dir_ + "/plain.txt";
+  EXPECT_FALSE(files_->TryOpen(AT_FDCWD, outside.c_str(), O_CREAT | O_WRONLY, 0600, &r));
+  char buf[4];
+  EXPECT_FALSE(files_->TryRead(0, buf, sizeof(buf), &r));
+  EXPECT_FALSE(files_->TryClose(12345, &r));
+  struct stat st {};
+  EXPECT_FALSE(files_->TryFstatat(AT_FDCWD, "/etc/hostname", &st, 0, &r));
+  // A relative path is resolved against the working directory before the region check.
+  std::string cwd = std::filesystem::current_path();
+  std::filesystem::current_path(region_);
+  EXPECT_TRUE(files_->TryOpen(AT_FDCWD, "rel.txt", O_CREAT | O_WRONLY, 0600, &r));
+  std::filesystem::current_path(cwd);
+  ASSERT_GE(r, 0);
+  Close(r);
+}
+
+}  // namespace
+}  // namespace cove::runtime
