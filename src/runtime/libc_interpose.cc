@@ -468,6 +468,21 @@ COVE_EXPORT int mkdir(const char* path, mode_t mode) {
   return mkdirat(AT_FDCWD, path, mode);
 }
 
+COVE_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) {
+  long r;
+  ShieldedFiles* files = Files();
+  if (files != nullptr && files->TryAccess(dirfd, path, mode, flags, &r)) {
+    return static_cast<int>(ToLibcResult(r));
+  }
+  if (flags == 0) {
+    return static_cast<int>(ToLibcResult(DirectSyscall(SYS_faccessat, dirfd, path, mode)));
+  }
+  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_faccessat2, dirfd, path, mode, flags)));
+}
+COVE_EXPORT int access(const char* path, int mode) {
+  return faccessat(AT_FDCWD, path, mode, 0);
+}
+
 // ---- metadata through a protected descriptor: applied to its host file ----
 COVE_EXPORT int fchmod(int fd, mode_t mode) {
   std::string host;

@@ -173,6 +173,26 @@ bool ShieldedFiles::DenyIfStrict(const char* call, const std::string& path, long
   return true;
 }
 
+bool ShieldedFiles::RemoveCrashLeftoverLocked(const std::string& path, const std::string& host) {
+  if (nodes_.count(path) != 0 || volume_->FindFile(path) != nullptr) return false;
+  long fd = RawOpen(host, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  UniqueFd guard(static_cast<int>(fd));
+  char magic[8] = {};
+  struct stat st {};
+  if (DirectSyscall(SYS_fstat, fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      DirectSyscall(SYS_pread64, fd, magic, sizeof(magic), 0) != sizeof(magic) ||
+      std::memcmp(magic, "COVEPF01", sizeof(magic)) != 0 ||
+      DirectSyscall(SYS_flock, fd, LOCK_EX | LOCK_NB) != 0) {
+    return false;
+  }
+  DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);
+  DirectSyscall(SYS_unlinkat, AT_FDCWD, (host + ".cove-journal").c_str(), 0);
+  Log(kLogWarning, "%s: removed a never-committed protected file (its creator crashed)",
+      path.c_str());
+  return true;
+}
+
 bool ShieldedFiles::ProtectedSize(const std::string& path, uint64_t* size) {
   std::lock_guard lock(mutex_);
   if (auto it = nodes_.find(path); it != nodes_.end()) {
@@ -308,6 +328,9 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
   if (!recorded) {
     struct stat st {};
     long exists = DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &st, 0);
+    if (exists == 0 && S_ISREG(st.st_mode) && RemoveCrashLeftoverLocked(abs, host)) {
+      exists = -ENOENT;
+    }
     if (exists == 0 && S_ISDIR(st.st_mode)) {  // directories are not protected, only files
       *result = RawOpen(host, flags, mode);
       return true;
@@ -591,9 +614,13 @@ bool ShieldedFiles::TryFstatat(int dirfd, const char* path, struct stat* st, int
   if (where == Where::kUnprotectedRegion && host == abs) return false;
   *result = DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), st, flags);
   uint64_t size = 0;
-  if (*result == 0 && S_ISREG(st->st_mode) && where == Where::kProtectedRegion &&
-      ProtectedSize(abs, &size)) {
-    FixStatSize(st, size);
+  if (*result == 0 && S_ISREG(st->st_mode) && where == Where::kProtectedRegion) {
+    if (ProtectedSize(abs, &size)) {
+      FixStatSize(st, size);
+    } else {
+      std::lock_guard lock(mutex_);
+      if (RemoveCrashLeftoverLocked(abs, host)) *result = -ENOENT;
+    }
   }
   return true;
 }
@@ -624,9 +651,13 @@ bool ShieldedFiles::TryStatx(int dirfd, const char* path, int flags, unsigned ma
   if (where == Where::kUnprotectedRegion && host == abs) return false;
   *result = DirectSyscall(SYS_statx, AT_FDCWD, host.c_str(), flags, mask, stx);
   uint64_t size = 0;
-  if (*result == 0 && S_ISREG(stx->stx_mode) && where == Where::kProtectedRegion &&
-      ProtectedSize(abs, &size)) {
-    fix(size);
+  if (*result == 0 && S_ISREG(stx->stx_mode) && where == Where::kProtectedRegion) {
+    if (ProtectedSize(abs, &size)) {
+      fix(size);
+    } else {
+      std::lock_guard lock(mutex_);
+      if (RemoveCrashLeftoverLocked(abs, host)) *result = -ENOENT;
+    }
   }
   return true;
 }
@@ -915,6 +946,27 @@ bool ShieldedFiles::TryMkdir(int dirfd, const char* path, mode_t mode, long* res
   std::string host;
   if (!TryPathCall(dirfd, path, "mkdir", &host, result)) return false;
   if (*result == 0) *result = DirectSyscall(SYS_mkdirat, AT_FDCWD, host.c_str(), mode);
+  return true;
+}
+
+bool ShieldedFiles::TryAccess(int dirfd, const char* path, int mode, int flags, long* result) {
+  if (ClearlyOutside(path)) return false;
+  ShieldScope scope;
+  std::string abs;
+  if (!Resolve(dirfd, path, &abs)) return false;
+  Where where = Classify(abs);
+  if (where == Where::kOutside) return DenyIfStrict("access", abs, result);
+  std::string host = volume_->HostPathFor(abs);
+  if (where == Where::kProtectedRegion) {
+    std::lock_guard lock(mutex_);
+    RemoveCrashLeftoverLocked(abs, host);
+  } else if (host == abs) {
+    return false;
+  }
+  *result = DirectSyscall(SYS_faccessat2, AT_FDCWD, host.c_str(), mode, flags);
+  if (*result == -ENOSYS && flags == 0) {
+    *result = DirectSyscall(SYS_faccessat, AT_FDCWD, host.c_str(), mode);
+  }
   return true;
 }
 
