@@ -36,16 +36,19 @@ expected=$'from parent\nabc\nforked child: from parent\nfrom parent|again|'
   fail "family output: $out"
 
 cat >"$WORK/writer.py" <<PY
-import time
+import os, time
 f = open("$REGION/shared.txt", "w")
 f.write("A"); f.flush()
-time.sleep(3)
+open("$WORK/writing", "w").close()       # tell the test the file is being written
+while not os.path.exists("$WORK/tried"):  # until the second writer has tried
+    time.sleep(0.05)
 f.write("B"); f.close()
 PY
 SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/writer.py" &
 writer=$!
-sleep 1
+for _ in $(seq 1 600); do [ -e "$WORK/writing" ] && break; sleep 0.1; done
 crun sh -c "echo X >> '$REGION/shared.txt'" 2>"$WORK/err" && fail "second writer allowed"
+touch "$WORK/tried"
 grep -q "EBUSY" "$WORK/err" && pass "second writer refused with EBUSY and a log line" ||
   fail "second writer: $(cat "$WORK/err")"
 wait $writer || fail "first writer failed"
