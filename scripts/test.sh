@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the unit and end-to-end tests (CTest) on a release build, the unit tests
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, and each libFuzzer target for a
+# again under AddressSanitizer + UndefinedBehaviorSanitizer, the shield and runtime unit tests
+# (with their multi-threaded ones) under ThreadSanitizer, and each libFuzzer target for a
 # bounded time. Installs what it needs first. Ends with CTest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,10 +19,14 @@ cmake --build build-asan -j"$jobs"
   || { tail -50 build-asan/asan.log; echo "sanitizer tests failed"; exit 1; }
 tail -3 build-asan/asan.log
 
-if [ -x scripts/run-fuzzers.sh ] || [ -f scripts/run-fuzzers.sh ]; then
-  echo "== fuzzers (bounded)"
-  bash scripts/run-fuzzers.sh "${COVE_FUZZ_SECONDS:-20}"
-fi
+echo "== thread sanitizer (shield and runtime unit tests)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCOVE_SANITIZE=thread -DCOVE_BENCH=OFF >/dev/null
+cmake --build build-tsan -j"$jobs" --target cove_shield_test cove_runtime_test
+build-tsan/src/shield/cove_shield_test --gtest_brief=1
+build-tsan/src/runtime/cove_runtime_test --gtest_brief=1
+
+echo "== fuzzers (bounded)"
+bash scripts/run-fuzzers.sh "${COVE_FUZZ_SECONDS:-20}"
 
 echo "== tests"
 cd build

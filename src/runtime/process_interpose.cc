@@ -138,6 +138,20 @@ COVE_EXPORT int system(const char* command) {
   return real(command);
 }
 
+// The message dlerror() returns after a dlopen this runtime refused (per thread, like dlerror).
+thread_local char t_dlopen_refusal[512];
+thread_local bool t_dlopen_refused = false;
+
+COVE_EXPORT char* dlerror() {
+  using DlerrorFn = char* (*)();
+  static DlerrorFn real = reinterpret_cast<DlerrorFn>(dlsym(RTLD_NEXT, "dlerror"));
+  if (t_dlopen_refused) {
+    t_dlopen_refused = false;
+    return t_dlopen_refusal;
+  }
+  return real();
+}
+
 COVE_EXPORT void* dlopen(const char* filename, int flags) {
   using DlopenFn = void* (*)(const char*, int);
   static DlopenFn real = reinterpret_cast<DlopenFn>(dlsym(RTLD_NEXT, "dlopen"));
@@ -151,8 +165,16 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
   bool is_protected = files != nullptr && has_slash && files->Resolve(AT_FDCWD, filename, &abs) &&
                       files->IsProtectedPath(abs);
   if (policy == DlopenPolicy::kNone || (policy == DlopenPolicy::kProtected && !is_protected)) {
-    Log(kLogDenied, "dlopen %s: refused by SCONE_ALLOW_DLOPEN=%d (EPERM)", filename,
-        static_cast<int>(policy));
+    // Programs print dlerror(), so the refusal must explain itself there, not only in the log.
+    snprintf(t_dlopen_refusal, sizeof(t_dlopen_refusal),
+             "cove: dlopen of %s refused by SCONE_ALLOW_DLOPEN=%d (%s)", filename,
+             static_cast<int>(policy),
+             policy == DlopenPolicy::kNone
+                 ? "no library may be loaded after start; 1 allows libraries in protected "
+                   "regions, 2 any library"
+                 : "only libraries in authenticated or encrypted regions; 2 allows any library");
+    t_dlopen_refused = true;
+    Log(kLogDenied, "%s", t_dlopen_refusal);
     errno = EPERM;
     return nullptr;
   }
