@@ -13,6 +13,7 @@
 #include "runtime/direct_syscall.h"
 #include "runtime/runtime_log.h"
 #include "runtime/shielded_files.h"
+#include "runtime/syscall_trap.h"
 
 #define COVE_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -156,10 +157,14 @@ FILE* ReopenStream(const char* path, const char* mode, FILE* stream, const char*
   ShieldedFiles* files = ShieldedFiles::Instance();
   std::string abs;
   if (files != nullptr && path != nullptr && files->Resolve(AT_FDCWD, path, &abs) &&
-      files->IsProtectedPath(abs)) {
-    // The FILE* must stay the same object, which fopencookie cannot provide.
+      files->IsProtectedPath(abs) && !cove::runtime::SyscallTrapInstalled()) {
+    // The FILE* must stay the same object, which fopencookie cannot provide; with the syscall
+    // trap, glibc's own freopen works instead: its internal open/read/write/dup3 syscalls on
+    // the protected descriptor are trapped and served by the shield.
     cove::runtime::Log(cove::runtime::kLogDenied,
-                       "freopen %s: not supported on protected files (ENOTSUP)", abs.c_str());
+                       "freopen %s: not supported on protected files without the syscall trap "
+                       "(ENOTSUP)",
+                       abs.c_str());
     errno = ENOTSUP;
     return nullptr;
   }
