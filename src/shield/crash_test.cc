@@ -6,12 +6,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <random>
+#include <span>
 #include <thread>
 
+#include "shield/journal.h"
 #include "shield/shield_test_util.h"
 #include "shield/volume.h"
 
@@ -28,6 +31,13 @@ void ApplyStep(std::vector<uint8_t>& model, uint64_t step) {
   int op = static_cast<int>(rng() % 8);
   if (op == 0) {
     model.resize(rng() % (model.size() + 1));
+    return;
+  }
+  if (op == 1) {
+    // A large sequential append from a chunk boundary: sealed at write time (protected_file.h).
+    model.resize((model.size() + 4095) / 4096 * 4096);
+    auto data = Pattern((rng() % 300 + 64) * size_t{4096}, static_cast<uint32_t>(rng()));
+    model.insert(model.end(), data.begin(), data.end());
     return;
   }
   uint64_t offset = rng() % (model.size() + 8192);
@@ -51,9 +61,14 @@ void ApplyStep(std::vector<uint8_t>& model, uint64_t step) {
     if (model.size() < before.size()) {
       if (!file->Truncate(model.size()).ok()) _exit(4);
     } else {
-      // Rewrite the bytes that changed (the whole tail region, simply).
-      if (!file->Write(0, model).ok()) _exit(5);
+      // Rewrite the bytes that changed (the whole tail region from the first change, simply).
+      auto diff = std::mismatch(before.begin(), before.end(), model.begin()).first;
+      size_t from = static_cast<size_t>(diff - before.begin()) / 4096 * 4096;
+      if (!file->Write(from, std::span(model).subspan(from)).ok()) _exit(5);
     }
+    // The program works a little between its writes and its fsync: a kill often lands there,
+    // after appended chunks were sealed and written in place but before their commit.
+    std::this_thread::sleep_for(std::chrono::microseconds(1500));
     if (!volume->Commit(*file).ok()) _exit(6);
   }
 }
@@ -75,6 +90,7 @@ TEST(CrashSafety, KilledWriterAlwaysLeavesACommittedVersion) {
   std::mt19937 rng(1234);
   int kills = 0;
   int killed_mid_commit = 0;  // kills that left a journal behind, so recovery really ran
+  int killed_after_sealed_append = 0;  // ... the journal of uncommitted sealed appends
   for (int round = 0; round < 40; ++round) {
     pid_t child = fork();
     ASSERT_GE(child, 0);
@@ -85,7 +101,12 @@ TEST(CrashSafety, KilledWriterAlwaysLeavesACommittedVersion) {
     waitpid(child, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status)) << "writer exited by itself with " << WEXITSTATUS(status);
     ++kills;
-    if (std::filesystem::exists(dir / "f.cove-journal")) ++killed_mid_commit;
+    if (auto journal = ReadWholeFile(Env::Default(), dir / "f.cove-journal"); journal.ok()) {
+      auto decoded = DecodeJournal(*journal, "journal");
+      // Target generation 0: the journal written before appends sealed at write time.
+      ++(decoded.ok() && decoded->target_generation == 0 ? killed_after_sealed_append
+                                                         : killed_mid_commit);
+    }
 
     VolumeOptions options;
     options.fspf_path = fspf;
@@ -103,7 +124,9 @@ TEST(CrashSafety, KilledWriterAlwaysLeavesACommittedVersion) {
   }
   EXPECT_EQ(kills, 40);
   EXPECT_GT(killed_mid_commit, 0) << "no kill landed inside a commit; recovery was not exercised";
-  std::cout << killed_mid_commit << " of " << kills << " kills interrupted a commit\n";
+  EXPECT_GT(killed_after_sealed_append, 0) << "no kill landed after a sealed append";
+  std::cout << killed_mid_commit << " of " << kills << " kills interrupted a commit, "
+            << killed_after_sealed_append << " came after sealed appends before their commit\n";
 }
 
 }  // namespace

@@ -17,6 +17,13 @@ namespace {
 constexpr char kChunkKeyInfo[] = "cove/v1/chunk-key";
 // Reads of consecutive committed chunks are merged into one pread of at most this many chunks.
 constexpr uint64_t kMaxChunksPerRead = 32;
+// A write of at least this many bytes starts sealing appended chunks at write time in a file
+// that has a committed generation (its first such write costs one journal write and fsync, not
+// worth it for small appends followed by fsync, as a database log does).
+constexpr size_t kMinSealedAppendWrite = 256 << 10;
+// Sealed appends are staged and written in runs of at most this many bytes: small enough for
+// the ciphertext to stay in the L2 cache between the seal and the copy to the page cache.
+constexpr size_t kMaxSealedRunBytes = 256 << 10;
 
 }  // namespace
 
@@ -139,6 +146,11 @@ Status ProtectedFile::ReadCommittedChunk(uint64_t chunk, uint8_t* out, uint32_t 
     std::memset(out, 0, length);  // a hole: reads as zeros, as in a sparse file
     return Status::Ok();
   }
+  return OpenChunk(chunk, entry, out, length);
+}
+
+Status ProtectedFile::OpenChunk(uint64_t chunk, const TagEntry& entry, uint8_t* out,
+                                uint32_t length) {
   auto aad = ChunkAad(id_, chunk, length, kind_);
   uint64_t offset = geometry_.ChunkOffset(chunk);
   Status status;
@@ -165,6 +177,15 @@ Status ProtectedFile::LoadChunk(uint64_t chunk, uint8_t* out, uint32_t length) {
   if (dirty != dirty_.end()) {
     std::memcpy(out, dirty->second.data(), length);
     return Status::Ok();
+  }
+  if (const uint8_t* sealed = SealedEntry(chunk)) {
+    // Sealed chunks are whole; a shorter `length` takes their prefix.
+    if (length == chunk_size_) return OpenChunk(chunk, DecodeTagEntry(sealed), out, length);
+    std::vector<uint8_t> whole(chunk_size_);
+    Status status = OpenChunk(chunk, DecodeTagEntry(sealed), whole.data(), chunk_size_);
+    if (status.ok()) std::memcpy(out, whole.data(), length);
+    OPENSSL_cleanse(whole.data(), whole.size());
+    return status;
   }
   std::memset(out, 0, length);
   if (chunk >= valid_committed_chunks_) return Status::Ok();
@@ -256,8 +277,86 @@ Result<std::vector<uint8_t>*> ProtectedFile::DirtyChunk(uint64_t chunk) {
   if (it != dirty_.end()) return &it->second;
   std::vector<uint8_t> plain(chunk_size_, 0);
   uint32_t length = geometry_.ChunkLength(chunk, size_);
-  if (length != 0) COVE_RETURN_IF_ERROR(LoadChunk(chunk, plain.data(), length));
+  Status loaded = length != 0 ? LoadChunk(chunk, plain.data(), length) : Status::Ok();
+  if (!loaded.ok()) {
+    OPENSSL_cleanse(plain.data(), plain.size());
+    return loaded;
+  }
+  ForgetSealedChunk(chunk);  // its content lives in the dirty buffer from now on
   return &dirty_.emplace(chunk, std::move(plain)).first->second;
+}
+
+bool ProtectedFile::GroupIsBeyondCommittedEnd(uint64_t group) const {
+  return geometry_.TagBlockOffset(group) >= geometry_.HostSize(committed_.size);
+}
+
+const uint8_t* ProtectedFile::SealedEntry(uint64_t chunk) const {
+  auto it = sealed_.find(chunk / kChunksPerGroup);
+  if (it == sealed_.end()) return nullptr;
+  const uint8_t* slot = it->second.bytes.data() + (chunk % kChunksPerGroup) * kTagEntrySize;
+  return (DecodeTagEntry(slot).flags & kChunkPresent) != 0 ? slot : nullptr;
+}
+
+void ProtectedFile::ForgetSealedChunk(uint64_t chunk) {
+  auto it = sealed_.find(chunk / kChunksPerGroup);
+  if (it == sealed_.end()) return;
+  uint8_t* slot = it->second.bytes.data() + (chunk % kChunksPerGroup) * kTagEntrySize;
+  if ((DecodeTagEntry(slot).flags & kChunkPresent) == 0) return;
+  std::memset(slot, 0, kTagEntrySize);
+  --sealed_chunks_;
+}
+
+Status ProtectedFile::SealAppendedChunks(uint64_t first, uint64_t count, const uint8_t* plain) {
+  if (committed_.generation > 0 && !append_journal_) {
+    // Target generation 0 is never a committed one: recovery always drops the tail with it.
+    Journal intent;
+    intent.file_id = id_;
+    intent.target_generation = 0;
+    intent.new_host_size = geometry_.HostSize(committed_.size);
+    COVE_RETURN_IF_ERROR(
+        WriteJournal(env_, host_path_, intent).WithContext(path_ + ": append journal"));
+    append_journal_ = true;
+  }
+  std::vector<uint8_t> nonces(kGcmNonceSize * count);
+  COVE_RETURN_IF_ERROR(RandomBytes(nonces));
+  std::vector<TagEntry> entries(count);
+  size_t bytes = static_cast<size_t>(count) * chunk_size_;
+  const uint8_t* to_write = plain;  // authenticated chunks are stored as their plaintext
+  if (kind_ == RegionKind::kEncrypted) {
+    if (seal_buffer_.size() < bytes) seal_buffer_.resize(bytes);
+    to_write = seal_buffer_.data();
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t chunk = first + i;
+    TagEntry& entry = entries[i];
+    std::memcpy(entry.nonce.data(), nonces.data() + i * kGcmNonceSize, kGcmNonceSize);
+    entry.flags = kChunkPresent;
+    const uint8_t* in = plain + i * chunk_size_;
+    auto aad = ChunkAad(id_, chunk, chunk_size_, kind_);
+    if (kind_ == RegionKind::kEncrypted) {
+      COVE_RETURN_IF_ERROR(gcm_->Seal(entry.nonce, aad, {in, chunk_size_},
+                                      seal_buffer_.data() + i * chunk_size_, entry.tag));
+    } else {
+      COVE_RETURN_IF_ERROR(gcm_->Authenticate(entry.nonce, aad, {in, chunk_size_}, entry.tag));
+    }
+  }
+  uint64_t offset = geometry_.ChunkOffset(first);
+  // On a failed write the old entries (if any) stay: a chunk whose bytes were partly replaced
+  // then fails authentication, it never reads back as other data.
+  COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), {to_write, bytes}, offset, host_path_));
+  sealed_host_end_ = std::max(sealed_host_end_, offset + bytes);
+  TagBlock& block = sealed_[first / kChunksPerGroup];
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t chunk = first + i;
+    if (auto dirty = dirty_.find(chunk); dirty != dirty_.end()) {
+      OPENSSL_cleanse(dirty->second.data(), dirty->second.size());
+      dirty_.erase(dirty);
+    }
+    uint8_t* slot = block.bytes.data() + (chunk % kChunksPerGroup) * kTagEntrySize;
+    if ((DecodeTagEntry(slot).flags & kChunkPresent) == 0) ++sealed_chunks_;
+    EncodeTagEntry(entries[i], slot);
+  }
+  return Status::Ok();
 }
 
 Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
@@ -266,13 +365,27 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   if (offset + data.size() < offset || offset + data.size() > (uint64_t{1} << 50)) {
     return InvalidArgument(path_ + ": write beyond the maximum file size");
   }
+  bool seal_appends =
+      committed_.generation == 0 || append_journal_ || data.size() >= kMinSealedAppendWrite;
   size_t done = 0;
   while (done < data.size()) {
     uint64_t pos = offset + done;
     uint64_t chunk = pos / chunk_size_;
     uint32_t in_chunk = static_cast<uint32_t>(pos % chunk_size_);
     size_t want = std::min<size_t>(data.size() - done, chunk_size_ - in_chunk);
+    uint64_t group = chunk / kChunksPerGroup;
+    if (seal_appends && want == chunk_size_ && GroupIsBeyondCommittedEnd(group)) {
+      // A run of whole chunks in one appended group: sealed now (see sealed_).
+      uint64_t run = std::min<uint64_t>({(data.size() - done) / chunk_size_,
+                                         (group + 1) * kChunksPerGroup - chunk,
+                                         std::max<uint64_t>(1, kMaxSealedRunBytes / chunk_size_)});
+      COVE_RETURN_IF_ERROR(SealAppendedChunks(chunk, run, data.data() + done));
+      done += run * chunk_size_;
+      size_ = std::max(size_, pos + run * chunk_size_);
+      continue;
+    }
     if (want == chunk_size_ && !dirty_.contains(chunk)) {
+      ForgetSealedChunk(chunk);
       // A whole chunk: copy it in once (no zero fill, no load of the old content).
       dirty_.emplace(chunk, std::vector<uint8_t>(data.begin() + done, data.begin() + done + want));
     } else {
@@ -282,7 +395,7 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
     done += want;
     size_ = std::max(size_, pos + want);
   }
-  if (committer_ != nullptr && dirty_.size() * chunk_size_ > kMaxDirtyBytes) {
+  if (committer_ != nullptr && (dirty_.size() + sealed_chunks_) * chunk_size_ > kMaxDirtyBytes) {
     return committer_->Commit(*this);
   }
   return Status::Ok();
@@ -296,6 +409,13 @@ Status ProtectedFile::Truncate(uint64_t size) {
     for (auto it = dirty_.lower_bound(keep_chunks); it != dirty_.end();) {
       OPENSSL_cleanse(it->second.data(), it->second.size());
       it = dirty_.erase(it);
+    }
+    // Sealed chunks past the new end are dropped; the new last chunk, if partial, becomes dirty.
+    for (auto it = sealed_.lower_bound(keep_chunks / kChunksPerGroup); it != sealed_.end(); ++it) {
+      for (uint64_t e = 0; e < kChunksPerGroup; ++e) {
+        uint64_t chunk = it->first * kChunksPerGroup + e;
+        if (chunk >= keep_chunks) ForgetSealedChunk(chunk);
+      }
     }
     uint32_t tail = static_cast<uint32_t>(size % chunk_size_);
     if (tail != 0) {
@@ -332,6 +452,9 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
   uint64_t old_groups = committed_.group_digests.size();
   std::set<uint64_t> touched;
   for (const auto& [chunk, plain] : dirty_) touched.insert(chunk / kChunksPerGroup);
+  for (const auto& [group, block] : sealed_) {
+    if (group < new_groups) touched.insert(group);
+  }
   if (valid_committed_chunks_ < committed_chunks) {
     for (uint64_t g = valid_committed_chunks_ / kChunksPerGroup;
          g < std::min(old_groups, new_groups); ++g) {
@@ -359,7 +482,10 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
   std::vector<uint8_t> nonces;
   auto seal_group = [&](uint64_t g, uint8_t* whole) -> Status {
     TagBlock block;
-    if (g < old_groups) {
+    auto sealed = sealed_.find(g);
+    if (sealed != sealed_.end()) {
+      block = sealed->second;  // a group beyond the committed end: no committed entries
+    } else if (g < old_groups) {
       COVE_ASSIGN_OR_RETURN(const TagBlock* old, CommittedTagBlock(g));
       block = *old;
     }
@@ -376,7 +502,11 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
       bool is_dirty = dirty != end_dirty && dirty->first == chunk;
       uint32_t length = geometry_.ChunkLength(chunk, size_);
       uint8_t* out = whole != nullptr ? whole + kTagBlockSize + e * chunk_size_ : nullptr;
-      if (chunk >= new_chunks || (!is_dirty && chunk >= valid_committed_chunks_)) {
+      bool is_sealed =
+          !is_dirty && sealed != sealed_.end() && (DecodeTagEntry(slot).flags & kChunkPresent) != 0;
+      if (is_sealed && chunk < new_chunks) {
+        if (out != nullptr) return Internal(ChunkName(chunk) + ": sealed chunk in a group buffer");
+      } else if (chunk >= new_chunks || (!is_dirty && chunk >= valid_committed_chunks_)) {
         std::memset(slot, 0, kTagEntrySize);
         if (out != nullptr && length != 0) std::memset(out, 0, length);  // a hole
       } else if (is_dirty) {
@@ -429,9 +559,18 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
     COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), record.bytes, record.offset, host_path_));
   }
   // Appended groups are sealed one at a time into one reused buffer and written at once, so
-  // the ciphertext is still in cache when it is copied out.
+  // the ciphertext is still in cache when it is copied out. A group with chunks sealed at write
+  // time already has those on disk: only its dirty chunks and tag block are written.
   std::unique_ptr<uint8_t[]> group_buffer;
   for (; appended != touched.end(); ++appended) {
+    if (sealed_.contains(*appended)) {
+      appends.clear();
+      COVE_RETURN_IF_ERROR(seal_group(*appended, nullptr));
+      for (const auto& record : appends) {
+        COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), record.bytes, record.offset, host_path_));
+      }
+      continue;
+    }
     uint64_t offset = geometry_.TagBlockOffset(*appended);
     size_t size = static_cast<size_t>(std::min(geometry_.group_span(), new_host - offset));
     if (!group_buffer) {
@@ -440,8 +579,11 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
     COVE_RETURN_IF_ERROR(seal_group(*appended, group_buffer.get()));
     COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), {group_buffer.get(), size}, offset, host_path_));
   }
-  if (new_host > committed_host) {
-    COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), new_host, host_path_));
+  // Never below the committed end before the commit point (the journal shrinks the file);
+  // sealed appends that the file no longer reaches are cut off here.
+  uint64_t keep_host = std::max(new_host, committed_host);
+  if (new_host > committed_host || sealed_host_end_ > keep_host) {
+    COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), keep_host, host_path_));
   }
   COVE_RETURN_IF_ERROR(env_.Sync(fd_.get(), host_path_));
 
@@ -473,6 +615,11 @@ Status ProtectedFile::FinishCommit() {
   valid_committed_chunks_ = geometry_.ChunkCount(committed_.size);
   for (auto& [chunk, plain] : dirty_) OPENSSL_cleanse(plain.data(), plain.size());
   dirty_.clear();
+  sealed_.clear();
+  sealed_chunks_ = 0;
+  sealed_host_end_ = 0;
+  append_journal_ = false;
+  seal_buffer_ = {};
   pending_.reset();
   return Status::Ok();
 }
@@ -480,8 +627,19 @@ Status ProtectedFile::FinishCommit() {
 Status ProtectedFile::AbortCommit() {
   if (!pending_) return Status::Ok();
   pending_.reset();
+  uint64_t committed_host = geometry_.HostSize(committed_.size);
+  if (sealed_chunks_ != 0) {
+    // The sealed appends stay on disk and buffered, and so does the journal: its target
+    // generation is not the fspf's, so recovery still drops everything past the committed end.
+    COVE_RETURN_IF_ERROR(
+        env_.Truncate(fd_.get(), std::max(committed_host, sealed_host_end_), host_path_));
+    return env_.Sync(fd_.get(), host_path_);
+  }
   if (committed_.generation > 0) COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
-  COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), geometry_.HostSize(committed_.size), host_path_));
+  append_journal_ = false;
+  sealed_.clear();
+  sealed_host_end_ = 0;
+  COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), committed_host, host_path_));
   return env_.Sync(fd_.get(), host_path_);
 }
 

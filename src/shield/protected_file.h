@@ -1,9 +1,10 @@
 // ProtectedFile: random-access read and write of one protected file (layout in file_format.h).
 // Reads decrypt and verify only the chunks they touch; writes are buffered per chunk and sealed
-// at commit, so both cost O(chunk). A commit has two phases so that the fspf write in between is
-// the single commit point: PrepareCommit makes the new chunks and a redo journal durable and
-// returns the entry the fspf must record; FinishCommit applies the journal once the fspf is
-// durable. ProtectedFile is not thread-safe: its owner serializes calls.
+// at commit (whole chunks appended beyond the committed end are sealed at once), so both cost
+// O(chunk). A commit has two phases so that the fspf write in between is the single commit
+// point: PrepareCommit makes the new chunks and a redo journal durable and returns the entry the
+// fspf must record; FinishCommit applies the journal once the fspf is durable. ProtectedFile is
+// not thread-safe: its owner serializes calls.
 #pragma once
 
 #include <map>
@@ -44,10 +45,11 @@ class ProtectedFile {
   const std::string& host_path() const { return host_path_; }
   uint64_t size() const { return size_; }
   uint64_t generation() const { return committed_.generation; }
-  bool dirty() const { return !dirty_.empty() || size_ != committed_.size; }
+  bool dirty() const { return !dirty_.empty() || sealed_chunks_ != 0 || size_ != committed_.size; }
   void set_committer(FileCommitter* committer) { committer_ = committer; }
-  // After the file was renamed (Volume::RenameFile): its new protected and host paths. The open
-  // host descriptor stays valid; journals and error messages use the new names from now on.
+  // After the file was renamed (Volume::RenameFile, which takes a committed file): its new
+  // protected and host paths. The open host descriptor stays valid; journals and error messages
+  // use the new names from now on.
   void Relocate(std::string path, std::string host_path) {
     path_ = std::move(path);
     host_path_ = std::move(host_path);
@@ -96,6 +98,16 @@ class ProtectedFile {
   Result<const TagBlock*> CommittedTagBlock(uint64_t group);
   // Decrypts and verifies committed chunk `chunk` into `out` (chunk length bytes).
   Status ReadCommittedChunk(uint64_t chunk, uint8_t* out, uint32_t length);
+  // Reads chunk `chunk` (`length` plaintext bytes, tag `entry`) from disk into `out` and
+  // verifies it; `out` is wiped when verification fails.
+  Status OpenChunk(uint64_t chunk, const TagEntry& entry, uint8_t* out, uint32_t length);
+  // Whether whole chunks of `group` may be sealed at write time (see sealed_).
+  bool GroupIsBeyondCommittedEnd(uint64_t group) const;
+  // Seals `count` whole chunks from `first` on (one group) and writes them in place.
+  Status SealAppendedChunks(uint64_t first, uint64_t count, const uint8_t* plain);
+  // The write-time tag entry of `chunk`, or nullptr when it has none.
+  const uint8_t* SealedEntry(uint64_t chunk) const;
+  void ForgetSealedChunk(uint64_t chunk);
   // Fills `out` with the current plaintext of chunk `chunk` (dirty, committed or zeros).
   Status LoadChunk(uint64_t chunk, uint8_t* out, uint32_t length);
   // Makes `chunk` dirty, loading its current content first.
@@ -122,6 +134,18 @@ class ProtectedFile {
   // Committed chunks at or beyond this index no longer hold data (the file was truncated).
   uint64_t valid_committed_chunks_ = 0;
   std::map<uint64_t, std::vector<uint8_t>> dirty_;  // chunk -> plaintext (chunk_size bytes)
+  // Whole chunks written into a group that lies wholly beyond the committed end of the host
+  // file are sealed at write time, their ciphertext written in place, and only their tag entries
+  // kept here (our own memory, so trusted; absent entries are zero). This is safe because the
+  // fspf references no byte beyond the committed end until the commit, and from before the
+  // first such write a journal that is never replayable exists (generation > 0; a generation 0
+  // file is recreated at open), so recovery after a crash drops those bytes (Recover). A chunk
+  // is in at most one of dirty_ and sealed_; a sealed chunk is always whole (Truncate unseals).
+  std::map<uint64_t, TagBlock> sealed_;
+  uint64_t sealed_chunks_ = 0;        // present entries in sealed_ (counted as dirty bytes)
+  uint64_t sealed_host_end_ = 0;      // end of the host bytes written by sealed appends
+  bool append_journal_ = false;       // the never-replayable journal above is on disk
+  std::vector<uint8_t> seal_buffer_;  // ciphertext of sealed appends, written at once
   std::optional<Pending> pending_;
   std::vector<uint8_t> scratch_;  // ciphertext read buffer
 };

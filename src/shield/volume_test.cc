@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 
@@ -19,7 +20,7 @@ using testing::TempDir;
 using testing::WriteRaw;
 
 class VolumeTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     fspf_path_ = dir_ / "fspf.pb";
     ASSERT_TRUE(Volume::CreateFspf(fspf_path_).ok());
@@ -110,36 +111,81 @@ TEST_F(VolumeTest, AuthenticatedFileIsPlaintextOnDiskButVerified) {
   ExpectReadFails("/auth/readme", "authentication failed");
 }
 
-TEST_F(VolumeTest, RandomAccessMatchesModelAcrossCommitsAndReopens) {
-  std::mt19937 rng(42);
+// Fails every fspf save while `fail` is set (a commit whose fspf write fails is aborted).
+class FailingSaveObserver : public FspfSaveObserver {
+ public:
+  Status BeforeSave(const FspfTag&, const FspfTag&) override {
+    return fail ? IoError("injected fspf write failure", EIO) : Status::Ok();
+  }
+  void AfterSave(const FspfTag&) override {}
+  bool fail = false;
+};
+
+// Random writes, large sequential appends (sealed at write time), truncates, commits, failed
+// commits, reopens and uncommitted drops, each followed by a read checked against a model.
+void RunModel(VolumeTest& test, const std::string& path, uint32_t chunk_size, uint32_t seed) {
+  std::mt19937 rng(seed);
   std::vector<uint8_t> model;
-  auto volume = Reopen();
-  auto file = std::move(volume->CreateFile("/data/model")).value();
+  std::vector<uint8_t> committed;  // the content of the last commit
+  FailingSaveObserver observer;
+  auto volume = test.Reopen();
+  volume->SetSaveObserver(&observer);
+  auto file = std::move(volume->CreateFile(path, std::nullopt, chunk_size)).value();
+  auto reopen = [&] {
+    file.reset();
+    volume = test.Reopen();
+    volume->SetSaveObserver(&observer);
+    auto reopened = volume->OpenFile(path, true);
+    ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+    file = std::move(reopened).value();
+  };
+  auto commit = [&] {
+    Status status = volume->Commit(*file);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    committed = model;
+  };
   for (int step = 0; step < 400; ++step) {
-    int op = rng() % 10;
-    if (op < 6) {
-      uint64_t offset = rng() % (model.size() + 20000);
-      auto data = Pattern(rng() % 12000 + 1, rng());
-      ASSERT_TRUE(file->Write(offset, data).ok());
+    int op = static_cast<int>(rng() % 14);
+    if (op < 6 || op == 10 || op == 11) {
+      uint64_t offset;
+      std::vector<uint8_t> data;
+      if (op < 6) {
+        offset = rng() % (model.size() + 20000);
+        data = Pattern(rng() % 12000 + 1, rng());
+      } else {  // a large sequential write at or past the end, from a chunk boundary
+        offset = (model.size() + chunk_size - 1) / chunk_size * chunk_size +
+                 uint64_t{rng() % 3} * chunk_size;
+        size_t length = (rng() % 160 + 1) * size_t{4096} + (rng() % 4 == 0 ? rng() % 4096 : 0);
+        data = Pattern(length, rng());
+      }
+      Status written = file->Write(offset, data);
+      ASSERT_TRUE(written.ok()) << written.ToString();
       if (model.size() < offset + data.size()) model.resize(offset + data.size());
       std::copy(data.begin(), data.end(), model.begin() + static_cast<long>(offset));
     } else if (op < 7) {
-      uint64_t size = rng() % (model.size() + 9000);
+      // Shrinks or extends (by up to a few chunks, over sealed chunks cut off before).
+      uint64_t size = rng() % (model.size() + 9000 + (rng() % 2) * 8 * chunk_size);
       ASSERT_TRUE(file->Truncate(size).ok());
       model.resize(size);
     } else if (op < 9) {
-      ASSERT_TRUE(volume->Commit(*file).ok());
-    } else {
-      ASSERT_TRUE(volume->Commit(*file).ok());
-      file.reset();
-      volume = Reopen();
-      auto reopened = volume->OpenFile("/data/model", true);
-      ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-      file = std::move(reopened).value();
+      ASSERT_NO_FATAL_FAILURE(commit());
+    } else if (op == 9) {
+      ASSERT_NO_FATAL_FAILURE(commit());
+      ASSERT_NO_FATAL_FAILURE(reopen());
+    } else if (op == 12) {
+      // The fspf write fails: the file keeps its last commit on disk and the writes buffered.
+      if (file->generation() == 0 || !file->dirty()) continue;
+      observer.fail = true;
+      EXPECT_FALSE(volume->Commit(*file).ok());
+      observer.fail = false;
+    } else if (file->generation() > 0) {
+      // Closed without a commit: the writes since the last commit are gone, nothing else.
+      ASSERT_NO_FATAL_FAILURE(reopen());
+      model = committed;
     }
-    ASSERT_EQ(file->size(), model.size());
+    ASSERT_EQ(file->size(), model.size()) << "step " << step;
     uint64_t offset = model.empty() ? 0 : rng() % model.size();
-    std::vector<uint8_t> got(rng() % 9000 + 1);
+    std::vector<uint8_t> got(rng() % 2 == 0 ? rng() % 9000 + 1 : rng() % 600000 + 1);
     auto n = file->Read(offset, got);
     ASSERT_TRUE(n.ok()) << n.status().ToString();
     size_t expect =
@@ -149,8 +195,72 @@ TEST_F(VolumeTest, RandomAccessMatchesModelAcrossCommitsAndReopens) {
                            model.begin() + static_cast<long>(offset)))
         << "step " << step;
   }
+  ASSERT_NO_FATAL_FAILURE(commit());
+  file.reset();
+  EXPECT_EQ(*test.ReadFile(path), model);
+}
+
+TEST_F(VolumeTest, RandomAccessMatchesModelAcrossCommitsAndReopens) {
+  RunModel(*this, "/data/model", kDefaultChunkSize, 42);
+}
+
+TEST_F(VolumeTest, RandomAccessMatchesModelInAuthenticatedFile) {
+  RunModel(*this, "/auth/model", kDefaultChunkSize, 43);
+}
+
+TEST_F(VolumeTest, RandomAccessMatchesModelWith16KiBChunks) {
+  RunModel(*this, "/data/model16k", 16384, 44);
+}
+
+// Whole chunks appended past the committed end are sealed at write time (ProtectedFile::sealed_):
+// they read back before the commit, can be partly rewritten, cut off and re-extended as holes,
+// and vanish with the uncommitted rest when the file is dropped without a commit.
+TEST_F(VolumeTest, ChunksSealedAtWriteTimeBehaveLikeBufferedWrites) {
+  auto volume = Reopen();
+  auto file = std::move(volume->CreateFile("/data/s")).value();
+  auto first = Pattern(300 * 4096 + 100, 1);
+  ASSERT_TRUE(file->Write(0, first).ok());
   ASSERT_TRUE(volume->Commit(*file).ok());
-  EXPECT_EQ(*ReadFile("/data/model"), model);
+  std::vector<uint8_t> model = first;
+  // 1 MiB from a chunk boundary past the end: sealed at once (the file has a generation).
+  auto big = Pattern(1 << 20, 2);
+  uint64_t at = 301 * 4096;
+  ASSERT_TRUE(file->Write(at, big).ok());
+  model.resize(at + big.size());
+  std::copy(big.begin(), big.end(), model.begin() + static_cast<long>(at));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "enc/s.cove-journal"));
+  auto expect_content = [&](const char* when) {
+    std::vector<uint8_t> got(model.size());
+    auto n = file->Read(0, got);
+    ASSERT_TRUE(n.ok()) << when << ": " << n.status().ToString();
+    EXPECT_EQ(got, model) << when;
+  };
+  expect_content("sealed, not committed");
+  // A partial write into a sealed chunk makes it a buffered chunk again.
+  auto small = Pattern(10, 3);
+  ASSERT_TRUE(file->Write(at + 5000, small).ok());
+  std::copy(small.begin(), small.end(), model.begin() + static_cast<long>(at + 5000));
+  expect_content("partial write");
+  // Cut into the sealed run, then extend: the cut-off chunks read as zeros.
+  uint64_t cut = at + 40 * 4096 + 123;
+  ASSERT_TRUE(file->Truncate(cut).ok());
+  ASSERT_TRUE(file->Truncate(at + 200 * 4096).ok());
+  model.resize(cut);
+  model.resize(at + 200 * 4096, 0);
+  expect_content("truncated and extended");
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  expect_content("committed");
+  file.reset();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/s.cove-journal"));
+  EXPECT_EQ(*ReadFile("/data/s"), model);
+
+  // Dropped without a commit: the sealed appends are cut off at the next open.
+  volume = Reopen();
+  file = std::move(volume->OpenFile("/data/s", true)).value();
+  ASSERT_TRUE(file->Write(model.size() / 4096 * 4096 + 4096, big).ok());
+  file.reset();
+  EXPECT_EQ(*ReadFile("/data/s"), model);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/s.cove-journal"));
 }
 
 TEST_F(VolumeTest, DetectsFlippedBitInEveryPartOfTheFile) {
