@@ -87,7 +87,7 @@ void ReportHeapExhausted(size_t size) {
 }  // namespace
 
 COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
-  CommitBeforeChild();
+  CommitBeforeExec();
   std::string storage;
   const char* inherited = InheritedEntry(storage);
   char** patched = static_cast<char**>(alloca((CountEntries(envp) + 3) * sizeof(char*)));
@@ -97,7 +97,7 @@ COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[])
 
 COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[],
                          int flags) {
-  CommitBeforeChild();
+  CommitBeforeExec();
   std::string storage;
   const char* inherited = InheritedEntry(storage);
   char** patched = static_cast<char**>(alloca((CountEntries(envp) + 3) * sizeof(char*)));

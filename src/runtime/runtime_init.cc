@@ -309,4 +309,9 @@ void CommitBeforeChild() {
   if (files != nullptr) (void)files->CommitAll();
 }
 
+void CommitBeforeExec() {
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  if (files != nullptr) (void)files->CommitBeforeExec();
+}
+
 }  // namespace cove::runtime

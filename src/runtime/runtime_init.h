@@ -19,5 +19,8 @@ uint64_t HeapLimit();
 const char* CurrentTagEnvEntry();
 // Commits every modified protected file, so that a child (exec, spawn) sees it.
 void CommitBeforeChild();
+// Before execve, which may run in a vfork child sharing memory with its parent (see
+// ShieldedFiles::CommitBeforeExec).
+void CommitBeforeExec();
 
 }  // namespace cove::runtime

@@ -65,6 +65,11 @@ ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield
   config_.tag_file = config.tag_file;
 }
 
+ShieldedFiles::~ShieldedFiles() {
+  Status status = SaveUnsaved();
+  if (!status.ok()) Fail("commit of staged files", status);
+}
+
 bool ReadFspfTagOnDisk(const std::string& path, shield::FspfTag* tag) {
   long fd = DirectSyscall(SYS_openat, AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -224,9 +229,20 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     }
     return DirectSyscall(SYS_flock, node->lock_fd.get(), operation | LOCK_NB) != -EWOULDBLOCK;
   };
+  UniqueFd staged_lock;  // this process staged the file: it already holds the exclusive lock
+  {
+    std::lock_guard lock(unsaved_mutex_);
+    if (auto it = unsaved_locks_.find(path); it != unsaved_locks_.end()) {
+      staged_lock = std::move(it->second);
+      unsaved_locks_.erase(it);
+    }
+  }
   if (adopt_lock_fd >= 0) {
     node->lock_fd.Reset(adopt_lock_fd);
     DirectSyscall(SYS_fcntl, adopt_lock_fd, F_SETFD, FD_CLOEXEC);
+  } else if (staged_lock.valid()) {
+    node->lock_fd = std::move(staged_lock);
+    node->write_locked = true;
   } else if (!lock_host(create ? LOCK_EX : LOCK_SH)) {
     Log(kLogError, "open %s: the file is being written by another process (EBUSY)", path.c_str());
     *error = -EBUSY;
@@ -247,7 +263,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     *error = -EBUSY;
     return nullptr;
   }
-  node->write_locked = create;
+  node->write_locked = node->write_locked || create;
   nodes_[path] = node;
   return node;
 }
@@ -268,8 +284,58 @@ Status ShieldedFiles::CommitNodeLocked(ProtectedNode& node) {
   if (node.unlinked || !node.file) return Status::Ok();
   if (!node.file->dirty() && node.file->generation() > 0) return Status::Ok();
   Status status = volume_->Commit(*node.file);
-  if (status.ok()) Log(kLogDebug, "committed %s", node.path.c_str());
+  if (status.ok()) {
+    Log(kLogDebug, "committed %s", node.path.c_str());
+    ReleaseSavedLocks();  // the fspf just written records the staged files too
+  }
   return status;
+}
+
+Status ShieldedFiles::CommitOnLastCloseLocked(ProtectedNode& node) {
+  bool new_file = !node.unlinked && node.file && node.file->generation() == 0 &&
+                  node.lock_fd.valid() && node.write_locked;
+  if (!new_file) return CommitNodeLocked(node);
+  // Rewriting the whole fspf at every close of a new file made creating N files cost O(N^2);
+  // close does not promise durability (fsync does), so new files are saved in batches.
+  COVE_RETURN_IF_ERROR(volume_->Stage(*node.file));
+  Log(kLogDebug, "staged %s (recorded at the next fspf write)", node.path.c_str());
+  {
+    std::lock_guard lock(unsaved_mutex_);
+    unsaved_locks_[node.path] = std::move(node.lock_fd);
+  }
+  if (volume_->unsaved_count() >= kMaxUnsavedFiles) return SaveUnsaved();
+  return Status::Ok();
+}
+
+Status ShieldedFiles::SaveUnsaved() {
+  Status status = volume_->SaveIfUnsaved();
+  if (status.ok()) ReleaseSavedLocks();
+  return status;
+}
+
+Status ShieldedFiles::CommitBeforeExec() {
+  ShieldScope scope;
+  Status first;
+  {
+    std::lock_guard lock(mutex_);
+    RefreshIfChangedLocked();
+    for (auto& [path, node] : nodes_) {
+      std::lock_guard node_lock(node->mutex);
+      Status status = CommitNodeLocked(*node);
+      if (!status.ok() && first.ok()) first = status;
+    }
+  }
+  Status saved = volume_->SaveIfUnsaved();
+  if (!saved.ok()) return first.ok() ? saved : first;
+  std::lock_guard lock(unsaved_mutex_);
+  for (auto& [path, lock_fd] : unsaved_locks_) DirectSyscall(SYS_flock, lock_fd.get(), LOCK_UN);
+  return first;
+}
+
+void ShieldedFiles::ReleaseSavedLocks() {
+  if (volume_->unsaved_count() != 0) return;
+  std::lock_guard lock(unsaved_mutex_);
+  unsaved_locks_.clear();
 }
 
 void ShieldedFiles::AddRef(const std::shared_ptr<ProtectedNode>& node) {
@@ -282,7 +348,7 @@ Status ShieldedFiles::ReleaseRef(const std::shared_ptr<ProtectedNode>& node) {
   if (--node->fd_refs > 0) return Status::Ok();
   RefreshIfChangedLocked();
   std::lock_guard node_lock(node->mutex);
-  Status status = CommitNodeLocked(*node);
+  Status status = CommitOnLastCloseLocked(*node);
   if (auto it = nodes_.find(node->path); it != nodes_.end() && it->second == node) {
     nodes_.erase(it);
   }
@@ -1166,6 +1232,10 @@ Status ShieldedFiles::CommitAll() {
       Fail("commit at exit", status);
       if (first.ok()) first = status;
     }
+  }
+  if (Status status = SaveUnsaved(); !status.ok()) {
+    Fail("commit at exit", status);
+    if (first.ok()) first = status;
   }
   return first;
 }

@@ -53,6 +53,8 @@ struct OpenFileDescription {
 class ShieldedFiles {
  public:
   ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield::Volume> volume, bool strict);
+  // Writes the fspf if new files are still staged (the runtime also does so at exit).
+  ~ShieldedFiles();
 
   // The process-wide instance, or nullptr when no fspf is configured (everything passes).
   static ShieldedFiles* Instance() { return instance_.load(std::memory_order_acquire); }
@@ -118,6 +120,11 @@ class ShieldedFiles {
 
   // Commits every open, modified file (fsync of everything; at exit).
   Status CommitAll();
+  // Before an exec (interposed or trapped, possibly in a vfork child that shares this memory
+  // with its suspended parent): commits everything, then releases the staged files' locks
+  // with LOCK_UN on the shared open file descriptions, without closing or forgetting the
+  // descriptors (in a vfork child they are the parent's too).
+  Status CommitBeforeExec();
 
  private:
   enum class Where { kOutside, kUnprotectedRegion, kProtectedRegion };
@@ -131,6 +138,14 @@ class ShieldedFiles {
   std::shared_ptr<ProtectedNode> OpenNodeLocked(const std::string& path, bool create, long* error,
                                                 int adopt_lock_fd = -1);
   Status CommitNodeLocked(ProtectedNode& node);
+  // Last close of a node: a new file is staged (the fspf is written later, in a batch), any
+  // other file is committed.
+  Status CommitOnLastCloseLocked(ProtectedNode& node);
+  // Writes the fspf when staged files wait for it, then drops their locks.
+  Status SaveUnsaved();
+  // Drops the locks of staged files once the fspf records them all.
+  void ReleaseSavedLocks();
+
   long EnsureWriterLocked(ProtectedNode& node);
   Status ReleaseRef(const std::shared_ptr<ProtectedNode>& node);
   void AddRef(const std::shared_ptr<ProtectedNode>& node);
@@ -156,6 +171,13 @@ class ShieldedFiles {
   bool strict_active_ = false;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<ProtectedNode>> nodes_;  // open protected paths
+  // New files closed but not yet recorded by the fspf on disk (Volume::Stage): their
+  // exclusive host-file locks stay held until the fspf is saved, so that no other process
+  // takes them for a crashed creator's leftovers. Saved at fsync, exit, exec and fork, on any
+  // commit, and every kMaxUnsavedFiles files.
+  static constexpr size_t kMaxUnsavedFiles = 64;
+  std::mutex unsaved_mutex_;
+  std::map<std::string, UniqueFd> unsaved_locks_;
   FdTable<OpenFileDescription> table_;
 };
 

@@ -29,7 +29,10 @@ class ShieldedFilesTest : public ::testing::Test {
     files_ = Open();
     ASSERT_NE(files_, nullptr);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    files_.reset();  // as at process exit: staged new files are saved first
+    std::filesystem::remove_all(dir_);
+  }
 
   std::unique_ptr<ShieldedFiles> Open() {
     shield::VolumeOptions options;
@@ -88,6 +91,7 @@ TEST_F(ShieldedFilesTest, CreatedFileIsCiphertextOnDiskAndReadsBackAfterReopen) 
   EXPECT_EQ(errno, EBADF);
   EXPECT_EQ(Close(fd), 0);
   EXPECT_EQ(HostBytes(region_ + "/a.txt").find("PLAINTEXT-SECRET"), std::string::npos);
+  files_.reset();  // the process ends (saving the staged file); a new one starts
   files_ = Open();
   fd = OpenFile(region_ + "/a.txt", O_RDONLY);
   ASSERT_GE(fd, 0);

@@ -4,6 +4,7 @@
 #include "runtime/syscall_dispatch.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -92,6 +93,24 @@ bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
     case SYS_mmap:
       return files->TryMmap(ptr(0), static_cast<size_t>(args[1]), fd(2), fd(3), fd(4), args[5],
                             result);
+    case SYS_vfork:
+      (void)files->CommitAll();  // in the parent, before the child borrows its memory
+      return false;
+    case SYS_clone:
+    case SYS_clone3: {
+      // clone3's flags are the first field of its struct clone_args.
+      unsigned long flags = nr == SYS_clone ? static_cast<unsigned long>(args[0])
+                                            : *static_cast<const unsigned long*>(ptr(0));
+      if ((flags & CLONE_VFORK) != 0 && (flags & CLONE_THREAD) == 0) (void)files->CommitAll();
+      return false;
+    }
+    case SYS_execve:
+    case SYS_execveat:
+      // libc's execv/execvp/execl* (and vfork children such as Python's subprocess) exec
+      // through the raw syscall, not the interposed execve: the new image loads the fspf from
+      // disk, so staged and buffered files must be committed first.
+      (void)files->CommitBeforeExec();
+      return false;
     default:
       // Any other call on a protected descriptor would reach the O_PATH descriptor and fail
       // with EBADF, which is the safe answer; path calls outside regions are not ours.

@@ -117,6 +117,11 @@ SyscallSet FileSyscalls() {
            SYS_fanotify_mark,
            SYS_execve,
            SYS_execveat,
+           // process creation: a vfork child shares the parent's memory, so the runtime
+           // commits in the parent first (the re-issue stubs still run the call itself)
+           SYS_vfork,
+           SYS_clone,
+           SYS_clone3,
            // I/O that bypasses read/write entirely
            SYS_io_uring_setup,
            SYS_io_setup,

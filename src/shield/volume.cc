@@ -74,6 +74,7 @@ Status Volume::SaveLocked() {
   if (observer_ != nullptr) COVE_RETURN_IF_ERROR(observer_->BeforeSave(tag_, tag));
   COVE_RETURN_IF_ERROR(WriteFileAtomically(*env_, fspf_path_, bytes));
   tag_ = tag;
+  unsaved_.clear();
   if (observer_ != nullptr) observer_->AfterSave(tag_);
   return Status::Ok();
 }
@@ -191,13 +192,29 @@ Status Volume::Stage(ProtectedFile& file) {
   std::lock_guard lock(mutex_);
   std::string path = entry.path;
   fspf_.files[path] = std::move(entry);
+  unsaved_.insert(path);
   return Status::Ok();
+}
+
+size_t Volume::unsaved_count() const {
+  std::lock_guard lock(mutex_);
+  return unsaved_.size();
+}
+
+Status Volume::SaveIfUnsaved() {
+  std::lock_guard lock(mutex_);
+  return unsaved_.empty() ? Status::Ok() : SaveLocked();
 }
 
 Status Volume::Reload(const FspfTag& expected) {
   std::lock_guard lock(mutex_);
   COVE_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(*env_, fspf_path_));
   COVE_ASSIGN_OR_RETURN(LoadedFspf loaded, DecodeFspfFile(bytes, &key_, expected, fspf_path_));
+  // Files this process staged but has not saved yet stay: the other process cannot know them.
+  for (const std::string& path : unsaved_) {
+    auto staged = fspf_.files.find(path);
+    if (staged != fspf_.files.end()) loaded.fspf.files[path] = std::move(staged->second);
+  }
   fspf_.files = std::move(loaded.fspf.files);
   tag_ = loaded.tag;
   return Status::Ok();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "common/env.h"
@@ -88,9 +89,16 @@ class Volume final : public FileCommitter {
 
   // Commits `file`: prepare, write the fspf, finish (see ProtectedFile).
   Status Commit(ProtectedFile& file) override;
-  // For bulk builds (`fspf addf`): seals a newly created file and records it in memory only;
-  // one Save() afterwards commits all of them. (A file already committed is committed again.)
+  // Seals a newly created file and records it in memory only, without writing the fspf: the
+  // next Save(), SaveIfUnsaved() or Commit() of any file commits it (bulk builds such as
+  // `fspf addf`, and the runtime's close of new files). A file already committed is committed
+  // (and saved) again. Until saved, a staged file is invisible to other processes and a crash
+  // loses it, exactly like data written but never fsynced.
   Status Stage(ProtectedFile& file);
+  // Number of staged files the fspf on disk does not record yet.
+  size_t unsaved_count() const;
+  // Writes the fspf if files are staged but not saved.
+  Status SaveIfUnsaved();
 
  private:
   Volume() = default;
@@ -105,6 +113,7 @@ class Volume final : public FileCommitter {
   Fspf fspf_;
   FspfTag tag_{};
   FspfSaveObserver* observer_ = nullptr;
+  std::set<std::string> unsaved_;  // staged paths the fspf on disk does not record yet
   mutable std::mutex mutex_;
 };
 
