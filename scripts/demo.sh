@@ -71,7 +71,7 @@ grep -q ran rollback.out && die "the program ran despite the wrong tag"
 head -2 rollback.err
 
 step "Tampering is detected, never returned as data"
-printf 'X' | dd of="$app/salaries.csv" bs=1 seek=8200 conv=notrunc status=none
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1)[0]; f.seek(int(sys.argv[2])); f.write(bytes([b ^ 1]))' "$app/salaries.csv" 8200  # flip one bit of the ciphertext
 if crun "$PYTHON" "$app/analyze.py" "$app" > tampered.out 2> tampered.err; then
   die "python3 read a tampered file"
 fi

@@ -61,7 +61,7 @@ assert {r["path"] for r in d["regions"]} == {"/", "/data", "/conf"}
 # Tampering: a flipped byte in a chunk fails and names the file and the chunk (host offset
 # 20000 = header 4096 + tag block 4096 + chunks 0 and 1, so inside chunk 2).
 cp enc/lib/blob.bin blob.orig
-printf '\xff' | dd of=enc/lib/blob.bin bs=1 seek=20000 conv=notrunc status=none
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1)[0]; f.seek(int(sys.argv[2])); f.write(bytes([b ^ 1]))' enc/lib/blob.bin 20000  # flip one bit
 expect_fail "/data/lib/blob.bin: chunk 2 (offset 8192)" "$COVE" fspf cat fspf.pb --key "$key" --tag "$tag" /data/lib/blob.bin
 [ ! -s out ] || fail "tampered cat printed data"
 cp blob.orig enc/lib/blob.bin

@@ -35,7 +35,7 @@ cp "$WORK/fspf.new" "$WORK/fspf"
 
 # Tampering with the ciphertext: EBADMSG, a SCONE_LOG line naming the file, no wrong data.
 cp "$REGION/a.txt" "$WORK/a.good"
-printf 'X' | dd of="$REGION/a.txt" bs=1 seek=6000 conv=notrunc 2>/dev/null
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1)[0]; f.seek(int(sys.argv[2])); f.write(bytes([b ^ 1]))' "$REGION/a.txt" 6000  # flip one bit
 rc=0
 out=$(CRUN_LOG=2 crun cat "$REGION/a.txt" 2>"$WORK/err") || rc=$?
 [ "$rc" != 0 ] && grep -q "Bad message" "$WORK/err" && grep -q "cove\[.*$REGION/a.txt" "$WORK/err" &&
