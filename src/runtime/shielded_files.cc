@@ -60,6 +60,11 @@ int ErrnoOf(const Status& status) {
 ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield::Volume> volume,
                              bool strict)
     : volume_(std::move(volume)), strict_(strict) {
+  for (const auto& region : volume_->fspf().regions) {
+    if (region.kind != shield::RegionKind::kNotProtected || !region.kernel_path.empty()) {
+      significant_region_paths_.push_back(region.path);
+    }
+  }
   config_.log_level = config.log_level;
   config_.fspf_path = config.fspf_path;
   config_.tag_file = config.tag_file;
@@ -159,9 +164,14 @@ ShieldedFiles::Where ShieldedFiles::Classify(const std::string& path) const {
 
 bool ShieldedFiles::ClearlyOutside(const char* path) const {
   if (path == nullptr || path[0] != '/' || strict_active_) return false;
-  if (strstr(path, "//") != nullptr || strstr(path, "/.") != nullptr) return false;
-  for (const auto& region : volume_->fspf().regions) {
-    if (shield::PathIsUnder(path, region.path)) return false;
+  // One pass: the length, and whether the path needs normalizing ("//", "/." or "/..").
+  size_t length = 0;
+  for (; path[length] != '\0'; ++length) {
+    if (path[length] == '/' && (path[length + 1] == '/' || path[length + 1] == '.')) return false;
+  }
+  std::string_view view(path, length);
+  for (const std::string& region : significant_region_paths_) {
+    if (shield::PathIsUnder(view, region)) return false;
   }
   return true;
 }

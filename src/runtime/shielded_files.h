@@ -131,6 +131,10 @@ class ShieldedFiles {
   // Cheap test, no allocation: an absolute, already normal `path` below no region (and no
   // strict mode) cannot concern the shield. False means "look closer".
   bool ClearlyOutside(const char* path) const;
+  // The region prefixes ClearlyOutside compares against: every region that changes what a path
+  // means (protected, or mapped to a kernel path). A plain not-protected region such as SCONE's
+  // usual `/` is left out, so that it does not send every path down the slow path.
+  std::vector<std::string> significant_region_paths_;
   Where Classify(const std::string& path) const;
   bool DenyIfStrict(const char* call, const std::string& path, long* result) const;
   // adopt_lock_fd: a lock descriptor inherited across exec, whose flock (shared with the
