@@ -1,8 +1,10 @@
-// PosixEnv: the libc-backed Env, plus whole-file helpers built on any Env.
+// SyscallEnv: the Env over system calls (libc's syscall() by default, the runtime's trampoline
+// in libcove-runtime.so), plus whole-file helpers built on any Env.
 #include "common/env.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,24 +12,24 @@
 namespace cove {
 namespace {
 
-class PosixEnv final : public Env {
+// Every call is one system call through `sys_`; errors come back as -errno.
+class SyscallEnv final : public Env {
  public:
+  explicit SyscallEnv(RawSyscallFn sys) : sys_(sys) {}
+
   Result<UniqueFd> Open(const std::string& path, int flags, mode_t mode) override {
-    int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
-    if (fd < 0) return IoError("open " + path);
-    return UniqueFd(fd);
+    long fd = Call(SYS_openat, AT_FDCWD, path.c_str(), flags | O_CLOEXEC, mode);
+    if (fd < 0) return IoError("open " + path, static_cast<int>(-fd));
+    return UniqueFd(static_cast<int>(fd));
   }
 
   Result<size_t> ReadAt(int fd, std::span<uint8_t> buf, uint64_t offset,
                         const std::string& path) override {
     size_t done = 0;
     while (done < buf.size()) {
-      ssize_t n =
-          ::pread(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return IoError("read " + path);
-      }
+      long n = Call(SYS_pread64, fd, buf.data() + done, buf.size() - done, offset + done);
+      if (n == -EINTR) continue;
+      if (n < 0) return IoError("read " + path, static_cast<int>(-n));
       if (n == 0) break;
       done += static_cast<size_t>(n);
     }
@@ -49,12 +51,9 @@ class PosixEnv final : public Env {
                  const std::string& path) override {
     size_t done = 0;
     while (done < buf.size()) {
-      ssize_t n =
-          ::pwrite(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return IoError("write " + path);
-      }
+      long n = Call(SYS_pwrite64, fd, buf.data() + done, buf.size() - done, offset + done);
+      if (n == -EINTR) continue;
+      if (n < 0) return IoError("write " + path, static_cast<int>(-n));
       done += static_cast<size_t>(n);
     }
     return Status::Ok();
@@ -62,48 +61,69 @@ class PosixEnv final : public Env {
 
   Result<uint64_t> FileSize(int fd, const std::string& path) override {
     struct stat st {};
-    if (::fstat(fd, &st) != 0) return IoError("stat " + path);
+    long r = Call(SYS_fstat, fd, &st);
+    if (r < 0) return IoError("stat " + path, static_cast<int>(-r));
     return static_cast<uint64_t>(st.st_size);
   }
 
   Status Truncate(int fd, uint64_t size, const std::string& path) override {
-    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return IoError("truncate " + path);
-    return Status::Ok();
+    return Check(Call(SYS_ftruncate, fd, size), "truncate " + path);
   }
 
   Status Sync(int fd, const std::string& path) override {
-    if (::fdatasync(fd) != 0) return IoError("fsync " + path);
-    return Status::Ok();
+    return Check(Call(SYS_fdatasync, fd), "fsync " + path);
   }
 
   Status Rename(const std::string& from, const std::string& to) override {
-    if (::rename(from.c_str(), to.c_str()) != 0) return IoError("rename " + from + " -> " + to);
-    return Status::Ok();
+    return Check(Call(SYS_rename, from.c_str(), to.c_str()), "rename " + from + " -> " + to);
   }
 
   Status Unlink(const std::string& path) override {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return IoError("unlink " + path);
-    return Status::Ok();
+    long r = Call(SYS_unlink, path.c_str());
+    return r == -ENOENT ? Status::Ok() : Check(r, "unlink " + path);
   }
 
-  bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+  bool Exists(const std::string& path) override {
+    return Call(SYS_faccessat, AT_FDCWD, path.c_str(), F_OK, 0) == 0;
+  }
 
   Status SyncParentDir(const std::string& path) override {
     auto slash = path.find_last_of('/');
     std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return IoError("open directory " + dir);
-    UniqueFd guard(fd);
-    if (::fsync(fd) != 0) return IoError("fsync directory " + dir);
-    return Status::Ok();
+    long fd = Call(SYS_openat, AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0) return IoError("open directory " + dir, static_cast<int>(-fd));
+    UniqueFd guard(static_cast<int>(fd));
+    return Check(Call(SYS_fsync, fd), "fsync directory " + dir);
   }
+
+ private:
+  template <typename... Args>
+  long Call(long nr, Args... args) const {
+    long a[6] = {(long)args...};  // NOLINT: syscall arguments are machine words
+    return sys_(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  }
+  static Status Check(long r, const std::string& what) {
+    return r < 0 ? IoError(what, static_cast<int>(-r)) : Status::Ok();
+  }
+
+  RawSyscallFn sys_;
 };
+
+// libc's syscall(), with its -1/errno convention turned into -errno.
+long LibcSyscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  long r = ::syscall(nr, a0, a1, a2, a3, a4, a5);
+  return r == -1 ? -errno : r;
+}
 
 }  // namespace
 
+std::unique_ptr<Env> MakeSyscallEnv(RawSyscallFn syscall_fn) {
+  return std::make_unique<SyscallEnv>(syscall_fn);
+}
+
 Env& Env::Default() {
-  static PosixEnv env;
-  return env;
+  static const std::unique_ptr<Env> env = MakeSyscallEnv(&LibcSyscall);
+  return *env;
 }
 
 Result<std::vector<uint8_t>> ReadWholeFile(Env& env, const std::string& path) {

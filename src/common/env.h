@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,6 +40,14 @@ class Env {
   // fsyncs the directory holding `path`, so that a rename or create in it is durable.
   virtual Status SyncParentDir(const std::string& path) = 0;
 };
+
+// Issues system call `nr` and returns the raw kernel result (>= 0, or -errno).
+using RawSyscallFn = long (*)(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+
+// An Env whose every OS call goes through `syscall_fn`. Env::Default() is one over libc's
+// syscall(); the runtime makes one over its trampoline, so that the shield's I/O neither
+// re-enters the interposed libc functions nor trips the syscall trap.
+std::unique_ptr<Env> MakeSyscallEnv(RawSyscallFn syscall_fn);
 
 // Reads a whole (small) file, e.g. an fspf.
 Result<std::vector<uint8_t>> ReadWholeFile(Env& env, const std::string& path);
