@@ -1,13 +1,15 @@
-// UniqueFd: owns a file descriptor and closes it exactly once. The close is a raw syscall so that
-// the runtime, which interposes libc's close, can use this type without re-entering itself.
+// UniqueFd: owns a file descriptor and closes it exactly once, through CloseFd, which is not
+// libc's close: the runtime interposes that, and provides its own CloseFd that issues the
+// syscall through its trampoline (so that the syscall trap does not catch its own closes).
 #pragma once
-
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <utility>
 
 namespace cove {
+
+// Closes `fd` with a system call. common/unique_fd.cc defines it (weak) with libc's syscall();
+// libcove-runtime.so overrides it.
+void CloseFd(int fd);
 
 class UniqueFd {
  public:
@@ -29,7 +31,7 @@ class UniqueFd {
   bool valid() const { return fd_ >= 0; }
   int Release() { return std::exchange(fd_, -1); }
   void Reset(int fd = -1) {
-    if (fd_ >= 0) ::syscall(SYS_close, fd_);
+    if (fd_ >= 0) CloseFd(fd_);
     fd_ = fd;
   }
 

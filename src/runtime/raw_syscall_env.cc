@@ -15,6 +15,17 @@ long ToLibcResult(long raw) {
   return raw;
 }
 
+}  // namespace cove::runtime
+
+namespace cove {
+// Overrides common's weak CloseFd: the runtime's own closes go through the trampoline.
+void CloseFd(int fd) {
+  runtime::DirectSyscall(SYS_close, fd);
+}
+}  // namespace cove
+
+namespace cove::runtime {
+
 Env& RawSyscallEnvInstance() {
   static const std::unique_ptr<Env> env = MakeSyscallEnv(&cove_raw_syscall);
   return *env;
