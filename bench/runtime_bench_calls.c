@@ -46,7 +46,9 @@ static void op_pread_64(void) {
   if (pread(g_file_fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf) abort();
   g_sink += buf[0];
 }
-static void op_getppid(void) { g_sink += getppid(); }
+static void op_getppid(void) {
+  g_sink += getppid();
+}
 static void op_stdio_4k(void) {
   char buf[4096];
   FILE* f = fopen(g_file, "r");

@@ -89,7 +89,7 @@ TEST(CrashSafety, KilledWriterAlwaysLeavesACommittedVersion) {
   }
   std::mt19937 rng(1234);
   int kills = 0;
-  int killed_mid_commit = 0;  // kills that left a journal behind, so recovery really ran
+  int killed_mid_commit = 0;           // kills that left a journal behind, so recovery really ran
   int killed_after_sealed_append = 0;  // ... the journal of uncommitted sealed appends
   for (int round = 0; round < 40; ++round) {
     pid_t child = fork();
