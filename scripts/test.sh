@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc)
 
+echo "== format"
+bash scripts/check-format.sh
+
 echo "== build (RelWithDebInfo)"
 BUILD_DIR=build bash scripts/build.sh
 
