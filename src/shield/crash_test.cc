@@ -91,7 +91,10 @@ TEST(CrashSafety, KilledWriterAlwaysLeavesACommittedVersion) {
   int kills = 0;
   int killed_mid_commit = 0;           // kills that left a journal behind, so recovery really ran
   int killed_after_sealed_append = 0;  // ... the journal of uncommitted sealed appends
-  for (int round = 0; round < 40; ++round) {
+  // At least 40 kills, and more (up to 200) until kills have landed both inside a commit and
+  // after sealed appends: where a kill lands is timing, and a loaded machine shifts it.
+  auto covered = [&] { return killed_mid_commit > 0 && killed_after_sealed_append > 0; };
+  for (int round = 0; round < 40 || (!covered() && round < 200); ++round) {
     pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) RunWriter(fspf, key);
@@ -122,7 +125,7 @@ TEST(CrashSafety, KilledWriterAlwaysLeavesACommittedVersion) {
     ASSERT_TRUE(n.ok()) << "round " << round << ": " << n.status().ToString();
     ASSERT_EQ(content, expected) << "round " << round << " generation " << (*file)->generation();
   }
-  EXPECT_EQ(kills, 40);
+  EXPECT_GE(kills, 40);
   EXPECT_GT(killed_mid_commit, 0) << "no kill landed inside a commit; recovery was not exercised";
   EXPECT_GT(killed_after_sealed_append, 0) << "no kill landed after a sealed append";
   std::cout << killed_mid_commit << " of " << kills << " kills interrupted a commit, "
