@@ -205,11 +205,11 @@ __attribute__((constructor)) void StartRuntime() {
   if (!config.ok()) Refuse(config.status().ToString());
   int log_fd = config->log_file.empty() ? 2 : OpenLogFile(config->log_file);
   SetLogTarget(config->log_level, log_fd);
-  if (const char* mode = getenv("SCONE_MODE"); mode != nullptr && mode[0] != '\0') {
-    Status supported = config->mode == RunMode::kHardware ? check::CheckHardwareModeSupported()
-                                                          : check::CheckSimulationModeSupported();
-    if (!supported.ok()) Refuse(supported.ToString());
-  }
+  // SCONE_MODE unset means simulation mode: a CPU that `cove check` rejects is refused here
+  // with the same message, before the program runs.
+  Status supported = config->mode == RunMode::kHardware ? check::CheckHardwareModeSupported()
+                                                        : check::CheckSimulationModeSupported();
+  if (!supported.ok()) Refuse(supported.ToString());
   const char* conf_env = getenv("SCONE_CONFIG");
   ReadMuslConf(*config, conf_env != nullptr && conf_env[0] != '\0');
   if (config->print_version) {
