@@ -46,8 +46,11 @@ void ApplyStep(std::vector<uint8_t>& model, uint64_t step) {
   std::copy(data.begin(), data.end(), model.begin() + static_cast<long>(offset));
 }
 
-// Writer: one commit per step, forever (until killed). Steps are numbered by generation.
-[[noreturn]] void RunWriter(const std::string& fspf, const SecretBytes& key) {
+// Writer: one commit per step, forever (until killed). Steps are numbered by generation. It
+// writes one byte to `ready_fd` when a step's writes are done and its commit is about to start,
+// so that the parent can aim its kill at the interesting moments however slow the steps are
+// (sanitizer builds spend most of a step generating data).
+[[noreturn]] void RunWriter(const std::string& fspf, const SecretBytes& key, int ready_fd) {
   VolumeOptions options;
   options.fspf_path = fspf;
   options.key = key;
@@ -68,6 +71,7 @@ void ApplyStep(std::vector<uint8_t>& model, uint64_t step) {
     }
     // The program works a little between its writes and its fsync: a kill often lands there,
     // after appended chunks were sealed and written in place but before their commit.
+    if (write(ready_fd, "c", 1) != 1) _exit(7);
     std::this_thread::sleep_for(std::chrono::microseconds(1500));
     if (!volume->Commit(*file).ok()) _exit(6);
   }
@@ -95,10 +99,20 @@ TEST(CrashSafety, KilledWriterAlwaysLeavesACommittedVersion) {
   // after sealed appends: where a kill lands is timing, and a loaded machine shifts it.
   auto covered = [&] { return killed_mid_commit > 0 && killed_after_sealed_append > 0; };
   for (int round = 0; round < 40 || (!covered() && round < 200); ++round) {
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
     pid_t child = fork();
     ASSERT_GE(child, 0);
-    if (child == 0) RunWriter(fspf, key);
-    std::this_thread::sleep_for(std::chrono::microseconds(2000 + rng() % 40000));
+    if (child == 0) RunWriter(fspf, key, ready[1]);
+    close(ready[1]);
+    // Wait until the writer finished the writes of its 1st..4th step, then kill it within the
+    // next few milliseconds: before its commit (sealed appends on disk), inside it, or after.
+    for (uint32_t steps = 1 + rng() % 4; steps > 0; --steps) {
+      char byte = 0;
+      ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the writer died before its commit";
+    }
+    close(ready[0]);
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 6000));
     kill(child, SIGKILL);
     int status = 0;
     waitpid(child, &status, 0);
