@@ -140,6 +140,48 @@ TEST_F(ShieldedFilesTest, AppendTruncateAndExclusiveCreate) {
   EXPECT_EQ(st.st_size, 0);
 }
 
+TEST_F(ShieldedFilesTest, ScatterGatherReadsAndWrites) {
+  long fd = OpenFile(region_ + "/v.txt", O_CREAT | O_RDWR);
+  ASSERT_GE(fd, 0);
+  char a[] = "alpha-", b[] = "", c[] = "gamma";
+  struct iovec out[3] = {{a, 6}, {b, 0}, {c, 5}};
+  long r = 0;
+  ASSERT_TRUE(files_->TryWritev(static_cast<int>(fd), out, 3, -1, &r));
+  EXPECT_EQ(r, 11);
+  // preadv at an explicit offset leaves the description's offset alone.
+  char x[4] = {}, y[16] = {};
+  struct iovec in[2] = {{x, 4}, {y, 16}};
+  ASSERT_TRUE(files_->TryReadv(static_cast<int>(fd), in, 2, 2, &r));
+  EXPECT_EQ(r, 9) << "short at end of file";
+  EXPECT_EQ(std::string(x, 4), "pha-");
+  EXPECT_EQ(std::string(y, 5), "gamma");
+  long pos = 0;
+  ASSERT_TRUE(files_->TryLseek(static_cast<int>(fd), 0, SEEK_CUR, &pos));
+  EXPECT_EQ(pos, 11);
+  // readv from the description's offset advances it.
+  ASSERT_TRUE(files_->TryLseek(static_cast<int>(fd), 6, SEEK_SET, &pos));
+  char z[8] = {};
+  struct iovec tail[1] = {{z, 8}};
+  ASSERT_TRUE(files_->TryReadv(static_cast<int>(fd), tail, 1, -1, &r));
+  EXPECT_EQ(r, 5);
+  ASSERT_TRUE(files_->TryLseek(static_cast<int>(fd), 0, SEEK_CUR, &pos));
+  EXPECT_EQ(pos, 11);
+  ASSERT_TRUE(files_->TryReadv(static_cast<int>(fd), tail, -1, -1, &r));
+  EXPECT_EQ(r, -EINVAL);
+  Close(fd);
+  // writev on an O_APPEND descriptor appends wherever the offset is.
+  fd = OpenFile(region_ + "/v.txt", O_WRONLY | O_APPEND);
+  ASSERT_TRUE(files_->TryLseek(static_cast<int>(fd), 0, SEEK_SET, &pos));
+  char d[] = "!";
+  struct iovec more[1] = {{d, 1}};
+  ASSERT_TRUE(files_->TryWritev(static_cast<int>(fd), more, 1, -1, &r));
+  EXPECT_EQ(r, 1);
+  Close(fd);
+  fd = OpenFile(region_ + "/v.txt", O_RDONLY);
+  EXPECT_EQ(Read(fd), "alpha-gamma!");
+  Close(fd);
+}
+
 TEST_F(ShieldedFilesTest, StatShowsPlaintextSizeWhileOpenAndAfterCommit) {
   long fd = OpenFile(region_ + "/s.bin", O_CREAT | O_RDWR);
   Write(fd, std::string(10000, 'z'));
