@@ -553,6 +553,28 @@ bool ShieldedFiles::TryPwrite(int fd, const void* buf, size_t count, off_t offse
   return true;
 }
 
+namespace {
+// readv/writev semantics over one transfer function: the buffers in order from `pos` (advanced
+// by what was transferred), stopping at an error or a short transfer; the total, or the error
+// when nothing was transferred.
+template <typename Transfer>
+long TransferIovecs(const struct iovec* iov, int iovcnt, uint64_t& pos, Transfer transfer) {
+  long total = 0;
+  for (int i = 0; i < iovcnt; ++i) {
+    if (iov[i].iov_len == 0) continue;
+    long n = transfer(iov[i].iov_base, iov[i].iov_len, pos);
+    if (n < 0) {
+      if (total == 0) total = n;
+      break;
+    }
+    total += n;
+    pos += static_cast<uint64_t>(n);
+    if (static_cast<size_t>(n) < iov[i].iov_len) break;
+  }
+  return total;
+}
+}  // namespace
+
 bool ShieldedFiles::TryReadv(int fd, const struct iovec* iov, int iovcnt, off_t offset,
                              long* result) {
   auto desc = table_.Get(fd);
@@ -564,18 +586,9 @@ bool ShieldedFiles::TryReadv(int fd, const struct iovec* iov, int iovcnt, off_t 
   }
   std::lock_guard lock(desc->mutex);
   uint64_t pos = offset < 0 ? desc->offset : static_cast<uint64_t>(offset);
-  long total = 0;
-  for (int i = 0; i < iovcnt; ++i) {
-    if (iov[i].iov_len == 0) continue;
-    long n = ReadLocked(*desc, iov[i].iov_base, iov[i].iov_len, pos);
-    if (n < 0) {
-      if (total == 0) total = n;
-      break;
-    }
-    total += n;
-    pos += static_cast<uint64_t>(n);
-    if (static_cast<size_t>(n) < iov[i].iov_len) break;
-  }
+  long total = TransferIovecs(iov, iovcnt, pos, [&](void* base, size_t length, uint64_t at) {
+    return ReadLocked(*desc, base, length, at);
+  });
   if (offset < 0 && total > 0) desc->offset = pos;
   *result = total;
   return true;
@@ -596,17 +609,9 @@ bool ShieldedFiles::TryWritev(int fd, const struct iovec* iov, int iovcnt, off_t
     std::lock_guard node_lock(desc->node->mutex);
     if (desc->node->file) pos = desc->node->file->size();
   }
-  long total = 0;
-  for (int i = 0; i < iovcnt; ++i) {
-    if (iov[i].iov_len == 0) continue;
-    long n = WriteLocked(*desc, iov[i].iov_base, iov[i].iov_len, pos);
-    if (n < 0) {
-      if (total == 0) total = n;
-      break;
-    }
-    total += n;
-    pos += static_cast<uint64_t>(n);
-  }
+  long total = TransferIovecs(iov, iovcnt, pos, [&](void* base, size_t length, uint64_t at) {
+    return WriteLocked(*desc, base, length, at);
+  });
   if (offset < 0 && total > 0) desc->offset = pos;
   *result = total;
   return true;
