@@ -1,13 +1,19 @@
 // OpenSSL EVP glue for the primitives in crypto.h.
+// The low-level SHA256_* functions are deprecated in OpenSSL 3.0 but kept; see LowLevelSha256.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "common/crypto.h"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
-#include <openssl/kdf.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstring>
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace cove {
 namespace {
@@ -31,9 +37,42 @@ const EVP_MD* Sha256Md() {
   static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   return md != nullptr ? md : EVP_sha256();
 }
-EVP_KDF* HkdfKdf() {
-  static EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
-  return kdf;
+constexpr size_t kSha256Size = 32;
+constexpr size_t kSha256BlockSize = 64;
+
+// SHA-256 over the concatenation of `parts`, on OpenSSL's low-level SHA256_* functions: the
+// EVP and one-shot SHA256() paths of OpenSSL 3.0 look the algorithm up (EVP_Q_digest) or go
+// through a provider on every call, which costs more than hashing the short inputs here.
+// The state is wiped afterwards (it holds key material for HMAC).
+void LowLevelSha256(std::initializer_list<std::span<const uint8_t>> parts, uint8_t* out) {
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  for (auto part : parts) SHA256_Update(&ctx, part.data(), part.size());
+  SHA256_Final(out, &ctx);
+  OPENSSL_cleanse(&ctx, sizeof(ctx));
+}
+
+// HMAC-SHA256 (RFC 2104) of `message` under `key` into `out` (32 bytes); pads are wiped.
+void HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> message, uint8_t* out) {
+  uint8_t block_key[kSha256BlockSize] = {};
+  if (key.size() > kSha256BlockSize) {
+    LowLevelSha256({key}, block_key);
+  } else if (!key.empty()) {
+    std::memcpy(block_key, key.data(), key.size());
+  }
+  uint8_t inner_pad[kSha256BlockSize];
+  uint8_t outer_pad[kSha256BlockSize];
+  for (size_t i = 0; i < kSha256BlockSize; ++i) {
+    inner_pad[i] = block_key[i] ^ 0x36;
+    outer_pad[i] = block_key[i] ^ 0x5c;
+  }
+  uint8_t inner[kSha256Size];
+  LowLevelSha256({inner_pad, message}, inner);
+  LowLevelSha256({outer_pad, inner}, out);
+  OPENSSL_cleanse(inner, sizeof(inner));
+  OPENSSL_cleanse(inner_pad, sizeof(inner_pad));
+  OPENSSL_cleanse(outer_pad, sizeof(outer_pad));
+  OPENSSL_cleanse(block_key, sizeof(block_key));
 }
 
 }  // namespace
@@ -77,27 +116,30 @@ Sha256Digest Sha256Hasher::Finish() {
 
 Result<SecretBytes> HkdfSha256(const SecretBytes& key, std::string_view info, size_t size,
                                std::span<const uint8_t> salt) {
-  EVP_KDF* kdf = HkdfKdf();
-  if (kdf == nullptr) return OpenSslError("HKDF fetch");
-  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
-  if (ctx == nullptr) return OpenSslError("HKDF context");
-  char digest_name[] = "SHA256";
-  OSSL_PARAM params[5];
-  int n = 0;
-  params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest_name, 0);
-  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-                                                  const_cast<uint8_t*>(key.data()), key.size());
-  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-                                                  const_cast<char*>(info.data()), info.size());
-  if (!salt.empty()) {
-    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-                                                    const_cast<uint8_t*>(salt.data()), salt.size());
+  if (size == 0 || size > 255 * kSha256Size) {
+    return InvalidArgument("HKDF: output size must be 1.." + std::to_string(255 * kSha256Size));
   }
-  params[n] = OSSL_PARAM_construct_end();
+  // RFC 5869 over HMAC-SHA256 on the one-shot SHA256(): every file open derives its chunk key,
+  // and EVP_KDF's per-call context, parameter parsing and digest fetch cost 4x the hashing.
+  std::array<uint8_t, kSha256Size> zero_salt{};
+  std::span<const uint8_t> extract_key = salt.empty() ? std::span<const uint8_t>(zero_salt) : salt;
+  SecretBytes prk(kSha256Size);
+  HmacSha256(extract_key, {key.data(), key.size()}, prk.data());
   SecretBytes out(size);
-  int rc = EVP_KDF_derive(ctx, out.data(), out.size(), params);
-  EVP_KDF_CTX_free(ctx);
-  if (rc != 1) return OpenSslError("HKDF derive");
+  SecretBytes block(kSha256Size + info.size() + 1);  // T(i-1) | info | i
+  uint8_t t[kSha256Size];
+  size_t previous = 0;
+  for (size_t done = 0, i = 1; done < size; ++i) {
+    std::memcpy(block.data() + previous, info.data(), info.size());
+    block.data()[previous + info.size()] = static_cast<uint8_t>(i);
+    HmacSha256(prk.span(), {block.data(), previous + info.size() + 1}, t);
+    size_t take = std::min(size - done, kSha256Size);
+    std::memcpy(out.data() + done, t, take);
+    std::memcpy(block.data(), t, kSha256Size);
+    previous = kSha256Size;
+    done += take;
+  }
+  OPENSSL_cleanse(t, sizeof(t));
   return out;
 }
 

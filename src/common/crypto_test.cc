@@ -2,6 +2,8 @@
 #include "common/crypto.h"
 
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
 
 #include "common/hex.h"
 
@@ -24,6 +26,59 @@ TEST(HkdfSha256, MatchesRfc5869TestCase1) {
   ASSERT_TRUE(okm.ok()) << okm.status().ToString();
   EXPECT_EQ(HexEncode(okm->span()),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+}
+
+TEST(HkdfSha256, MatchesRfc5869TestCase3WithoutSaltAndInfo) {
+  auto ikm = HexDecodeSecret("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", 22, "ikm");
+  ASSERT_TRUE(ikm.ok());
+  auto okm = HkdfSha256(*ikm, "", 42);
+  ASSERT_TRUE(okm.ok()) << okm.status().ToString();
+  EXPECT_EQ(HexEncode(okm->span()),
+            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+}
+
+// Our HMAC-based HKDF against OpenSSL's EVP_KDF "HKDF" for keys longer than an HMAC block,
+// salts of every kind, and outputs spanning several expand blocks.
+TEST(HkdfSha256, AgreesWithOpenSslKdf) {
+  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  ASSERT_NE(kdf, nullptr);
+  for (size_t key_size : {1, 32, 64, 65, 200}) {
+    for (size_t salt_size : {0, 13, 64, 100}) {
+      for (size_t size : {1, 16, 32, 33, 64, 100}) {
+        auto key = RandomKey(key_size);
+        ASSERT_TRUE(key.ok());
+        std::vector<uint8_t> salt(salt_size);
+        ASSERT_TRUE(RandomBytes(salt).ok());
+        std::string info = "cove/test/" + std::to_string(size);
+        auto ours = HkdfSha256(*key, info, size, salt);
+        ASSERT_TRUE(ours.ok()) << ours.status().ToString();
+        EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
+        char digest[] = "SHA256";
+        OSSL_PARAM params[5];
+        int n = 0;
+        params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
+        params[n++] = OSSL_PARAM_construct_octet_string(
+            OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(key->data()), key->size());
+        params[n++] =
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size());
+        if (salt_size != 0) {
+          params[n++] =
+              OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt.data(), salt.size());
+        }
+        params[n] = OSSL_PARAM_construct_end();
+        std::vector<uint8_t> theirs(size);
+        ASSERT_EQ(EVP_KDF_derive(ctx, theirs.data(), theirs.size(), params), 1);
+        EVP_KDF_CTX_free(ctx);
+        EXPECT_EQ(HexEncode(ours->span()), HexEncode(theirs))
+            << "key " << key_size << " salt " << salt_size << " size " << size;
+      }
+    }
+  }
+  EVP_KDF_free(kdf);
+  auto key = RandomKey();
+  ASSERT_TRUE(key.ok());
+  EXPECT_FALSE(HkdfSha256(*key, "x", 0).ok());
+  EXPECT_FALSE(HkdfSha256(*key, "x", 255 * 32 + 1).ok());
 }
 
 TEST(AesGcm, RoundTripsAndRejectsTampering) {

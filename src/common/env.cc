@@ -36,6 +36,16 @@ class SyscallEnv final : public Env {
     return done;
   }
 
+  Result<size_t> ReadOnce(int fd, std::span<uint8_t> buf, uint64_t offset,
+                          const std::string& path) override {
+    long n;
+    do {
+      n = Call(SYS_pread64, fd, buf.data(), buf.size(), offset);
+    } while (n == -EINTR);
+    if (n < 0) return IoError("read " + path, static_cast<int>(-n));
+    return static_cast<size_t>(n);
+  }
+
   Status ReadExactly(int fd, std::span<uint8_t> buf, uint64_t offset,
                      const std::string& path) override {
     COVE_ASSIGN_OR_RETURN(size_t n, ReadAt(fd, buf, offset, path));
@@ -84,7 +94,10 @@ class SyscallEnv final : public Env {
   }
 
   bool Exists(const std::string& path) override {
-    return Call(SYS_faccessat, AT_FDCWD, path.c_str(), F_OK, 0) == 0;
+    // stat, not access(2): faccessat switches to the real uid's credentials for its check,
+    // which costs a credential copy per call (every protected-file open checks for a journal).
+    struct stat st {};
+    return Call(SYS_newfstatat, AT_FDCWD, path.c_str(), &st, 0) == 0;
   }
 
   Status SyncParentDir(const std::string& path) override {
@@ -94,6 +107,20 @@ class SyscallEnv final : public Env {
     if (fd < 0) return IoError("open directory " + dir, static_cast<int>(-fd));
     UniqueFd guard(static_cast<int>(fd));
     return Check(Call(SYS_fsync, fd), "fsync directory " + dir);
+  }
+
+  Status SyncFilesystem(const std::string& dir) override {
+    long fd = Call(SYS_openat, AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0) return IoError("open directory " + dir, static_cast<int>(-fd));
+    UniqueFd guard(static_cast<int>(fd));
+    return Check(Call(SYS_syncfs, fd), "syncfs of the file system holding " + dir);
+  }
+
+  Result<dev_t> DeviceOf(const std::string& path) override {
+    struct stat st {};
+    long r = Call(SYS_newfstatat, AT_FDCWD, path.c_str(), &st, 0);
+    if (r < 0) return IoError("stat " + path, static_cast<int>(-r));
+    return st.st_dev;
   }
 
  private:

@@ -29,6 +29,9 @@ class Env {
   // Reads up to buf.size() bytes at `offset`; returns how many (0 at end of file).
   virtual Result<size_t> ReadAt(int fd, std::span<uint8_t> buf, uint64_t offset,
                                 const std::string& path) = 0;
+  // One pread (retried on EINTR): may return fewer bytes than asked before the end of file.
+  virtual Result<size_t> ReadOnce(int fd, std::span<uint8_t> buf, uint64_t offset,
+                                  const std::string& path) = 0;
   virtual Status WriteAt(int fd, std::span<const uint8_t> buf, uint64_t offset,
                          const std::string& path) = 0;
   virtual Result<uint64_t> FileSize(int fd, const std::string& path) = 0;
@@ -39,6 +42,11 @@ class Env {
   virtual bool Exists(const std::string& path) = 0;
   // fsyncs the directory holding `path`, so that a rename or create in it is durable.
   virtual Status SyncParentDir(const std::string& path) = 0;
+  // syncfs(2) of the file system holding directory `dir`: one flush for many files written
+  // without fsync (staged files).
+  virtual Status SyncFilesystem(const std::string& dir) = 0;
+  // The device id of the file system holding `path`.
+  virtual Result<dev_t> DeviceOf(const std::string& path) = 0;
 };
 
 // Issues system call `nr` and returns the raw kernel result (>= 0, or -errno).

@@ -5,6 +5,7 @@
 #include <linux/stat.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <termios.h>
 
 #include <algorithm>
@@ -65,6 +66,11 @@ ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield
       significant_region_paths_.push_back(region.path);
     }
   }
+  struct rlimit limit {};
+  if (DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY) {
+    unsaved_batch_by_fds_ = static_cast<size_t>(limit.rlim_cur / 8);
+  }
   config_.log_level = config.log_level;
   config_.fspf_path = config.fspf_path;
   config_.tag_file = config.tag_file;
@@ -80,8 +86,12 @@ bool ReadFspfTagOnDisk(const std::string& path, shield::FspfTag* tag) {
   if (fd < 0) return false;
   UniqueFd guard(static_cast<int>(fd));
   long end = DirectSyscall(SYS_lseek, fd, 0, SEEK_END);
-  if (end < static_cast<long>(tag->size())) return false;
-  return DirectSyscall(SYS_pread64, fd, tag->data(), tag->size(), end - tag->size()) ==
+  return end >= 0 && ReadFspfTagAt(static_cast<int>(fd), static_cast<uint64_t>(end), tag);
+}
+
+bool ReadFspfTagAt(int fd, uint64_t size, shield::FspfTag* tag) {
+  if (size < tag->size()) return false;
+  return DirectSyscall(SYS_pread64, fd, tag->data(), tag->size(), size - tag->size()) ==
          static_cast<long>(tag->size());
 }
 
@@ -102,10 +112,30 @@ std::vector<shield::FspfTag> ParseTagFile(const std::string& text) {
   return tags;
 }
 
+bool ShieldedFiles::FspfUnchangedLocked() const {
+  if (!fspf_watch_fd_.valid()) return false;
+  struct stat st {};
+  return DirectSyscall(SYS_fstat, fspf_watch_fd_.get(), &st) == 0 && st.st_nlink > 0 &&
+         st.st_dev == fspf_watch_dev_ && st.st_ino == fspf_watch_ino_;
+}
+
 void ShieldedFiles::RefreshIfChangedLocked() {
-  if (config_.tag_file.empty() || !volume_->sealed()) return;
+  if (config_.tag_file.empty() || !volume_->sealed() || FspfUnchangedLocked()) return;
+  long fd = DirectSyscall(SYS_openat, AT_FDCWD, config_.fspf_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  UniqueFd watch(static_cast<int>(fd));
+  struct stat st {};
   shield::FspfTag on_disk{};
-  if (!ReadFspfTagOnDisk(config_.fspf_path, &on_disk) || on_disk == volume_->tag()) return;
+  if (DirectSyscall(SYS_fstat, fd, &st) != 0 ||
+      !ReadFspfTagAt(static_cast<int>(fd), static_cast<uint64_t>(st.st_size), &on_disk)) {
+    return;
+  }
+  if (on_disk == volume_->tag()) {  // the version this process knows: watch it from now on
+    fspf_watch_fd_ = std::move(watch);
+    fspf_watch_dev_ = st.st_dev;
+    fspf_watch_ino_ = st.st_ino;
+    return;
+  }
   auto text = ReadWholeFile(RawSyscallEnvInstance(), config_.tag_file);
   if (!text.ok()) return;
   auto tags = ParseTagFile(std::string(text->begin(), text->end()));
@@ -230,9 +260,11 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   std::string host = volume_->HostPathFor(path);
   // The host file carries the cross-process lock: shared for readers, exclusive for a writer,
   // and taken BEFORE a create truncates a host file another process may be writing.
+  bool lock_fd_writable = false;  // the lock descriptor was opened by lock_host, O_RDWR
   auto lock_host = [&](int operation) {
     if (!node->lock_fd.valid()) {
       long fd = RawOpen(host, O_RDWR | O_CLOEXEC);
+      lock_fd_writable = fd >= 0;
       if (fd < 0) fd = RawOpen(host, O_RDONLY | O_CLOEXEC);
       if (fd < 0) return true;  // nothing to lock yet
       node->lock_fd.Reset(static_cast<int>(fd));
@@ -258,8 +290,15 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     *error = -EBUSY;
     return nullptr;
   }
+  // An existing file is read through a duplicate of the lock descriptor (dup is cheaper than a
+  // second open by path, and it is the very file that was locked).
+  UniqueFd host_fd;
+  if (!create && lock_fd_writable) {
+    long dup = DirectSyscall(SYS_fcntl, node->lock_fd.get(), F_DUPFD_CLOEXEC, 0);
+    if (dup >= 0) host_fd.Reset(static_cast<int>(dup));
+  }
   Result<std::unique_ptr<shield::ProtectedFile>> file =
-      create ? volume_->CreateFile(path) : volume_->OpenFile(path, true);
+      create ? volume_->CreateFile(path) : volume_->OpenFile(path, true, std::move(host_fd));
   if (!file.ok() && !create && ErrnoOf(file.status()) == EACCES) {
     file = volume_->OpenFile(path, false);  // a read-only host file
   }
@@ -313,8 +352,13 @@ Status ShieldedFiles::CommitOnLastCloseLocked(ProtectedNode& node) {
     std::lock_guard lock(unsaved_mutex_);
     unsaved_locks_[node.path] = std::move(node.lock_fd);
   }
-  if (volume_->unsaved_count() >= kMaxUnsavedFiles) return SaveUnsaved();
+  if (volume_->unsaved_count() >= UnsavedBatchLimit()) return SaveUnsaved();
   return Status::Ok();
+}
+
+size_t ShieldedFiles::UnsavedBatchLimit() const {
+  size_t by_size = volume_->file_count() / 4;
+  return std::max(kMinUnsavedBatch, std::min({by_size, unsaved_batch_by_fds_, kMaxUnsavedBatch}));
 }
 
 Status ShieldedFiles::SaveUnsaved() {
@@ -356,8 +400,12 @@ void ShieldedFiles::AddRef(const std::shared_ptr<ProtectedNode>& node) {
 Status ShieldedFiles::ReleaseRef(const std::shared_ptr<ProtectedNode>& node) {
   std::lock_guard lock(mutex_);
   if (--node->fd_refs > 0) return Status::Ok();
-  RefreshIfChangedLocked();
   std::lock_guard node_lock(node->mutex);
+  // Only a close that commits writes the fspf, and must first take in other processes'
+  // commits; the last close of a file only read needs no look at the fspf.
+  bool commits =
+      !node->unlinked && node->file && (node->file->dirty() || node->file->generation() == 0);
+  if (commits) RefreshIfChangedLocked();
   Status status = CommitOnLastCloseLocked(*node);
   if (auto it = nodes_.find(node->path); it != nodes_.end() && it->second == node) {
     nodes_.erase(it);

@@ -166,6 +166,9 @@ class ShieldedFiles {
   // When another process of the session committed (the fspf's tag on disk is the one the tag
   // file names), re-reads the fspf so that its files become visible here. mutex_ held.
   void RefreshIfChangedLocked();
+  // True when the fspf on disk is still the file last looked at: one fstat of a descriptor
+  // held on it (a commit renames a new fspf over it, which unlinks the held inode). mutex_ held.
+  bool FspfUnchangedLocked() const;
 
   static std::atomic<ShieldedFiles*> instance_;
 
@@ -178,15 +181,29 @@ class ShieldedFiles {
   // New files closed but not yet recorded by the fspf on disk (Volume::Stage): their
   // exclusive host-file locks stay held until the fspf is saved, so that no other process
   // takes them for a crashed creator's leftovers. Saved at fsync, exit, exec and fork, on any
-  // commit, and every kMaxUnsavedFiles files.
-  static constexpr size_t kMaxUnsavedFiles = 64;
+  // commit, and in batches (UnsavedBatchLimit).
+  static constexpr size_t kMinUnsavedBatch = 64;
+  static constexpr size_t kMaxUnsavedBatch = 512;
+  // How many staged files may wait for the fspf: a quarter of the files it records (so that
+  // rewriting the fspf costs O(1) per file however large it grows), at least kMinUnsavedBatch,
+  // at most kMaxUnsavedBatch and an eighth of RLIMIT_NOFILE (each holds its lock descriptor).
+  size_t UnsavedBatchLimit() const;
   std::mutex unsaved_mutex_;
   std::map<std::string, UniqueFd> unsaved_locks_;
+  size_t unsaved_batch_by_fds_ = kMaxUnsavedBatch;  // RLIMIT_NOFILE / 8, read at start
   FdTable<OpenFileDescription> table_;
+  // The fspf as last looked at by RefreshIfChangedLocked: held open, so that its inode cannot
+  // be reused while held, and identified by device and inode (a program that closes or reuses
+  // the descriptor number cannot make a change look like none).
+  UniqueFd fspf_watch_fd_;
+  dev_t fspf_watch_dev_ = 0;
+  ino_t fspf_watch_ino_ = 0;
 };
 
 // The tag at the end of the sealed fspf at `path` (false when it cannot be read).
 bool ReadFspfTagOnDisk(const std::string& path, shield::FspfTag* tag);
+// The same for an open fspf of `size` bytes.
+bool ReadFspfTagAt(int fd, uint64_t size, shield::FspfTag* tag);
 // The tags a tag file holds: one line, or two while a commit is in flight (newest first).
 std::vector<shield::FspfTag> ParseTagFile(const std::string& text);
 

@@ -1,6 +1,7 @@
 // Encoding of the protected-file header, tag entries, chunk AAD and tag-block digests.
 #include "shield/file_format.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace cove::shield {
@@ -21,25 +22,26 @@ bool IsValidChunkSize(uint32_t chunk_size) {
 }
 
 std::array<uint8_t, kHeaderSize> EncodeFileHeader(const FileId& id, uint32_t chunk_size,
-                                                  RegionKind kind) {
+                                                  RegionKind kind, uint32_t version) {
   std::array<uint8_t, kHeaderSize> header{};
   std::memcpy(header.data(), kMagic, sizeof(kMagic));
-  PutLe(header.data() + 8, kFileFormatVersion, 4);
+  PutLe(header.data() + 8, version, 4);
   PutLe(header.data() + 12, chunk_size, 4);
   std::memcpy(header.data() + 16, id.data(), id.size());
   header[32] = static_cast<uint8_t>(kind);
   return header;
 }
 
-Status VerifyFileHeader(std::span<const uint8_t> header, const FileId& id, uint32_t chunk_size,
-                        RegionKind kind, const std::string& path) {
+Result<uint32_t> VerifyFileHeader(std::span<const uint8_t> header, const FileId& id,
+                                  uint32_t chunk_size, RegionKind kind, const std::string& path) {
   if (header.size() != kHeaderSize || std::memcmp(header.data(), kMagic, sizeof(kMagic)) != 0) {
     return IntegrityError(path + ": header: not a cove protected file (bad magic)");
   }
   uint32_t version = GetLe32(header.data() + 8);
-  if (version != kFileFormatVersion) {
+  if (version < kOldestFileFormatVersion || version > kFileFormatVersion) {
     return Unsupported(path + ": header: format version " + std::to_string(version) +
-                       " is not supported (this cove reads version " +
+                       " is not supported (this cove reads versions " +
+                       std::to_string(kOldestFileFormatVersion) + " to " +
                        std::to_string(kFileFormatVersion) + ")");
   }
   if (std::memcmp(header.data() + 16, id.data(), id.size()) != 0) {
@@ -47,11 +49,11 @@ Status VerifyFileHeader(std::span<const uint8_t> header, const FileId& id, uint3
                           ": header: file id does not match the fspf entry "
                           "(file replaced by another protected file)");
   }
-  auto expected = EncodeFileHeader(id, chunk_size, kind);
+  auto expected = EncodeFileHeader(id, chunk_size, kind, version);
   if (std::memcmp(header.data(), expected.data(), kHeaderSize) != 0) {
     return IntegrityError(path + ": header: modified (chunk size, region kind or padding)");
   }
-  return Status::Ok();
+  return version;
 }
 
 void EncodeTagEntry(const TagEntry& entry, uint8_t* out) {
@@ -78,14 +80,26 @@ std::array<uint8_t, 29> ChunkAad(const FileId& id, uint64_t chunk, uint32_t leng
   return aad;
 }
 
-Sha256Digest TagBlockDigest(const FileId& id, uint64_t group, std::span<const uint8_t> block) {
+Sha256Digest TagBlockDigest(const FileId& id, uint64_t group, std::span<const uint8_t> block,
+                            uint32_t version, uint64_t used) {
   Sha256Hasher hasher;
-  hasher.Update("cove-group-v1");
-  hasher.Update(id);
   uint8_t index[8];
   PutLe(index, group, 8);
+  if (version == 1) {
+    hasher.Update("cove-group-v1");
+    hasher.Update(id);
+    hasher.Update(index);
+    hasher.Update(block);
+    return hasher.Finish();
+  }
+  used = std::min<uint64_t>(used, block.size() / kTagEntrySize);
+  uint8_t count[4];
+  PutLe(count, used, 4);
+  hasher.Update("cove-group-v2");
+  hasher.Update(id);
   hasher.Update(index);
-  hasher.Update(block);
+  hasher.Update(count);
+  hasher.Update(block.first(used * kTagEntrySize));
   return hasher.Finish();
 }
 

@@ -2,7 +2,7 @@
 //
 //   offset 0      FileHeader, kHeaderSize (4096) bytes, plaintext:
 //                   0  magic "COVEPF01"        8 bytes
-//                   8  format_version (=1)     u32 LE
+//                   8  format_version (2; 1 is still read) u32 LE
 //                  12  chunk_size              u32 LE (power of two, 4 KiB .. 1 MiB)
 //                  16  file_id                 16 bytes (random, also in the fspf entry)
 //                  32  region kind             u8 (1 authenticated, 2 encrypted)
@@ -17,8 +17,12 @@
 //
 // Binding: each chunk's AAD is file_id | chunk index (u64) | plaintext length (u32) | kind (u8),
 // so chunks cannot move within or between files or change length. Each tag block is anchored by
-// its digest SHA-256("cove-group-v1" | file_id | group index u64 | tag block) stored in the fspf
-// entry, and the fspf is anchored by its tag: an old chunk, tag block or file fails the digest.
+// its digest stored in the fspf entry, and the fspf is anchored by its tag: an old chunk, tag
+// block or file fails the digest. Version 2 digests only the entries of the chunks the file
+// has in the group, `used` = min(128, chunks - 128 * group) (a 4 KiB file hashes 32 bytes, not
+// 4 KiB; entries past `used` are ignored and read as absent):
+//   v2: SHA-256("cove-group-v2" | file_id | group index u64 | used u32 | entries[0..used))
+//   v1: SHA-256("cove-group-v1" | file_id | group index u64 | whole tag block)
 #pragma once
 
 #include <algorithm>
@@ -32,7 +36,8 @@
 
 namespace cove::shield {
 
-inline constexpr uint32_t kFileFormatVersion = 1;
+inline constexpr uint32_t kFileFormatVersion = 2;        // written by this cove
+inline constexpr uint32_t kOldestFileFormatVersion = 1;  // still read (and kept by commits)
 inline constexpr size_t kHeaderSize = 4096;
 inline constexpr size_t kChunksPerGroup = 128;
 inline constexpr size_t kTagEntrySize = 32;
@@ -85,16 +90,26 @@ class FileGeometry {
 bool IsValidChunkSize(uint32_t chunk_size);
 
 std::array<uint8_t, kHeaderSize> EncodeFileHeader(const FileId& id, uint32_t chunk_size,
-                                                  RegionKind kind);
-// Checks that `header` is exactly the header of file `id` (any flipped byte is an error).
-Status VerifyFileHeader(std::span<const uint8_t> header, const FileId& id, uint32_t chunk_size,
-                        RegionKind kind, const std::string& path);
+                                                  RegionKind kind,
+                                                  uint32_t version = kFileFormatVersion);
+// Checks that `header` is exactly the header of file `id` in one of the versions this cove
+// reads (any flipped byte is an error) and returns that version.
+Result<uint32_t> VerifyFileHeader(std::span<const uint8_t> header, const FileId& id,
+                                  uint32_t chunk_size, RegionKind kind, const std::string& path);
 
 void EncodeTagEntry(const TagEntry& entry, uint8_t* out);
 TagEntry DecodeTagEntry(const uint8_t* in);
 // The AAD binding a chunk to its file, position, length and region kind.
 std::array<uint8_t, 29> ChunkAad(const FileId& id, uint64_t chunk, uint32_t length,
                                  RegionKind kind);
-Sha256Digest TagBlockDigest(const FileId& id, uint64_t group, std::span<const uint8_t> block);
+// The digest the fspf records for tag block `group` of a file of `version` whose group holds
+// `used` chunks (see the file comment).
+Sha256Digest TagBlockDigest(const FileId& id, uint64_t group, std::span<const uint8_t> block,
+                            uint32_t version, uint64_t used);
+// Number of chunks of a file of `chunk_count` chunks in group `group` (0..kChunksPerGroup).
+inline uint64_t ChunksInGroup(uint64_t chunk_count, uint64_t group) {
+  uint64_t first = group * kChunksPerGroup;
+  return chunk_count <= first ? 0 : std::min<uint64_t>(kChunksPerGroup, chunk_count - first);
+}
 
 }  // namespace cove::shield

@@ -24,6 +24,9 @@ constexpr size_t kMinSealedAppendWrite = 256 << 10;
 // Sealed appends are staged and written in runs of at most this many bytes: small enough for
 // the ciphertext to stay in the L2 cache between the seal and the copy to the page cache.
 constexpr size_t kMaxSealedRunBytes = 256 << 10;
+// A committed file whose host file is at most this long is read whole at open (header, tag
+// block and up to 6 chunks of 4 KiB): one pread serves the open and the first reads.
+constexpr uint64_t kMaxPrefetchHostBytes = 32 << 10;
 
 }  // namespace
 
@@ -51,7 +54,8 @@ ProtectedFile::~ProtectedFile() {
 }
 
 Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string host_path,
-                                                           const FileEntry& entry, bool writable) {
+                                                           const FileEntry& entry, bool writable,
+                                                           UniqueFd host_fd) {
   if (entry.key.size() != kAes256KeySize || !IsValidChunkSize(entry.chunk_size)) {
     return InvalidArgument(entry.path + ": invalid fspf entry (key or chunk size)");
   }
@@ -59,6 +63,8 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
   COVE_ASSIGN_OR_RETURN(auto gcm, AesGcm::Create(chunk_key));
   FileGeometry geometry(entry.chunk_size);
   UniqueFd fd;
+  uint32_t version = kFileFormatVersion;
+  std::vector<uint8_t> prefetch;  // host bytes [0, size) as read at open (ciphertext)
   if (entry.generation == 0) {
     // Never committed: (re)create the host file with just its header.
     COVE_ASSIGN_OR_RETURN(fd, env.Open(host_path, O_RDWR | O_CREAT | O_TRUNC, 0600));
@@ -66,18 +72,35 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
     COVE_RETURN_IF_ERROR(env.WriteAt(fd.get(), header, 0, host_path));
   } else {
     bool has_journal = env.Exists(JournalPath(host_path));
-    COVE_ASSIGN_OR_RETURN(fd, env.Open(host_path, (writable || has_journal) ? O_RDWR : O_RDONLY));
+    if (host_fd.valid() && (writable || !has_journal)) {
+      fd = std::move(host_fd);
+    } else {
+      COVE_ASSIGN_OR_RETURN(fd, env.Open(host_path, (writable || has_journal) ? O_RDWR : O_RDONLY));
+    }
     if (has_journal) COVE_RETURN_IF_ERROR(Recover(env, host_path, fd.get(), entry));
-    std::array<uint8_t, kHeaderSize> header{};
-    COVE_ASSIGN_OR_RETURN(size_t got, env.ReadAt(fd.get(), header, 0, host_path));
-    if (got != kHeaderSize) {
+    // One pread at open: a small file whole (one byte more than expected tells an extended
+    // file without an fstat), else the header and tag block 0.
+    uint64_t expected = geometry.HostSize(entry.size);
+    bool whole = expected <= kMaxPrefetchHostBytes;
+    prefetch.resize(whole ? expected + 1
+                          : std::min<uint64_t>(expected, kHeaderSize + kTagBlockSize));
+    // A pread returns less than asked only at the end of a regular file: `got == expected`
+    // of `expected + 1` asked is the exact size. Anything else is checked with fstat.
+    COVE_ASSIGN_OR_RETURN(size_t got, env.ReadOnce(fd.get(), prefetch, 0, host_path));
+    if (got < prefetch.size() && !(whole && got == expected)) {
+      COVE_ASSIGN_OR_RETURN(got, env.ReadAt(fd.get(), prefetch, 0, host_path));  // the rest
+    }
+    if (got < kHeaderSize) {
       return DataLoss(entry.path + ": header: file is truncated (" + std::to_string(got) +
                       " bytes)");
     }
-    COVE_RETURN_IF_ERROR(
-        VerifyFileHeader(header, entry.id, entry.chunk_size, entry.kind, entry.path));
-    COVE_ASSIGN_OR_RETURN(uint64_t host_size, env.FileSize(fd.get(), host_path));
-    uint64_t expected = geometry.HostSize(entry.size);
+    COVE_ASSIGN_OR_RETURN(version,
+                          VerifyFileHeader(std::span(prefetch).first(kHeaderSize), entry.id,
+                                           entry.chunk_size, entry.kind, entry.path));
+    uint64_t host_size = got;
+    if (!whole || got != expected) {
+      COVE_ASSIGN_OR_RETURN(host_size, env.FileSize(fd.get(), host_path));
+    }
     if (host_size < expected) {
       return DataLoss(entry.path + ": file is truncated: " + std::to_string(host_size) +
                       " bytes on disk, " + std::to_string(expected) + " expected");
@@ -86,9 +109,21 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
       return IntegrityError(entry.path + ": file was extended: " + std::to_string(host_size) +
                             " bytes on disk, " + std::to_string(expected) + " expected");
     }
+    prefetch.resize(std::min<size_t>(got, expected));
   }
-  return std::unique_ptr<ProtectedFile>(
+  std::unique_ptr<ProtectedFile> file(
       new ProtectedFile(env, std::move(host_path), entry, std::move(fd), std::move(gcm)));
+  file->format_version_ = version;
+  file->prefetch_ = std::move(prefetch);
+  return file;
+}
+
+Status ProtectedFile::ReadHost(std::span<uint8_t> out, uint64_t offset) {
+  if (offset <= prefetch_.size() && out.size() <= prefetch_.size() - offset) {
+    std::memcpy(out.data(), prefetch_.data() + offset, out.size());
+    return Status::Ok();
+  }
+  return env_.ReadExactly(fd_.get(), out, offset, host_path_);
 }
 
 Status ProtectedFile::Recover(Env& env, const std::string& host_path, int fd,
@@ -126,16 +161,19 @@ Result<const ProtectedFile::TagBlock*> ProtectedFile::CommittedTagBlock(uint64_t
     return Internal(path_ + ": tag block " + std::to_string(group) + " is beyond the file");
   }
   TagBlock block;
-  COVE_RETURN_IF_ERROR(
-      env_.ReadExactly(fd_.get(), block.bytes, geometry_.TagBlockOffset(group), host_path_)
-          .WithContext(path_ + ": tag block of group " + std::to_string(group)));
-  Sha256Digest digest = TagBlockDigest(id_, group, block.bytes);
+  COVE_RETURN_IF_ERROR(ReadHost(block.bytes, geometry_.TagBlockOffset(group))
+                           .WithContext(path_ + ": tag block of group " + std::to_string(group)));
+  uint64_t used = ChunksInGroup(geometry_.ChunkCount(committed_.size), group);
+  Sha256Digest digest = TagBlockDigest(id_, group, block.bytes, format_version_, used);
   if (CRYPTO_memcmp(digest.data(), committed_.group_digests[group].data(), digest.size()) != 0) {
     return IntegrityError(path_ + ": tag block of group " + std::to_string(group) + " (chunks " +
                           std::to_string(group * kChunksPerGroup) + ".." +
                           std::to_string((group + 1) * kChunksPerGroup - 1) +
                           ") does not match the fspf: file tampered with or rolled back");
   }
+  // Entries past the file's chunks are outside a version-2 digest: whatever the disk holds
+  // there, they read as absent and are written back as zeros.
+  std::memset(block.bytes.data() + used * kTagEntrySize, 0, kTagBlockSize - used * kTagEntrySize);
   return &tag_blocks_.emplace(group, block).first->second;
 }
 
@@ -156,12 +194,10 @@ Status ProtectedFile::OpenChunk(uint64_t chunk, const TagEntry& entry, uint8_t* 
   Status status;
   if (kind_ == RegionKind::kEncrypted) {
     scratch_.resize(length);
-    COVE_RETURN_IF_ERROR(env_.ReadExactly(fd_.get(), {scratch_.data(), length}, offset, host_path_)
-                             .WithContext(ChunkName(chunk)));
+    COVE_RETURN_IF_ERROR(ReadHost({scratch_.data(), length}, offset).WithContext(ChunkName(chunk)));
     status = gcm_->Open(entry.nonce, aad, {scratch_.data(), length}, entry.tag, out);
   } else {
-    COVE_RETURN_IF_ERROR(env_.ReadExactly(fd_.get(), {out, length}, offset, host_path_)
-                             .WithContext(ChunkName(chunk)));
+    COVE_RETURN_IF_ERROR(ReadHost({out, length}, offset).WithContext(ChunkName(chunk)));
     status = gcm_->VerifyAuthentication(entry.nonce, aad, {out, length}, entry.tag);
     if (!status.ok()) OPENSSL_cleanse(out, length);
   }
@@ -232,8 +268,7 @@ Result<size_t> ProtectedFile::Read(uint64_t offset, std::span<uint8_t> out) {
       // bounce buffer). Whatever has not verified when a step fails is wiped before returning,
       // so `out` never holds ciphertext or unverified plaintext afterwards.
       uint8_t* run_out = out.data() + done;
-      Status read = env_.ReadExactly(fd_.get(), {run_out, run_bytes}, geometry_.ChunkOffset(chunk),
-                                     host_path_);
+      Status read = ReadHost({run_out, run_bytes}, geometry_.ChunkOffset(chunk));
       if (!read.ok()) {
         OPENSSL_cleanse(run_out, run_bytes);
         return read.WithContext(ChunkName(chunk));
@@ -439,7 +474,7 @@ Status ProtectedFile::SealChunk(uint64_t chunk, const uint8_t* plain, uint32_t l
   return gcm_->Authenticate(entry.nonce, aad, {plain, length}, entry.tag);
 }
 
-Result<FileEntry> ProtectedFile::PrepareCommit() {
+Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
   if (pending_) return FailedPrecondition(path_ + ": a commit is already in progress");
   uint64_t committed_chunks = geometry_.ChunkCount(committed_.size);
   // The last committed chunk is re-sealed when its length changes (its AAD binds the length).
@@ -462,6 +497,14 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
     }
   }
   for (uint64_t g = old_groups; g < new_groups; ++g) touched.insert(g);
+  // A version-2 digest covers the group's chunk count: a group that gains or loses chunks
+  // (growth by a hole, shrink to a chunk boundary) gets a new digest even with no dirty chunk.
+  for (uint64_t g : {old_groups - 1, new_groups - 1}) {
+    if (old_groups != 0 && new_groups != 0 && g < std::min(old_groups, new_groups) &&
+        ChunksInGroup(committed_chunks, g) != ChunksInGroup(new_chunks, g)) {
+      touched.insert(g);
+    }
+  }
 
   Pending pending;
   pending.next.size = size_;
@@ -528,7 +571,8 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
         return Internal(ChunkName(chunk) + ": committed chunk in an appended group");
       }
     }
-    pending.next.group_digests[g] = TagBlockDigest(id_, g, block.bytes);
+    pending.next.group_digests[g] =
+        TagBlockDigest(id_, g, block.bytes, format_version_, ChunksInGroup(new_chunks, g));
     if (whole != nullptr) {
       std::memcpy(whole, block.bytes.data(), kTagBlockSize);
     } else {
@@ -585,7 +629,7 @@ Result<FileEntry> ProtectedFile::PrepareCommit() {
   if (new_host > committed_host || sealed_host_end_ > keep_host) {
     COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), keep_host, host_path_));
   }
-  COVE_RETURN_IF_ERROR(env_.Sync(fd_.get(), host_path_));
+  if (sync) COVE_RETURN_IF_ERROR(env_.Sync(fd_.get(), host_path_));
 
   FileEntry entry;
   entry.path = path_;
@@ -610,6 +654,7 @@ Status ProtectedFile::FinishCommit() {
   }
   if (committed_.generation > 0) COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
   committed_ = std::move(pending_->next);
+  prefetch_ = {};  // of the previous generation
   for (auto& [group, block] : pending_->blocks) tag_blocks_[group] = block;
   tag_blocks_.erase(tag_blocks_.lower_bound(committed_.group_digests.size()), tag_blocks_.end());
   valid_committed_chunks_ = geometry_.ChunkCount(committed_.size);

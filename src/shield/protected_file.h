@@ -37,9 +37,11 @@ class ProtectedFile {
 
   // Opens the file at `host_path` described by `entry`. A never-committed entry
   // (generation 0) creates the host file; otherwise a leftover journal is recovered first and
-  // the header and host size are checked against the entry.
+  // the header and host size are checked against the entry. `host_fd`, when valid, is the host
+  // file already opened by the caller (read-write if `writable`), used instead of a new open.
   static Result<std::unique_ptr<ProtectedFile>> Open(Env& env, std::string host_path,
-                                                     const FileEntry& entry, bool writable);
+                                                     const FileEntry& entry, bool writable,
+                                                     UniqueFd host_fd = {});
 
   const std::string& path() const { return path_; }
   const std::string& host_path() const { return host_path_; }
@@ -63,7 +65,9 @@ class ProtectedFile {
   Status Truncate(uint64_t size);
 
   // Phase 1 of a commit (see the file comment). Returns the entry to record in the fspf.
-  Result<FileEntry> PrepareCommit();
+  // sync=false leaves the fsync of the written chunks to the caller (Volume::Stage: one
+  // syncfs for a whole batch of new files before the fspf that records them is written).
+  Result<FileEntry> PrepareCommit(bool sync = true);
   // Phase 2, once the fspf holding the prepared entry is durable.
   Status FinishCommit();
   // Undoes a prepared commit whose fspf write failed: the file stays at its last commit and
@@ -101,6 +105,8 @@ class ProtectedFile {
   // Reads chunk `chunk` (`length` plaintext bytes, tag `entry`) from disk into `out` and
   // verifies it; `out` is wiped when verification fails.
   Status OpenChunk(uint64_t chunk, const TagEntry& entry, uint8_t* out, uint32_t length);
+  // Reads exactly out.size() host bytes at `offset`, from prefetch_ when it holds them.
+  Status ReadHost(std::span<uint8_t> out, uint64_t offset);
   // Whether whole chunks of `group` may be sealed at write time (see sealed_).
   bool GroupIsBeyondCommittedEnd(uint64_t group) const;
   // Seals `count` whole chunks from `first` on (one group) and writes them in place.
@@ -123,6 +129,7 @@ class ProtectedFile {
   FileId id_;
   SecretBytes key_;
   uint32_t chunk_size_;
+  uint32_t format_version_ = kFileFormatVersion;  // of the host file (its header)
   FileGeometry geometry_;
   UniqueFd fd_;
   std::unique_ptr<AesGcm> gcm_;
@@ -130,7 +137,10 @@ class ProtectedFile {
 
   Committed committed_;
   std::map<uint64_t, TagBlock> tag_blocks_;  // verified committed tag blocks
-  uint64_t size_ = 0;                        // current plaintext size
+  // Host bytes [0, prefetch_.size()) of the committed generation as read at open (ciphertext,
+  // unverified: whatever is taken from it is verified on use, exactly as if read then).
+  std::vector<uint8_t> prefetch_;
+  uint64_t size_ = 0;  // current plaintext size
   // Committed chunks at or beyond this index no longer hold data (the file was truncated).
   uint64_t valid_committed_chunks_ = 0;
   std::map<uint64_t, std::vector<uint8_t>> dirty_;  // chunk -> plaintext (chunk_size bytes)

@@ -63,7 +63,9 @@ class Volume final : public FileCommitter {
   const FileEntry* FindFileById(const FileId& id) const;
 
   // Opens the protected file recorded at `path`.
-  Result<std::unique_ptr<ProtectedFile>> OpenFile(const std::string& path, bool writable);
+  // `host_fd`: the host file, already opened by the caller (see ProtectedFile::Open).
+  Result<std::unique_ptr<ProtectedFile>> OpenFile(const std::string& path, bool writable,
+                                                  UniqueFd host_fd = {});
   // Starts a new, empty protected file at `path` (in an authenticated or encrypted region),
   // stored at `host_path` (default HostPathFor(path)). It enters the fspf at its first commit.
   Result<std::unique_ptr<ProtectedFile>> CreateFile(
@@ -97,6 +99,8 @@ class Volume final : public FileCommitter {
   Status Stage(ProtectedFile& file);
   // Number of staged files the fspf on disk does not record yet.
   size_t unsaved_count() const;
+  // Number of files the fspf records (staged ones included).
+  size_t file_count() const;
   // Writes the fspf if files are staged but not saved.
   Status SaveIfUnsaved();
 
@@ -114,6 +118,8 @@ class Volume final : public FileCommitter {
   FspfTag tag_{};
   FspfSaveObserver* observer_ = nullptr;
   std::set<std::string> unsaved_;  // staged paths the fspf on disk does not record yet
+  // Host directories of staged files whose chunks were written without fsync.
+  std::set<std::string> unsynced_dirs_;
   mutable std::mutex mutex_;
 };
 

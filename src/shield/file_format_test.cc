@@ -1,0 +1,184 @@
+// Format versions of protected files: version 2 digests only the used tag entries, version 1
+// files (whole-block digests) are still read and stay version 1 across commits.
+#include "shield/file_format.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "shield/fspf.h"
+#include "shield/shield_test_util.h"
+#include "shield/volume.h"
+
+namespace cove::shield {
+namespace {
+
+using testing::Pattern;
+using testing::TempDir;
+
+std::vector<uint8_t> Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+void Spit(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+}
+
+class FileFormatTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fspf_ = dir_ / "fspf";
+    ASSERT_TRUE(Volume::CreateFspf(fspf_).ok());
+    auto volume = Open();
+    ASSERT_TRUE(volume->AddRegion({"/data", RegionKind::kEncrypted, dir_.path()}).ok());
+    key_ = *volume->Encrypt();
+  }
+  std::unique_ptr<Volume> Open() {
+    VolumeOptions options;
+    options.fspf_path = fspf_;
+    options.key = key_;
+    return std::move(Volume::Open(std::move(options))).value();
+  }
+  void Write(const std::string& path, uint64_t offset, const std::vector<uint8_t>& content) {
+    auto volume = Open();
+    auto file = volume->FindFile(path) ? volume->OpenFile(path, true) : volume->CreateFile(path);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    ASSERT_TRUE((*file)->Write(offset, content).ok());
+    ASSERT_TRUE(volume->Commit(**file).ok());
+  }
+  Result<std::vector<uint8_t>> Read(const std::string& path) {
+    auto volume = Open();
+    COVE_ASSIGN_OR_RETURN(auto file, volume->OpenFile(path, false));
+    std::vector<uint8_t> out(file->size());
+    COVE_ASSIGN_OR_RETURN(size_t n, file->Read(0, out));
+    out.resize(n);
+    return out;
+  }
+  // Turns committed file `path` into a version-1 file: header version 1 on disk and the fspf
+  // recording whole-block digests, as a cove of format 1 wrote them.
+  void DowngradeToVersion1(const std::string& path) {
+    auto volume = Open();
+    const FileEntry* entry = volume->FindFile(path);
+    ASSERT_NE(entry, nullptr);
+    std::string host = volume->HostPathFor(path);
+    std::vector<uint8_t> bytes = Slurp(host);
+    auto header = EncodeFileHeader(entry->id, entry->chunk_size, entry->kind, 1);
+    std::copy(header.begin(), header.end(), bytes.begin());
+    Spit(host, bytes);
+    FileGeometry geometry(entry->chunk_size);
+    auto loaded = DecodeFspfFile(Slurp(fspf_), &key_, std::nullopt, fspf_);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    FileEntry& mutable_entry = loaded->fspf.files.at(path);
+    for (uint64_t g = 0; g < mutable_entry.group_digests.size(); ++g) {
+      std::span<const uint8_t> block(bytes.data() + geometry.TagBlockOffset(g), kTagBlockSize);
+      mutable_entry.group_digests[g] = TagBlockDigest(entry->id, g, block, 1, kChunksPerGroup);
+    }
+    FspfTag tag{};
+    auto encoded = EncodeFspfFile(loaded->fspf, &key_, &tag);
+    ASSERT_TRUE(encoded.ok());
+    Spit(fspf_, *encoded);
+  }
+
+  TempDir dir_;
+  std::string fspf_;
+  SecretBytes key_;
+};
+
+TEST_F(FileFormatTest, NewFilesAreVersion2) {
+  Write("/data/f", 0, Pattern(5000, 1));
+  std::vector<uint8_t> host = Slurp(Open()->HostPathFor("/data/f"));
+  ASSERT_GE(host.size(), kHeaderSize);
+  EXPECT_EQ(host[8], kFileFormatVersion);
+  EXPECT_EQ(kFileFormatVersion, 2u);
+}
+
+TEST_F(FileFormatTest, Version2IgnoresUnusedTagEntriesButNotUsedOnes) {
+  // Two whole chunks: entries 0 and 1 of group 0 are used, and growing the file later re-seals
+  // no chunk (the last one is whole), so only the chunk count changes the digest.
+  Write("/data/f", 0, Pattern(8192, 1));
+  std::string host = Open()->HostPathFor("/data/f");
+  FileGeometry geometry(kDefaultChunkSize);
+  std::vector<uint8_t> bytes = Slurp(host);
+  // Garbage in the unused entries: not covered by the digest, never used, never kept.
+  for (size_t i = 2 * kTagEntrySize; i < kTagBlockSize; ++i) {
+    bytes[geometry.TagBlockOffset(0) + i] ^= static_cast<uint8_t>(0xa5 + i);
+  }
+  Spit(host, bytes);
+  auto content = Read("/data/f");
+  ASSERT_TRUE(content.ok()) << content.status().ToString();
+  EXPECT_EQ(*content, Pattern(8192, 1));
+  // Growing the file by a hole makes entries 2.. used: they must read as absent (zeros), not
+  // as the garbage, and the new digest covers them.
+  {
+    auto volume = Open();
+    auto file = std::move(volume->OpenFile("/data/f", true)).value();
+    ASSERT_TRUE(file->Truncate(20000).ok());
+    ASSERT_TRUE(volume->Commit(*file).ok());
+  }
+  content = Read("/data/f");
+  ASSERT_TRUE(content.ok()) << content.status().ToString();
+  std::vector<uint8_t> expected = Pattern(8192, 1);
+  expected.resize(20000, 0);
+  EXPECT_EQ(*content, expected);
+  // A flipped bit in a used entry is caught.
+  bytes = Slurp(host);
+  bytes[geometry.TagBlockOffset(0) + kTagEntrySize + 3] ^= 0x10;
+  Spit(host, bytes);
+  EXPECT_FALSE(Read("/data/f").ok());
+}
+
+TEST_F(FileFormatTest, ShrinkToAChunkBoundaryChangesTheDigest) {
+  Write("/data/f", 0, Pattern(3 * 4096, 2));
+  {
+    auto volume = Open();
+    auto file = std::move(volume->OpenFile("/data/f", true)).value();
+    ASSERT_TRUE(file->Truncate(4096).ok());
+    ASSERT_TRUE(volume->Commit(*file).ok());
+  }
+  auto content = Read("/data/f");
+  ASSERT_TRUE(content.ok()) << content.status().ToString();
+  EXPECT_EQ(*content, Pattern(4096, 2));
+}
+
+TEST_F(FileFormatTest, Version1FilesAreReadAndStayVersion1AcrossCommits) {
+  std::vector<uint8_t> content = Pattern(200 * 4096 + 100, 3);  // two groups
+  Write("/data/old", 0, content);
+  DowngradeToVersion1("/data/old");
+  auto read = Read("/data/old");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(*read, content);
+
+  std::vector<uint8_t> patch = Pattern(10000, 4);
+  Write("/data/old", 300000, patch);
+  std::copy(patch.begin(), patch.end(), content.begin() + 300000);
+  content.resize(std::max<size_t>(content.size(), 300000 + patch.size()));
+  read = Read("/data/old");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(*read, content);
+  EXPECT_EQ(Slurp(Open()->HostPathFor("/data/old"))[8], 1) << "a commit keeps the file's version";
+
+  // A version-1 file is still checked: a flipped bit anywhere in a tag block fails.
+  std::string host = Open()->HostPathFor("/data/old");
+  std::vector<uint8_t> bytes = Slurp(host);
+  bytes[FileGeometry(kDefaultChunkSize).TagBlockOffset(1) + kTagBlockSize - 1] ^= 0x01;
+  Spit(host, bytes);
+  EXPECT_FALSE(Read("/data/old").ok());
+}
+
+TEST_F(FileFormatTest, UnknownVersionIsRefusedByName) {
+  Write("/data/f", 0, Pattern(10, 5));
+  std::string host = Open()->HostPathFor("/data/f");
+  std::vector<uint8_t> bytes = Slurp(host);
+  bytes[8] = 3;
+  Spit(host, bytes);
+  auto read = Read("/data/f");
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().message().find("format version 3 is not supported"), std::string::npos)
+      << read.status().ToString();
+}
+
+}  // namespace
+}  // namespace cove::shield
