@@ -254,10 +254,40 @@ bool ShieldedFiles::ProtectedSize(const std::string& path, uint64_t* size) {
 }
 
 std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& path, bool create,
-                                                             long* error, int adopt_lock_fd) {
+                                                             long* error, int adopt_lock_fd,
+                                                             bool exclusive_create) {
   auto node = std::make_shared<ProtectedNode>();
   node->path = path;
   std::string host = volume_->HostPathFor(path);
+  if (exclusive_create) {
+    // O_EXCL: nobody else can have the new host file open yet; lock it before anything else.
+    long fd = RawOpen(host, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (fd != -EEXIST)
+        *error = Fail("create", IoError("create " + host, static_cast<int>(-fd)));
+      else
+        *error = -EEXIST;
+      return nullptr;
+    }
+    node->lock_fd.Reset(static_cast<int>(fd));
+    DirectSyscall(SYS_flock, fd, LOCK_EX | LOCK_NB);
+    long dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) {
+      *error = dup;
+      return nullptr;
+    }
+    auto file = volume_->CreateFile(path, std::nullopt, shield::kDefaultChunkSize,
+                                    UniqueFd(static_cast<int>(dup)));
+    if (!file.ok()) {
+      *error = Fail("create", file.status());
+      DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);  // nobody can know it yet
+      return nullptr;
+    }
+    node->file = std::move(file).value();
+    node->write_locked = true;
+    nodes_[path] = node;
+    return node;
+  }
   // The host file carries the cross-process lock: shared for readers, exclusive for a writer,
   // and taken BEFORE a create truncates a host file another process may be writing.
   bool lock_fd_writable = false;  // the lock descriptor was opened by lock_host, O_RDWR
@@ -340,10 +370,13 @@ Status ShieldedFiles::CommitNodeLocked(ProtectedNode& node) {
   return status;
 }
 
+bool ShieldedFiles::StagesOnLastClose(const ProtectedNode& node) {
+  return !node.unlinked && node.file && node.file->generation() == 0 && node.lock_fd.valid() &&
+         node.write_locked;
+}
+
 Status ShieldedFiles::CommitOnLastCloseLocked(ProtectedNode& node) {
-  bool new_file = !node.unlinked && node.file && node.file->generation() == 0 &&
-                  node.lock_fd.valid() && node.write_locked;
-  if (!new_file) return CommitNodeLocked(node);
+  if (!StagesOnLastClose(node)) return CommitNodeLocked(node);
   // Rewriting the whole fspf at every close of a new file made creating N files cost O(N^2);
   // close does not promise durability (fsync does), so new files are saved in batches.
   COVE_RETURN_IF_ERROR(volume_->Stage(*node.file));
@@ -352,12 +385,15 @@ Status ShieldedFiles::CommitOnLastCloseLocked(ProtectedNode& node) {
     std::lock_guard lock(unsaved_mutex_);
     unsaved_locks_[node.path] = std::move(node.lock_fd);
   }
-  if (volume_->unsaved_count() >= UnsavedBatchLimit()) return SaveUnsaved();
+  if (volume_->unsaved_count() >= UnsavedBatchLimit()) {
+    RefreshIfChangedLocked();  // the fspf write must include other processes' commits
+    return SaveUnsaved();
+  }
   return Status::Ok();
 }
 
 size_t ShieldedFiles::UnsavedBatchLimit() const {
-  size_t by_size = volume_->file_count() / 4;
+  size_t by_size = volume_->file_count() / 2;
   return std::max(kMinUnsavedBatch, std::min({by_size, unsaved_batch_by_fds_, kMaxUnsavedBatch}));
 }
 
@@ -402,9 +438,9 @@ Status ShieldedFiles::ReleaseRef(const std::shared_ptr<ProtectedNode>& node) {
   if (--node->fd_refs > 0) return Status::Ok();
   std::lock_guard node_lock(node->mutex);
   // Only a close that commits writes the fspf, and must first take in other processes'
-  // commits; the last close of a file only read needs no look at the fspf.
-  bool commits =
-      !node->unlinked && node->file && (node->file->dirty() || node->file->generation() == 0);
+  // commits; the last close of a file only read, or of a new file (staged), does not.
+  bool commits = !node->unlinked && node->file && !StagesOnLastClose(*node) &&
+                 (node->file->dirty() || node->file->generation() == 0);
   if (commits) RefreshIfChangedLocked();
   Status status = CommitOnLastCloseLocked(*node);
   if (auto it = nodes_.find(node->path); it != nodes_.end() && it->second == node) {
@@ -449,7 +485,23 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
   if (auto it = nodes_.find(abs); it != nodes_.end()) node = it->second;
   bool recorded = node != nullptr || volume_->FindFile(abs) != nullptr;
   bool writable = (flags & O_ACCMODE) != O_RDONLY;
-  if (!recorded) {
+  bool created = false;
+  if (!recorded && (flags & O_CREAT) != 0 && (flags & (O_DIRECTORY | O_TMPFILE)) == 0) {
+    // The usual create: no host file yet. Creating it exclusively is the existence check, and
+    // its descriptor serves the lock and the file; an existing host file (EEXIST) takes the
+    // general path below (a crash leftover, a directory...).
+    long error = 0;
+    node = OpenNodeLocked(abs, true, &error, -1, /*exclusive_create=*/true);
+    if (node) {
+      created = true;
+    } else if (error != -EEXIST) {
+      *result = error;
+      return true;
+    }
+  }
+  if (created) {
+    writable = true;
+  } else if (!recorded) {
     struct stat st {};
     long exists = DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &st, 0);
     if (exists == 0 && S_ISREG(st.st_mode) && RemoveCrashLeftoverLocked(abs, host)) {

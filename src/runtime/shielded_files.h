@@ -139,12 +139,16 @@ class ShieldedFiles {
   bool DenyIfStrict(const char* call, const std::string& path, long* result) const;
   // adopt_lock_fd: a lock descriptor inherited across exec, whose flock (shared with the
   // parent) is the family's: used as is instead of taking a new lock.
+  // exclusive_create: create the host file with O_EXCL (-EEXIST in *error when it exists).
   std::shared_ptr<ProtectedNode> OpenNodeLocked(const std::string& path, bool create, long* error,
-                                                int adopt_lock_fd = -1);
+                                                int adopt_lock_fd = -1,
+                                                bool exclusive_create = false);
   Status CommitNodeLocked(ProtectedNode& node);
   // Last close of a node: a new file is staged (the fspf is written later, in a batch), any
   // other file is committed.
   Status CommitOnLastCloseLocked(ProtectedNode& node);
+  // True when the last close of `node` stages it (a new file) instead of committing it.
+  static bool StagesOnLastClose(const ProtectedNode& node);
   // Writes the fspf when staged files wait for it, then drops their locks.
   Status SaveUnsaved();
   // Drops the locks of staged files once the fspf records them all.
@@ -184,8 +188,8 @@ class ShieldedFiles {
   // commit, and in batches (UnsavedBatchLimit).
   static constexpr size_t kMinUnsavedBatch = 64;
   static constexpr size_t kMaxUnsavedBatch = 512;
-  // How many staged files may wait for the fspf: a quarter of the files it records (so that
-  // rewriting the fspf costs O(1) per file however large it grows), at least kMinUnsavedBatch,
+  // How many staged files may wait for the fspf: half the files it records (so that rewriting
+  // the fspf costs O(1) per file however large it grows), at least kMinUnsavedBatch,
   // at most kMaxUnsavedBatch and an eighth of RLIMIT_NOFILE (each holds its lock descriptor).
   size_t UnsavedBatchLimit() const;
   std::mutex unsaved_mutex_;

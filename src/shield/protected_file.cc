@@ -66,8 +66,13 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
   uint32_t version = kFileFormatVersion;
   std::vector<uint8_t> prefetch;  // host bytes [0, size) as read at open (ciphertext)
   if (entry.generation == 0) {
-    // Never committed: (re)create the host file with just its header.
-    COVE_ASSIGN_OR_RETURN(fd, env.Open(host_path, O_RDWR | O_CREAT | O_TRUNC, 0600));
+    // Never committed: (re)create the host file with just its header (a host file the caller
+    // just created is empty already).
+    if (host_fd.valid()) {
+      fd = std::move(host_fd);
+    } else {
+      COVE_ASSIGN_OR_RETURN(fd, env.Open(host_path, O_RDWR | O_CREAT | O_TRUNC, 0600));
+    }
     auto header = EncodeFileHeader(entry.id, entry.chunk_size, entry.kind);
     COVE_RETURN_IF_ERROR(env.WriteAt(fd.get(), header, 0, host_path));
   } else {
@@ -599,8 +604,15 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
     COVE_RETURN_IF_ERROR(
         WriteJournal(env_, host_path_, pending.journal).WithContext(path_ + ": journal"));
   }
+  // The host file is max(committed end, sealed appends' end) long here (an open verified the
+  // committed size, an abort truncates back to it); writes below extend it to `host_end`.
+  uint64_t host_end = std::max(committed_host, sealed_host_end_);
+  auto write_host = [&](std::span<const uint8_t> bytes, uint64_t offset) {
+    host_end = std::max(host_end, offset + bytes.size());
+    return env_.WriteAt(fd_.get(), bytes, offset, host_path_);
+  };
   for (const auto& record : appends) {
-    COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), record.bytes, record.offset, host_path_));
+    COVE_RETURN_IF_ERROR(write_host(record.bytes, record.offset));
   }
   // Appended groups are sealed one at a time into one reused buffer and written at once, so
   // the ciphertext is still in cache when it is copied out. A group with chunks sealed at write
@@ -611,7 +623,7 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
       appends.clear();
       COVE_RETURN_IF_ERROR(seal_group(*appended, nullptr));
       for (const auto& record : appends) {
-        COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), record.bytes, record.offset, host_path_));
+        COVE_RETURN_IF_ERROR(write_host(record.bytes, record.offset));
       }
       continue;
     }
@@ -621,12 +633,13 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
       group_buffer = std::make_unique_for_overwrite<uint8_t[]>(geometry_.group_span());
     }
     COVE_RETURN_IF_ERROR(seal_group(*appended, group_buffer.get()));
-    COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), {group_buffer.get(), size}, offset, host_path_));
+    COVE_RETURN_IF_ERROR(write_host({group_buffer.get(), size}, offset));
   }
   // Never below the committed end before the commit point (the journal shrinks the file);
-  // sealed appends that the file no longer reaches are cut off here.
+  // sealed appends that the file no longer reaches are cut off here, and a file that ends in a
+  // hole is extended (a truncate only when the writes did not end exactly there).
   uint64_t keep_host = std::max(new_host, committed_host);
-  if (new_host > committed_host || sealed_host_end_ > keep_host) {
+  if (host_end != keep_host) {
     COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), keep_host, host_path_));
   }
   if (sync) COVE_RETURN_IF_ERROR(env_.Sync(fd_.get(), host_path_));

@@ -38,7 +38,8 @@ class ProtectedFile {
   // Opens the file at `host_path` described by `entry`. A never-committed entry
   // (generation 0) creates the host file; otherwise a leftover journal is recovered first and
   // the header and host size are checked against the entry. `host_fd`, when valid, is the host
-  // file already opened by the caller (read-write if `writable`), used instead of a new open.
+  // file already opened by the caller (read-write if `writable`; for generation 0 a new, empty
+  // file), used instead of a new open.
   static Result<std::unique_ptr<ProtectedFile>> Open(Env& env, std::string host_path,
                                                      const FileEntry& entry, bool writable,
                                                      UniqueFd host_fd = {});

@@ -148,7 +148,7 @@ Result<std::unique_ptr<ProtectedFile>> Volume::OpenFile(const std::string& path,
 
 Result<std::unique_ptr<ProtectedFile>> Volume::CreateFile(const std::string& path,
                                                           std::optional<std::string> host_path,
-                                                          uint32_t chunk_size) {
+                                                          uint32_t chunk_size, UniqueFd host_fd) {
   COVE_ASSIGN_OR_RETURN(std::string normalized, NormalizeAbsolutePath(path));
   if (!IsValidChunkSize(chunk_size)) {
     return InvalidArgument("chunk size " + std::to_string(chunk_size) +
@@ -164,11 +164,15 @@ Result<std::unique_ptr<ProtectedFile>> Volume::CreateFile(const std::string& pat
     }
     entry.kind = region->kind;
   }
-  COVE_RETURN_IF_ERROR(RandomBytes(entry.id));
-  COVE_ASSIGN_OR_RETURN(entry.key, RandomKey());
+  // One CSPRNG call for the file's id and key.
+  SecretBytes random(entry.id.size() + kAes256KeySize);
+  COVE_RETURN_IF_ERROR(RandomBytes(random.mutable_span()));
+  std::memcpy(entry.id.data(), random.data(), entry.id.size());
+  entry.key = SecretBytes(random.data() + entry.id.size(), kAes256KeySize);
   entry.chunk_size = chunk_size;
   std::string host = host_path ? *host_path : HostPathFor(normalized);
-  COVE_ASSIGN_OR_RETURN(auto file, ProtectedFile::Open(*env_, host, entry, true));
+  COVE_ASSIGN_OR_RETURN(auto file,
+                        ProtectedFile::Open(*env_, host, entry, true, std::move(host_fd)));
   file->set_committer(this);
   return file;
 }

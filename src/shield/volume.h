@@ -68,9 +68,10 @@ class Volume final : public FileCommitter {
                                                   UniqueFd host_fd = {});
   // Starts a new, empty protected file at `path` (in an authenticated or encrypted region),
   // stored at `host_path` (default HostPathFor(path)). It enters the fspf at its first commit.
+  // `host_fd`: a new, empty host file the caller created (see ProtectedFile::Open).
   Result<std::unique_ptr<ProtectedFile>> CreateFile(
       const std::string& path, std::optional<std::string> host_path = std::nullopt,
-      uint32_t chunk_size = kDefaultChunkSize);
+      uint32_t chunk_size = kDefaultChunkSize, UniqueFd host_fd = {});
 
   // Removes the protected file `path`: the fspf without its entry is written first (the commit
   // point), then the host file and any journal are deleted (a crash in between leaves an
