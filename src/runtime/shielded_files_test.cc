@@ -224,6 +224,42 @@ TEST_F(ShieldedFilesTest, RefusesHostFilesTheFspfDoesNotRecord) {
   EXPECT_EQ(OpenFile(region_ + "/planted.txt", O_RDONLY), -EACCES);
 }
 
+// A create first tries an exclusive create of the host file; every other state of the host
+// path takes the general path: a crash leftover (a cove header the fspf does not record, no
+// lock held) is replaced, an unrecorded plain file is replaced by the program's new file (it
+// asked to create, and no plaintext of it is ever shown), a directory gives EISDIR.
+TEST_F(ShieldedFilesTest, CreateOverLeftoversPlantedFilesAndDirectories) {
+  long fd = OpenFile(region_ + "/new.txt", O_CREAT | O_WRONLY | O_EXCL);
+  ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
+  Write(fd, "fresh");
+  Close(fd);
+  EXPECT_EQ(HostBytes(region_ + "/new.txt").substr(0, 8), "COVEPF01");
+
+  // A crash leftover: a copy of a protected host file under a name the fspf does not know.
+  std::filesystem::copy_file(region_ + "/new.txt", region_ + "/left.txt");
+  fd = OpenFile(region_ + "/left.txt", O_CREAT | O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
+  Write(fd, "replaced");
+  Close(fd);
+  fd = OpenFile(region_ + "/left.txt", O_RDONLY);
+  EXPECT_EQ(Read(fd), "replaced");
+  Close(fd);
+
+  std::ofstream(region_ + "/planted.txt") << "attacker";
+  fd = OpenFile(region_ + "/planted.txt", O_CREAT | O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
+  Write(fd, "mine");
+  Close(fd);
+  fd = OpenFile(region_ + "/planted.txt", O_RDONLY);
+  EXPECT_EQ(Read(fd), "mine");
+  Close(fd);
+  EXPECT_EQ(HostBytes(region_ + "/planted.txt").find("attacker"), std::string::npos);
+
+  std::filesystem::create_directories(region_ + "/sub");
+  EXPECT_EQ(OpenFile(region_ + "/sub", O_CREAT | O_WRONLY), -EISDIR);
+  EXPECT_EQ(OpenFile(region_ + "/sub", O_CREAT | O_WRONLY | O_EXCL), -EEXIST);
+}
+
 TEST_F(ShieldedFilesTest, PrivateMappingHoldsPlaintextSharedWritableIsRefused) {
   long fd = OpenFile(region_ + "/m.bin", O_CREAT | O_RDWR);
   Write(fd, "mapped plaintext");
