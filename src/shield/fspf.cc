@@ -47,8 +47,7 @@ Result<Region> DecodeRegion(ByteReader& in) {
 Result<FileEntry> DecodeFileEntry(ByteReader& in) {
   FileEntry entry;
   COVE_ASSIGN_OR_RETURN(entry.path, in.String("file path", kMaxPathLength));
-  auto normalized = NormalizeAbsolutePath(entry.path);
-  if (!normalized.ok() || *normalized != entry.path) {
+  if (!IsNormalizedAbsolutePath(entry.path)) {
     return in.Error("file path '" + entry.path + "' is not a normalized absolute path");
   }
   COVE_ASSIGN_OR_RETURN(uint8_t kind, in.U8("file kind"));
@@ -140,10 +139,14 @@ Result<Fspf> DecodeFspfPayload(std::span<const uint8_t> payload, const std::stri
   COVE_ASSIGN_OR_RETURN(uint32_t files, in.Count("file count", 77));
   for (uint32_t i = 0; i < files; ++i) {
     COVE_ASSIGN_OR_RETURN(FileEntry entry, DecodeFileEntry(in));
-    std::string path = entry.path;
-    if (!fspf.files.emplace(path, std::move(entry)).second) {
-      return in.Error("duplicate file " + path);
+    // Entries are written in path order: each goes at the end of the map in O(1).
+    auto hint = fspf.files.end();
+    if (!fspf.files.empty() && !(std::prev(hint)->first < entry.path)) {
+      if (fspf.files.contains(entry.path)) return in.Error("duplicate file " + entry.path);
+      hint = fspf.files.lower_bound(entry.path);
     }
+    std::string path = entry.path;
+    fspf.files.emplace_hint(hint, std::move(path), std::move(entry));
   }
   COVE_RETURN_IF_ERROR(in.ExpectEnd());
   return fspf;

@@ -22,7 +22,22 @@ std::optional<RegionKind> ParseRegionKind(std::string_view name) {
   return std::nullopt;
 }
 
+bool IsNormalizedAbsolutePath(std::string_view path) {
+  if (path.empty() || path.front() != '/') return false;
+  if (path.size() == 1) return true;
+  size_t pos = 1;
+  while (true) {
+    size_t next = path.find('/', pos);
+    std::string_view part =
+        path.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
+    if (part.empty() || part == "." || part == "..") return false;
+    if (next == std::string_view::npos) return true;
+    pos = next + 1;
+  }
+}
+
 Result<std::string> NormalizeAbsolutePath(std::string_view path) {
+  if (IsNormalizedAbsolutePath(path)) return std::string(path);  // the usual case, one copy
   if (path.empty() || path.front() != '/') {
     return InvalidArgument("path '" + std::string(path) + "' is not absolute");
   }

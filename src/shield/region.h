@@ -29,6 +29,8 @@ struct Region {
 // Normalizes an absolute path: collapses "//", "." and ".." and drops a trailing "/".
 // Relative paths are refused: regions and protected files are always named absolutely.
 Result<std::string> NormalizeAbsolutePath(std::string_view path);
+// True when `path` is already what NormalizeAbsolutePath returns for it (no allocation).
+bool IsNormalizedAbsolutePath(std::string_view path);
 
 // True when `path` equals `prefix` or lies below it ("/data" covers "/data/x", not "/database").
 bool PathIsUnder(std::string_view path, std::string_view prefix);

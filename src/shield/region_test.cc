@@ -3,8 +3,58 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace cove::shield {
 namespace {
+
+// Reference normalization for the test below, independent of region.cc (which uses
+// IsNormalizedAbsolutePath as its fast path).
+std::string ReferenceNormalize(const std::string& path) {
+  std::vector<std::string> parts;
+  std::string part;
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      if (part == "..") {
+        if (!parts.empty()) parts.pop_back();
+      } else if (!part.empty() && part != ".") {
+        parts.push_back(part);
+      }
+      part.clear();
+    } else {
+      part += path[i];
+    }
+  }
+  std::string out;
+  for (const auto& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
+
+// IsNormalizedAbsolutePath and NormalizeAbsolutePath agree with the reference on every path
+// built from a small alphabet of components, separators and dots.
+TEST(IsNormalizedAbsolutePath, AgreesWithAReferenceNormalization) {
+  const char* pieces[] = {"/", "a", "bc", ".", "..", "...", ".a", "a."};
+  size_t checked = 0;
+  for (int n = 0; n < 6; ++n) {
+    size_t combinations = 1;
+    for (int i = 0; i < n; ++i) combinations *= std::size(pieces);
+    for (size_t code = 0; code < combinations; ++code) {
+      std::string path;
+      for (size_t c = code, i = 0; i < static_cast<size_t>(n); ++i, c /= std::size(pieces)) {
+        path += pieces[c % std::size(pieces)];
+      }
+      bool absolute = !path.empty() && path[0] == '/';
+      bool expected = absolute && ReferenceNormalize(path) == path;
+      EXPECT_EQ(IsNormalizedAbsolutePath(path), expected) << "'" << path << "'";
+      auto normalized = NormalizeAbsolutePath(path);
+      ASSERT_EQ(normalized.ok(), absolute) << "'" << path << "'";
+      if (absolute) EXPECT_EQ(*normalized, ReferenceNormalize(path)) << "'" << path << "'";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 30000u);
+}
 
 TEST(NormalizeAbsolutePath, CollapsesDotsAndSlashes) {
   EXPECT_EQ(*NormalizeAbsolutePath("/a//b/./c/../d/"), "/a/b/d");
