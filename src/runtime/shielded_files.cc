@@ -540,6 +540,16 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
     }
     if (!node) {
       node = OpenNodeLocked(abs, false, result);
+      if (!node && *result == -ENOENT && writable && (flags & O_CREAT) && (flags & O_TRUNC)) {
+        // The host file was deleted outside cove, and the program discards the content anyway:
+        // it gets a new, empty file, which replaces the stale entry at its first commit.
+        Log(kLogWarning,
+            "open %s: host file missing (deleted outside cove?): created anew (O_TRUNC)",
+            abs.c_str());
+        volume_->ForgetFileInMemory(abs);
+        *result = 0;
+        node = OpenNodeLocked(abs, true, result, -1, /*exclusive_create=*/true);
+      }
       if (!node) return true;
     }
     if (writable && (flags & O_TRUNC)) {

@@ -260,6 +260,30 @@ TEST_F(ShieldedFilesTest, CreateOverLeftoversPlantedFilesAndDirectories) {
   EXPECT_EQ(OpenFile(region_ + "/sub", O_CREAT | O_WRONLY | O_EXCL), -EEXIST);
 }
 
+// A recorded file whose host file was deleted outside cove: reads and appends get ENOENT (the
+// content is gone, nothing is made up); O_CREAT|O_TRUNC, which discards the content anyway,
+// gets a new file that replaces the stale entry.
+TEST_F(ShieldedFilesTest, RecordedFileWithDeletedHostFile) {
+  long fd = OpenFile(region_ + "/gone.txt", O_CREAT | O_WRONLY);
+  Write(fd, "old");
+  Close(fd);
+  files_.reset();  // saved
+  std::filesystem::remove(region_ + "/gone.txt");
+  files_ = Open();
+  EXPECT_EQ(OpenFile(region_ + "/gone.txt", O_RDONLY), -ENOENT);
+  EXPECT_EQ(OpenFile(region_ + "/gone.txt", O_CREAT | O_WRONLY | O_APPEND), -ENOENT);
+  fd = OpenFile(region_ + "/gone.txt", O_CREAT | O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
+  Write(fd, "new");
+  Close(fd);
+  files_.reset();
+  files_ = Open();
+  fd = OpenFile(region_ + "/gone.txt", O_RDONLY);
+  ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
+  EXPECT_EQ(Read(fd), "new");
+  Close(fd);
+}
+
 TEST_F(ShieldedFilesTest, PrivateMappingHoldsPlaintextSharedWritableIsRefused) {
   long fd = OpenFile(region_ + "/m.bin", O_CREAT | O_RDWR);
   Write(fd, "mapped plaintext");

@@ -80,7 +80,13 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
     if (host_fd.valid() && (writable || !has_journal)) {
       fd = std::move(host_fd);
     } else {
-      COVE_ASSIGN_OR_RETURN(fd, env.Open(host_path, (writable || has_journal) ? O_RDWR : O_RDONLY));
+      auto opened = env.Open(host_path, (writable || has_journal) ? O_RDWR : O_RDONLY);
+      if (!opened.ok()) {
+        return opened.status().WithContext(
+            entry.path + ": recorded in the fspf (generation " + std::to_string(entry.generation) +
+            ") but its host file cannot be opened (deleted outside cove?)");
+      }
+      fd = std::move(opened).value();
     }
     if (has_journal) COVE_RETURN_IF_ERROR(Recover(env, host_path, fd.get(), entry));
     // One pread at open: a small file whole (one byte more than expected tells an extended

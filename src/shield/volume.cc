@@ -248,6 +248,12 @@ Status Volume::Reload(const FspfTag& expected) {
   return Status::Ok();
 }
 
+bool Volume::ForgetFileInMemory(const std::string& path) {
+  std::lock_guard lock(mutex_);
+  unsaved_.erase(path);
+  return fspf_.files.erase(path) != 0;
+}
+
 Status Volume::RemoveFile(const std::string& path) {
   std::lock_guard lock(mutex_);
   auto it = fspf_.files.find(path);

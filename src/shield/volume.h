@@ -77,6 +77,10 @@ class Volume final : public FileCommitter {
   // point), then the host file and any journal are deleted (a crash in between leaves an
   // orphaned host file, never an entry without its file).
   Status RemoveFile(const std::string& path);
+  // Drops the entry of `path` from the fspf in memory only (the fspf on disk keeps it until
+  // the next save): for a file whose host file is gone and that the program recreates with
+  // O_CREAT|O_TRUNC, so that the new file replaces the entry at its first commit.
+  bool ForgetFileInMemory(const std::string& path);
   // Renames committed protected file `from` to `to` (same region kind; `to`'s entry, if any, is
   // replaced). Crash-safe through a rename intent beside the fspf: intent, fspf, host rename,
   // intent removed; Open() completes an interrupted rename. Open ProtectedFiles of `from`
