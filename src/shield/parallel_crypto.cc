@@ -28,8 +28,24 @@
 #include <immintrin.h>
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+#define COVE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define COVE_TSAN 1
+#endif
+#endif
+
 namespace cove::shield {
 namespace {
+
+#ifdef COVE_TSAN
+// ThreadSanitizer cannot start threads in the child of a multi-threaded fork (it dies): such a
+// child runs its jobs on the caller alone.
+constexpr bool kHelpersAfterThreadedFork = false;
+#else
+constexpr bool kHelpersAfterThreadedFork = true;
+#endif
 
 constexpr int kMaxThreads = 4;  // the caller and at most three helpers
 // How long an idle helper polls for the next job before it sleeps (a sequential reader issues
@@ -226,6 +242,7 @@ class Pool {
 std::atomic<Pool*> g_pool{nullptr};
 std::atomic<bool> g_creating{false};
 std::atomic<int> g_test_threads{0};
+std::atomic<bool> g_no_helpers{false};
 std::atomic<size_t> g_helped_before_fork{0};
 
 int DefaultThreads() {
@@ -243,6 +260,9 @@ int DefaultThreads() {
 // The child of a fork has none of the parent's threads: forget the pool (it is leaked, as its
 // state may be mid-job) so that the next job starts new helpers.
 void ForgetPoolInChild() {
+  if (!kHelpersAfterThreadedFork && g_pool.load(std::memory_order_relaxed) != nullptr) {
+    g_no_helpers.store(true, std::memory_order_relaxed);
+  }
   g_pool.store(nullptr, std::memory_order_relaxed);
   g_creating.store(false, std::memory_order_relaxed);
 }
@@ -250,7 +270,7 @@ void ForgetPoolInChild() {
 // The process's pool, started on first use; nullptr while another thread starts it.
 Pool* GetPool(int helpers) {
   Pool* pool = g_pool.load(std::memory_order_acquire);
-  if (pool != nullptr) return pool;
+  if (pool != nullptr || g_no_helpers.load(std::memory_order_relaxed)) return pool;
   if (g_creating.exchange(true, std::memory_order_acq_rel)) return nullptr;
   static const bool registered = pthread_atfork(nullptr, nullptr, ForgetPoolInChild) == 0;
   (void)registered;
