@@ -56,9 +56,13 @@ constexpr std::chrono::microseconds kHelperPoll{50};
 constexpr std::chrono::microseconds kCallerPoll{40};
 // A caller that waited this long for a helper's last block saw a helper without a CPU.
 constexpr std::chrono::microseconds kContendedWait{250};
-// Jobs run without helpers after a contended job (see Pool::Run): at first, and at most.
+// The adaptive policy (Pool::RunAdaptive): jobs run without helpers after a verdict against
+// them (at first, and at most), how often a job runs without helpers to keep the serial figure
+// current, and the time per block that helped jobs must beat, relative to serial ones.
 constexpr int kMinBackoffJobs = 8;
 constexpr int kMaxBackoffJobs = 512;
+constexpr int kSerialSampleEvery = 32;
+constexpr double kMinSpeedup = 0.85;
 
 void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -127,18 +131,52 @@ class Pool {
   bool TryAcquire() { return !busy_.exchange(true, std::memory_order_acquire); }
   void Release() { busy_.store(false, std::memory_order_release); }
 
-  // Whether the next job should ask for helpers: not while backing off after a contended one.
-  bool ShouldTry() {
-    if (skip_.load(std::memory_order_relaxed) <= 0) return true;
-    skip_.fetch_sub(1, std::memory_order_relaxed);
-    return false;
+  // Runs `job` on the caller, with up to `helpers` helpers when that has been paying off; the
+  // caller holds the pool (TryAcquire). `adaptive` false (tests) always uses the helpers.
+  //
+  // Helpers pay off only when a CPU is free for them. On a machine busy with other work they
+  // wait for CPU time, or take it from the caller (Linux's autogroups give a session a fixed
+  // share however many threads it runs), and their hand-offs and polling then make jobs slower
+  // than the caller alone. So the pool times its jobs, per block (the blocks of a run are of
+  // one size): every kSerialSampleEvery-th job runs on the caller alone to keep a current
+  // serial figure, and when the helped jobs are not clearly faster, or a helper kept the caller
+  // waiting long for its last block, the next jobs run on the caller alone, more of them after
+  // each such verdict in a row.
+  void RunAdaptive(Job& job, int helpers, bool adaptive) {
+    bool parallel = helpers > 0;
+    if (adaptive && parallel) {
+      if (skip_ > 0) {
+        --skip_;
+        parallel = false;
+      } else if (serial_ns_ == 0 || ++since_serial_ >= kSerialSampleEvery) {
+        since_serial_ = 0;
+        parallel = false;
+      }
+    }
+    auto start = std::chrono::steady_clock::now();
+    bool contended = false;
+    if (parallel) {
+      contended = Run(job, helpers);
+    } else {
+      Work(job, 0);
+    }
+    if (!adaptive || helpers == 0) return;
+    double ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
+        static_cast<double>(job.blocks);
+    double& average = parallel ? parallel_ns_ : serial_ns_;
+    average = average == 0 ? ns : 0.75 * average + 0.25 * ns;
+    if (parallel && (contended || parallel_ns_ > kMinSpeedup * serial_ns_)) {
+      skip_ = backoff_;
+      backoff_ = std::min(backoff_ * 2, kMaxBackoffJobs);
+      parallel_ns_ = 0;  // judged afresh after the backoff
+    } else if (parallel) {
+      backoff_ = kMinBackoffJobs;
+    }
   }
 
-  // Runs `job` with up to `helpers` helpers; the caller holds the pool (TryAcquire). A job
-  // whose caller waited long for a helper's last block says that the CPUs are busy with other
-  // work (the helper waited for CPU time rather than helped): the next jobs then run on the
-  // caller alone, more of them after each such job in a row.
-  void Run(Job& job, int helpers) {
+  // Runs `job` with `helpers` helpers; true if a helper kept the caller waiting long.
+  bool Run(Job& job, int helpers) {
     job.epoch = ++epoch_;
     for (int i = 0; i < helpers; ++i) {
       Helper& h = slots_[i];
@@ -158,16 +196,7 @@ class Pool {
       contended |= WaitUntilFinished(h, job.epoch);
     }
     if (helped) helped_jobs_.fetch_add(1, std::memory_order_relaxed);
-    if (contended) {
-      skip_.store(backoff_, std::memory_order_relaxed);
-      backoff_ = std::min(backoff_ * 2, kMaxBackoffJobs);
-    } else if (!helped) {
-      // Cheap for the caller (the helper woke too late), but the helper's polling then takes
-      // CPU time: skip a few jobs, without growing the backoff.
-      skip_.store(kMinBackoffJobs / 4, std::memory_order_relaxed);
-    } else {
-      backoff_ = kMinBackoffJobs;
-    }
+    return contended;
   }
 
   // Waits until helper `h` has let go of the job of `epoch` (it holds at most one block of it);
@@ -231,9 +260,13 @@ class Pool {
   const int helpers_;
   int started_ = 0;
   std::atomic<bool> busy_{false};
-  uint64_t epoch_ = 0;             // written only by the pool's current holder
-  int backoff_ = kMinBackoffJobs;  // likewise
-  std::atomic<int> skip_{0};       // jobs left to run without helpers
+  // Written only by the pool's current holder (see RunAdaptive):
+  uint64_t epoch_ = 0;
+  int backoff_ = kMinBackoffJobs;
+  int skip_ = 0;            // jobs left to run without helpers
+  int since_serial_ = 0;    // jobs since the last one without helpers
+  double serial_ns_ = 0;    // average time per block without helpers (0: none yet)
+  double parallel_ns_ = 0;  // ... and with them
   std::atomic<size_t> helped_jobs_{0};
   Helper slots_[kMaxThreads - 1];
   HelperArg args_[kMaxThreads - 1];
@@ -306,11 +339,10 @@ void ParallelCrypto::RunImpl(size_t blocks, int threads, BlockFn fn, void* conte
   job.blocks = blocks;
   threads = std::min(threads, MaxThreads());
   if (threads > 1 && blocks > 1) {
-    if (Pool* pool = GetPool(threads - 1);
-        pool != nullptr && pool->ShouldTry() && pool->TryAcquire()) {
+    if (Pool* pool = GetPool(threads - 1); pool != nullptr && pool->TryAcquire()) {
       int helpers = static_cast<int>(std::min<size_t>(
           {static_cast<size_t>(threads - 1), static_cast<size_t>(pool->helpers()), blocks - 1}));
-      pool->Run(job, helpers);
+      pool->RunAdaptive(job, helpers, g_test_threads.load(std::memory_order_relaxed) == 0);
       pool->Release();
       return;
     }

@@ -11,6 +11,9 @@
 //    or a signal handler that does I/O cannot deadlock on a lock held by the interrupted code. A
 //    job started while another one runs (another thread, or a signal handler interrupting a job)
 //    runs on the calling thread alone;
+//  * helpers are used only while they pay off: jobs are timed, and on a machine whose CPUs are
+//    busy with other work (where helpers wait for CPU time or take it from the caller) jobs run
+//    on the caller alone, trying helpers again now and then (Pool::RunAdaptive);
 //  * after fork() the child forgets the parent's helpers (pthread_atfork) and starts its own when
 //    it needs them;
 //  * helpers block every signal but SIGSYS (which the runtime's syscall trap needs), so the
@@ -34,7 +37,8 @@ class ParallelCrypto {
   // Calls fn(block, thread) once for every block in [0, blocks) and returns when every call has
   // returned. The calls run on the calling thread (thread 0) and, when threads > 1 and
   // blocks > 1, on up to threads - 1 helpers (threads 1 .. threads-1); `threads` is capped by
-  // MaxThreads(). Calls on one thread run one after the other; `fn` must be safe to run
+  // MaxThreads(). Blocks should be of similar size (the adaptive policy times jobs per block).
+  // Calls on one thread run one after the other; `fn` must be safe to run
   // concurrently for different blocks on different threads and must not throw.
   template <typename Fn>
   static void Run(size_t blocks, int threads, Fn&& fn) {
@@ -47,8 +51,9 @@ class ParallelCrypto {
 
   using BlockFn = void (*)(void* context, size_t block, int thread);
 
-  // For tests: sets the threads of every later job (1: always serial; 0: back to the default,
-  // one per CPU up to 4). Helpers are started once, as many as the first parallel job wanted.
+  // For tests: sets the threads of every later job and turns the adaptive policy off, so that
+  // jobs always use helpers (1: always serial; 0: back to the default, one per CPU up to 4, or
+  // COVE_CRYPTO_THREADS). Helpers are started once, as many as the first parallel job wanted.
   static void SetMaxThreadsForTesting(int threads);
   // For tests: jobs run so far that helpers took part in (at least claimed the job).
   static size_t HelpedJobsForTesting();

@@ -27,7 +27,7 @@ constexpr size_t kMaxReadRunBytes = 4 << 20;
 // (ParallelCrypto), smaller blocks then so that the caller never waits long for a helper's last
 // one; smaller runs never wake a helper.
 constexpr size_t kSerialBlockBytes = 256 << 10;
-constexpr size_t kParallelBlockBytes = 32 << 10;
+constexpr size_t kParallelBlockBytes = 64 << 10;
 constexpr size_t kMinParallelBytes = 128 << 10;
 // A write of at least this many bytes starts sealing appended chunks at write time in a file
 // that has a committed generation (its first such write costs one journal write and fsync, not
