@@ -17,9 +17,11 @@ namespace cove::shield {
 namespace {
 
 constexpr char kChunkKeyInfo[] = "cove/v1/chunk-key";
-// A read of consecutive committed chunks is handled as one run of at most this many bytes (at
-// least one chunk), and so is a write of appended chunks sealed at write time.
+// A read of consecutive committed chunks is handled in runs of at most this many bytes (at
+// least one chunk), and so is a write of whole chunks appended beyond the committed end
+// (sealed at write time, see sealed_).
 constexpr size_t kMaxReadRunBytes = 4 << 20;
+constexpr size_t kMaxSealedRunBytes = 4 << 20;
 // A run is cut into blocks (at least one chunk each): a block is one pread decrypted in place,
 // or sealed into a per-thread staging buffer and written with one pwrite, small enough for the
 // data to stay in the L2 cache between the copy and the crypto. The blocks of a run of at
@@ -33,7 +35,6 @@ constexpr size_t kMinParallelBytes = 128 << 10;
 // that has a committed generation (its first such write costs one journal write and fsync, not
 // worth it for small appends followed by fsync, as a database log does).
 constexpr size_t kMinSealedAppendWrite = 256 << 10;
-constexpr size_t kMaxSealedRunBytes = 4 << 20;
 
 }  // namespace
 

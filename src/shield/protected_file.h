@@ -4,7 +4,8 @@
 // O(chunk). A commit has two phases so that the fspf write in between is the single commit
 // point: PrepareCommit makes the new chunks and a redo journal durable and returns the entry the
 // fspf must record; FinishCommit applies the journal once the fspf is durable. ProtectedFile is
-// not thread-safe: its owner serializes calls.
+// not thread-safe: its owner serializes calls (a large read or write may share its chunk crypto
+// with helper threads, ParallelCrypto, but only within the call).
 #pragma once
 
 #include <map>
