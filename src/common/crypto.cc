@@ -158,6 +158,17 @@ Result<std::unique_ptr<AesGcm>> AesGcm::Create(const SecretBytes& key) {
   return gcm;
 }
 
+Result<std::unique_ptr<AesGcm>> AesGcm::Clone() const {
+  EVP_CIPHER_CTX* enc = EVP_CIPHER_CTX_new();
+  EVP_CIPHER_CTX* dec = EVP_CIPHER_CTX_new();
+  std::unique_ptr<AesGcm> gcm(new AesGcm(enc, dec));
+  if (enc == nullptr || dec == nullptr || EVP_CIPHER_CTX_copy(enc, enc_) != 1 ||
+      EVP_CIPHER_CTX_copy(dec, dec_) != 1) {
+    return OpenSslError("AES-256-GCM clone");
+  }
+  return gcm;
+}
+
 AesGcm::~AesGcm() {
   EVP_CIPHER_CTX_free(enc_);  // frees (and cleanses) the key schedule
   EVP_CIPHER_CTX_free(dec_);

@@ -60,6 +60,10 @@ class AesGcm {
   AesGcm(const AesGcm&) = delete;
   AesGcm& operator=(const AesGcm&) = delete;
 
+  // Another instance with the same key (a copy of the key schedule, no key material needed),
+  // for a second thread working on the same file.
+  Result<std::unique_ptr<AesGcm>> Clone() const;
+
   // Encrypts plaintext into ciphertext (same size; may alias) and returns the tag.
   // An empty plaintext with non-empty aad computes a GMAC (the authenticated-only mode).
   Status Seal(const GcmNonce& nonce, std::span<const uint8_t> aad,

@@ -4,26 +4,37 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <iterator>
 #include <memory>
 #include <set>
 
 #include "common/hex.h"
+#include "shield/parallel_crypto.h"
 
 namespace cove::shield {
 namespace {
 
 constexpr char kChunkKeyInfo[] = "cove/v1/chunk-key";
-// Reads of consecutive committed chunks are merged into one pread of at most this many chunks.
-constexpr uint64_t kMaxChunksPerRead = 32;
+// A read of consecutive committed chunks is handled in runs of at most this many bytes (at
+// least one chunk), and so is a write of whole chunks appended beyond the committed end
+// (sealed at write time, see sealed_).
+constexpr size_t kMaxReadRunBytes = 4 << 20;
+constexpr size_t kMaxSealedRunBytes = 4 << 20;
+// A run is cut into blocks (at least one chunk each): a block is one pread decrypted in place,
+// or sealed into a per-thread staging buffer and written with one pwrite, small enough for the
+// data to stay in the L2 cache between the copy and the crypto. The blocks of a run of at
+// least kMinParallelBytes are shared out between the caller and helper threads
+// (ParallelCrypto), smaller blocks then so that the caller never waits long for a helper's last
+// one; smaller runs never wake a helper.
+constexpr size_t kSerialBlockBytes = 256 << 10;
+constexpr size_t kParallelBlockBytes = 64 << 10;
+constexpr size_t kMinParallelBytes = 128 << 10;
 // A write of at least this many bytes starts sealing appended chunks at write time in a file
 // that has a committed generation (its first such write costs one journal write and fsync, not
 // worth it for small appends followed by fsync, as a database log does).
 constexpr size_t kMinSealedAppendWrite = 256 << 10;
-// Sealed appends are staged and written in runs of at most this many bytes: small enough for
-// the ciphertext to stay in the L2 cache between the seal and the copy to the page cache.
-constexpr size_t kMaxSealedRunBytes = 256 << 10;
 // A committed file whose host file is at most this long is read whole at open (header, tag
 // block and up to 6 chunks of 4 KiB): one pread serves the open and the first reads.
 constexpr uint64_t kMaxPrefetchHostBytes = 32 << 10;
@@ -247,6 +258,91 @@ Status ProtectedFile::LoadChunk(uint64_t chunk, uint8_t* out, uint32_t length) {
   return status;
 }
 
+std::vector<ProtectedFile::ChunkBlock> ProtectedFile::SplitIntoBlocks(uint64_t first,
+                                                                      uint64_t count,
+                                                                      size_t block_bytes) const {
+  uint64_t per_block = std::max<uint64_t>(1, block_bytes / chunk_size_);
+  std::vector<ChunkBlock> blocks;
+  blocks.reserve(count / per_block + count / kChunksPerGroup + 2);
+  for (uint64_t chunk = first, end = first + count; chunk < end;) {
+    uint64_t group_end = (chunk / kChunksPerGroup + 1) * kChunksPerGroup;
+    uint64_t n = std::min({per_block, end - chunk, group_end - chunk});
+    blocks.push_back({chunk, static_cast<uint32_t>(n)});
+    chunk += n;
+  }
+  return blocks;
+}
+
+bool ProtectedFile::EnsureHelperContexts(int threads) {
+  while (static_cast<int>(helper_gcm_.size()) + 1 < threads) {
+    auto clone = gcm_->Clone();
+    if (!clone.ok()) return false;
+    helper_gcm_.push_back(std::move(clone).value());
+  }
+  return true;
+}
+
+Status ProtectedFile::ReadCommittedRun(uint64_t first, uint64_t count, size_t bytes, uint8_t* out) {
+  // Tag blocks are fetched (and verified) here, on the calling thread: helpers only read them.
+  uint64_t first_group = first / kChunksPerGroup;
+  uint64_t last = first + count - 1;
+  std::vector<const TagBlock*> tag_blocks;
+  for (uint64_t g = first_group; g <= last / kChunksPerGroup; ++g) {
+    COVE_ASSIGN_OR_RETURN(const TagBlock* block, CommittedTagBlock(g));
+    tag_blocks.push_back(block);
+  }
+  uint32_t last_length = static_cast<uint32_t>(bytes - (count - 1) * chunk_size_);
+  int threads = bytes >= kMinParallelBytes ? ParallelCrypto::MaxThreads() : 1;
+  if (!EnsureHelperContexts(threads)) threads = 1;
+  std::vector<ChunkBlock> blocks =
+      SplitIntoBlocks(first, count, threads > 1 ? kParallelBlockBytes : kSerialBlockBytes);
+  std::vector<Status> failures(blocks.size());
+  std::atomic<bool> failed{false};
+  // The ciphertext is read straight into `out` and decrypted there. When any block fails, the
+  // whole run is wiped below, so `out` never keeps ciphertext or unverified plaintext.
+  ParallelCrypto::Run(blocks.size(), threads, [&](size_t b, int thread) {
+    if (failed.load(std::memory_order_relaxed)) return;  // all of `out` is wiped anyway
+    const ChunkBlock& block = blocks[b];
+    uint8_t* dst = out + (block.first - first) * chunk_size_;
+    uint64_t block_last = block.first + block.count - 1;
+    size_t block_bytes =
+        size_t{block.count - 1} * chunk_size_ + (block_last == last ? last_length : chunk_size_);
+    Status read = ReadHost({dst, block_bytes}, geometry_.ChunkOffset(block.first));
+    if (!read.ok()) {
+      failures[b] = read.WithContext(ChunkName(block.first));
+      failed.store(true, std::memory_order_relaxed);
+      return;
+    }
+    const TagBlock* tags = tag_blocks[block.first / kChunksPerGroup - first_group];
+    AesGcm& gcm = GcmFor(thread);
+    for (uint64_t chunk = block.first; chunk <= block_last; ++chunk) {
+      uint32_t length = chunk == last ? last_length : chunk_size_;
+      uint8_t* chunk_out = dst + (chunk - block.first) * chunk_size_;
+      TagEntry entry =
+          DecodeTagEntry(tags->bytes.data() + (chunk % kChunksPerGroup) * kTagEntrySize);
+      if ((entry.flags & kChunkPresent) == 0) {
+        std::memset(chunk_out, 0, length);  // a hole
+        continue;
+      }
+      if (!gcm.Open(entry.nonce, ChunkAad(id_, chunk, length, kind_), {chunk_out, length},
+                    entry.tag, chunk_out)
+               .ok()) {
+        failures[b] = IntegrityError(ChunkName(chunk) +
+                                     ": authentication failed (modified, moved or stale chunk)");
+        failed.store(true, std::memory_order_relaxed);
+        return;
+      }
+    }
+  });
+  if (failed.load(std::memory_order_relaxed)) {
+    OPENSSL_cleanse(out, bytes);
+    for (Status& failure : failures) {
+      if (!failure.ok()) return failure;
+    }
+  }
+  return Status::Ok();
+}
+
 Result<size_t> ProtectedFile::Read(uint64_t offset, std::span<uint8_t> out) {
   if (offset >= size_ || out.empty()) return size_t{0};
   size_t total = static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - offset));
@@ -263,45 +359,24 @@ Result<size_t> ProtectedFile::Read(uint64_t offset, std::span<uint8_t> out) {
     bool plain_committed =
         chunk < valid_committed_chunks_ && !dirty_.contains(chunk) && committed_length == length;
     if (whole_chunk && plain_committed && kind_ == RegionKind::kEncrypted) {
-      // Fast path: a run of whole committed chunks in one group, one pread, decrypt in place.
+      // Fast path: a run of whole committed chunks (only the last may be short), read straight
+      // into `out` and decrypted there (no bounce buffer).
+      auto next_dirty = dirty_.upper_bound(chunk);
+      uint64_t end = next_dirty == dirty_.end()
+                         ? valid_committed_chunks_
+                         : std::min(valid_committed_chunks_, next_dirty->first);
       uint64_t run = 1;
-      uint64_t group_end = (chunk / kChunksPerGroup + 1) * kChunksPerGroup;
-      while (run < kMaxChunksPerRead && chunk + run < group_end &&
-             chunk + run < valid_committed_chunks_ && !dirty_.contains(chunk + run) &&
-             done + (run + 1) * chunk_size_ <= total &&
-             geometry_.ChunkLength(chunk + run, size_) == chunk_size_ &&
-             geometry_.ChunkLength(chunk + run, committed_.size) == chunk_size_) {
+      size_t run_bytes = length;
+      while (run_bytes == run * chunk_size_ && chunk + run < end && run_bytes < kMaxReadRunBytes) {
+        uint32_t next = geometry_.ChunkLength(chunk + run, size_);
+        if (next == 0 || next != geometry_.ChunkLength(chunk + run, committed_.size) ||
+            done + run_bytes + next > total) {
+          break;
+        }
         ++run;
+        run_bytes += next;
       }
-      COVE_ASSIGN_OR_RETURN(const TagBlock* block, CommittedTagBlock(chunk / kChunksPerGroup));
-      size_t run_bytes = run == 1 ? length : run * chunk_size_;
-      // The ciphertext is read straight into `out` and decrypted there (one copy less than a
-      // bounce buffer). Whatever has not verified when a step fails is wiped before returning,
-      // so `out` never holds ciphertext or unverified plaintext afterwards.
-      uint8_t* run_out = out.data() + done;
-      Status read = ReadHost({run_out, run_bytes}, geometry_.ChunkOffset(chunk));
-      if (!read.ok()) {
-        OPENSSL_cleanse(run_out, run_bytes);
-        return read.WithContext(ChunkName(chunk));
-      }
-      for (uint64_t i = 0; i < run; ++i) {
-        uint64_t c = chunk + i;
-        uint32_t len =
-            i + 1 == run ? static_cast<uint32_t>(run_bytes - i * chunk_size_) : chunk_size_;
-        TagEntry entry =
-            DecodeTagEntry(block->bytes.data() + (c % kChunksPerGroup) * kTagEntrySize);
-        uint8_t* dst = run_out + i * chunk_size_;
-        if ((entry.flags & kChunkPresent) == 0) {
-          std::memset(dst, 0, len);
-          continue;
-        }
-        if (!gcm_->Open(entry.nonce, ChunkAad(id_, c, len, kind_), {dst, len}, entry.tag, dst)
-                 .ok()) {
-          OPENSSL_cleanse(dst, run_bytes - i * chunk_size_);
-          return IntegrityError(ChunkName(c) +
-                                ": authentication failed (modified, moved or stale chunk)");
-        }
-      }
+      COVE_RETURN_IF_ERROR(ReadCommittedRun(chunk, run, run_bytes, out.data() + done));
       done += run_bytes;
       continue;
     }
@@ -367,38 +442,72 @@ Status ProtectedFile::SealAppendedChunks(uint64_t first, uint64_t count, const u
   COVE_RETURN_IF_ERROR(RandomBytes(nonces));
   std::vector<TagEntry> entries(count);
   size_t bytes = static_cast<size_t>(count) * chunk_size_;
-  const uint8_t* to_write = plain;  // authenticated chunks are stored as their plaintext
-  if (kind_ == RegionKind::kEncrypted) {
-    if (seal_buffer_.size() < bytes) seal_buffer_.resize(bytes);
-    to_write = seal_buffer_.data();
+  int threads = bytes >= kMinParallelBytes ? ParallelCrypto::MaxThreads() : 1;
+  if (!EnsureHelperContexts(threads)) threads = 1;
+  size_t block_bytes = threads > 1 ? kParallelBlockBytes : kSerialBlockBytes;
+  std::vector<ChunkBlock> blocks = SplitIntoBlocks(first, count, block_bytes);
+  // Each thread seals its blocks into its own slot of seal_buffer_ and writes them from there.
+  // Authenticated chunks are stored as their plaintext: written straight from `plain`.
+  bool encrypted = kind_ == RegionKind::kEncrypted;
+  size_t slot_bytes = std::max<size_t>(block_bytes / chunk_size_, 1) * chunk_size_;
+  if (encrypted && seal_buffer_.size() < threads * slot_bytes) {
+    seal_buffer_.resize(threads * slot_bytes);
   }
-  for (uint64_t i = 0; i < count; ++i) {
-    uint64_t chunk = first + i;
-    TagEntry& entry = entries[i];
-    std::memcpy(entry.nonce.data(), nonces.data() + i * kGcmNonceSize, kGcmNonceSize);
-    entry.flags = kChunkPresent;
-    const uint8_t* in = plain + i * chunk_size_;
-    auto aad = ChunkAad(id_, chunk, chunk_size_, kind_);
-    if (kind_ == RegionKind::kEncrypted) {
-      COVE_RETURN_IF_ERROR(gcm_->Seal(entry.nonce, aad, {in, chunk_size_},
-                                      seal_buffer_.data() + i * chunk_size_, entry.tag));
-    } else {
-      COVE_RETURN_IF_ERROR(gcm_->Authenticate(entry.nonce, aad, {in, chunk_size_}, entry.tag));
+  std::vector<Status> failures(blocks.size());
+  std::atomic<bool> failed{false};
+  ParallelCrypto::Run(blocks.size(), threads, [&](size_t b, int thread) {
+    if (failed.load(std::memory_order_relaxed)) return;
+    const ChunkBlock& block = blocks[b];
+    uint64_t index = block.first - first;
+    const uint8_t* in = plain + index * chunk_size_;
+    uint8_t* staged = encrypted ? seal_buffer_.data() + thread * slot_bytes : nullptr;
+    AesGcm& gcm = GcmFor(thread);
+    for (uint32_t i = 0; i < block.count; ++i) {
+      TagEntry& entry = entries[index + i];
+      std::memcpy(entry.nonce.data(), nonces.data() + (index + i) * kGcmNonceSize, kGcmNonceSize);
+      entry.flags = kChunkPresent;
+      auto aad = ChunkAad(id_, block.first + i, chunk_size_, kind_);
+      std::span<const uint8_t> chunk_plain(in + size_t{i} * chunk_size_, chunk_size_);
+      Status sealed = encrypted ? gcm.Seal(entry.nonce, aad, chunk_plain,
+                                           staged + size_t{i} * chunk_size_, entry.tag)
+                                : gcm.Authenticate(entry.nonce, aad, chunk_plain, entry.tag);
+      if (!sealed.ok()) {
+        failures[b] = sealed;
+        failed.store(true, std::memory_order_relaxed);
+        return;
+      }
+    }
+    Status written =
+        env_.WriteAt(fd_.get(), {encrypted ? staged : in, size_t{block.count} * chunk_size_},
+                     geometry_.ChunkOffset(block.first), host_path_);
+    if (!written.ok()) {
+      failures[b] = written;
+      failed.store(true, std::memory_order_relaxed);
+    }
+  });
+  // Even after a failure some blocks may be on disk: the commit or its abort cuts them off.
+  sealed_host_end_ =
+      std::max(sealed_host_end_, geometry_.ChunkOffset(first + count - 1) + chunk_size_);
+  if (failed.load(std::memory_order_relaxed)) {
+    // The old entries (if any) stay: a chunk whose bytes were partly replaced then fails
+    // authentication, it never reads back as other data.
+    for (Status& failure : failures) {
+      if (!failure.ok()) return failure;
     }
   }
-  uint64_t offset = geometry_.ChunkOffset(first);
-  // On a failed write the old entries (if any) stay: a chunk whose bytes were partly replaced
-  // then fails authentication, it never reads back as other data.
-  COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), {to_write, bytes}, offset, host_path_));
-  sealed_host_end_ = std::max(sealed_host_end_, offset + bytes);
-  TagBlock& block = sealed_[first / kChunksPerGroup];
+  TagBlock* block = nullptr;
+  uint64_t block_group = 0;
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t chunk = first + i;
+    if (block == nullptr || chunk / kChunksPerGroup != block_group) {
+      block_group = chunk / kChunksPerGroup;
+      block = &sealed_[block_group];
+    }
     if (auto dirty = dirty_.find(chunk); dirty != dirty_.end()) {
       OPENSSL_cleanse(dirty->second.data(), dirty->second.size());
       dirty_.erase(dirty);
     }
-    uint8_t* slot = block.bytes.data() + (chunk % kChunksPerGroup) * kTagEntrySize;
+    uint8_t* slot = block->bytes.data() + (chunk % kChunksPerGroup) * kTagEntrySize;
     if ((DecodeTagEntry(slot).flags & kChunkPresent) == 0) ++sealed_chunks_;
     EncodeTagEntry(entries[i], slot);
   }
@@ -413,6 +522,19 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   }
   bool seal_appends =
       committed_.generation == 0 || append_journal_ || data.size() >= kMinSealedAppendWrite;
+  if (committer_ != nullptr && data.size() >= kMinSealedAppendWrite && committed_.size > size_) {
+    // A large write at the end of a file truncated since its last commit (the usual way to
+    // replace a file: open with O_TRUNC, write the new content) lands in groups that overlap
+    // the committed file, so its chunks would be buffered and committed through the journal
+    // (every byte written twice). Committing the truncation first makes them appends beyond the
+    // committed end, sealed at write time. This only moves a commit earlier: without it the
+    // kMaxDirtyBytes commits of a large write make the truncation durable soon anyway.
+    uint64_t group = (offset + chunk_size_ - 1) / chunk_size_ / kChunksPerGroup;
+    if (!GroupIsBeyondCommittedEnd(group) &&
+        geometry_.TagBlockOffset(group) >= geometry_.HostSize(size_)) {
+      COVE_RETURN_IF_ERROR(committer_->Commit(*this));
+    }
+  }
   size_t done = 0;
   while (done < data.size()) {
     uint64_t pos = offset + done;
@@ -421,10 +543,10 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
     size_t want = std::min<size_t>(data.size() - done, chunk_size_ - in_chunk);
     uint64_t group = chunk / kChunksPerGroup;
     if (seal_appends && want == chunk_size_ && GroupIsBeyondCommittedEnd(group)) {
-      // A run of whole chunks in one appended group: sealed now (see sealed_).
-      uint64_t run = std::min<uint64_t>({(data.size() - done) / chunk_size_,
-                                         (group + 1) * kChunksPerGroup - chunk,
-                                         std::max<uint64_t>(1, kMaxSealedRunBytes / chunk_size_)});
+      // A run of whole chunks in appended groups (so are all later groups): sealed now (see
+      // sealed_).
+      uint64_t run = std::min<uint64_t>((data.size() - done) / chunk_size_,
+                                        std::max<uint64_t>(1, kMaxSealedRunBytes / chunk_size_));
       COVE_RETURN_IF_ERROR(SealAppendedChunks(chunk, run, data.data() + done));
       done += run * chunk_size_;
       size_ = std::max(size_, pos + run * chunk_size_);

@@ -4,7 +4,8 @@
 // O(chunk). A commit has two phases so that the fspf write in between is the single commit
 // point: PrepareCommit makes the new chunks and a redo journal durable and returns the entry the
 // fspf must record; FinishCommit applies the journal once the fspf is durable. ProtectedFile is
-// not thread-safe: its owner serializes calls.
+// not thread-safe: its owner serializes calls (a large read or write may share its chunk crypto
+// with helper threads, ParallelCrypto, but only within the call).
 #pragma once
 
 #include <map>
@@ -106,12 +107,29 @@ class ProtectedFile {
   // Reads chunk `chunk` (`length` plaintext bytes, tag `entry`) from disk into `out` and
   // verifies it; `out` is wiped when verification fails.
   Status OpenChunk(uint64_t chunk, const TagEntry& entry, uint8_t* out, uint32_t length);
-  // Reads exactly out.size() host bytes at `offset`, from prefetch_ when it holds them.
+  // Reads exactly out.size() host bytes at `offset`, from prefetch_ when it holds them
+  // (thread-safe: prefetch_ does not change during a read; helpers of a run call it too).
   Status ReadHost(std::span<uint8_t> out, uint64_t offset);
   // Whether whole chunks of `group` may be sealed at write time (see sealed_).
   bool GroupIsBeyondCommittedEnd(uint64_t group) const;
-  // Seals `count` whole chunks from `first` on (one group) and writes them in place.
+  // Seals `count` whole chunks from `first` on (groups beyond the committed end) and writes
+  // them in place; large runs are sealed and written by several threads (ParallelCrypto).
   Status SealAppendedChunks(uint64_t first, uint64_t count, const uint8_t* plain);
+  // Reads and verifies the run of committed chunks [first, first + count) into `out`
+  // (`bytes` long: whole chunks, the last one may be short), several threads for large runs.
+  // On any failure the whole of `out` is wiped.
+  Status ReadCommittedRun(uint64_t first, uint64_t count, size_t bytes, uint8_t* out);
+  // The blocks a run of chunks is cut into for ParallelCrypto: consecutive chunks of one group
+  // (contiguous on disk), each at most `block_bytes` long (at least one chunk).
+  struct ChunkBlock {
+    uint64_t first;
+    uint32_t count;
+  };
+  std::vector<ChunkBlock> SplitIntoBlocks(uint64_t first, uint64_t count, size_t block_bytes) const;
+  // The AES-GCM context of ParallelCrypto thread `thread` (0 is the caller: gcm_).
+  AesGcm& GcmFor(int thread) { return thread == 0 ? *gcm_ : *helper_gcm_[thread - 1]; }
+  // Makes sure GcmFor works for threads [0, threads); false (serial only) if cloning failed.
+  bool EnsureHelperContexts(int threads);
   // The write-time tag entry of `chunk`, or nullptr when it has none.
   const uint8_t* SealedEntry(uint64_t chunk) const;
   void ForgetSealedChunk(uint64_t chunk);
@@ -134,6 +152,7 @@ class ProtectedFile {
   FileGeometry geometry_;
   UniqueFd fd_;
   std::unique_ptr<AesGcm> gcm_;
+  std::vector<std::unique_ptr<AesGcm>> helper_gcm_;  // clones of gcm_ for helper threads
   FileCommitter* committer_ = nullptr;
 
   Committed committed_;
@@ -156,7 +175,7 @@ class ProtectedFile {
   uint64_t sealed_chunks_ = 0;        // present entries in sealed_ (counted as dirty bytes)
   uint64_t sealed_host_end_ = 0;      // end of the host bytes written by sealed appends
   bool append_journal_ = false;       // the never-replayable journal above is on disk
-  std::vector<uint8_t> seal_buffer_;  // ciphertext of sealed appends, written at once
+  std::vector<uint8_t> seal_buffer_;  // ciphertext of sealed appends, one block per thread
   std::optional<Pending> pending_;
   std::vector<uint8_t> scratch_;  // ciphertext read buffer
 };

@@ -1,0 +1,262 @@
+// Tests of ParallelCrypto and of the parallel read and write paths of ProtectedFile: every block
+// runs exactly once, helpers take part, serial and parallel paths agree byte for byte (either
+// one reads what the other wrote), a tampered chunk in the middle of a parallel run fails and
+// wipes the whole output, a forked child starts its own helpers, and a large write after a
+// truncation (O_TRUNC) reads back right before and after a reopen.
+#include "shield/parallel_crypto.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "shield/shield_test_util.h"
+#include "shield/volume.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define COVE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define COVE_TSAN 1
+#endif
+#endif
+
+namespace cove::shield {
+namespace {
+
+using testing::Pattern;
+using testing::ReadRaw;
+using testing::TempDir;
+using testing::WriteRaw;
+
+// Restores the default thread count when a test ends.
+class ThreadsOverride {
+ public:
+  explicit ThreadsOverride(int threads) { ParallelCrypto::SetMaxThreadsForTesting(threads); }
+  ~ThreadsOverride() { ParallelCrypto::SetMaxThreadsForTesting(0); }
+};
+
+TEST(ParallelCryptoTest, RunsEveryBlockExactlyOnce) {
+  // 4 first: the pool keeps as many helpers as the first parallel job asked for.
+  for (int threads : {1, 4, 2}) {
+    ThreadsOverride override_threads(threads);
+    for (size_t blocks : {size_t{0}, size_t{1}, size_t{2}, size_t{7}, size_t{64}, size_t{1000}}) {
+      std::vector<std::atomic<int>> runs(blocks);
+      std::atomic<bool> bad_thread{false};
+      ParallelCrypto::Run(blocks, threads, [&](size_t block, int thread) {
+        if (thread < 0 || thread >= ParallelCrypto::MaxThreads()) bad_thread = true;
+        runs[block].fetch_add(1);
+      });
+      for (size_t b = 0; b < blocks; ++b) {
+        EXPECT_EQ(runs[b].load(), 1) << "block " << b << " of " << blocks << ", " << threads;
+      }
+      EXPECT_FALSE(bad_thread.load());
+    }
+  }
+}
+
+TEST(ParallelCryptoTest, HelperTakesPartWhileTheCallerIsBusy) {
+  ThreadsOverride override_threads(2);
+  // The caller keeps block 0 until another thread has run a block: only a helper can.
+  std::atomic<bool> helper_ran{false};
+  ParallelCrypto::Run(16, 2, [&](size_t block, int thread) {
+    if (thread != 0) helper_ran = true;
+    if (block == 0 && thread == 0) {
+      while (!helper_ran.load()) std::this_thread::yield();
+    }
+  });
+  EXPECT_TRUE(helper_ran.load());
+  EXPECT_GT(ParallelCrypto::HelpedJobsForTesting(), 0u);
+}
+
+TEST(ParallelCryptoTest, NestedRunFallsBackToTheCallingThread) {
+  ThreadsOverride override_threads(2);
+  // A job started from inside a job (as a signal handler doing I/O would) runs serially and
+  // does not wait for the pool.
+  std::atomic<int> inner_runs{0};
+  ParallelCrypto::Run(4, 2, [&](size_t, int) {
+    ParallelCrypto::Run(8, 2, [&](size_t, int thread) {
+      EXPECT_EQ(thread, 0);
+      inner_runs.fetch_add(1);
+    });
+  });
+  EXPECT_EQ(inner_runs.load(), 32);
+}
+
+class ParallelFileTest : public ::testing::Test {
+ public:
+  void SetUp() override {
+    fspf_path_ = dir_ / "fspf.pb";
+    ASSERT_TRUE(Volume::CreateFspf(fspf_path_).ok());
+    auto volume = Reopen();
+    ASSERT_TRUE(volume->AddRegion({"/data", RegionKind::kEncrypted, dir_ / "enc"}).ok());
+    ASSERT_TRUE(volume->AddRegion({"/auth", RegionKind::kAuthenticated, dir_ / "auth"}).ok());
+    std::filesystem::create_directories(dir_ / "enc");
+    std::filesystem::create_directories(dir_ / "auth");
+    auto key = volume->Encrypt();
+    ASSERT_TRUE(key.ok());
+    key_ = *key;
+  }
+  void TearDown() override { ParallelCrypto::SetMaxThreadsForTesting(0); }
+
+  std::unique_ptr<Volume> Reopen() {
+    VolumeOptions options;
+    options.fspf_path = fspf_path_;
+    options.key = key_;
+    auto volume = Volume::Open(std::move(options));
+    EXPECT_TRUE(volume.ok()) << volume.status().ToString();
+    return volume.ok() ? std::move(volume).value() : nullptr;
+  }
+
+  // Writes `content` into a new file `path` in 1 MiB writes with `threads` threads, commits.
+  void WriteWith(int threads, const std::string& path, const std::vector<uint8_t>& content) {
+    ParallelCrypto::SetMaxThreadsForTesting(threads);
+    auto volume = Reopen();
+    auto file = volume->CreateFile(path);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    for (size_t at = 0; at < content.size(); at += 1 << 20) {
+      size_t n = std::min<size_t>(1 << 20, content.size() - at);
+      ASSERT_TRUE((*file)->Write(at, std::span(content).subspan(at, n)).ok());
+    }
+    ASSERT_TRUE(volume->Commit(**file).ok());
+  }
+
+  // Reads `path` whole (one Read call) with `threads` threads.
+  Result<std::vector<uint8_t>> ReadWith(int threads, const std::string& path,
+                                        std::vector<uint8_t>* buffer = nullptr) {
+    ParallelCrypto::SetMaxThreadsForTesting(threads);
+    auto volume = Reopen();
+    COVE_ASSIGN_OR_RETURN(auto file, volume->OpenFile(path, false));
+    std::vector<uint8_t> local;
+    std::vector<uint8_t>& out = buffer != nullptr ? *buffer : local;
+    out.assign(file->size(), 0xAA);
+    COVE_ASSIGN_OR_RETURN(size_t n, file->Read(0, out));
+    return std::vector<uint8_t>(out.begin(), out.begin() + static_cast<long>(n));
+  }
+
+  TempDir dir_;
+  std::string fspf_path_;
+  SecretBytes key_;
+};
+
+TEST_F(ParallelFileTest, SerialAndParallelPathsAgree) {
+  // Three groups and a short last chunk, in both region kinds.
+  auto content = Pattern(300 * 4096 + 1234, 7);
+  for (const std::string region : {"/data/", "/auth/"}) {
+    for (int writer : {1, 2, 4}) {
+      std::string path = region + "w" + std::to_string(writer);
+      WriteWith(writer, path, content);
+      for (int reader : {1, 2, 4}) {
+        auto got = ReadWith(reader, path);
+        ASSERT_TRUE(got.ok()) << path << " read with " << reader << ": " << got.status().ToString();
+        EXPECT_TRUE(*got == content)
+            << path << " written with " << writer << ", read with " << reader;
+      }
+    }
+  }
+  // The ciphertext does not depend on who sealed it except through the random nonces: same
+  // size on disk either way.
+  EXPECT_EQ(std::filesystem::file_size(dir_ / "enc/w1"),
+            std::filesystem::file_size(dir_ / "enc/w2"));
+}
+
+TEST_F(ParallelFileTest, TamperedChunkInAParallelRunFailsAndWipesTheOutput) {
+  auto content = Pattern(2 << 20, 8);
+  WriteWith(2, "/data/t", content);
+  // Chunk 200 lies in group 1, in the middle of the run: flip one ciphertext byte.
+  FileGeometry geometry(kDefaultChunkSize);
+  auto raw = ReadRaw(dir_ / "enc/t");
+  raw[geometry.ChunkOffset(200) + 17] ^= 0x40;
+  WriteRaw(dir_ / "enc/t", raw);
+  for (int threads : {1, 2}) {
+    std::vector<uint8_t> out;
+    auto got = ReadWith(threads, "/data/t", &out);
+    ASSERT_FALSE(got.ok()) << "tampering not detected with " << threads << " threads";
+    EXPECT_EQ(got.status().code(), StatusCode::kIntegrityError) << got.status().ToString();
+    EXPECT_NE(got.status().message().find("chunk 200"), std::string::npos)
+        << got.status().ToString();
+    ASSERT_EQ(out.size(), content.size());
+    EXPECT_TRUE(std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0; }))
+        << "the output keeps plaintext or ciphertext after a failed read (" << threads << ")";
+  }
+}
+
+TEST_F(ParallelFileTest, ForkedChildStartsItsOwnHelpers) {
+#ifdef COVE_TSAN
+  GTEST_SKIP() << "ThreadSanitizer cannot start threads in the child of a multi-threaded fork";
+#endif
+  auto content = Pattern(3 << 20, 9);
+  WriteWith(2, "/data/f", content);
+  auto got = ReadWith(2, "/data/f");  // the parent's helpers are running now
+  ASSERT_TRUE(got.ok() && *got == content);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child has no helper threads: jobs must neither hang nor lose blocks.
+    auto again = ReadWith(2, "/data/f");
+    if (!again.ok() || *again != content) _exit(1);
+    auto other = Pattern(2 << 20, 10);
+    WriteWith(2, "/data/child", other);
+    auto back = ReadWith(2, "/data/child");
+    if (!back.ok() || *back != other) _exit(2);
+    // The child got helpers of its own.
+    std::atomic<bool> helper_ran{false};
+    ParallelCrypto::Run(16, 2, [&](size_t block, int thread) {
+      if (thread != 0) helper_ran = true;
+      if (block == 0 && thread == 0) {
+        while (!helper_ran.load()) std::this_thread::yield();
+      }
+    });
+    _exit(helper_ran.load() ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "child died: " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  got = ReadWith(2, "/data/child");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, Pattern(2 << 20, 10));
+}
+
+TEST_F(ParallelFileTest, LargeWriteAfterTruncationIsSealedAtWriteTime) {
+  auto old_content = Pattern(5 << 20, 11);
+  WriteWith(2, "/data/o", old_content);
+  auto volume = Reopen();
+  auto file = std::move(volume->OpenFile("/data/o", true)).value();
+  uint64_t generation = file->generation();
+  // As after open(O_TRUNC): the new content is written from the start.
+  ASSERT_TRUE(file->Truncate(0).ok());
+  auto fresh = Pattern((2 << 20) + 100, 12);
+  ASSERT_TRUE(file->Write(0, fresh).ok());
+  // The truncation was committed first, so the chunks went out as sealed appends (a journal
+  // that is never replayable exists while they are uncommitted).
+  EXPECT_EQ(file->generation(), generation + 1);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "enc/o.cove-journal"));
+  std::vector<uint8_t> got(fresh.size());
+  auto n = file->Read(0, got);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_TRUE(got == fresh);
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  file.reset();
+  auto back = ReadWith(2, "/data/o");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(*back == fresh);
+
+  // Dropped without the final commit: the file is the committed truncation, never a mix.
+  volume = Reopen();
+  file = std::move(volume->OpenFile("/data/o", true)).value();
+  ASSERT_TRUE(file->Truncate(0).ok());
+  ASSERT_TRUE(file->Write(0, old_content).ok());
+  file.reset();
+  back = ReadWith(1, "/data/o");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->empty()) << back->size();
+}
+
+}  // namespace
+}  // namespace cove::shield
