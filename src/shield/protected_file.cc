@@ -527,8 +527,8 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
     // replace a file: open with O_TRUNC, write the new content) lands in groups that overlap
     // the committed file, so its chunks would be buffered and committed through the journal
     // (every byte written twice). Committing the truncation first makes them appends beyond the
-    // committed end, sealed at write time. This only moves a commit earlier: without it the
-    // kMaxDirtyBytes commits of a large write make the truncation durable soon anyway.
+    // committed end, sealed at write time. This only moves a commit earlier: the truncation
+    // is durable at the program's next fsync or close either way.
     uint64_t group = (offset + chunk_size_ - 1) / chunk_size_ / kChunksPerGroup;
     if (!GroupIsBeyondCommittedEnd(group) &&
         geometry_.TagBlockOffset(group) >= geometry_.HostSize(size_)) {
@@ -563,7 +563,11 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
     done += want;
     size_ = std::max(size_, pos + want);
   }
-  if (committer_ != nullptr && (dirty_.size() + sealed_chunks_) * chunk_size_ > kMaxDirtyBytes) {
+  // Buffered plaintext counts in full; a chunk sealed at write time is on disk already and
+  // holds only its tag block's share of memory (a 1 GiB sequential write is one commit at the
+  // end, as the program asks, not one per 32 MiB).
+  if (committer_ != nullptr &&
+      dirty_.size() * chunk_size_ + sealed_.size() * sizeof(TagBlock) > kMaxDirtyBytes) {
     return committer_->Commit(*this);
   }
   return Status::Ok();

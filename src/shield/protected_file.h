@@ -33,7 +33,8 @@ class FileCommitter {
 
 class ProtectedFile {
  public:
-  // Buffered (dirty) data beyond which a write triggers a commit through the committer.
+  // Memory held for uncommitted writes (buffered plaintext chunks, tag blocks of chunks
+  // sealed at write time) beyond which a write triggers a commit through the committer.
   static constexpr size_t kMaxDirtyBytes = 32u << 20;
 
   // Opens the file at `host_path` described by `entry`. A never-committed entry
