@@ -28,13 +28,7 @@
 #include <immintrin.h>
 #endif
 
-#if defined(__SANITIZE_THREAD__)
-#define COVE_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define COVE_TSAN 1
-#endif
-#endif
+#include "common/tsan.h"
 
 namespace cove::shield {
 namespace {

@@ -15,16 +15,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/tsan.h"
 #include "shield/shield_test_util.h"
 #include "shield/volume.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define COVE_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define COVE_TSAN 1
-#endif
-#endif
+#include "shield/volume_fixture.h"
 
 namespace cove::shield {
 namespace {
@@ -88,30 +82,9 @@ TEST(ParallelCryptoTest, NestedRunFallsBackToTheCallingThread) {
   EXPECT_EQ(inner_runs.load(), 32);
 }
 
-class ParallelFileTest : public ::testing::Test {
+class ParallelFileTest : public testing::VolumeFixture {
  public:
-  void SetUp() override {
-    fspf_path_ = dir_ / "fspf.pb";
-    ASSERT_TRUE(Volume::CreateFspf(fspf_path_).ok());
-    auto volume = Reopen();
-    ASSERT_TRUE(volume->AddRegion({"/data", RegionKind::kEncrypted, dir_ / "enc"}).ok());
-    ASSERT_TRUE(volume->AddRegion({"/auth", RegionKind::kAuthenticated, dir_ / "auth"}).ok());
-    std::filesystem::create_directories(dir_ / "enc");
-    std::filesystem::create_directories(dir_ / "auth");
-    auto key = volume->Encrypt();
-    ASSERT_TRUE(key.ok());
-    key_ = *key;
-  }
   void TearDown() override { ParallelCrypto::SetMaxThreadsForTesting(0); }
-
-  std::unique_ptr<Volume> Reopen() {
-    VolumeOptions options;
-    options.fspf_path = fspf_path_;
-    options.key = key_;
-    auto volume = Volume::Open(std::move(options));
-    EXPECT_TRUE(volume.ok()) << volume.status().ToString();
-    return volume.ok() ? std::move(volume).value() : nullptr;
-  }
 
   // Writes `content` into a new file `path` in 1 MiB writes with `threads` threads, commits.
   void WriteWith(int threads, const std::string& path, const std::vector<uint8_t>& content) {
@@ -138,10 +111,6 @@ class ParallelFileTest : public ::testing::Test {
     COVE_ASSIGN_OR_RETURN(size_t n, file->Read(0, out));
     return std::vector<uint8_t>(out.begin(), out.begin() + static_cast<long>(n));
   }
-
-  TempDir dir_;
-  std::string fspf_path_;
-  SecretBytes key_;
 };
 
 TEST_F(ParallelFileTest, SerialAndParallelPathsAgree) {

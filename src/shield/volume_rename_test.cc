@@ -7,6 +7,7 @@
 
 #include "shield/shield_test_util.h"
 #include "shield/volume.h"
+#include "shield/volume_fixture.h"
 
 namespace cove::shield {
 namespace {
@@ -14,30 +15,8 @@ namespace {
 using testing::Pattern;
 using testing::TempDir;
 
-class VolumeRenameTest : public ::testing::Test {
+class VolumeRenameTest : public testing::VolumeFixture {
  protected:
-  void SetUp() override {
-    fspf_path_ = dir_ / "fspf.pb";
-    ASSERT_TRUE(Volume::CreateFspf(fspf_path_).ok());
-    auto volume = Open();
-    ASSERT_TRUE(volume->AddRegion({"/data", RegionKind::kEncrypted, dir_ / "enc"}).ok());
-    ASSERT_TRUE(volume->AddRegion({"/auth", RegionKind::kAuthenticated, dir_ / "auth"}).ok());
-    std::filesystem::create_directories(dir_ / "enc");
-    std::filesystem::create_directories(dir_ / "auth");
-    auto key = volume->Encrypt();
-    ASSERT_TRUE(key.ok());
-    key_ = *key;
-  }
-
-  std::unique_ptr<Volume> Open() {
-    VolumeOptions options;
-    options.fspf_path = fspf_path_;
-    options.key = key_;
-    auto volume = Volume::Open(std::move(options));
-    EXPECT_TRUE(volume.ok()) << volume.status().ToString();
-    return volume.ok() ? std::move(volume).value() : nullptr;
-  }
-
   void Write(Volume& volume, const std::string& path, const std::vector<uint8_t>& content) {
     auto file = volume.CreateFile(path);
     ASSERT_TRUE(file.ok()) << file.status().ToString();
@@ -53,37 +32,33 @@ class VolumeRenameTest : public ::testing::Test {
     EXPECT_TRUE((*file)->Read(0, out).ok());
     return out;
   }
-
-  TempDir dir_;
-  std::string fspf_path_;
-  SecretBytes key_;
 };
 
 TEST_F(VolumeRenameTest, RemoveFileDropsEntryAndHostFile) {
-  auto volume = Open();
+  auto volume = Reopen();
   Write(*volume, "/data/a", Pattern(5000, 1));
   ASSERT_TRUE(volume->RemoveFile("/data/a").ok());
   EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/a"));
-  auto reopened = Open();
+  auto reopened = Reopen();
   EXPECT_EQ(reopened->FindFile("/data/a"), nullptr);
   EXPECT_EQ(reopened->RemoveFile("/data/a").code(), StatusCode::kNotFound);
 }
 
 TEST_F(VolumeRenameTest, RenameMovesEntryAndHostFileAndReplacesTarget) {
-  auto volume = Open();
+  auto volume = Reopen();
   auto a = Pattern(9000, 2);
   Write(*volume, "/data/a", a);
   Write(*volume, "/data/b", Pattern(100, 3));
   ASSERT_TRUE(volume->RenameFile("/data/a", "/data/b").ok());
   EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/a"));
   EXPECT_FALSE(std::filesystem::exists(volume->RenameIntentPath()));
-  auto reopened = Open();
+  auto reopened = Reopen();
   EXPECT_EQ(reopened->FindFile("/data/a"), nullptr);
   EXPECT_EQ(Read(*reopened, "/data/b"), a);
 }
 
 TEST_F(VolumeRenameTest, RefusesRenameAcrossRegionKinds) {
-  auto volume = Open();
+  auto volume = Reopen();
   Write(*volume, "/data/a", Pattern(10, 4));
   EXPECT_EQ(volume->RenameFile("/data/a", "/auth/a").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(volume->RenameFile("/data/a", "/elsewhere/a").code(), StatusCode::kInvalidArgument);
@@ -93,7 +68,7 @@ TEST_F(VolumeRenameTest, RefusesRenameAcrossRegionKinds) {
 TEST_F(VolumeRenameTest, OpenCompletesRenameInterruptedAfterFspfWrite) {
   auto a = Pattern(7000, 5);
   {
-    auto volume = Open();
+    auto volume = Reopen();
     Write(*volume, "/data/a", a);
     ASSERT_TRUE(volume->RenameFile("/data/a", "/data/c").ok());
   }
@@ -103,7 +78,7 @@ TEST_F(VolumeRenameTest, OpenCompletesRenameInterruptedAfterFspfWrite) {
   std::string intent =
       "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/c") + "\n/data/c";
   testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
-  auto volume = Open();
+  auto volume = Reopen();
   EXPECT_EQ(Read(*volume, "/data/c"), a);
   EXPECT_FALSE(std::filesystem::exists(fspf_path_ + ".cove-rename"));
 }
@@ -111,22 +86,22 @@ TEST_F(VolumeRenameTest, OpenCompletesRenameInterruptedAfterFspfWrite) {
 TEST_F(VolumeRenameTest, OpenIgnoresIntentTheFspfDoesNotRecord) {
   auto a = Pattern(300, 6);
   {
-    auto volume = Open();
+    auto volume = Reopen();
     Write(*volume, "/data/a", a);
   }
   // Crash before the fspf write: the fspf still records /data/a; nothing may move.
   std::string intent =
       "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/z") + "\n/data/z";
   testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
-  auto volume = Open();
+  auto volume = Reopen();
   EXPECT_EQ(Read(*volume, "/data/a"), a);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/z"));
 }
 
 TEST_F(VolumeRenameTest, ReloadSeesAnotherWritersCommitsOnlyWithItsTag) {
-  auto reader = Open();
+  auto reader = Reopen();
   FspfTag before = reader->tag();
-  auto writer = Open();
+  auto writer = Reopen();
   Write(*writer, "/data/new", Pattern(1234, 9));
   EXPECT_EQ(reader->FindFile("/data/new"), nullptr);
   EXPECT_EQ(reader->Reload(before).code(), StatusCode::kIntegrityError);  // not that version
@@ -148,7 +123,7 @@ class RecordingObserver : public FspfSaveObserver {
 };
 
 TEST_F(VolumeRenameTest, ObserverSeesEveryCommitBeforeAndAfterIt) {
-  auto volume = Open();
+  auto volume = Reopen();
   RecordingObserver observer;
   volume->SetSaveObserver(&observer);
   FspfTag start = volume->tag();

@@ -3,6 +3,7 @@
 
 #include "shield/shield_test_util.h"
 #include "shield/volume.h"
+#include "shield/volume_fixture.h"
 
 namespace cove::shield {
 namespace {
@@ -10,34 +11,17 @@ namespace {
 using testing::Pattern;
 using testing::TempDir;
 
-class VolumeStageTest : public ::testing::Test {
+class VolumeStageTest : public testing::VolumeFixture {
  protected:
-  void SetUp() override {
-    fspf_ = dir_ / "fspf";
-    ASSERT_TRUE(Volume::CreateFspf(fspf_).ok());
-    auto volume = Open();
-    ASSERT_TRUE(volume->AddRegion({"/data", RegionKind::kEncrypted, dir_.path()}).ok());
-    key_ = *volume->Encrypt();
-  }
-  std::unique_ptr<Volume> Open() {
-    VolumeOptions options;
-    options.fspf_path = fspf_;
-    options.key = key_;
-    return std::move(Volume::Open(std::move(options))).value();
-  }
   void WriteNew(Volume& volume, const std::string& path, const std::vector<uint8_t>& content) {
     auto file = std::move(volume.CreateFile(path)).value();
     ASSERT_TRUE(file->Write(0, content).ok());
     ASSERT_TRUE(volume.Stage(*file).ok());
   }
-
-  TempDir dir_;
-  std::string fspf_;
-  SecretBytes key_;
 };
 
 TEST_F(VolumeStageTest, StagedFilesAreReadableAtOnceAndDurableOnlyAfterSave) {
-  auto volume = Open();
+  auto volume = Reopen();
   FspfTag before = volume->tag();
   WriteNew(*volume, "/data/a", Pattern(5000, 1));
   WriteNew(*volume, "/data/b", Pattern(70000, 2));
@@ -50,12 +34,12 @@ TEST_F(VolumeStageTest, StagedFilesAreReadableAtOnceAndDurableOnlyAfterSave) {
   ASSERT_EQ(*(*a)->Read(0, back), 5000u);
   EXPECT_EQ(back, Pattern(5000, 1));
   // Another process (a fresh Volume) does not see them yet.
-  EXPECT_EQ(Open()->FindFile("/data/a"), nullptr);
+  EXPECT_EQ(Reopen()->FindFile("/data/a"), nullptr);
 
   ASSERT_TRUE(volume->SaveIfUnsaved().ok());
   EXPECT_EQ(volume->unsaved_count(), 0u);
   EXPECT_NE(volume->tag(), before);
-  auto other = Open();
+  auto other = Reopen();
   auto b = other->OpenFile("/data/b", false);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   std::vector<uint8_t> content(70000);
@@ -64,18 +48,18 @@ TEST_F(VolumeStageTest, StagedFilesAreReadableAtOnceAndDurableOnlyAfterSave) {
 }
 
 TEST_F(VolumeStageTest, CommitOfAnotherFileAlsoSavesStagedFiles) {
-  auto volume = Open();
+  auto volume = Reopen();
   WriteNew(*volume, "/data/staged", Pattern(100, 3));
   auto file = std::move(volume->CreateFile("/data/committed")).value();
   ASSERT_TRUE(file->Write(0, Pattern(100, 4)).ok());
   ASSERT_TRUE(volume->Commit(*file).ok());
   EXPECT_EQ(volume->unsaved_count(), 0u);
-  EXPECT_NE(Open()->FindFile("/data/staged"), nullptr);
+  EXPECT_NE(Reopen()->FindFile("/data/staged"), nullptr);
 }
 
 TEST_F(VolumeStageTest, ReloadKeepsFilesStagedButNotSaved) {
-  auto mine = Open();
-  auto theirs = Open();
+  auto mine = Reopen();
+  auto theirs = Reopen();
   WriteNew(*mine, "/data/mine", Pattern(10, 5));
   auto file = std::move(theirs->CreateFile("/data/theirs")).value();
   ASSERT_TRUE(file->Write(0, Pattern(10, 6)).ok());
@@ -85,7 +69,7 @@ TEST_F(VolumeStageTest, ReloadKeepsFilesStagedButNotSaved) {
   EXPECT_NE(mine->FindFile("/data/mine"), nullptr) << "a reload must not drop staged files";
   EXPECT_EQ(mine->unsaved_count(), 1u);
   ASSERT_TRUE(mine->SaveIfUnsaved().ok());
-  auto fresh = Open();
+  auto fresh = Reopen();
   EXPECT_NE(fresh->FindFile("/data/mine"), nullptr);
   EXPECT_NE(fresh->FindFile("/data/theirs"), nullptr);
 }

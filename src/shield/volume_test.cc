@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "shield/shield_test_util.h"
+#include "shield/volume_fixture.h"
 
 namespace cove::shield {
 namespace {
@@ -19,32 +20,8 @@ using testing::ReadRaw;
 using testing::TempDir;
 using testing::WriteRaw;
 
-class VolumeTest : public ::testing::Test {
+class VolumeTest : public testing::VolumeFixture {
  public:
-  void SetUp() override {
-    fspf_path_ = dir_ / "fspf.pb";
-    ASSERT_TRUE(Volume::CreateFspf(fspf_path_).ok());
-    auto volume = OpenVolume(SecretBytes(), std::nullopt);
-    ASSERT_TRUE(volume->AddRegion({"/data", RegionKind::kEncrypted, dir_ / "enc"}).ok());
-    ASSERT_TRUE(volume->AddRegion({"/auth", RegionKind::kAuthenticated, dir_ / "auth"}).ok());
-    std::filesystem::create_directories(dir_ / "enc");
-    std::filesystem::create_directories(dir_ / "auth");
-    auto key = volume->Encrypt();
-    ASSERT_TRUE(key.ok());
-    key_ = *key;
-  }
-
-  std::unique_ptr<Volume> OpenVolume(SecretBytes key, std::optional<FspfTag> tag) {
-    VolumeOptions options;
-    options.fspf_path = fspf_path_;
-    options.key = std::move(key);
-    options.expected_tag = tag;
-    auto volume = Volume::Open(std::move(options));
-    EXPECT_TRUE(volume.ok()) << volume.status().ToString();
-    return volume.ok() ? std::move(volume).value() : nullptr;
-  }
-  std::unique_ptr<Volume> Reopen() { return OpenVolume(key_, std::nullopt); }
-
   // Creates `path` with `content`, committed; returns the volume's new tag.
   FspfTag WriteFile(const std::string& path, const std::vector<uint8_t>& content) {
     auto volume = Reopen();
@@ -57,15 +34,6 @@ class VolumeTest : public ::testing::Test {
     return volume->tag();
   }
 
-  Result<std::vector<uint8_t>> ReadFile(const std::string& path) {
-    auto volume = Reopen();
-    COVE_ASSIGN_OR_RETURN(auto file, volume->OpenFile(path, false));
-    std::vector<uint8_t> out(file->size());
-    COVE_ASSIGN_OR_RETURN(size_t n, file->Read(0, out));
-    out.resize(n);
-    return out;
-  }
-
   void ExpectReadFails(const std::string& path, const std::string& needle) {
     auto content = ReadFile(path);
     ASSERT_FALSE(content.ok()) << "tampering of " << path << " was not detected";
@@ -74,10 +42,6 @@ class VolumeTest : public ::testing::Test {
     EXPECT_NE(content.status().message().find(path), std::string::npos)
         << "error must name the file: " << content.status().ToString();
   }
-
-  TempDir dir_;
-  std::string fspf_path_;
-  SecretBytes key_;
 };
 
 TEST_F(VolumeTest, RoundTripsAllSizes) {
