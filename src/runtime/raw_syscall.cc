@@ -18,6 +18,9 @@ static_assert(cove::runtime::kReissueStubSize == 32, "the stubs below are 32-byt
 // cove_raw_syscall(nr, a1, a2, a3, a4, a5, a6): SysV arguments arrive in rdi, rsi, rdx, rcx, r8,
 // r9 and 8(%rsp); the kernel wants nr in rax and arguments in rdi, rsi, rdx, r10, r8, r9.
 //
+// cove_syscall_insn: `syscall; ret` for InlineSyscall (raw_syscall.h), whose inline asm loads
+// the kernel's registers itself and calls it: no argument shuffle, no register saves.
+//
 // cove_sigsys_restorer: the sa_restorer of every handler the trap registers, so that the
 // rt_sigreturn ending a signal handler is issued from the allowed range.
 //
@@ -52,6 +55,17 @@ cove_raw_syscall:
   ret
   .cfi_endproc
   .size cove_raw_syscall, . - cove_raw_syscall
+
+  .p2align 4
+  .globl cove_syscall_insn
+  .hidden cove_syscall_insn
+  .type cove_syscall_insn, @function
+cove_syscall_insn:
+  .cfi_startproc
+  syscall
+  ret
+  .cfi_endproc
+  .size cove_syscall_insn, . - cove_syscall_insn
 
   .p2align 4
   .globl cove_sigsys_restorer

@@ -60,11 +60,13 @@ int ErrnoOf(const Status& status) {
 ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield::Volume> volume,
                              bool strict)
     : volume_(std::move(volume)), strict_(strict) {
+  std::vector<std::string> significant;
   for (const auto& region : volume_->fspf().regions) {
     if (region.kind != shield::RegionKind::kNotProtected || !region.kernel_path.empty()) {
-      significant_region_paths_.push_back(region.path);
+      significant.push_back(region.path);
     }
   }
+  significant_regions_ = RegionPrefixFilter(std::move(significant));
   config_.log_level = config.log_level;
   config_.fspf_path = config.fspf_path;
   config_.tag_file = config.tag_file;
@@ -160,20 +162,6 @@ ShieldedFiles::Where ShieldedFiles::Classify(const std::string& path) const {
   if (region == nullptr) return Where::kOutside;
   return region->kind == RegionKind::kNotProtected ? Where::kUnprotectedRegion
                                                    : Where::kProtectedRegion;
-}
-
-bool ShieldedFiles::ClearlyOutside(const char* path) const {
-  if (path == nullptr || path[0] != '/' || strict_active_) return false;
-  // One pass: the length, and whether the path needs normalizing ("//", "/." or "/..").
-  size_t length = 0;
-  for (; path[length] != '\0'; ++length) {
-    if (path[length] == '/' && (path[length + 1] == '/' || path[length + 1] == '.')) return false;
-  }
-  std::string_view view(path, length);
-  for (const std::string& region : significant_region_paths_) {
-    if (shield::PathIsUnder(view, region)) return false;
-  }
-  return true;
 }
 
 bool ShieldedFiles::IsProtectedPath(const std::string& abs_path) const {

@@ -1,0 +1,80 @@
+// RegionPrefixFilter (see path_prefilter.h): SSE2 scan for "/" followed by "/" or ".", then a
+// length/last-byte/memcmp comparison per region prefix.
+#include "runtime/path_prefilter.h"
+
+#include <emmintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace cove::runtime {
+namespace {
+
+// `p` points at a '/' followed by '/' or '.': true when that starts a "//", "/." or "/.."
+// that normalization would remove (the component is exactly "." or "..").
+inline bool StartsRemovableComponent(const char* p) {
+  if (p[1] == '/') return true;
+  // p[1] == '.': the string goes on at least to p[2] (its NUL at the latest).
+  char c = p[2];
+  if (c == '\0' || c == '/') return true;
+  return c == '.' && (p[3] == '\0' || p[3] == '/');
+}
+
+}  // namespace
+
+bool IsNormalAbsolutePath(const char* path, size_t length) {
+  if (length == 0 || path[0] != '/') return false;
+  // Pairs (k, k + 1) for k in [0, length - 1] (the last pair ends at the NUL) hold every
+  // "/x" to check. Short paths byte by byte; longer ones 16 bytes at a time with chunks that
+  // overlap by one byte, so that each pair lies inside one chunk. No load goes past the NUL.
+  constexpr size_t kChunk = 16;
+  if (length + 1 < kChunk) {
+    for (size_t k = 0; k < length; ++k) {
+      if (path[k] == '/' && (path[k + 1] == '/' || path[k + 1] == '.') &&
+          StartsRemovableComponent(path + k)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  const __m128i slash = _mm_set1_epi8('/');
+  const __m128i dot = _mm_set1_epi8('.');
+  const size_t last = length + 1 - kChunk;
+  for (size_t at = 0;; at = std::min(at + kChunk - 1, last)) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(path + at));
+    unsigned slashes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, slash)));
+    unsigned dots = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, dot)));
+    // Bit j: path[at + j] is '/' and path[at + j + 1] is '/' or '.' (j <= 14).
+    unsigned candidates = slashes & ((slashes | dots) >> 1);
+    while (candidates != 0) {
+      if (StartsRemovableComponent(path + at + __builtin_ctz(candidates))) return false;
+      candidates &= candidates - 1;
+    }
+    if (at == last) return true;
+  }
+}
+
+RegionPrefixFilter::RegionPrefixFilter(std::vector<std::string> prefixes)
+    : prefixes_(std::move(prefixes)) {
+  for (const std::string& prefix : prefixes_) {
+    if (prefix.empty() || prefix == "/") has_root_ = true;  // every absolute path is below
+  }
+}
+
+bool RegionPrefixFilter::ClearlyOutside(const char* path) const {
+  if (path == nullptr || path[0] != '/' || has_root_) return false;
+  size_t length = std::strlen(path);
+  if (!IsNormalAbsolutePath(path, length)) return false;
+  for (const std::string& prefix : prefixes_) {
+    size_t n = prefix.size();
+    // Cheap rejections first: too short, the byte after the prefix is not a boundary, the
+    // prefix's last byte differs; only then the full comparison.
+    if (n > length || (path[n] != '/' && path[n] != '\0') || path[n - 1] != prefix[n - 1]) {
+      continue;
+    }
+    if (std::memcmp(path, prefix.data(), n) == 0) return false;
+  }
+  return true;
+}
+
+}  // namespace cove::runtime
