@@ -22,7 +22,9 @@
 #include "runtime/runtime_log.h"
 #include "runtime/shielded_files.h"
 
-#define COVE_EXPORT extern "C" __attribute__((visibility("default")))
+// Exported, and placed inside the syscall trap's allowed range (raw_syscall.h), so that the
+// pass-through path issues its syscall inline (KernelHere).
+#define COVE_EXPORT extern "C" __attribute__((visibility("default"))) COVE_IN_SYSCALL_RANGE
 
 using cove::runtime::ShieldedFiles;
 
@@ -63,6 +65,15 @@ inline long Kernel(long nr, Args... args) {
   return cove::runtime::InlineSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
+// The same with the `syscall` instruction inline: only in functions marked COVE_EXPORT or
+// COVE_IN_SYSCALL_RANGE (elsewhere it would be trapped), and not inside ViaShield's lambdas.
+template <typename... Args>
+__attribute__((always_inline)) inline long KernelHere(long nr, Args... args) {
+  static_assert(sizeof...(Args) <= 6, "at most six syscall arguments");
+  long a[6] = {(long)args...};
+  return cove::runtime::InRangeSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 // ToLibcResult, inline for the pass-through path.
 inline long LibcResult(long raw) {
   if (__builtin_expect(static_cast<unsigned long>(raw) > -4096UL, 0)) {
@@ -76,7 +87,7 @@ inline bool NeedsMode(int flags) {
   return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
 }
 
-long OpenAt(int dirfd, const char* path, int flags, mode_t mode) {
+COVE_IN_SYSCALL_RANGE long OpenAt(int dirfd, const char* path, int flags, mode_t mode) {
   if (ShieldedFiles* files = FilesForPath(path); files != nullptr) [[unlikely]] {
     return ViaShield([=] {
       long r;
@@ -85,10 +96,10 @@ long OpenAt(int dirfd, const char* path, int flags, mode_t mode) {
                  : LibcResult(Kernel(SYS_openat, dirfd, path, flags, mode));
     });
   }
-  return LibcResult(Kernel(SYS_openat, dirfd, path, flags, mode));
+  return LibcResult(KernelHere(SYS_openat, dirfd, path, flags, mode));
 }
 
-long StatAt(int dirfd, const char* path, struct stat* st, int flags) {
+COVE_IN_SYSCALL_RANGE long StatAt(int dirfd, const char* path, struct stat* st, int flags) {
   if (ShieldedFiles* files = FilesForPath(path); files != nullptr) [[unlikely]] {
     return ViaShield([=] {
       long r;
@@ -97,17 +108,17 @@ long StatAt(int dirfd, const char* path, struct stat* st, int flags) {
                  : LibcResult(Kernel(SYS_newfstatat, dirfd, path, st, flags));
     });
   }
-  return LibcResult(Kernel(SYS_newfstatat, dirfd, path, st, flags));
+  return LibcResult(KernelHere(SYS_newfstatat, dirfd, path, st, flags));
 }
 
-long Fstat(int fd, struct stat* st) {
+COVE_IN_SYSCALL_RANGE long Fstat(int fd, struct stat* st) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return ViaShield([=] {
       long r;
       return files->TryFstat(fd, st, &r) ? LibcResult(r) : LibcResult(Kernel(SYS_fstat, fd, st));
     });
   }
-  return LibcResult(Kernel(SYS_fstat, fd, st));
+  return LibcResult(KernelHere(SYS_fstat, fd, st));
 }
 
 // Copies through the interposed read/write, for sendfile/copy_file_range with a protected end.
@@ -183,7 +194,7 @@ COVE_EXPORT int close(int fd) {
       return files->TryClose(fd, &r) ? LibcResult(r) : LibcResult(Kernel(SYS_close, fd));
     }));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_close, fd)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_close, fd)));
 }
 COVE_EXPORT int __close(int fd) {
   return close(fd);
@@ -191,13 +202,13 @@ COVE_EXPORT int __close(int fd) {
 COVE_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   ShieldedFiles* files = Files();
   if (files != nullptr && (flags & CLOSE_RANGE_CLOEXEC) == 0) files->ForgetRange(first, last);
-  return static_cast<int>(LibcResult(Kernel(SYS_close_range, first, last, flags)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_close_range, first, last, flags)));
 }
 COVE_EXPORT int dup(int fd) {
   long r;
   ShieldedFiles* files = Files();
   if (files != nullptr && files->TryDup(fd, -1, 0, &r)) return static_cast<int>(LibcResult(r));
-  return static_cast<int>(LibcResult(Kernel(SYS_dup, fd)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_dup, fd)));
 }
 COVE_EXPORT int dup2(int fd, int newfd) {
   long r;
@@ -205,7 +216,7 @@ COVE_EXPORT int dup2(int fd, int newfd) {
   if (files != nullptr && files->TryDup(fd, newfd, 0, &r)) {
     return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_dup2, fd, newfd)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_dup2, fd, newfd)));
 }
 COVE_EXPORT int __dup2(int fd, int newfd) {
   return dup2(fd, newfd);
@@ -216,7 +227,7 @@ COVE_EXPORT int dup3(int fd, int newfd, int flags) {
   if (files != nullptr && files->TryDup(fd, newfd, flags, &r)) {
     return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_dup3, fd, newfd, flags)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_dup3, fd, newfd, flags)));
 }
 
 // ---- read, write ----
@@ -228,7 +239,7 @@ COVE_EXPORT ssize_t read(int fd, void* buf, size_t count) {
                                                 : LibcResult(Kernel(SYS_read, fd, buf, count));
     });
   }
-  return LibcResult(Kernel(SYS_read, fd, buf, count));
+  return LibcResult(KernelHere(SYS_read, fd, buf, count));
 }
 COVE_EXPORT ssize_t __read(int fd, void* buf, size_t count) {
   return read(fd, buf, count);
@@ -244,7 +255,7 @@ COVE_EXPORT ssize_t write(int fd, const void* buf, size_t count) {
                                                  : LibcResult(Kernel(SYS_write, fd, buf, count));
     });
   }
-  return LibcResult(Kernel(SYS_write, fd, buf, count));
+  return LibcResult(KernelHere(SYS_write, fd, buf, count));
 }
 COVE_EXPORT ssize_t __write(int fd, const void* buf, size_t count) {
   return write(fd, buf, count);
@@ -258,7 +269,7 @@ COVE_EXPORT ssize_t pread(int fd, void* buf, size_t count, off_t offset) {
                  : LibcResult(Kernel(SYS_pread64, fd, buf, count, offset));
     });
   }
-  return LibcResult(Kernel(SYS_pread64, fd, buf, count, offset));
+  return LibcResult(KernelHere(SYS_pread64, fd, buf, count, offset));
 }
 COVE_EXPORT ssize_t pread64(int fd, void* buf, size_t count, off_t offset) {
   return pread(fd, buf, count, offset);
@@ -281,7 +292,7 @@ COVE_EXPORT ssize_t pwrite(int fd, const void* buf, size_t count, off_t offset) 
                  : LibcResult(Kernel(SYS_pwrite64, fd, buf, count, offset));
     });
   }
-  return LibcResult(Kernel(SYS_pwrite64, fd, buf, count, offset));
+  return LibcResult(KernelHere(SYS_pwrite64, fd, buf, count, offset));
 }
 COVE_EXPORT ssize_t pwrite64(int fd, const void* buf, size_t count, off_t offset) {
   return pwrite(fd, buf, count, offset);
@@ -298,7 +309,7 @@ COVE_EXPORT ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
                  : LibcResult(Kernel(SYS_readv, fd, iov, iovcnt));
     });
   }
-  return LibcResult(Kernel(SYS_readv, fd, iov, iovcnt));
+  return LibcResult(KernelHere(SYS_readv, fd, iov, iovcnt));
 }
 COVE_EXPORT ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
@@ -309,14 +320,14 @@ COVE_EXPORT ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
                  : LibcResult(Kernel(SYS_writev, fd, iov, iovcnt));
     });
   }
-  return LibcResult(Kernel(SYS_writev, fd, iov, iovcnt));
+  return LibcResult(KernelHere(SYS_writev, fd, iov, iovcnt));
 }
 COVE_EXPORT ssize_t preadv(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   long r;
   ShieldedFiles* files = FilesForFd(fd);
   if (files != nullptr && offset < 0) return LibcResult(-EINVAL);
   if (files != nullptr && files->TryReadv(fd, iov, iovcnt, offset, &r)) return LibcResult(r);
-  return LibcResult(Kernel(SYS_preadv, fd, iov, iovcnt, offset, 0));
+  return LibcResult(KernelHere(SYS_preadv, fd, iov, iovcnt, offset, 0));
 }
 COVE_EXPORT ssize_t preadv64(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   return preadv(fd, iov, iovcnt, offset);
@@ -326,7 +337,7 @@ COVE_EXPORT ssize_t pwritev(int fd, const struct iovec* iov, int iovcnt, off_t o
   ShieldedFiles* files = FilesForFd(fd);
   if (files != nullptr && offset < 0) return LibcResult(-EINVAL);
   if (files != nullptr && files->TryWritev(fd, iov, iovcnt, offset, &r)) return LibcResult(r);
-  return LibcResult(Kernel(SYS_pwritev, fd, iov, iovcnt, offset, 0));
+  return LibcResult(KernelHere(SYS_pwritev, fd, iov, iovcnt, offset, 0));
 }
 COVE_EXPORT ssize_t pwritev64(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   return pwritev(fd, iov, iovcnt, offset);
@@ -340,7 +351,7 @@ COVE_EXPORT ssize_t preadv2(int fd, const struct iovec* iov, int iovcnt, off_t o
                  : LibcResult(Kernel(SYS_preadv2, fd, iov, iovcnt, offset, 0, flags));
     });
   }
-  return LibcResult(Kernel(SYS_preadv2, fd, iov, iovcnt, offset, 0, flags));
+  return LibcResult(KernelHere(SYS_preadv2, fd, iov, iovcnt, offset, 0, flags));
 }
 COVE_EXPORT ssize_t pwritev2(int fd, const struct iovec* iov, int iovcnt, off_t offset, int flags) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
@@ -351,7 +362,7 @@ COVE_EXPORT ssize_t pwritev2(int fd, const struct iovec* iov, int iovcnt, off_t 
                  : LibcResult(Kernel(SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags));
     });
   }
-  return LibcResult(Kernel(SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags));
+  return LibcResult(KernelHere(SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags));
 }
 COVE_EXPORT off_t lseek(int fd, off_t offset, int whence) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
@@ -362,7 +373,7 @@ COVE_EXPORT off_t lseek(int fd, off_t offset, int whence) {
                  : LibcResult(Kernel(SYS_lseek, fd, offset, whence));
     });
   }
-  return LibcResult(Kernel(SYS_lseek, fd, offset, whence));
+  return LibcResult(KernelHere(SYS_lseek, fd, offset, whence));
 }
 COVE_EXPORT off_t lseek64(int fd, off_t offset, int whence) {
   return lseek(fd, offset, whence);
@@ -434,7 +445,7 @@ COVE_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, str
   if (files != nullptr && files->TryStatx(dirfd, path, flags, mask, stx, &r)) {
     return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_statx, dirfd, path, flags, mask, stx)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_statx, dirfd, path, flags, mask, stx)));
 }
 
 // ---- size, durability ----
@@ -444,7 +455,7 @@ COVE_EXPORT int ftruncate(int fd, off_t length) {
   if (files != nullptr && files->TryFtruncate(fd, length, &r)) {
     return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_ftruncate, fd, length)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_ftruncate, fd, length)));
 }
 COVE_EXPORT int ftruncate64(int fd, off_t length) {
   return ftruncate(fd, length);
@@ -455,7 +466,7 @@ COVE_EXPORT int truncate(const char* path, off_t length) {
   if (files != nullptr && files->TryTruncate(path, length, &r)) {
     return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_truncate, path, length)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_truncate, path, length)));
 }
 COVE_EXPORT int truncate64(const char* path, off_t length) {
   return truncate(path, length);
@@ -467,7 +478,7 @@ COVE_EXPORT int fsync(int fd) {
       return files->TryFsync(fd, &r) ? LibcResult(r) : LibcResult(Kernel(SYS_fsync, fd));
     }));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_fsync, fd)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_fsync, fd)));
 }
 COVE_EXPORT int fdatasync(int fd) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
@@ -476,7 +487,7 @@ COVE_EXPORT int fdatasync(int fd) {
       return files->TryFsync(fd, &r) ? LibcResult(r) : LibcResult(Kernel(SYS_fdatasync, fd));
     }));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_fdatasync, fd)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_fdatasync, fd)));
 }
 
 // ---- fcntl ----
@@ -490,7 +501,7 @@ COVE_EXPORT int fcntl(int fd, int cmd, ...) {
   if (files != nullptr && files->TryFcntl(fd, cmd, arg, &r)) {
     return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_fcntl, fd, cmd, arg)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_fcntl, fd, cmd, arg)));
 }
 COVE_EXPORT int fcntl64(int fd, int cmd, ...) {
   va_list args;
@@ -515,7 +526,7 @@ COVE_EXPORT int flock(int fd, int operation) {
                        operation);
     return 0;
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_flock, fd, operation)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_flock, fd, operation)));
 }
 
 // ---- namespace ----
@@ -525,7 +536,7 @@ COVE_EXPORT int unlink(const char* path) {
   if (files != nullptr && files->TryUnlink(AT_FDCWD, path, 0, &r)) {
     return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_unlink, path)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_unlink, path)));
 }
 COVE_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
   long r;
@@ -533,7 +544,7 @@ COVE_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
   if (files != nullptr && files->TryUnlink(dirfd, path, flags, &r)) {
     return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_unlinkat, dirfd, path, flags)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_unlinkat, dirfd, path, flags)));
 }
 COVE_EXPORT int rmdir(const char* path) {
   long r;
@@ -541,7 +552,7 @@ COVE_EXPORT int rmdir(const char* path) {
   if (files != nullptr && files->TryUnlink(AT_FDCWD, path, AT_REMOVEDIR, &r)) {
     return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_rmdir, path)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_rmdir, path)));
 }
 COVE_EXPORT int renameat2(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
                           unsigned flags) {
@@ -551,7 +562,7 @@ COVE_EXPORT int renameat2(int olddirfd, const char* oldpath, int newdirfd, const
     return static_cast<int>(LibcResult(r));
   }
   return static_cast<int>(
-      LibcResult(Kernel(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags)));
+      LibcResult(KernelHere(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags)));
 }
 COVE_EXPORT int renameat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath) {
   return renameat2(olddirfd, oldpath, newdirfd, newpath, 0);
@@ -565,7 +576,7 @@ COVE_EXPORT int mkdirat(int dirfd, const char* path, mode_t mode) {
   if (files != nullptr && files->TryMkdir(dirfd, path, mode, &r)) {
     return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_mkdirat, dirfd, path, mode)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_mkdirat, dirfd, path, mode)));
 }
 COVE_EXPORT int mkdir(const char* path, mode_t mode) {
   return mkdirat(AT_FDCWD, path, mode);
@@ -580,7 +591,7 @@ COVE_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) {
   if (flags == 0) {
     return static_cast<int>(LibcResult(Kernel(SYS_faccessat, dirfd, path, mode)));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_faccessat2, dirfd, path, mode, flags)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_faccessat2, dirfd, path, mode, flags)));
 }
 COVE_EXPORT int access(const char* path, int mode) {
   return faccessat(AT_FDCWD, path, mode, 0);
@@ -593,7 +604,7 @@ COVE_EXPORT int fchmod(int fd, mode_t mode) {
   if (files != nullptr && files->TryHostPathOfFd(fd, &host)) {
     return static_cast<int>(LibcResult(Kernel(SYS_fchmodat, AT_FDCWD, host.c_str(), mode, 0)));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_fchmod, fd, mode)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_fchmod, fd, mode)));
 }
 COVE_EXPORT int fchown(int fd, uid_t owner, gid_t group) {
   std::string host;
@@ -602,7 +613,7 @@ COVE_EXPORT int fchown(int fd, uid_t owner, gid_t group) {
     return static_cast<int>(
         LibcResult(Kernel(SYS_fchownat, AT_FDCWD, host.c_str(), owner, group, 0)));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_fchown, fd, owner, group)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_fchown, fd, owner, group)));
 }
 COVE_EXPORT int futimens(int fd, const struct timespec times[2]) {
   std::string host;
@@ -610,7 +621,7 @@ COVE_EXPORT int futimens(int fd, const struct timespec times[2]) {
   if (files != nullptr && files->TryHostPathOfFd(fd, &host)) {
     return static_cast<int>(LibcResult(Kernel(SYS_utimensat, AT_FDCWD, host.c_str(), times, 0)));
   }
-  return static_cast<int>(LibcResult(Kernel(SYS_utimensat, fd, nullptr, times, 0)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_utimensat, fd, nullptr, times, 0)));
 }
 COVE_EXPORT int isatty(int fd) {
   long r;
@@ -668,7 +679,7 @@ COVE_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count)
   if (files != nullptr && (files->IsProtectedFd(in_fd) || files->IsProtectedFd(out_fd))) {
     return CopyThrough(in_fd, offset, out_fd, nullptr, count);
   }
-  return LibcResult(Kernel(SYS_sendfile, out_fd, in_fd, offset, count));
+  return LibcResult(KernelHere(SYS_sendfile, out_fd, in_fd, offset, count));
 }
 COVE_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t* offset, size_t count) {
   return sendfile(out_fd, in_fd, offset, count);
@@ -679,5 +690,5 @@ COVE_EXPORT ssize_t copy_file_range(int in_fd, off_t* in_off, int out_fd, off_t*
   if (files != nullptr && (files->IsProtectedFd(in_fd) || files->IsProtectedFd(out_fd))) {
     return CopyThrough(in_fd, in_off, out_fd, out_off, count);
   }
-  return LibcResult(Kernel(SYS_copy_file_range, in_fd, in_off, out_fd, out_off, count, flags));
+  return LibcResult(KernelHere(SYS_copy_file_range, in_fd, in_off, out_fd, out_off, count, flags));
 }

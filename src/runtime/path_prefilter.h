@@ -18,6 +18,10 @@ namespace cove::runtime {
 // slash is allowed (it does not change which region a path lies below). Components that only
 // start with a dot (".cache", "..x") are normal.
 bool IsNormalAbsolutePath(const char* path, size_t length);
+// The same for NUL-terminated `path` with AVX2, finding the length on the way (*length is set
+// when it returns true). Only on CPUs with AVX2 (glibc's CPU_FEATURE_ACTIVE(AVX2)); the filter
+// picks it when it can, so the usual open/stat costs no separate strlen.
+bool IsNormalAbsolutePathAvx2(const char* path, size_t* length);
 
 class RegionPrefixFilter {
  public:
@@ -32,6 +36,7 @@ class RegionPrefixFilter {
  private:
   std::vector<std::string> prefixes_;
   bool has_root_ = false;
+  bool avx2_ = false;
 };
 
 }  // namespace cove::runtime
