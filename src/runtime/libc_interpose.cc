@@ -75,12 +75,23 @@ __attribute__((always_inline)) inline long KernelHere(long nr, Args... args) {
 }
 
 // ToLibcResult, inline for the pass-through path.
+[[gnu::cold, gnu::noinline]] long FailWithErrno(long raw) {
+  errno = static_cast<int>(-raw);
+  return -1;
+}
 inline long LibcResult(long raw) {
-  if (__builtin_expect(static_cast<unsigned long>(raw) > -4096UL, 0)) {
-    errno = static_cast<int>(-raw);
-    return -1;
-  }
+  if (__builtin_expect(static_cast<unsigned long>(raw) > -4096UL, 0)) return FailWithErrno(raw);
   return raw;
+}
+
+// ViaShield for the calls whose ShieldedFiles function takes the syscall's own arguments
+// (kTry(args..., &result), else syscall kNr(args...)): reached by a tail call with the
+// arguments in registers, so the interposed function needs no stack frame at all.
+template <auto kTry, long kNr, typename... Args>
+[[gnu::noinline]] long ViaShieldTry(ShieldedFiles* files, Args... args) {
+  long r;
+  if ((files->*kTry)(args..., &r)) return LibcResult(r);
+  return LibcResult(Kernel(kNr, args...));
 }
 
 inline bool NeedsMode(int flags) {
@@ -89,34 +100,21 @@ inline bool NeedsMode(int flags) {
 
 COVE_IN_SYSCALL_RANGE long OpenAt(int dirfd, const char* path, int flags, mode_t mode) {
   if (ShieldedFiles* files = FilesForPath(path); files != nullptr) [[unlikely]] {
-    return ViaShield([=] {
-      long r;
-      return files->TryOpen(dirfd, path, flags, mode, &r)
-                 ? LibcResult(r)
-                 : LibcResult(Kernel(SYS_openat, dirfd, path, flags, mode));
-    });
+    return ViaShieldTry<&ShieldedFiles::TryOpen, SYS_openat>(files, dirfd, path, flags, mode);
   }
   return LibcResult(KernelHere(SYS_openat, dirfd, path, flags, mode));
 }
 
 COVE_IN_SYSCALL_RANGE long StatAt(int dirfd, const char* path, struct stat* st, int flags) {
   if (ShieldedFiles* files = FilesForPath(path); files != nullptr) [[unlikely]] {
-    return ViaShield([=] {
-      long r;
-      return files->TryFstatat(dirfd, path, st, flags, &r)
-                 ? LibcResult(r)
-                 : LibcResult(Kernel(SYS_newfstatat, dirfd, path, st, flags));
-    });
+    return ViaShieldTry<&ShieldedFiles::TryFstatat, SYS_newfstatat>(files, dirfd, path, st, flags);
   }
   return LibcResult(KernelHere(SYS_newfstatat, dirfd, path, st, flags));
 }
 
 COVE_IN_SYSCALL_RANGE long Fstat(int fd, struct stat* st) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
-    return ViaShield([=] {
-      long r;
-      return files->TryFstat(fd, st, &r) ? LibcResult(r) : LibcResult(Kernel(SYS_fstat, fd, st));
-    });
+    return ViaShieldTry<&ShieldedFiles::TryFstat, SYS_fstat>(files, fd, st);
   }
   return LibcResult(KernelHere(SYS_fstat, fd, st));
 }
@@ -189,10 +187,7 @@ COVE_EXPORT int creat64(const char* path, mode_t mode) {
 // ---- close, dup ----
 COVE_EXPORT int close(int fd) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
-    return static_cast<int>(ViaShield([=] {
-      long r;
-      return files->TryClose(fd, &r) ? LibcResult(r) : LibcResult(Kernel(SYS_close, fd));
-    }));
+    return static_cast<int>(ViaShieldTry<&ShieldedFiles::TryClose, SYS_close>(files, fd));
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_close, fd)));
 }
@@ -233,11 +228,7 @@ COVE_EXPORT int dup3(int fd, int newfd, int flags) {
 // ---- read, write ----
 COVE_EXPORT ssize_t read(int fd, void* buf, size_t count) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
-    return ViaShield([=] {
-      long r;
-      return files->TryRead(fd, buf, count, &r) ? LibcResult(r)
-                                                : LibcResult(Kernel(SYS_read, fd, buf, count));
-    });
+    return ViaShieldTry<&ShieldedFiles::TryRead, SYS_read>(files, fd, buf, count);
   }
   return LibcResult(KernelHere(SYS_read, fd, buf, count));
 }
@@ -249,11 +240,7 @@ COVE_EXPORT ssize_t __read_chk(int fd, void* buf, size_t count, size_t /*buflen*
 }
 COVE_EXPORT ssize_t write(int fd, const void* buf, size_t count) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
-    return ViaShield([=] {
-      long r;
-      return files->TryWrite(fd, buf, count, &r) ? LibcResult(r)
-                                                 : LibcResult(Kernel(SYS_write, fd, buf, count));
-    });
+    return ViaShieldTry<&ShieldedFiles::TryWrite, SYS_write>(files, fd, buf, count);
   }
   return LibcResult(KernelHere(SYS_write, fd, buf, count));
 }
@@ -262,12 +249,7 @@ COVE_EXPORT ssize_t __write(int fd, const void* buf, size_t count) {
 }
 COVE_EXPORT ssize_t pread(int fd, void* buf, size_t count, off_t offset) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
-    return ViaShield([=] {
-      long r;
-      return files->TryPread(fd, buf, count, offset, &r)
-                 ? LibcResult(r)
-                 : LibcResult(Kernel(SYS_pread64, fd, buf, count, offset));
-    });
+    return ViaShieldTry<&ShieldedFiles::TryPread, SYS_pread64>(files, fd, buf, count, offset);
   }
   return LibcResult(KernelHere(SYS_pread64, fd, buf, count, offset));
 }
@@ -285,12 +267,7 @@ COVE_EXPORT ssize_t __pread64_chk(int fd, void* buf, size_t count, off_t offset,
 }
 COVE_EXPORT ssize_t pwrite(int fd, const void* buf, size_t count, off_t offset) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
-    return ViaShield([=] {
-      long r;
-      return files->TryPwrite(fd, buf, count, offset, &r)
-                 ? LibcResult(r)
-                 : LibcResult(Kernel(SYS_pwrite64, fd, buf, count, offset));
-    });
+    return ViaShieldTry<&ShieldedFiles::TryPwrite, SYS_pwrite64>(files, fd, buf, count, offset);
   }
   return LibcResult(KernelHere(SYS_pwrite64, fd, buf, count, offset));
 }
@@ -366,12 +343,7 @@ COVE_EXPORT ssize_t pwritev2(int fd, const struct iovec* iov, int iovcnt, off_t 
 }
 COVE_EXPORT off_t lseek(int fd, off_t offset, int whence) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
-    return ViaShield([=] {
-      long r;
-      return files->TryLseek(fd, offset, whence, &r)
-                 ? LibcResult(r)
-                 : LibcResult(Kernel(SYS_lseek, fd, offset, whence));
-    });
+    return ViaShieldTry<&ShieldedFiles::TryLseek, SYS_lseek>(files, fd, offset, whence);
   }
   return LibcResult(KernelHere(SYS_lseek, fd, offset, whence));
 }
@@ -473,19 +445,13 @@ COVE_EXPORT int truncate64(const char* path, off_t length) {
 }
 COVE_EXPORT int fsync(int fd) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
-    return static_cast<int>(ViaShield([=] {
-      long r;
-      return files->TryFsync(fd, &r) ? LibcResult(r) : LibcResult(Kernel(SYS_fsync, fd));
-    }));
+    return static_cast<int>(ViaShieldTry<&ShieldedFiles::TryFsync, SYS_fsync>(files, fd));
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_fsync, fd)));
 }
 COVE_EXPORT int fdatasync(int fd) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
-    return static_cast<int>(ViaShield([=] {
-      long r;
-      return files->TryFsync(fd, &r) ? LibcResult(r) : LibcResult(Kernel(SYS_fdatasync, fd));
-    }));
+    return static_cast<int>(ViaShieldTry<&ShieldedFiles::TryFsync, SYS_fdatasync>(files, fd));
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_fdatasync, fd)));
 }
