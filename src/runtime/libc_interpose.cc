@@ -43,10 +43,16 @@ inline ShieldedFiles* FilesForFd(int fd) {
 }
 
 // The shield unless `path` clearly lies outside every region (then nullptr: the caller makes
-// the real call without entering ShieldedFiles).
-inline ShieldedFiles* FilesForPath(const char* path) {
+// the real call without entering ShieldedFiles). Relative paths and paths to normalize are
+// resolved against the current directory on the stack first (FilesForPathSlow).
+[[gnu::noinline]] ShieldedFiles* FilesForPathSlow(ShieldedFiles* files, int dirfd,
+                                                  const char* path) {
+  return files->ClearlyOutsideResolved(dirfd, path) ? nullptr : files;
+}
+inline ShieldedFiles* FilesForPath(const char* path, int dirfd = AT_FDCWD) {
   ShieldedFiles* files = Files();
-  return files != nullptr && !files->ClearlyOutside(path) ? files : nullptr;
+  if (files == nullptr || files->ClearlyOutside(path)) return nullptr;
+  return FilesForPathSlow(files, dirfd, path);
 }
 
 // Runs `shielded` (a call into ShieldedFiles, with the real syscall as its fallback) out of
@@ -99,14 +105,14 @@ inline bool NeedsMode(int flags) {
 }
 
 COVE_IN_SYSCALL_RANGE long OpenAt(int dirfd, const char* path, int flags, mode_t mode) {
-  if (ShieldedFiles* files = FilesForPath(path); files != nullptr) [[unlikely]] {
+  if (ShieldedFiles* files = FilesForPath(path, dirfd); files != nullptr) [[unlikely]] {
     return ViaShieldTry<&ShieldedFiles::TryOpen, SYS_openat>(files, dirfd, path, flags, mode);
   }
   return LibcResult(KernelHere(SYS_openat, dirfd, path, flags, mode));
 }
 
 COVE_IN_SYSCALL_RANGE long StatAt(int dirfd, const char* path, struct stat* st, int flags) {
-  if (ShieldedFiles* files = FilesForPath(path); files != nullptr) [[unlikely]] {
+  if (ShieldedFiles* files = FilesForPath(path, dirfd); files != nullptr) [[unlikely]] {
     return ViaShieldTry<&ShieldedFiles::TryFstatat, SYS_newfstatat>(files, dirfd, path, st, flags);
   }
   return LibcResult(KernelHere(SYS_newfstatat, dirfd, path, st, flags));
@@ -413,7 +419,7 @@ COVE_EXPORT int __fxstatat64(int, int dirfd, const char* path, struct stat* st, 
 }
 COVE_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* stx) {
   long r;
-  ShieldedFiles* files = FilesForPath(path);
+  ShieldedFiles* files = FilesForPath(path, dirfd);
   if (files != nullptr && files->TryStatx(dirfd, path, flags, mask, stx, &r)) {
     return static_cast<int>(LibcResult(r));
   }
@@ -506,7 +512,7 @@ COVE_EXPORT int unlink(const char* path) {
 }
 COVE_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
   long r;
-  ShieldedFiles* files = FilesForPath(path);
+  ShieldedFiles* files = FilesForPath(path, dirfd);
   if (files != nullptr && files->TryUnlink(dirfd, path, flags, &r)) {
     return static_cast<int>(LibcResult(r));
   }
@@ -550,7 +556,7 @@ COVE_EXPORT int mkdir(const char* path, mode_t mode) {
 
 COVE_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) {
   long r;
-  ShieldedFiles* files = FilesForPath(path);
+  ShieldedFiles* files = FilesForPath(path, dirfd);
   if (files != nullptr && files->TryAccess(dirfd, path, mode, flags, &r)) {
     return static_cast<int>(LibcResult(r));
   }

@@ -156,6 +156,24 @@ bool ShieldedFiles::Resolve(int dirfd, const char* path, std::string* out) const
   return true;
 }
 
+bool ShieldedFiles::ClearlyOutsideResolved(int dirfd, const char* path) const {
+  if (strict_active_ || path == nullptr || path[0] == '\0') return false;
+  if (path[0] != '/' && dirfd != AT_FDCWD) return false;
+  char buffer[PATH_MAX];
+  size_t used = 0;
+  if (path[0] != '/') {
+    if (DirectSyscall(SYS_getcwd, buffer, sizeof(buffer)) <= 0 || buffer[0] != '/') return false;
+    used = strlen(buffer);
+    buffer[used++] = '/';
+  }
+  size_t length = strlen(path);
+  if (used + length >= sizeof(buffer)) return false;
+  std::memcpy(buffer + used, path, length + 1);
+  // Usually the joined path is already normal (getcwd's is): decided without normalizing.
+  if (significant_regions_.ClearlyOutside(buffer)) return true;
+  return NormalizeInPlace(buffer) && significant_regions_.ClearlyOutside(buffer);
+}
+
 ShieldedFiles::Where ShieldedFiles::Classify(const std::string& path) const {
   // Regions never change while the program runs, so reading them needs no lock.
   const shield::Region* region = volume_->fspf().RegionFor(path);

@@ -68,6 +68,10 @@ class ShieldedFiles {
   bool ClearlyOutside(const char* path) const {
     return !strict_active_ && significant_regions_.ClearlyOutside(path);
   }
+  // The same test for a relative path (against the current directory, dirfd AT_FDCWD only) or
+  // one that needs normalizing: getcwd and lexical normalization in a stack buffer, no
+  // allocation. False means "look closer" (the Try* functions resolve fully).
+  bool ClearlyOutsideResolved(int dirfd, const char* path) const;
   shield::Volume& volume() { return *volume_; }
   // Strict mode is enforced only once initialization finished (see docs/runtime.md).
   void EnableStrict() { strict_active_ = strict_; }
