@@ -62,8 +62,9 @@ bool IsNormalAbsolutePath(const char* path, size_t length) {
 
 // One pass over aligned 32-byte blocks finds the NUL and every "/" followed by "/" or ".", so
 // no separate strlen. An aligned load never crosses a page, so reading the bytes after the NUL
-// in its block is safe (strlen does the same), but AddressSanitizer would report it.
-__attribute__((target("avx2"), no_sanitize("address"))) bool IsNormalAbsolutePathAvx2(
+// in its block is safe (strlen does the same), but AddressSanitizer and ThreadSanitizer would
+// report it.
+__attribute__((target("avx2"), no_sanitize("address", "thread"))) bool IsNormalAbsolutePathAvx2(
     const char* path, size_t* length) {
   if (path[0] != '/') return false;
   const uintptr_t address = reinterpret_cast<uintptr_t>(path);
