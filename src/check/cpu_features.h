@@ -57,5 +57,9 @@ CpuFeatures DecodeCpuFeatures(const CpuidSnapshot& snapshot);
 
 // Reads CPUID and XCR0 of the CPU this code runs on (all zero on non-x86 machines).
 CpuidSnapshot ReadCpuidSnapshot();
+// The same without the brand string (leaves 0x80000000..4) and the SGX leaf 0x12: only leaves 0,
+// 1, 7 and XCR0, which is everything the mode checks decide on. CPUID is a VM exit under a
+// hypervisor (microseconds each), and the runtime runs this at the start of every program.
+CpuidSnapshot ReadCpuidFeatureLeaves();
 
 }  // namespace cove::check

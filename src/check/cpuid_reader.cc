@@ -39,43 +39,55 @@ std::string ReadBrand() {
   return first == std::string::npos ? "" : text.substr(first, last - first + 1);
 }
 
-}  // namespace
-
-CpuidSnapshot ReadCpuidSnapshot() {
+// Leaves 0, 1, 7 and XCR0; with `full` also the brand string and the SGX leaf.
+CpuidSnapshot ReadLeaves(bool full) {
   CpuidSnapshot s;
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  s.max_basic_leaf = __get_cpuid_max(0, nullptr);
+  __cpuid(0, eax, ebx, ecx, edx);  // x86-64 always has CPUID
+  s.max_basic_leaf = eax;
   if (s.max_basic_leaf == 0) return s;
-  __get_cpuid(0, &eax, &ebx, &ecx, &edx);
   char vendor[13] = {};
   std::memcpy(vendor, &ebx, 4);
   std::memcpy(vendor + 4, &edx, 4);
   std::memcpy(vendor + 8, &ecx, 4);
   s.vendor = vendor;
-  s.brand = ReadBrand();
+  if (full) s.brand = ReadBrand();
 
-  if (__get_cpuid_count(1, 0, &eax, &ebx, &ecx, &edx)) {
-    s.leaf1_ecx = ecx;
-    s.leaf1_edx = edx;
-    if ((ecx >> kOsxsaveBit) & 1) {
-      s.xcr0_readable = true;
-      s.xcr0 = ReadXcr0();
-    }
+  __cpuid_count(1, 0, eax, ebx, ecx, edx);
+  s.leaf1_ecx = ecx;
+  s.leaf1_edx = edx;
+  if ((ecx >> kOsxsaveBit) & 1) {
+    s.xcr0_readable = true;
+    s.xcr0 = ReadXcr0();
   }
-  if (s.max_basic_leaf >= 7 && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
+  if (s.max_basic_leaf >= 7) {
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
     s.leaf7_ebx = ebx;
     s.leaf7_ecx = ecx;
   }
-  if (s.max_basic_leaf >= 0x12 && ((s.leaf7_ebx >> kSgxBit) & 1) &&
-      __get_cpuid_count(0x12, 0, &eax, &ebx, &ecx, &edx)) {
+  if (full && s.max_basic_leaf >= 0x12 && ((s.leaf7_ebx >> kSgxBit) & 1)) {
+    __cpuid_count(0x12, 0, eax, ebx, ecx, edx);
     s.leaf0x12_eax = eax;
   }
   return s;
 }
 
+}  // namespace
+
+CpuidSnapshot ReadCpuidSnapshot() {
+  return ReadLeaves(true);
+}
+
+CpuidSnapshot ReadCpuidFeatureLeaves() {
+  return ReadLeaves(false);
+}
+
 #else
 
 CpuidSnapshot ReadCpuidSnapshot() {
+  return {};
+}
+CpuidSnapshot ReadCpuidFeatureLeaves() {
   return {};
 }
 

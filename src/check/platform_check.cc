@@ -140,11 +140,11 @@ Status HardwareModeStatus(const Verdict& verdict) {
 }
 
 Status CheckSimulationModeSupported(const Requirements& requirements) {
-  return SimulationModeStatus(Evaluate(ReadThisMachine(), requirements));
+  return SimulationModeStatus(Evaluate(ReadThisMachineForModeCheck(false), requirements));
 }
 
 Status CheckHardwareModeSupported(const Requirements& requirements) {
-  return HardwareModeStatus(Evaluate(ReadThisMachine(), requirements));
+  return HardwareModeStatus(Evaluate(ReadThisMachineForModeCheck(true), requirements));
 }
 
 }  // namespace cove::check

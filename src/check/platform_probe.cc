@@ -117,4 +117,17 @@ PlatformReport ReadThisMachine() {
   return ReadPlatformReport(DecodeCpuFeatures(ReadCpuidSnapshot()), ProbeOptions{});
 }
 
+PlatformReport ReadThisMachineForModeCheck(bool hardware_mode) {
+  ProbeOptions options;
+  PlatformReport report;
+  report.cpu = DecodeCpuFeatures(ReadCpuidFeatureLeaves());
+  if (hardware_mode) {
+    for (const KnownDevice& device : kKnownDevices) {
+      report.tee_devices.push_back({device.kind, device.path, options.env->Exists(device.path)});
+    }
+  }
+  ReadMemory(options, report);
+  return report;
+}
+
 }  // namespace cove::check

@@ -23,4 +23,11 @@ PlatformReport ReadPlatformReport(const CpuFeatures& cpu, const ProbeOptions& op
 // The report for the machine this runs on (CPUID of this CPU, files below "/").
 PlatformReport ReadThisMachine();
 
+// What the runtime's start-up mode check needs, and nothing else: the CPU features
+// (ReadCpuidFeatureLeaves), free memory and, for hardware mode, the TEE device nodes. It skips
+// the brand string, hyperthreading and the side-channel files, which only feed warnings: the
+// verdict's reasons are the same as with ReadThisMachine, at a fraction of the cost (the
+// runtime runs this at the start of every program).
+PlatformReport ReadThisMachineForModeCheck(bool hardware_mode);
+
 }  // namespace cove::check

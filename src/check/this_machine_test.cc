@@ -18,6 +18,32 @@ TEST(ThisMachineTest, ReadsTheRealKernelFiles) {
   EXPECT_NE(r.FindVulnerability("meltdown"), nullptr);
 }
 
+// The runtime's cheap probe decides exactly as the full one: same required CPU features, same
+// reasons for both modes (the warnings, from the files it skips, may differ).
+TEST(ThisMachineTest, ModeCheckProbeAgreesWithTheFullReport) {
+  PlatformReport full = ReadThisMachine();
+  for (bool hardware : {false, true}) {
+    PlatformReport light = ReadThisMachineForModeCheck(hardware);
+    EXPECT_EQ(light.cpu.vendor, full.cpu.vendor);
+    EXPECT_TRUE(light.cpu.brand.empty());
+    EXPECT_EQ(light.cpu.aes_ni, full.cpu.aes_ni);
+    EXPECT_EQ(light.cpu.pclmulqdq, full.cpu.pclmulqdq);
+    EXPECT_EQ(light.cpu.sse4_2, full.cpu.sse4_2);
+    EXPECT_EQ(light.cpu.avx, full.cpu.avx);
+    EXPECT_EQ(light.cpu.avx2, full.cpu.avx2);
+    EXPECT_EQ(light.cpu.os_avx_state, full.cpu.os_avx_state);
+    EXPECT_EQ(light.cpu.sgx, full.cpu.sgx);
+    EXPECT_EQ(light.HasTeeDevice(TeeKind::kSgx), hardware && full.HasTeeDevice(TeeKind::kSgx));
+    EXPECT_TRUE(light.mem_available_bytes.has_value());
+    Verdict a = Evaluate(full);
+    Verdict b = Evaluate(light);
+    EXPECT_EQ(a.simulation_reasons, b.simulation_reasons);
+    if (hardware) {
+      EXPECT_EQ(a.hardware_reasons, b.hardware_reasons);
+    }
+  }
+}
+
 TEST(ThisMachineTest, SimulationModeIsSupported) {
   Status status = CheckSimulationModeSupported();
   EXPECT_TRUE(status.ok()) << status.ToString();

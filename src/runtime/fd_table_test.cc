@@ -41,6 +41,34 @@ TEST(FdTableTest, InstallReplaceAndRemove) {
   EXPECT_TRUE(table->IsProtected(8));
 }
 
+// Slots come in chunks of 1,024 allocated on first install, marks in 64-bit words: both
+// boundaries, the last descriptor, and installing "nothing" where no chunk exists yet.
+TEST(FdTableTest, ChunkAndWordBoundaries) {
+  auto table = std::make_unique<FdTable<FakeDescription>>();
+  bool ok = false;
+  const int last = FdTable<FakeDescription>::kMaxFds - 1;
+  for (int fd : {0, 63, 64, 1023, 1024, 2047, last}) {
+    EXPECT_EQ(table->Install(fd, std::make_shared<FakeDescription>(FakeDescription{fd}), &ok),
+              nullptr);
+    EXPECT_TRUE(ok);
+  }
+  for (int fd : {1, 62, 65, 1022, 1025, 2046, 2048, last - 1}) EXPECT_FALSE(table->IsProtected(fd));
+  auto snapshot = table->Snapshot();
+  ASSERT_EQ(snapshot.size(), 7u);
+  EXPECT_EQ(snapshot.front().first, 0);
+  EXPECT_EQ(snapshot.back().first, last);
+  EXPECT_EQ(snapshot.back().second->id, last);
+  EXPECT_EQ(table->Remove(1024)->id, 1024);
+  EXPECT_FALSE(table->IsProtected(1024));
+  EXPECT_TRUE(table->IsProtected(1023));
+  EXPECT_EQ(table->Install(5000, nullptr, &ok), nullptr);  // no chunk there: stays empty
+  EXPECT_TRUE(ok);
+  EXPECT_FALSE(table->IsProtected(5000));
+  EXPECT_EQ(table->Install(63, nullptr, &ok)->id, 63);  // clearing through Install
+  EXPECT_FALSE(table->IsProtected(63));
+  EXPECT_TRUE(table->IsProtected(64));
+}
+
 TEST(FdTableTest, RefusesDescriptorsOutsideTheTable) {
   auto table = std::make_unique<FdTable<FakeDescription>>();
   bool ok = true;

@@ -22,11 +22,11 @@
 #include "runtime/runtime_log.h"
 #include "runtime/shielded_files.h"
 
-#define COVE_EXPORT extern "C" __attribute__((visibility("default")))
+// Exported, and placed inside the syscall trap's allowed range (raw_syscall.h), so that the
+// pass-through path issues its syscall inline (KernelHere).
+#define COVE_EXPORT extern "C" __attribute__((visibility("default"))) COVE_IN_SYSCALL_RANGE
 
-using cove::runtime::DirectSyscall;
 using cove::runtime::ShieldedFiles;
-using cove::runtime::ToLibcResult;
 
 namespace {
 
@@ -34,29 +34,95 @@ inline ShieldedFiles* Files() {
   return ShieldedFiles::Instance();
 }
 
+// The shield when `fd` is one of its protected descriptors, else nullptr. Inline, so that a
+// call on any other descriptor costs two loads and no call into ShieldedFiles (its Try*
+// functions would only find out the same and return false).
+inline ShieldedFiles* FilesForFd(int fd) {
+  ShieldedFiles* files = Files();
+  return files != nullptr && files->IsProtectedFd(fd) ? files : nullptr;
+}
+
+// The shield unless `path` clearly lies outside every region (then nullptr: the caller makes
+// the real call without entering ShieldedFiles). Relative paths and paths to normalize are
+// resolved against the current directory on the stack first (FilesForPathSlow).
+[[gnu::noinline]] ShieldedFiles* FilesForPathSlow(ShieldedFiles* files, int dirfd,
+                                                  const char* path) {
+  return files->ClearlyOutsideResolved(dirfd, path) ? nullptr : files;
+}
+inline ShieldedFiles* FilesForPath(const char* path, int dirfd = AT_FDCWD) {
+  ShieldedFiles* files = Files();
+  if (files == nullptr || files->ClearlyOutside(path)) return nullptr;
+  return FilesForPathSlow(files, dirfd, path);
+}
+
+// Runs `shielded` (a call into ShieldedFiles, with the real syscall as its fallback) out of
+// line, so that the pass-through path of the interposed function needs no stack frame and no
+// saved registers.
+template <typename Shielded>
+[[gnu::noinline]] long ViaShield(Shielded shielded) {
+  return shielded();
+}
+
+// DirectSyscall over InlineSyscall (raw_syscall.h): the real call of every interposed function.
+template <typename... Args>
+inline long Kernel(long nr, Args... args) {
+  static_assert(sizeof...(Args) <= 6, "at most six syscall arguments");
+  long a[6] = {(long)args...};
+  return cove::runtime::InlineSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+// The same with the `syscall` instruction inline: only in functions marked COVE_EXPORT or
+// COVE_IN_SYSCALL_RANGE (elsewhere it would be trapped), and not inside ViaShield's lambdas.
+template <typename... Args>
+__attribute__((always_inline)) inline long KernelHere(long nr, Args... args) {
+  static_assert(sizeof...(Args) <= 6, "at most six syscall arguments");
+  long a[6] = {(long)args...};
+  return cove::runtime::InRangeSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+// ToLibcResult, inline for the pass-through path.
+[[gnu::cold, gnu::noinline]] long FailWithErrno(long raw) {
+  errno = static_cast<int>(-raw);
+  return -1;
+}
+inline long LibcResult(long raw) {
+  if (__builtin_expect(static_cast<unsigned long>(raw) > -4096UL, 0)) return FailWithErrno(raw);
+  return raw;
+}
+
+// ViaShield for the calls whose ShieldedFiles function takes the syscall's own arguments
+// (kTry(args..., &result), else syscall kNr(args...)): reached by a tail call with the
+// arguments in registers, so the interposed function needs no stack frame at all.
+template <auto kTry, long kNr, typename... Args>
+[[gnu::noinline]] long ViaShieldTry(ShieldedFiles* files, Args... args) {
+  long r;
+  if ((files->*kTry)(args..., &r)) return LibcResult(r);
+  return LibcResult(Kernel(kNr, args...));
+}
+
 inline bool NeedsMode(int flags) {
   return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
 }
 
-long OpenAt(int dirfd, const char* path, int flags, mode_t mode) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryOpen(dirfd, path, flags, mode, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_openat, dirfd, path, flags, mode));
+COVE_IN_SYSCALL_RANGE long OpenAt(int dirfd, const char* path, int flags, mode_t mode) {
+  if (ShieldedFiles* files = FilesForPath(path, dirfd); files != nullptr) [[unlikely]] {
+    return ViaShieldTry<&ShieldedFiles::TryOpen, SYS_openat>(files, dirfd, path, flags, mode);
+  }
+  return LibcResult(KernelHere(SYS_openat, dirfd, path, flags, mode));
 }
 
-long StatAt(int dirfd, const char* path, struct stat* st, int flags) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryFstatat(dirfd, path, st, flags, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_newfstatat, dirfd, path, st, flags));
+COVE_IN_SYSCALL_RANGE long StatAt(int dirfd, const char* path, struct stat* st, int flags) {
+  if (ShieldedFiles* files = FilesForPath(path, dirfd); files != nullptr) [[unlikely]] {
+    return ViaShieldTry<&ShieldedFiles::TryFstatat, SYS_newfstatat>(files, dirfd, path, st, flags);
+  }
+  return LibcResult(KernelHere(SYS_newfstatat, dirfd, path, st, flags));
 }
 
-long Fstat(int fd, struct stat* st) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryFstat(fd, st, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_fstat, fd, st));
+COVE_IN_SYSCALL_RANGE long Fstat(int fd, struct stat* st) {
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return ViaShieldTry<&ShieldedFiles::TryFstat, SYS_fstat>(files, fd, st);
+  }
+  return LibcResult(KernelHere(SYS_fstat, fd, st));
 }
 
 // Copies through the interposed read/write, for sendfile/copy_file_range with a protected end.
@@ -126,10 +192,10 @@ COVE_EXPORT int creat64(const char* path, mode_t mode) {
 
 // ---- close, dup ----
 COVE_EXPORT int close(int fd) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryClose(fd, &r)) return static_cast<int>(ToLibcResult(r));
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_close, fd)));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return static_cast<int>(ViaShieldTry<&ShieldedFiles::TryClose, SYS_close>(files, fd));
+  }
+  return static_cast<int>(LibcResult(KernelHere(SYS_close, fd)));
 }
 COVE_EXPORT int __close(int fd) {
   return close(fd);
@@ -137,21 +203,21 @@ COVE_EXPORT int __close(int fd) {
 COVE_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   ShieldedFiles* files = Files();
   if (files != nullptr && (flags & CLOSE_RANGE_CLOEXEC) == 0) files->ForgetRange(first, last);
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_close_range, first, last, flags)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_close_range, first, last, flags)));
 }
 COVE_EXPORT int dup(int fd) {
   long r;
   ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryDup(fd, -1, 0, &r)) return static_cast<int>(ToLibcResult(r));
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_dup, fd)));
+  if (files != nullptr && files->TryDup(fd, -1, 0, &r)) return static_cast<int>(LibcResult(r));
+  return static_cast<int>(LibcResult(KernelHere(SYS_dup, fd)));
 }
 COVE_EXPORT int dup2(int fd, int newfd) {
   long r;
   ShieldedFiles* files = Files();
   if (files != nullptr && files->TryDup(fd, newfd, 0, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_dup2, fd, newfd)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_dup2, fd, newfd)));
 }
 COVE_EXPORT int __dup2(int fd, int newfd) {
   return dup2(fd, newfd);
@@ -160,17 +226,17 @@ COVE_EXPORT int dup3(int fd, int newfd, int flags) {
   long r;
   ShieldedFiles* files = Files();
   if (files != nullptr && files->TryDup(fd, newfd, flags, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_dup3, fd, newfd, flags)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_dup3, fd, newfd, flags)));
 }
 
 // ---- read, write ----
 COVE_EXPORT ssize_t read(int fd, void* buf, size_t count) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryRead(fd, buf, count, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_read, fd, buf, count));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return ViaShieldTry<&ShieldedFiles::TryRead, SYS_read>(files, fd, buf, count);
+  }
+  return LibcResult(KernelHere(SYS_read, fd, buf, count));
 }
 COVE_EXPORT ssize_t __read(int fd, void* buf, size_t count) {
   return read(fd, buf, count);
@@ -179,19 +245,19 @@ COVE_EXPORT ssize_t __read_chk(int fd, void* buf, size_t count, size_t /*buflen*
   return read(fd, buf, count);
 }
 COVE_EXPORT ssize_t write(int fd, const void* buf, size_t count) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryWrite(fd, buf, count, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_write, fd, buf, count));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return ViaShieldTry<&ShieldedFiles::TryWrite, SYS_write>(files, fd, buf, count);
+  }
+  return LibcResult(KernelHere(SYS_write, fd, buf, count));
 }
 COVE_EXPORT ssize_t __write(int fd, const void* buf, size_t count) {
   return write(fd, buf, count);
 }
 COVE_EXPORT ssize_t pread(int fd, void* buf, size_t count, off_t offset) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryPread(fd, buf, count, offset, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_pread64, fd, buf, count, offset));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return ViaShieldTry<&ShieldedFiles::TryPread, SYS_pread64>(files, fd, buf, count, offset);
+  }
+  return LibcResult(KernelHere(SYS_pread64, fd, buf, count, offset));
 }
 COVE_EXPORT ssize_t pread64(int fd, void* buf, size_t count, off_t offset) {
   return pread(fd, buf, count, offset);
@@ -206,10 +272,10 @@ COVE_EXPORT ssize_t __pread64_chk(int fd, void* buf, size_t count, off_t offset,
   return pread(fd, buf, count, offset);
 }
 COVE_EXPORT ssize_t pwrite(int fd, const void* buf, size_t count, off_t offset) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryPwrite(fd, buf, count, offset, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_pwrite64, fd, buf, count, offset));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return ViaShieldTry<&ShieldedFiles::TryPwrite, SYS_pwrite64>(files, fd, buf, count, offset);
+  }
+  return LibcResult(KernelHere(SYS_pwrite64, fd, buf, count, offset));
 }
 COVE_EXPORT ssize_t pwrite64(int fd, const void* buf, size_t count, off_t offset) {
   return pwrite(fd, buf, count, offset);
@@ -218,54 +284,74 @@ COVE_EXPORT ssize_t __pwrite64(int fd, const void* buf, size_t count, off_t offs
   return pwrite(fd, buf, count, offset);
 }
 COVE_EXPORT ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryReadv(fd, iov, iovcnt, -1, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_readv, fd, iov, iovcnt));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return ViaShield([=] {
+      long r;
+      return files->TryReadv(fd, iov, iovcnt, -1, &r)
+                 ? LibcResult(r)
+                 : LibcResult(Kernel(SYS_readv, fd, iov, iovcnt));
+    });
+  }
+  return LibcResult(KernelHere(SYS_readv, fd, iov, iovcnt));
 }
 COVE_EXPORT ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryWritev(fd, iov, iovcnt, -1, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_writev, fd, iov, iovcnt));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return ViaShield([=] {
+      long r;
+      return files->TryWritev(fd, iov, iovcnt, -1, &r)
+                 ? LibcResult(r)
+                 : LibcResult(Kernel(SYS_writev, fd, iov, iovcnt));
+    });
+  }
+  return LibcResult(KernelHere(SYS_writev, fd, iov, iovcnt));
 }
 COVE_EXPORT ssize_t preadv(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->IsProtectedFd(fd) && offset < 0) return ToLibcResult(-EINVAL);
-  if (files != nullptr && files->TryReadv(fd, iov, iovcnt, offset, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_preadv, fd, iov, iovcnt, offset, 0));
+  ShieldedFiles* files = FilesForFd(fd);
+  if (files != nullptr && offset < 0) return LibcResult(-EINVAL);
+  if (files != nullptr && files->TryReadv(fd, iov, iovcnt, offset, &r)) return LibcResult(r);
+  return LibcResult(KernelHere(SYS_preadv, fd, iov, iovcnt, offset, 0));
 }
 COVE_EXPORT ssize_t preadv64(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   return preadv(fd, iov, iovcnt, offset);
 }
 COVE_EXPORT ssize_t pwritev(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->IsProtectedFd(fd) && offset < 0) return ToLibcResult(-EINVAL);
-  if (files != nullptr && files->TryWritev(fd, iov, iovcnt, offset, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_pwritev, fd, iov, iovcnt, offset, 0));
+  ShieldedFiles* files = FilesForFd(fd);
+  if (files != nullptr && offset < 0) return LibcResult(-EINVAL);
+  if (files != nullptr && files->TryWritev(fd, iov, iovcnt, offset, &r)) return LibcResult(r);
+  return LibcResult(KernelHere(SYS_pwritev, fd, iov, iovcnt, offset, 0));
 }
 COVE_EXPORT ssize_t pwritev64(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   return pwritev(fd, iov, iovcnt, offset);
 }
 COVE_EXPORT ssize_t preadv2(int fd, const struct iovec* iov, int iovcnt, off_t offset, int flags) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryReadv(fd, iov, iovcnt, offset, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_preadv2, fd, iov, iovcnt, offset, 0, flags));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return ViaShield([=] {
+      long r;
+      return files->TryReadv(fd, iov, iovcnt, offset, &r)
+                 ? LibcResult(r)
+                 : LibcResult(Kernel(SYS_preadv2, fd, iov, iovcnt, offset, 0, flags));
+    });
+  }
+  return LibcResult(KernelHere(SYS_preadv2, fd, iov, iovcnt, offset, 0, flags));
 }
 COVE_EXPORT ssize_t pwritev2(int fd, const struct iovec* iov, int iovcnt, off_t offset, int flags) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryWritev(fd, iov, iovcnt, offset, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return ViaShield([=] {
+      long r;
+      return files->TryWritev(fd, iov, iovcnt, offset, &r)
+                 ? LibcResult(r)
+                 : LibcResult(Kernel(SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags));
+    });
+  }
+  return LibcResult(KernelHere(SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags));
 }
 COVE_EXPORT off_t lseek(int fd, off_t offset, int whence) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryLseek(fd, offset, whence, &r)) return ToLibcResult(r);
-  return ToLibcResult(DirectSyscall(SYS_lseek, fd, offset, whence));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return ViaShieldTry<&ShieldedFiles::TryLseek, SYS_lseek>(files, fd, offset, whence);
+  }
+  return LibcResult(KernelHere(SYS_lseek, fd, offset, whence));
 }
 COVE_EXPORT off_t lseek64(int fd, off_t offset, int whence) {
   return lseek(fd, offset, whence);
@@ -333,21 +419,21 @@ COVE_EXPORT int __fxstatat64(int, int dirfd, const char* path, struct stat* st, 
 }
 COVE_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* stx) {
   long r;
-  ShieldedFiles* files = Files();
+  ShieldedFiles* files = FilesForPath(path, dirfd);
   if (files != nullptr && files->TryStatx(dirfd, path, flags, mask, stx, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_statx, dirfd, path, flags, mask, stx)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_statx, dirfd, path, flags, mask, stx)));
 }
 
 // ---- size, durability ----
 COVE_EXPORT int ftruncate(int fd, off_t length) {
   long r;
-  ShieldedFiles* files = Files();
+  ShieldedFiles* files = FilesForFd(fd);
   if (files != nullptr && files->TryFtruncate(fd, length, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_ftruncate, fd, length)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_ftruncate, fd, length)));
 }
 COVE_EXPORT int ftruncate64(int fd, off_t length) {
   return ftruncate(fd, length);
@@ -356,24 +442,24 @@ COVE_EXPORT int truncate(const char* path, off_t length) {
   long r;
   ShieldedFiles* files = Files();
   if (files != nullptr && files->TryTruncate(path, length, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_truncate, path, length)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_truncate, path, length)));
 }
 COVE_EXPORT int truncate64(const char* path, off_t length) {
   return truncate(path, length);
 }
 COVE_EXPORT int fsync(int fd) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryFsync(fd, &r)) return static_cast<int>(ToLibcResult(r));
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_fsync, fd)));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return static_cast<int>(ViaShieldTry<&ShieldedFiles::TryFsync, SYS_fsync>(files, fd));
+  }
+  return static_cast<int>(LibcResult(KernelHere(SYS_fsync, fd)));
 }
 COVE_EXPORT int fdatasync(int fd) {
-  long r;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryFsync(fd, &r)) return static_cast<int>(ToLibcResult(r));
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_fdatasync, fd)));
+  if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
+    return static_cast<int>(ViaShieldTry<&ShieldedFiles::TryFsync, SYS_fdatasync>(files, fd));
+  }
+  return static_cast<int>(LibcResult(KernelHere(SYS_fdatasync, fd)));
 }
 
 // ---- fcntl ----
@@ -383,11 +469,11 @@ COVE_EXPORT int fcntl(int fd, int cmd, ...) {
   long arg = va_arg(args, long);
   va_end(args);
   long r;
-  ShieldedFiles* files = Files();
+  ShieldedFiles* files = FilesForFd(fd);
   if (files != nullptr && files->TryFcntl(fd, cmd, arg, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_fcntl, fd, cmd, arg)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_fcntl, fd, cmd, arg)));
 }
 COVE_EXPORT int fcntl64(int fd, int cmd, ...) {
   va_list args;
@@ -412,43 +498,43 @@ COVE_EXPORT int flock(int fd, int operation) {
                        operation);
     return 0;
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_flock, fd, operation)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_flock, fd, operation)));
 }
 
 // ---- namespace ----
 COVE_EXPORT int unlink(const char* path) {
   long r;
-  ShieldedFiles* files = Files();
+  ShieldedFiles* files = FilesForPath(path);
   if (files != nullptr && files->TryUnlink(AT_FDCWD, path, 0, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_unlink, path)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_unlink, path)));
 }
 COVE_EXPORT int unlinkat(int dirfd, const char* path, int flags) {
   long r;
-  ShieldedFiles* files = Files();
+  ShieldedFiles* files = FilesForPath(path, dirfd);
   if (files != nullptr && files->TryUnlink(dirfd, path, flags, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_unlinkat, dirfd, path, flags)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_unlinkat, dirfd, path, flags)));
 }
 COVE_EXPORT int rmdir(const char* path) {
   long r;
-  ShieldedFiles* files = Files();
+  ShieldedFiles* files = FilesForPath(path);
   if (files != nullptr && files->TryUnlink(AT_FDCWD, path, AT_REMOVEDIR, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_rmdir, path)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_rmdir, path)));
 }
 COVE_EXPORT int renameat2(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
                           unsigned flags) {
   long r;
   ShieldedFiles* files = Files();
   if (files != nullptr && files->TryRename(olddirfd, oldpath, newdirfd, newpath, flags, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
   return static_cast<int>(
-      ToLibcResult(DirectSyscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags)));
+      LibcResult(KernelHere(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags)));
 }
 COVE_EXPORT int renameat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath) {
   return renameat2(olddirfd, oldpath, newdirfd, newpath, 0);
@@ -460,9 +546,9 @@ COVE_EXPORT int mkdirat(int dirfd, const char* path, mode_t mode) {
   long r;
   ShieldedFiles* files = Files();
   if (files != nullptr && files->TryMkdir(dirfd, path, mode, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_mkdirat, dirfd, path, mode)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_mkdirat, dirfd, path, mode)));
 }
 COVE_EXPORT int mkdir(const char* path, mode_t mode) {
   return mkdirat(AT_FDCWD, path, mode);
@@ -470,14 +556,14 @@ COVE_EXPORT int mkdir(const char* path, mode_t mode) {
 
 COVE_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) {
   long r;
-  ShieldedFiles* files = Files();
+  ShieldedFiles* files = FilesForPath(path, dirfd);
   if (files != nullptr && files->TryAccess(dirfd, path, mode, flags, &r)) {
-    return static_cast<int>(ToLibcResult(r));
+    return static_cast<int>(LibcResult(r));
   }
   if (flags == 0) {
-    return static_cast<int>(ToLibcResult(DirectSyscall(SYS_faccessat, dirfd, path, mode)));
+    return static_cast<int>(LibcResult(Kernel(SYS_faccessat, dirfd, path, mode)));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_faccessat2, dirfd, path, mode, flags)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_faccessat2, dirfd, path, mode, flags)));
 }
 COVE_EXPORT int access(const char* path, int mode) {
   return faccessat(AT_FDCWD, path, mode, 0);
@@ -488,28 +574,26 @@ COVE_EXPORT int fchmod(int fd, mode_t mode) {
   std::string host;
   ShieldedFiles* files = Files();
   if (files != nullptr && files->TryHostPathOfFd(fd, &host)) {
-    return static_cast<int>(
-        ToLibcResult(DirectSyscall(SYS_fchmodat, AT_FDCWD, host.c_str(), mode, 0)));
+    return static_cast<int>(LibcResult(Kernel(SYS_fchmodat, AT_FDCWD, host.c_str(), mode, 0)));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_fchmod, fd, mode)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_fchmod, fd, mode)));
 }
 COVE_EXPORT int fchown(int fd, uid_t owner, gid_t group) {
   std::string host;
   ShieldedFiles* files = Files();
   if (files != nullptr && files->TryHostPathOfFd(fd, &host)) {
     return static_cast<int>(
-        ToLibcResult(DirectSyscall(SYS_fchownat, AT_FDCWD, host.c_str(), owner, group, 0)));
+        LibcResult(Kernel(SYS_fchownat, AT_FDCWD, host.c_str(), owner, group, 0)));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_fchown, fd, owner, group)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_fchown, fd, owner, group)));
 }
 COVE_EXPORT int futimens(int fd, const struct timespec times[2]) {
   std::string host;
   ShieldedFiles* files = Files();
   if (files != nullptr && files->TryHostPathOfFd(fd, &host)) {
-    return static_cast<int>(
-        ToLibcResult(DirectSyscall(SYS_utimensat, AT_FDCWD, host.c_str(), times, 0)));
+    return static_cast<int>(LibcResult(Kernel(SYS_utimensat, AT_FDCWD, host.c_str(), times, 0)));
   }
-  return static_cast<int>(ToLibcResult(DirectSyscall(SYS_utimensat, fd, nullptr, times, 0)));
+  return static_cast<int>(LibcResult(KernelHere(SYS_utimensat, fd, nullptr, times, 0)));
 }
 COVE_EXPORT int isatty(int fd) {
   long r;
@@ -519,7 +603,7 @@ COVE_EXPORT int isatty(int fd) {
     return 0;
   }
   struct termios term;
-  return DirectSyscall(SYS_ioctl, fd, TCGETS, &term) == 0 ? 1 : (errno = ENOTTY, 0);
+  return Kernel(SYS_ioctl, fd, TCGETS, &term) == 0 ? 1 : (errno = ENOTTY, 0);
 }
 
 // ---- mmap ----
@@ -527,7 +611,7 @@ COVE_EXPORT void* mmap(void* addr, size_t length, int prot, int flags, int fd, o
   long r;
   ShieldedFiles* files = Files();
   if (files == nullptr || !files->TryMmap(addr, length, prot, flags, fd, offset, &r)) {
-    r = DirectSyscall(SYS_mmap, addr, length, prot, flags, fd, offset);
+    r = Kernel(SYS_mmap, addr, length, prot, flags, fd, offset);
   }
   if (r < 0 && r > -4096) {
     errno = static_cast<int>(-r);
@@ -567,7 +651,7 @@ COVE_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count)
   if (files != nullptr && (files->IsProtectedFd(in_fd) || files->IsProtectedFd(out_fd))) {
     return CopyThrough(in_fd, offset, out_fd, nullptr, count);
   }
-  return ToLibcResult(DirectSyscall(SYS_sendfile, out_fd, in_fd, offset, count));
+  return LibcResult(KernelHere(SYS_sendfile, out_fd, in_fd, offset, count));
 }
 COVE_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t* offset, size_t count) {
   return sendfile(out_fd, in_fd, offset, count);
@@ -578,6 +662,5 @@ COVE_EXPORT ssize_t copy_file_range(int in_fd, off_t* in_off, int out_fd, off_t*
   if (files != nullptr && (files->IsProtectedFd(in_fd) || files->IsProtectedFd(out_fd))) {
     return CopyThrough(in_fd, in_off, out_fd, out_off, count);
   }
-  return ToLibcResult(
-      DirectSyscall(SYS_copy_file_range, in_fd, in_off, out_fd, out_off, count, flags));
+  return LibcResult(KernelHere(SYS_copy_file_range, in_fd, in_off, out_fd, out_off, count, flags));
 }

@@ -1,7 +1,8 @@
-// The runtime's only `syscall` instructions, all in one asm block in section `cove_syscall`
-// between the hidden labels cove_syscall_code_begin/end (the syscall trap's allowed range):
-// the trampoline behind RawSyscall0..6, the SIGSYS restorer and the trap's re-issue stubs.
-// Keep every in-range instruction in this file so that the range is exactly this block.
+// The runtime's `syscall` instructions, all in section `cove_syscall` (the syscall trap's
+// allowed range, from the section's start to the hidden label cove_syscall_code_end): this
+// file's asm block (the trampoline behind RawSyscall0..6, the SIGSYS restorer and the trap's
+// re-issue stubs), which must end the section, and the interposed libc functions marked
+// COVE_IN_SYSCALL_RANGE, whose pass-through syscall is inline (InRangeSyscall).
 // Nothing here may allocate, lock or log.
 #include "runtime/raw_syscall.h"
 
@@ -17,6 +18,9 @@ static_assert(cove::runtime::kReissueStubSize == 32, "the stubs below are 32-byt
 
 // cove_raw_syscall(nr, a1, a2, a3, a4, a5, a6): SysV arguments arrive in rdi, rsi, rdx, rcx, r8,
 // r9 and 8(%rsp); the kernel wants nr in rax and arguments in rdi, rsi, rdx, r10, r8, r9.
+//
+// cove_syscall_insn: `syscall; ret` for InlineSyscall (raw_syscall.h), whose inline asm loads
+// the kernel's registers itself and calls it: no argument shuffle, no register saves.
 //
 // cove_sigsys_restorer: the sa_restorer of every handler the trap registers, so that the
 // rt_sigreturn ending a signal handler is issued from the allowed range.
@@ -52,6 +56,17 @@ cove_raw_syscall:
   ret
   .cfi_endproc
   .size cove_raw_syscall, . - cove_raw_syscall
+
+  .p2align 4
+  .globl cove_syscall_insn
+  .hidden cove_syscall_insn
+  .type cove_syscall_insn, @function
+cove_syscall_insn:
+  .cfi_startproc
+  syscall
+  ret
+  .cfi_endproc
+  .size cove_syscall_insn, . - cove_syscall_insn
 
   .p2align 4
   .globl cove_sigsys_restorer
@@ -115,15 +130,24 @@ cove_syscall_code_end:
 )");
 
 extern "C" {
-extern const char cove_syscall_code_begin[] __attribute__((visibility("hidden")));
 extern const char cove_syscall_code_end[] __attribute__((visibility("hidden")));
+// The linker's bounds of section cove_syscall: this file's block and every function placed
+// there with COVE_IN_SYSCALL_RANGE (libc_interpose.cc's pass-through paths). This object comes
+// from an archive, after the library's own objects, so its block is the section's end.
+extern const char __start_cove_syscall[] __attribute__((visibility("hidden")));
+extern const char __stop_cove_syscall[] __attribute__((visibility("hidden")));
 }
 
 namespace cove::runtime {
 
 SyscallCodeRange RuntimeSyscallCodeRange() {
-  return {reinterpret_cast<uintptr_t>(cove_syscall_code_begin),
+  return {reinterpret_cast<uintptr_t>(__start_cove_syscall),
           reinterpret_cast<uintptr_t>(cove_syscall_code_end)};
+}
+
+bool SyscallCodeRangeIsWholeSection() {
+  return reinterpret_cast<uintptr_t>(cove_syscall_code_end) ==
+         reinterpret_cast<uintptr_t>(__stop_cove_syscall);
 }
 
 }  // namespace cove::runtime

@@ -61,11 +61,13 @@ int ErrnoOf(const Status& status) {
 ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield::Volume> volume,
                              bool strict)
     : volume_(std::move(volume)), strict_(strict) {
+  std::vector<std::string> significant;
   for (const auto& region : volume_->fspf().regions) {
     if (region.kind != shield::RegionKind::kNotProtected || !region.kernel_path.empty()) {
-      significant_region_paths_.push_back(region.path);
+      significant.push_back(region.path);
     }
   }
+  significant_regions_ = RegionPrefixFilter(std::move(significant));
   struct rlimit limit {};
   if (DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 &&
       limit.rlim_cur != RLIM_INFINITY) {
@@ -184,26 +186,30 @@ bool ShieldedFiles::Resolve(int dirfd, const char* path, std::string* out) const
   return true;
 }
 
+bool ShieldedFiles::ClearlyOutsideResolved(int dirfd, const char* path) const {
+  if (strict_active_ || path == nullptr || path[0] == '\0') return false;
+  if (path[0] != '/' && dirfd != AT_FDCWD) return false;
+  char buffer[PATH_MAX];
+  size_t used = 0;
+  if (path[0] != '/') {
+    if (DirectSyscall(SYS_getcwd, buffer, sizeof(buffer)) <= 0 || buffer[0] != '/') return false;
+    used = strlen(buffer);
+    buffer[used++] = '/';
+  }
+  size_t length = strlen(path);
+  if (used + length >= sizeof(buffer)) return false;
+  std::memcpy(buffer + used, path, length + 1);
+  // Usually the joined path is already normal (getcwd's is): decided without normalizing.
+  if (significant_regions_.ClearlyOutside(buffer)) return true;
+  return NormalizeInPlace(buffer) && significant_regions_.ClearlyOutside(buffer);
+}
+
 ShieldedFiles::Where ShieldedFiles::Classify(const std::string& path) const {
   // Regions never change while the program runs, so reading them needs no lock.
   const shield::Region* region = volume_->fspf().RegionFor(path);
   if (region == nullptr) return Where::kOutside;
   return region->kind == RegionKind::kNotProtected ? Where::kUnprotectedRegion
                                                    : Where::kProtectedRegion;
-}
-
-bool ShieldedFiles::ClearlyOutside(const char* path) const {
-  if (path == nullptr || path[0] != '/' || strict_active_) return false;
-  // One pass: the length, and whether the path needs normalizing ("//", "/." or "/..").
-  size_t length = 0;
-  for (; path[length] != '\0'; ++length) {
-    if (path[length] == '/' && (path[length + 1] == '/' || path[length + 1] == '.')) return false;
-  }
-  std::string_view view(path, length);
-  for (const std::string& region : significant_region_paths_) {
-    if (shield::PathIsUnder(view, region)) return false;
-  }
-  return true;
 }
 
 bool ShieldedFiles::IsProtectedPath(const std::string& abs_path) const {

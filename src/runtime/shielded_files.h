@@ -23,6 +23,7 @@
 #include "common/unique_fd.h"
 #include "runtime/config.h"
 #include "runtime/fd_table.h"
+#include "runtime/path_prefilter.h"
 #include "shield/protected_file.h"
 #include "shield/volume.h"
 
@@ -61,6 +62,16 @@ class ShieldedFiles {
   static void SetInstance(ShieldedFiles* files) { instance_.store(files); }
 
   bool IsProtectedFd(int fd) const { return table_.IsProtected(fd); }
+  // Cheap test, no allocation: an absolute, already normal `path` below no region (and no
+  // strict mode) cannot concern the shield. False means "look closer". The interposed path
+  // calls make it inline before calling a Try* function (which begins with it too).
+  bool ClearlyOutside(const char* path) const {
+    return !strict_active_ && significant_regions_.ClearlyOutside(path);
+  }
+  // The same test for a relative path (against the current directory, dirfd AT_FDCWD only) or
+  // one that needs normalizing: getcwd and lexical normalization in a stack buffer, no
+  // allocation. False means "look closer" (the Try* functions resolve fully).
+  bool ClearlyOutsideResolved(int dirfd, const char* path) const;
   shield::Volume& volume() { return *volume_; }
   // Strict mode is enforced only once initialization finished (see docs/runtime.md).
   void EnableStrict() { strict_active_ = strict_; }
@@ -128,13 +139,10 @@ class ShieldedFiles {
 
  private:
   enum class Where { kOutside, kUnprotectedRegion, kProtectedRegion };
-  // Cheap test, no allocation: an absolute, already normal `path` below no region (and no
-  // strict mode) cannot concern the shield. False means "look closer".
-  bool ClearlyOutside(const char* path) const;
   // The region prefixes ClearlyOutside compares against: every region that changes what a path
   // means (protected, or mapped to a kernel path). A plain not-protected region such as SCONE's
   // usual `/` is left out, so that it does not send every path down the slow path.
-  std::vector<std::string> significant_region_paths_;
+  RegionPrefixFilter significant_regions_;
   Where Classify(const std::string& path) const;
   bool DenyIfStrict(const char* call, const std::string& path, long* result) const;
   // adopt_lock_fd: a lock descriptor inherited across exec, whose flock (shared with the

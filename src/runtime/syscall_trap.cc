@@ -191,6 +191,11 @@ Status InstallSyscallTrap(const SyscallTrapOptions& options) {
       uintptr_t{kReissueSlots} * kReissueStubSize) {
     return Internal("syscall trap: re-issue stubs are not 32 bytes each (raw_syscall.cc)");
   }
+  if (!SyscallCodeRangeIsWholeSection()) {
+    return Internal(
+        "syscall trap: code was linked after raw_syscall.cc's block in section "
+        "cove_syscall (it must come last)");
+  }
   g_trap_state.consulted = options.consulted;
   g_trap_state.log_fd = options.log_fd;
   g_trap_state.dispatcher.store(options.dispatcher, std::memory_order_release);
