@@ -276,10 +276,18 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
       return nullptr;
     }
     node->lock_fd.Reset(static_cast<int>(fd));
-    DirectSyscall(SYS_flock, fd, LOCK_EX | LOCK_NB);
+    if (DirectSyscall(SYS_flock, fd, LOCK_EX | LOCK_NB) != 0) {
+      // Another process creating the same path took the new host file's lock first: it is
+      // that process's file now.
+      Log(kLogError, "create %s: another process created it at the same time (EBUSY)",
+          path.c_str());
+      *error = -EBUSY;
+      return nullptr;
+    }
     long dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
     if (dup < 0) {
       *error = dup;
+      DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);  // still empty, still ours
       return nullptr;
     }
     auto file = volume_->CreateFile(path, std::nullopt, shield::kDefaultChunkSize,
