@@ -114,11 +114,18 @@ std::vector<shield::FspfTag> ParseTagFile(const std::string& text) {
   return tags;
 }
 
-bool ShieldedFiles::FspfUnchangedLocked() const {
+bool ShieldedFiles::FspfUnchangedLocked() {
   if (!fspf_watch_fd_.valid()) return false;
   struct stat st {};
-  return DirectSyscall(SYS_fstat, fspf_watch_fd_.get(), &st) == 0 && st.st_nlink > 0 &&
-         st.st_dev == fspf_watch_dev_ && st.st_ino == fspf_watch_ino_;
+  bool ours = DirectSyscall(SYS_fstat, fspf_watch_fd_.get(), &st) == 0 &&
+              st.st_dev == fspf_watch_dev_ && st.st_ino == fspf_watch_ino_;
+  if (!ours) {
+    // The program closed the number (closefrom, dup2 over it) and may be using it for a file
+    // of its own: forget it without closing.
+    fspf_watch_fd_.Release();
+    return false;
+  }
+  return st.st_nlink > 0;
 }
 
 void ShieldedFiles::RefreshIfChangedLocked() {

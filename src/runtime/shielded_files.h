@@ -180,7 +180,7 @@ class ShieldedFiles {
   void RefreshIfChangedLocked();
   // True when the fspf on disk is still the file last looked at: one fstat of a descriptor
   // held on it (a commit renames a new fspf over it, which unlinks the held inode). mutex_ held.
-  bool FspfUnchangedLocked() const;
+  bool FspfUnchangedLocked();
 
   static std::atomic<ShieldedFiles*> instance_;
 
@@ -206,7 +206,7 @@ class ShieldedFiles {
   FdTable<OpenFileDescription> table_;
   // The fspf as last looked at by RefreshIfChangedLocked: held open, so that its inode cannot
   // be reused while held, and identified by device and inode (a program that closes or reuses
-  // the descriptor number cannot make a change look like none).
+  // the descriptor number cannot make a change look like none, nor get its own file closed).
   UniqueFd fspf_watch_fd_;
   dev_t fspf_watch_dev_ = 0;
   ino_t fspf_watch_ino_ = 0;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/hex.h"
 #include "runtime/runtime_log.h"
 
 namespace cove::runtime {
@@ -282,6 +283,55 @@ TEST_F(ShieldedFilesTest, RecordedFileWithDeletedHostFile) {
   ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
   EXPECT_EQ(Read(fd), "new");
   Close(fd);
+}
+
+// The descriptor the runtime holds on the fspf to notice other processes' commits: when the
+// program closes that number behind the runtime's back and reuses it for a file of its own,
+// the runtime forgets the number and never closes the program's file.
+TEST_F(ShieldedFilesTest, FspfWatchNeverClosesAReusedDescriptor) {
+  files_.reset();
+  std::string tag_file = dir_ + "/tag";
+  SecretBytes key;
+  {
+    shield::VolumeOptions options;
+    options.fspf_path = fspf_;
+    auto volume = std::move(shield::Volume::Open(options)).value();
+    key = std::move(volume->Encrypt()).value();
+    std::ofstream(tag_file) << HexEncode(volume->tag()) << "\n";
+  }
+  shield::VolumeOptions options;
+  options.fspf_path = fspf_;
+  options.key = key;
+  RuntimeConfig config;
+  config.fspf_path = fspf_;
+  config.tag_file = tag_file;
+  files_ = std::make_unique<ShieldedFiles>(config, std::move(shield::Volume::Open(options)).value(),
+                                           false);
+  long fd = OpenFile(region_ + "/w.txt", O_CREAT | O_WRONLY);
+  ASSERT_GE(fd, 0);
+  Close(fd);
+  fd = OpenFile(region_ + "/w.txt", O_RDONLY);  // looks at the fspf: the watch is set up
+  ASSERT_GE(fd, 0);
+  Close(fd);
+  int watch = -1;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(entry.path(), ec).string() == fspf_) {
+      watch = std::stoi(entry.path().filename().string());
+    }
+  }
+  ASSERT_GE(watch, 0) << "no descriptor held on the fspf";
+  ASSERT_EQ(close(watch), 0);
+  int mine = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_EQ(mine, watch) << "the lowest free number is reused";
+  fd = OpenFile(region_ + "/w.txt", O_RDONLY);
+  ASSERT_GE(fd, 0);
+  Close(fd);
+  std::error_code ec;
+  EXPECT_EQ(std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(mine), ec).string(),
+            "/dev/null")
+      << "the program's descriptor was closed or replaced";
+  close(mine);
 }
 
 TEST_F(ShieldedFilesTest, PrivateMappingHoldsPlaintextSharedWritableIsRefused) {
