@@ -128,6 +128,11 @@ Result<RuntimeConfig> ParseRuntimeConfig(const EnvGetter& getenv) {
       return InvalidArgument("SCONE_STACK: " + std::string(v) + " is below the 16K minimum");
     }
   }
+  // Read by the shield's ParallelCrypto itself; validated here so that a typo is refused before
+  // main instead of silently meaning "no helper threads".
+  if (const char* v = getenv("COVE_CRYPTO_THREADS"); IsSet(v)) {
+    COVE_RETURN_IF_ERROR(ParseInteger(v, 1, 64, "COVE_CRYPTO_THREADS").status());
+  }
   if (const char* v = getenv("SCONE_ALLOW_DLOPEN"); IsSet(v)) {
     COVE_ASSIGN_OR_RETURN(long policy, ParseInteger(v, 0, 2, "SCONE_ALLOW_DLOPEN"));
     config.dlopen = static_cast<DlopenPolicy>(policy);

@@ -90,6 +90,8 @@ TEST(RuntimeConfigTest, RejectsMalformedValuesNamingTheVariable) {
       {{"SCONE_HEAP", "lots"}},
       {{"SCONE_STACK", "1K"}},
       {{"SCONE_VERSION", "maybe"}},
+      {{"COVE_CRYPTO_THREADS", "two"}},
+      {{"COVE_CRYPTO_THREADS", "0"}},
   };
   for (const auto& vars : cases) {
     auto config = ParseFrom(vars);
