@@ -9,6 +9,7 @@
 
 #include "runtime/direct_syscall.h"
 
-extern "C" pid_t __wrap_getpid() {  // NOLINT(bugprone-reserved-identifier): ld's --wrap name
+// NOLINTNEXTLINE(bugprone-reserved-identifier,readability-identifier-naming): ld's --wrap name
+extern "C" pid_t __wrap_getpid() {
   return static_cast<pid_t>(cove::runtime::DirectSyscall(SYS_getpid));
 }

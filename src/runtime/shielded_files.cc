@@ -276,10 +276,8 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     // O_EXCL: nobody else can have the new host file open yet; lock it before anything else.
     long fd = RawOpen(host, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-      if (fd != -EEXIST)
-        *error = Fail("create", IoError("create " + host, static_cast<int>(-fd)));
-      else
-        *error = -EEXIST;
+      *error = fd == -EEXIST ? -EEXIST
+                             : Fail("create", IoError("create " + host, static_cast<int>(-fd)));
       return nullptr;
     }
     node->lock_fd.Reset(static_cast<int>(fd));
@@ -507,7 +505,8 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
   bool recorded = node != nullptr || volume_->FindFile(abs) != nullptr;
   bool writable = (flags & O_ACCMODE) != O_RDONLY;
   bool created = false;
-  if (!recorded && (flags & O_CREAT) != 0 && (flags & (O_DIRECTORY | O_TMPFILE)) == 0) {
+  // (O_TMPFILE includes the O_DIRECTORY bit: testing that bit covers both.)
+  if (!recorded && (flags & O_CREAT) != 0 && (flags & O_DIRECTORY) == 0) {
     // The usual create: no host file yet. Creating it exclusively is the existence check, and
     // its descriptor serves the lock and the file; an existing host file (EEXIST) takes the
     // general path below (a crash leftover, a directory...).
@@ -521,7 +520,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
     }
   }
   if (created) {
-    writable = true;
+    // A new, empty file: nothing to look up, truncate or refuse.
   } else if (!recorded) {
     struct stat st {};
     long exists = DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &st, 0);
@@ -541,7 +540,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
       }
       return true;
     }
-    if ((flags & (O_DIRECTORY | O_TMPFILE)) != 0) {
+    if ((flags & O_DIRECTORY) != 0) {  // O_TMPFILE too (it includes O_DIRECTORY)
       Log(kLogDenied, "open %s: O_DIRECTORY/O_TMPFILE creation in a protected region (EINVAL)",
           abs.c_str());
       *result = -EINVAL;
@@ -549,7 +548,6 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
     }
     node = OpenNodeLocked(abs, true, result);
     if (!node) return true;
-    writable = true;
   } else {
     if ((flags & O_CREAT) && (flags & O_EXCL)) {
       *result = -EEXIST;
