@@ -119,7 +119,7 @@ Result<SecretBytes> HkdfSha256(const SecretBytes& key, std::string_view info, si
   if (size == 0 || size > 255 * kSha256Size) {
     return InvalidArgument("HKDF: output size must be 1.." + std::to_string(255 * kSha256Size));
   }
-  // RFC 5869 over HMAC-SHA256 on the one-shot SHA256(): every file open derives its chunk key,
+  // RFC 5869 over HMAC-SHA256 on LowLevelSha256: every file open derives its chunk key,
   // and EVP_KDF's per-call context, parameter parsing and digest fetch cost 4x the hashing.
   std::array<uint8_t, kSha256Size> zero_salt{};
   std::span<const uint8_t> extract_key = salt.empty() ? std::span<const uint8_t>(zero_salt) : salt;

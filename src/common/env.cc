@@ -27,11 +27,9 @@ class SyscallEnv final : public Env {
                         const std::string& path) override {
     size_t done = 0;
     while (done < buf.size()) {
-      long n = Call(SYS_pread64, fd, buf.data() + done, buf.size() - done, offset + done);
-      if (n == -EINTR) continue;
-      if (n < 0) return IoError("read " + path, static_cast<int>(-n));
+      COVE_ASSIGN_OR_RETURN(size_t n, ReadOnce(fd, buf.subspan(done), offset + done, path));
       if (n == 0) break;
-      done += static_cast<size_t>(n);
+      done += n;
     }
     return done;
   }
@@ -101,19 +99,12 @@ class SyscallEnv final : public Env {
   }
 
   Status SyncParentDir(const std::string& path) override {
-    auto slash = path.find_last_of('/');
-    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-    long fd = Call(SYS_openat, AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    if (fd < 0) return IoError("open directory " + dir, static_cast<int>(-fd));
-    UniqueFd guard(static_cast<int>(fd));
-    return Check(Call(SYS_fsync, fd), "fsync directory " + dir);
+    std::string dir = ParentDirectory(path);
+    return SyncDirectory(dir, SYS_fsync, "fsync directory " + dir);
   }
 
   Status SyncFilesystem(const std::string& dir) override {
-    long fd = Call(SYS_openat, AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    if (fd < 0) return IoError("open directory " + dir, static_cast<int>(-fd));
-    UniqueFd guard(static_cast<int>(fd));
-    return Check(Call(SYS_syncfs, fd), "syncfs of the file system holding " + dir);
+    return SyncDirectory(dir, SYS_syncfs, "syncfs of the file system holding " + dir);
   }
 
   Result<dev_t> DeviceOf(const std::string& path) override {
@@ -132,6 +123,13 @@ class SyscallEnv final : public Env {
   static Status Check(long r, const std::string& what) {
     return r < 0 ? IoError(what, static_cast<int>(-r)) : Status::Ok();
   }
+  // Opens directory `dir` and applies `sync_nr` (fsync or syncfs) to it.
+  Status SyncDirectory(const std::string& dir, long sync_nr, const std::string& what) {
+    long fd = Call(SYS_openat, AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0) return IoError("open directory " + dir, static_cast<int>(-fd));
+    UniqueFd guard(static_cast<int>(fd));
+    return Check(Call(sync_nr, fd), what);
+  }
 
   RawSyscallFn sys_;
 };
@@ -143,6 +141,12 @@ long LibcSyscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) 
 }
 
 }  // namespace
+
+std::string ParentDirectory(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
 
 std::unique_ptr<Env> MakeSyscallEnv(RawSyscallFn syscall_fn) {
   return std::make_unique<SyscallEnv>(syscall_fn);

@@ -57,6 +57,9 @@ using RawSyscallFn = long (*)(long nr, long a0, long a1, long a2, long a3, long 
 // re-enters the interposed libc functions nor trips the syscall trap.
 std::unique_ptr<Env> MakeSyscallEnv(RawSyscallFn syscall_fn);
 
+// The directory holding `path`: "." for a bare name, "/" for a name in the root.
+std::string ParentDirectory(const std::string& path);
+
 // Reads a whole (small) file, e.g. an fspf.
 Result<std::vector<uint8_t>> ReadWholeFile(Env& env, const std::string& path);
 // Replaces `path` atomically and durably: write temp, fsync, rename, fsync directory.

@@ -212,10 +212,7 @@ Status Volume::Stage(ProtectedFile& file) {
   std::string path = entry.path;
   fspf_.files[path] = std::move(entry);
   unsaved_.insert(path);
-  const std::string& host = file.host_path();
-  auto slash = host.find_last_of('/');
-  unsynced_dirs_.insert(slash == std::string::npos ? "."
-                                                   : (slash == 0 ? "/" : host.substr(0, slash)));
+  unsynced_dirs_.insert(ParentDirectory(file.host_path()));
   return Status::Ok();
 }
 
