@@ -266,47 +266,50 @@ bool ShieldedFiles::ProtectedSize(const std::string& path, uint64_t* size) {
   return true;
 }
 
-std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& path, bool create,
-                                                             long* error, int adopt_lock_fd,
-                                                             bool exclusive_create) {
+std::shared_ptr<ProtectedNode> ShieldedFiles::CreateNewNodeLocked(const std::string& path,
+                                                                  long* error) {
   auto node = std::make_shared<ProtectedNode>();
   node->path = path;
   std::string host = volume_->HostPathFor(path);
-  if (exclusive_create) {
-    // O_EXCL: nobody else can have the new host file open yet; lock it before anything else.
-    long fd = RawOpen(host, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      *error = fd == -EEXIST ? -EEXIST
-                             : Fail("create", IoError("create " + host, static_cast<int>(-fd)));
-      return nullptr;
-    }
-    node->lock_fd.Reset(static_cast<int>(fd));
-    if (DirectSyscall(SYS_flock, fd, LOCK_EX | LOCK_NB) != 0) {
-      // Another process creating the same path took the new host file's lock first: it is
-      // that process's file now.
-      Log(kLogError, "create %s: another process created it at the same time (EBUSY)",
-          path.c_str());
-      *error = -EBUSY;
-      return nullptr;
-    }
-    long dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) {
-      *error = dup;
-      DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);  // still empty, still ours
-      return nullptr;
-    }
-    auto file = volume_->CreateFile(path, std::nullopt, shield::kDefaultChunkSize,
-                                    UniqueFd(static_cast<int>(dup)));
-    if (!file.ok()) {
-      *error = Fail("create", file.status());
-      DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);  // nobody can know it yet
-      return nullptr;
-    }
-    node->file = std::move(file).value();
-    node->write_locked = true;
-    nodes_[path] = node;
-    return node;
+  // O_EXCL: nobody else can have the new host file open yet; lock it before anything else.
+  long fd = RawOpen(host, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *error =
+        fd == -EEXIST ? -EEXIST : Fail("create", IoError("create " + host, static_cast<int>(-fd)));
+    return nullptr;
   }
+  node->lock_fd.Reset(static_cast<int>(fd));
+  if (DirectSyscall(SYS_flock, fd, LOCK_EX | LOCK_NB) != 0) {
+    // Another process creating the same path took the new host file's lock first: it is that
+    // process's file now.
+    Log(kLogError, "create %s: another process created it at the same time (EBUSY)", path.c_str());
+    *error = -EBUSY;
+    return nullptr;
+  }
+  long dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) {
+    *error = dup;
+    DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);  // still empty, still ours
+    return nullptr;
+  }
+  auto file = volume_->CreateFile(path, std::nullopt, shield::kDefaultChunkSize,
+                                  UniqueFd(static_cast<int>(dup)));
+  if (!file.ok()) {
+    *error = Fail("create", file.status());
+    DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);  // nobody can know it yet
+    return nullptr;
+  }
+  node->file = std::move(file).value();
+  node->write_locked = true;
+  nodes_[path] = node;
+  return node;
+}
+
+std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& path, bool create,
+                                                             long* error, int adopt_lock_fd) {
+  auto node = std::make_shared<ProtectedNode>();
+  node->path = path;
+  std::string host = volume_->HostPathFor(path);
   // The host file carries the cross-process lock: shared for readers, exclusive for a writer,
   // and taken BEFORE a create truncates a host file another process may be writing.
   bool lock_fd_writable = false;  // the lock descriptor was opened by lock_host, O_RDWR
@@ -378,9 +381,12 @@ long ShieldedFiles::EnsureWriterLocked(ProtectedNode& node) {
   return 0;
 }
 
+bool ShieldedFiles::NeedsCommit(const ProtectedNode& node) {
+  return !node.unlinked && node.file && (node.file->dirty() || node.file->generation() == 0);
+}
+
 Status ShieldedFiles::CommitNodeLocked(ProtectedNode& node) {
-  if (node.unlinked || !node.file) return Status::Ok();
-  if (!node.file->dirty() && node.file->generation() > 0) return Status::Ok();
+  if (!NeedsCommit(node)) return Status::Ok();
   Status status = volume_->Commit(*node.file);
   if (status.ok()) {
     Log(kLogDebug, "committed %s", node.path.c_str());
@@ -458,9 +464,7 @@ Status ShieldedFiles::ReleaseRef(const std::shared_ptr<ProtectedNode>& node) {
   std::lock_guard node_lock(node->mutex);
   // Only a close that commits writes the fspf, and must first take in other processes'
   // commits; the last close of a file only read, or of a new file (staged), does not.
-  bool commits = !node->unlinked && node->file && !StagesOnLastClose(*node) &&
-                 (node->file->dirty() || node->file->generation() == 0);
-  if (commits) RefreshIfChangedLocked();
+  if (NeedsCommit(*node) && !StagesOnLastClose(*node)) RefreshIfChangedLocked();
   Status status = CommitOnLastCloseLocked(*node);
   if (auto it = nodes_.find(node->path); it != nodes_.end() && it->second == node) {
     nodes_.erase(it);
@@ -511,7 +515,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
     // its descriptor serves the lock and the file; an existing host file (EEXIST) takes the
     // general path below (a crash leftover, a directory...).
     long error = 0;
-    node = OpenNodeLocked(abs, true, &error, -1, /*exclusive_create=*/true);
+    node = CreateNewNodeLocked(abs, &error);
     if (node) {
       created = true;
     } else if (error != -EEXIST) {
@@ -567,7 +571,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
             abs.c_str());
         volume_->ForgetFileInMemory(abs);
         *result = 0;
-        node = OpenNodeLocked(abs, true, result, -1, /*exclusive_create=*/true);
+        node = CreateNewNodeLocked(abs, result);
       }
       if (!node) return true;
     }
@@ -706,25 +710,16 @@ long TransferIovecs(const struct iovec* iov, int iovcnt, uint64_t& pos, Transfer
 
 bool ShieldedFiles::TryReadv(int fd, const struct iovec* iov, int iovcnt, off_t offset,
                              long* result) {
-  auto desc = table_.Get(fd);
-  if (!desc) return false;
-  ShieldScope scope;
-  if (iovcnt < 0 || iovcnt > IOV_MAX) {
-    *result = -EINVAL;
-    return true;
-  }
-  std::lock_guard lock(desc->mutex);
-  uint64_t pos = offset < 0 ? desc->offset : static_cast<uint64_t>(offset);
-  long total = TransferIovecs(iov, iovcnt, pos, [&](void* base, size_t length, uint64_t at) {
-    return ReadLocked(*desc, base, length, at);
-  });
-  if (offset < 0 && total > 0) desc->offset = pos;
-  *result = total;
-  return true;
+  return TryVectorIo(fd, iov, iovcnt, offset, /*write=*/false, result);
 }
 
 bool ShieldedFiles::TryWritev(int fd, const struct iovec* iov, int iovcnt, off_t offset,
                               long* result) {
+  return TryVectorIo(fd, iov, iovcnt, offset, /*write=*/true, result);
+}
+
+bool ShieldedFiles::TryVectorIo(int fd, const struct iovec* iov, int iovcnt, off_t offset,
+                                bool write, long* result) {
   auto desc = table_.Get(fd);
   if (!desc) return false;
   ShieldScope scope;
@@ -734,12 +729,12 @@ bool ShieldedFiles::TryWritev(int fd, const struct iovec* iov, int iovcnt, off_t
   }
   std::lock_guard lock(desc->mutex);
   uint64_t pos = offset < 0 ? desc->offset : static_cast<uint64_t>(offset);
-  if (offset < 0 && (desc->flags & O_APPEND)) {
+  if (write && offset < 0 && (desc->flags & O_APPEND)) {
     std::lock_guard node_lock(desc->node->mutex);
     if (desc->node->file) pos = desc->node->file->size();
   }
   long total = TransferIovecs(iov, iovcnt, pos, [&](void* base, size_t length, uint64_t at) {
-    return WriteLocked(*desc, base, length, at);
+    return write ? WriteLocked(*desc, base, length, at) : ReadLocked(*desc, base, length, at);
   });
   if (offset < 0 && total > 0) desc->offset = pos;
   *result = total;

@@ -147,10 +147,14 @@ class ShieldedFiles {
   bool DenyIfStrict(const char* call, const std::string& path, long* result) const;
   // adopt_lock_fd: a lock descriptor inherited across exec, whose flock (shared with the
   // parent) is the family's: used as is instead of taking a new lock.
-  // exclusive_create: create the host file with O_EXCL (-EEXIST in *error when it exists).
   std::shared_ptr<ProtectedNode> OpenNodeLocked(const std::string& path, bool create, long* error,
-                                                int adopt_lock_fd = -1,
-                                                bool exclusive_create = false);
+                                                int adopt_lock_fd = -1);
+  // The usual create: the host file does not exist yet and is created with O_EXCL on one
+  // descriptor that is both the lock and the file (-EEXIST in *error when it exists: the caller
+  // takes OpenNodeLocked's general path then).
+  std::shared_ptr<ProtectedNode> CreateNewNodeLocked(const std::string& path, long* error);
+  // True when `node` has something to commit (changes, or a new file never committed).
+  static bool NeedsCommit(const ProtectedNode& node);
   Status CommitNodeLocked(ProtectedNode& node);
   // Last close of a node: a new file is staged (the fspf is written later, in a batch), any
   // other file is committed.
@@ -172,6 +176,9 @@ class ShieldedFiles {
   bool RemoveCrashLeftoverLocked(const std::string& path, const std::string& host);
   // The plaintext size of `path` when it is a protected file (open or recorded).
   bool ProtectedSize(const std::string& path, uint64_t* size);
+  // readv/writev (preadv/pwritev with offset >= 0) on protected descriptor `fd`.
+  bool TryVectorIo(int fd, const struct iovec* iov, int iovcnt, off_t offset, bool write,
+                   long* result);
   long ReadLocked(OpenFileDescription& desc, void* buf, size_t count, uint64_t offset);
   long WriteLocked(OpenFileDescription& desc, const void* buf, size_t count, uint64_t offset);
   long Fail(const char* call, const Status& status) const;
