@@ -171,6 +171,11 @@ Status ProtectedFile::Recover(Env& env, const std::string& host_path, int fd,
   return env.Unlink(journal_path);
 }
 
+Status ProtectedFile::ChunkAuthenticationFailed(uint64_t chunk) const {
+  return IntegrityError(ChunkName(chunk) +
+                        ": authentication failed (modified, moved or stale chunk)");
+}
+
 std::string ProtectedFile::ChunkName(uint64_t chunk) const {
   return path_ + ": chunk " + std::to_string(chunk) + " (offset " +
          std::to_string(chunk * chunk_size_) + ")";
@@ -223,11 +228,7 @@ Status ProtectedFile::OpenChunk(uint64_t chunk, const TagEntry& entry, uint8_t* 
     status = gcm_->VerifyAuthentication(entry.nonce, aad, {out, length}, entry.tag);
     if (!status.ok()) OPENSSL_cleanse(out, length);
   }
-  if (!status.ok()) {
-    return IntegrityError(ChunkName(chunk) +
-                          ": authentication failed (modified, moved or stale chunk)");
-  }
-  return Status::Ok();
+  return status.ok() ? Status::Ok() : ChunkAuthenticationFailed(chunk);
 }
 
 Status ProtectedFile::LoadChunk(uint64_t chunk, uint8_t* out, uint32_t length) {
@@ -327,8 +328,7 @@ Status ProtectedFile::ReadCommittedRun(uint64_t first, uint64_t count, size_t by
       if (!gcm.Open(entry.nonce, ChunkAad(id_, chunk, length, kind_), {chunk_out, length},
                     entry.tag, chunk_out)
                .ok()) {
-        failures[b] = IntegrityError(ChunkName(chunk) +
-                                     ": authentication failed (modified, moved or stale chunk)");
+        failures[b] = ChunkAuthenticationFailed(chunk);
         failed.store(true, std::memory_order_relaxed);
         return;
       }

@@ -101,6 +101,9 @@ class ProtectedFile {
   static Status Recover(Env& env, const std::string& host_path, int fd, const FileEntry& entry);
 
   std::string ChunkName(uint64_t chunk) const;
+  // The error of a chunk whose GCM tag does not verify (the same words on every read path).
+  Status ChunkAuthenticationFailed(uint64_t chunk) const;
+
   // The committed tag block of `group`, read and verified against the fspf digest on first use.
   Result<const TagBlock*> CommittedTagBlock(uint64_t group);
   // Decrypts and verifies committed chunk `chunk` into `out` (chunk length bytes).
