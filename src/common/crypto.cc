@@ -27,22 +27,19 @@ Status OpenSslError(const std::string& what) {
 }
 
 // OpenSSL 3 looks an algorithm up by name (an "implicit fetch") on every init through the
-// legacy EVP_aes_256_gcm()/EVP_sha256() accessors; fetching once per process removes that cost
-// from every file open and every tag-block digest. The objects live as long as the process.
+// legacy EVP_aes_256_gcm() accessor; fetching once per process removes that cost from every
+// file open. The object lives as long as the process.
 const EVP_CIPHER* Aes256Gcm() {
   static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
   return cipher != nullptr ? cipher : EVP_aes_256_gcm();
 }
-const EVP_MD* Sha256Md() {
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md != nullptr ? md : EVP_sha256();
-}
 constexpr size_t kSha256Size = 32;
 constexpr size_t kSha256BlockSize = 64;
 
-// SHA-256 over the concatenation of `parts`, on OpenSSL's low-level SHA256_* functions: the
-// EVP and one-shot SHA256() paths of OpenSSL 3.0 look the algorithm up (EVP_Q_digest) or go
-// through a provider on every call, which costs more than hashing the short inputs here.
+// SHA-256 over the concatenation of `parts`, on OpenSSL's low-level SHA256_* functions (as are
+// Sha256 and Sha256Hasher): the EVP and one-shot SHA256() paths of OpenSSL 3.0 look the
+// algorithm up (EVP_Q_digest) or go through a provider on every call, which costs more than
+// hashing the short inputs here.
 // The state is wiped afterwards (it holds key material for HMAC).
 void LowLevelSha256(std::initializer_list<std::span<const uint8_t>> parts, uint8_t* out) {
   SHA256_CTX ctx;
@@ -93,24 +90,23 @@ Result<SecretBytes> RandomKey(size_t size) {
 
 Sha256Digest Sha256(std::span<const uint8_t> data) {
   Sha256Digest digest{};
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest.data(), &len, Sha256Md(), nullptr);
+  LowLevelSha256({data}, digest.data());
   return digest;
 }
 
-Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(ctx_, Sha256Md(), nullptr);
+Sha256Hasher::Sha256Hasher() {
+  static_assert(sizeof(SHA256_CTX) <= sizeof(state_) && alignof(SHA256_CTX) <= 8);
+  SHA256_Init(reinterpret_cast<SHA256_CTX*>(state_.data()));
 }
 Sha256Hasher::~Sha256Hasher() {
-  EVP_MD_CTX_free(ctx_);
+  OPENSSL_cleanse(state_.data(), state_.size());
 }
 void Sha256Hasher::Update(std::span<const uint8_t> data) {
-  EVP_DigestUpdate(ctx_, data.data(), data.size());
+  SHA256_Update(reinterpret_cast<SHA256_CTX*>(state_.data()), data.data(), data.size());
 }
 Sha256Digest Sha256Hasher::Finish() {
   Sha256Digest digest{};
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_, digest.data(), &len);
+  SHA256_Final(digest.data(), reinterpret_cast<SHA256_CTX*>(state_.data()));
   return digest;
 }
 

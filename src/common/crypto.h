@@ -31,7 +31,9 @@ Result<SecretBytes> RandomKey(size_t size = kAes256KeySize);
 
 Sha256Digest Sha256(std::span<const uint8_t> data);
 
-// Incremental SHA-256, for digests over several pieces without concatenating them.
+// Incremental SHA-256, for digests over several pieces without concatenating them. On
+// OpenSSL's low-level SHA-256 (see crypto.cc): a tag-block digest per file open costs the
+// hashing, not an EVP context.
 class Sha256Hasher {
  public:
   Sha256Hasher();
@@ -45,7 +47,9 @@ class Sha256Hasher {
   Sha256Digest Finish();
 
  private:
-  EVP_MD_CTX* ctx_;
+  // OpenSSL's SHA256_CTX (112 bytes), opaque here so that this header does not pull in the
+  // deprecated low-level API; crypto.cc checks that it fits.
+  alignas(8) std::array<uint8_t, 128> state_;
 };
 
 // HKDF-SHA256 (RFC 5869): derives `size` bytes from `key` for the purpose named by `info`.

@@ -1,5 +1,6 @@
-// SecretBytes: an owned buffer for key material that is zeroized (OPENSSL_cleanse) whenever it is
-// released, resized or moved from. Keys never live in a std::string or std::vector<uint8_t>.
+// SecretBytes: an owned buffer for key material (and decrypted file content) that is zeroized
+// (explicit_bzero: glibc's vectorized memset, never optimized away) whenever it is released,
+// resized or moved from. Keys never live in a std::string or std::vector<uint8_t>.
 #pragma once
 
 #include <openssl/crypto.h>
@@ -57,7 +58,7 @@ class SecretBytes {
 
  private:
   void Wipe() {
-    if (data_ && size_ != 0) OPENSSL_cleanse(data_.get(), size_);
+    if (data_ && size_ != 0) explicit_bzero(data_.get(), size_);
     data_.reset();
     size_ = 0;
   }

@@ -70,6 +70,28 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
   if (entry.key.size() != kAes256KeySize || !IsValidChunkSize(entry.chunk_size)) {
     return InvalidArgument(entry.path + ": invalid fspf entry (key or chunk size)");
   }
+  bool small = entry.generation > 0 &&
+               FileGeometry(entry.chunk_size).HostSize(entry.size) <= kMaxPrefetchHostBytes;
+  if (!small) return OpenOnce(env, std::move(host_path), entry, writable, std::move(host_fd), true);
+  // A small file is read whole and verified at open, and only a file that does not match its
+  // fspf entry makes us look for a journal (an interrupted commit is the one innocent cause):
+  // one path lookup less per open. Skipping it is safe: a file that verifies whole holds
+  // exactly its committed content, and every later commit rewrites the journal before its
+  // commit point, so a leftover journal is never replayed over a newer generation.
+  auto file = OpenOnce(env, host_path, entry, writable, std::move(host_fd), false);
+  Status verified = file.ok() ? (*file)->CacheCommittedPlaintext() : file.status();
+  if (verified.ok() || !env.Exists(JournalPath(host_path))) {
+    // Without a journal, a chunk that failed here fails again, with its error, when read.
+    return file;
+  }
+  if (file.ok()) file.value().reset();  // closes the host descriptor before recovery reopens it
+  return OpenOnce(env, std::move(host_path), entry, writable, {}, true);
+}
+
+Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::string host_path,
+                                                               const FileEntry& entry,
+                                                               bool writable, UniqueFd host_fd,
+                                                               bool check_journal) {
   COVE_ASSIGN_OR_RETURN(SecretBytes chunk_key, HkdfSha256(entry.key, kChunkKeyInfo, 32));
   COVE_ASSIGN_OR_RETURN(auto gcm, AesGcm::Create(chunk_key));
   FileGeometry geometry(entry.chunk_size);
@@ -87,7 +109,7 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
     auto header = EncodeFileHeader(entry.id, entry.chunk_size, entry.kind);
     COVE_RETURN_IF_ERROR(env.WriteAt(fd.get(), header, 0, host_path));
   } else {
-    bool has_journal = env.Exists(JournalPath(host_path));
+    bool has_journal = check_journal && env.Exists(JournalPath(host_path));
     if (host_fd.valid() && (writable || !has_journal)) {
       fd = std::move(host_fd);
     } else {
@@ -138,6 +160,17 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
   file->format_version_ = version;
   file->prefetch_ = std::move(prefetch);
   return file;
+}
+
+Status ProtectedFile::CacheCommittedPlaintext() {
+  SecretBytes plain(static_cast<size_t>(committed_.size));
+  for (uint64_t chunk = 0; chunk < valid_committed_chunks_; ++chunk) {
+    COVE_RETURN_IF_ERROR(ReadCommittedChunk(chunk, plain.data() + chunk * chunk_size_,
+                                            geometry_.ChunkLength(chunk, committed_.size)));
+  }
+  committed_plain_ = std::move(plain);
+  prefetch_ = {};  // every committed byte it held is now in committed_plain_, verified
+  return Status::Ok();
 }
 
 Status ProtectedFile::ReadHost(std::span<uint8_t> out, uint64_t offset) {
@@ -205,6 +238,10 @@ Result<const ProtectedFile::TagBlock*> ProtectedFile::CommittedTagBlock(uint64_t
 }
 
 Status ProtectedFile::ReadCommittedChunk(uint64_t chunk, uint8_t* out, uint32_t length) {
+  if (committed_plain_) {
+    std::memcpy(out, committed_plain_->data() + chunk * chunk_size_, length);
+    return Status::Ok();
+  }
   COVE_ASSIGN_OR_RETURN(const TagBlock* block, CommittedTagBlock(chunk / kChunksPerGroup));
   TagEntry entry = DecodeTagEntry(block->bytes.data() + (chunk % kChunksPerGroup) * kTagEntrySize);
   if ((entry.flags & kChunkPresent) == 0) {
@@ -284,6 +321,10 @@ bool ProtectedFile::EnsureHelperContexts(int threads) {
 }
 
 Status ProtectedFile::ReadCommittedRun(uint64_t first, uint64_t count, size_t bytes, uint8_t* out) {
+  if (committed_plain_) {
+    std::memcpy(out, committed_plain_->data() + first * chunk_size_, bytes);
+    return Status::Ok();
+  }
   // Tag blocks are fetched (and verified) here, on the calling thread: helpers only read them.
   uint64_t first_group = first / kChunksPerGroup;
   uint64_t last = first + count - 1;
@@ -449,7 +490,9 @@ Status ProtectedFile::SealAppendedChunks(uint64_t first, uint64_t count, const u
   // Each thread seals its blocks into its own slot of seal_buffer_ and writes them from there.
   // Authenticated chunks are stored as their plaintext: written straight from `plain`.
   bool encrypted = kind_ == RegionKind::kEncrypted;
-  size_t slot_bytes = std::max<size_t>(block_bytes / chunk_size_, 1) * chunk_size_;
+  // A slot holds the largest block, which is no larger than the run (a new 4 KiB file must not
+  // zero-fill a 256 KiB buffer).
+  size_t slot_bytes = std::min(std::max<size_t>(block_bytes / chunk_size_, 1) * chunk_size_, bytes);
   if (encrypted && seal_buffer_.size() < threads * slot_bytes) {
     seal_buffer_.resize(threads * slot_bytes);
   }
@@ -676,7 +719,11 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
     if (!nonces.empty()) COVE_RETURN_IF_ERROR(RandomBytes(nonces));
     const uint8_t* next_nonce = nonces.data();
     auto dirty = first_dirty;
-    for (uint64_t e = 0; e < kChunksPerGroup; ++e) {
+    // Entries past the file's last chunk are zeros (a new 4 KiB file walks 1 entry, not 128).
+    uint64_t used = ChunksInGroup(new_chunks, g);
+    std::memset(block.bytes.data() + used * kTagEntrySize, 0,
+                (kChunksPerGroup - used) * kTagEntrySize);
+    for (uint64_t e = 0; e < used; ++e) {
       uint64_t chunk = g * kChunksPerGroup + e;
       uint8_t* slot = block.bytes.data() + e * kTagEntrySize;
       bool is_dirty = dirty != end_dirty && dirty->first == chunk;
@@ -684,9 +731,9 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
       uint8_t* out = whole != nullptr ? whole + kTagBlockSize + e * chunk_size_ : nullptr;
       bool is_sealed =
           !is_dirty && sealed != sealed_.end() && (DecodeTagEntry(slot).flags & kChunkPresent) != 0;
-      if (is_sealed && chunk < new_chunks) {
+      if (is_sealed) {
         if (out != nullptr) return Internal(ChunkName(chunk) + ": sealed chunk in a group buffer");
-      } else if (chunk >= new_chunks || (!is_dirty && chunk >= valid_committed_chunks_)) {
+      } else if (!is_dirty && chunk >= valid_committed_chunks_) {
         std::memset(slot, 0, kTagEntrySize);
         if (out != nullptr && length != 0) std::memset(out, 0, length);  // a hole
       } else if (is_dirty) {
@@ -800,6 +847,7 @@ Status ProtectedFile::FinishCommit() {
   if (committed_.generation > 0) COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
   committed_ = std::move(pending_->next);
   prefetch_ = {};  // of the previous generation
+  committed_plain_.reset();
   for (auto& [group, block] : pending_->blocks) tag_blocks_[group] = block;
   tag_blocks_.erase(tag_blocks_.lower_bound(committed_.group_digests.size()), tag_blocks_.end());
   valid_committed_chunks_ = geometry_.ChunkCount(committed_.size);

@@ -1,11 +1,11 @@
 // ProtectedFile: random-access read and write of one protected file (layout in file_format.h).
-// Reads decrypt and verify only the chunks they touch; writes are buffered per chunk and sealed
-// at commit (whole chunks appended beyond the committed end are sealed at once), so both cost
-// O(chunk). A commit has two phases so that the fspf write in between is the single commit
-// point: PrepareCommit makes the new chunks and a redo journal durable and returns the entry the
-// fspf must record; FinishCommit applies the journal once the fspf is durable. ProtectedFile is
-// not thread-safe: its owner serializes calls (a large read or write may share its chunk crypto
-// with helper threads, ParallelCrypto, but only within the call).
+// Reads decrypt and verify only the chunks they touch (a small file is verified whole at open);
+// writes are buffered per chunk and sealed at commit (whole chunks appended beyond the committed
+// end are sealed at once), so both cost O(chunk). A commit has two phases so that the fspf write in
+// between is the single commit point: PrepareCommit makes the new chunks and a redo journal durable
+// and returns the entry the fspf must record; FinishCommit applies the journal once the fspf is
+// durable. ProtectedFile is not thread-safe: its owner serializes calls (a large read or write may
+// share its chunk crypto with helper threads, ParallelCrypto, but only within the call).
 #pragma once
 
 #include <map>
@@ -38,10 +38,11 @@ class ProtectedFile {
   static constexpr size_t kMaxDirtyBytes = 32u << 20;
 
   // Opens the file at `host_path` described by `entry`. A never-committed entry
-  // (generation 0) creates the host file; otherwise a leftover journal is recovered first and
-  // the header and host size are checked against the entry. `host_fd`, when valid, is the host
-  // file already opened by the caller (read-write if `writable`; for generation 0 a new, empty
-  // file), used instead of a new open.
+  // (generation 0) creates the host file; otherwise a leftover journal is recovered and the
+  // header and host size are checked against the entry. A small file (host file up to 32 KiB)
+  // is read and verified whole here, and a journal is looked for only when it does not verify.
+  // `host_fd`, when valid, is the host file already opened by the caller (read-write if `writable`;
+  // for generation 0 a new, empty file), used instead of a new open.
   static Result<std::unique_ptr<ProtectedFile>> Open(Env& env, std::string host_path,
                                                      const FileEntry& entry, bool writable,
                                                      UniqueFd host_fd = {});
@@ -98,7 +99,15 @@ class ProtectedFile {
 
   ProtectedFile(Env& env, std::string host_path, const FileEntry& entry, UniqueFd fd,
                 std::unique_ptr<AesGcm> gcm);
+  // Open for one journal policy: check_journal looks for a leftover journal (and recovers it)
+  // before reading the file; without it, a journal is ignored (Open decides).
+  static Result<std::unique_ptr<ProtectedFile>> OpenOnce(Env& env, std::string host_path,
+                                                         const FileEntry& entry, bool writable,
+                                                         UniqueFd host_fd, bool check_journal);
   static Status Recover(Env& env, const std::string& host_path, int fd, const FileEntry& entry);
+  // Verifies every committed chunk (read whole at open into prefetch_) and keeps the plaintext
+  // in committed_plain_, which then serves the reads of committed chunks.
+  Status CacheCommittedPlaintext();
 
   std::string ChunkName(uint64_t chunk) const;
   // The error of a chunk whose GCM tag does not verify (the same words on every read path).
@@ -164,6 +173,9 @@ class ProtectedFile {
   // Host bytes [0, prefetch_.size()) of the committed generation as read at open (ciphertext,
   // unverified: whatever is taken from it is verified on use, exactly as if read then).
   std::vector<uint8_t> prefetch_;
+  // The verified plaintext of the whole committed generation of a small file
+  // (CacheCommittedPlaintext; dropped by a commit). Zeroized when released.
+  std::optional<SecretBytes> committed_plain_;
   uint64_t size_ = 0;  // current plaintext size
   // Committed chunks at or beyond this index no longer hold data (the file was truncated).
   uint64_t valid_committed_chunks_ = 0;
