@@ -104,32 +104,6 @@ __attribute__((target("avx2"), no_sanitize("address", "thread"))) bool IsNormalA
   }
 }
 
-bool NormalizeInPlace(char* path) {
-  if (path[0] != '/') return false;
-  size_t write = 0;  // path[0, write) is the normalized prefix, without trailing slash
-  size_t read = 0;
-  while (path[read] != '\0') {
-    while (path[read] == '/') ++read;  // skip the separators before a component
-    size_t start = read;
-    while (path[read] != '\0' && path[read] != '/') ++read;
-    size_t length = read - start;
-    if (length == 0 || (length == 1 && path[start] == '.')) continue;
-    if (length == 2 && path[start] == '.' && path[start + 1] == '.') {
-      while (write > 0 && path[write - 1] != '/') --write;  // drop the last component...
-      if (write > 0) --write;                               // ...and its slash
-      continue;
-    }
-    if (write + 1 != start) {  // something was dropped before: move the component down
-      path[write] = '/';
-      std::memmove(path + write + 1, path + start, length);
-    }
-    write += 1 + length;
-  }
-  if (write == 0) path[write++] = '/';
-  path[write] = '\0';
-  return true;
-}
-
 RegionPrefixFilter::RegionPrefixFilter(std::vector<std::string> prefixes)
     : prefixes_(std::move(prefixes)), avx2_(CPU_FEATURE_ACTIVE(AVX2)) {
   for (const std::string& prefix : prefixes_) {

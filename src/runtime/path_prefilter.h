@@ -23,12 +23,6 @@ bool IsNormalAbsolutePath(const char* path, size_t length);
 // picks it when it can, so the usual open/stat costs no separate strlen.
 bool IsNormalAbsolutePathAvx2(const char* path, size_t* length);
 
-// Lexical normalization in place, with exactly shield::NormalizeAbsolutePath's result: `path`
-// (absolute, NUL-terminated, in a writable buffer) loses empty and "." components, ".." drops
-// the previous component (none at the root), no trailing slash; "/" when nothing is left.
-// Never longer than the input, no allocation. False when `path` is not absolute.
-bool NormalizeInPlace(char* path);
-
 class RegionPrefixFilter {
  public:
   RegionPrefixFilter() = default;

@@ -110,30 +110,6 @@ TEST(IsNormalAbsolutePathTest, NeverReadsIntoTheNextPage) {
   munmap(area, 2 * page);
 }
 
-// NormalizeInPlace gives exactly NormalizeAbsolutePath's result on random paths over
-// components that exercise "", ".", "..", dot names and repeated slashes.
-TEST(NormalizeInPlaceTest, AgreesWithNormalizeAbsolutePath) {
-  const char* parts[] = {"", ".", "..", "a", "bc", ".x", "..y", "...", "d.", "/"};
-  std::mt19937 rng(11);
-  for (int i = 0; i < 100000; ++i) {
-    std::string path;
-    int n = static_cast<int>(rng() % 8);
-    for (int k = 0; k < n; ++k) {
-      path += '/';
-      path += parts[rng() % std::size(parts)];
-    }
-    if (path.empty() || rng() % 5 == 0) path += '/';
-    std::vector<char> buffer(path.begin(), path.end());
-    buffer.push_back('\0');
-    ASSERT_TRUE(NormalizeInPlace(buffer.data())) << path;
-    auto expected = shield::NormalizeAbsolutePath(path);
-    ASSERT_TRUE(expected.ok());
-    ASSERT_EQ(std::string(buffer.data()), *expected) << path;
-  }
-  char relative[] = "a/b";
-  EXPECT_FALSE(NormalizeInPlace(relative));
-}
-
 TEST(RegionPrefixFilterTest, ComparesWholeComponents) {
   RegionPrefixFilter filter({"/srv/app", "/data/enc"});
   EXPECT_FALSE(filter.ClearlyOutside("/srv/app"));   // the region itself

@@ -208,7 +208,8 @@ bool ShieldedFiles::ClearlyOutsideResolved(int dirfd, const char* path) const {
   std::memcpy(buffer + used, path, length + 1);
   // Usually the joined path is already normal (getcwd's is): decided without normalizing.
   if (significant_regions_.ClearlyOutside(buffer)) return true;
-  return NormalizeInPlace(buffer) && significant_regions_.ClearlyOutside(buffer);
+  buffer[shield::NormalizeAbsolutePathInPlace(buffer, used + length)] = '\0';
+  return significant_regions_.ClearlyOutside(buffer);
 }
 
 ShieldedFiles::Where ShieldedFiles::Classify(const std::string& path) const {
@@ -428,20 +429,29 @@ Status ShieldedFiles::SaveUnsaved() {
   return status;
 }
 
-Status ShieldedFiles::CommitBeforeExec() {
-  ShieldScope scope;
+Status ShieldedFiles::CommitOpenNodes(const char* when) {
   Status first;
-  {
-    std::lock_guard lock(mutex_);
-    RefreshIfChangedLocked();
-    for (auto& [path, node] : nodes_) {
-      std::lock_guard node_lock(node->mutex);
-      Status status = CommitNodeLocked(*node);
-      if (!status.ok() && first.ok()) first = status;
+  std::lock_guard lock(mutex_);
+  RefreshIfChangedLocked();
+  for (auto& [path, node] : nodes_) {
+    std::lock_guard node_lock(node->mutex);
+    Status status = CommitNodeLocked(*node);
+    if (!status.ok()) {
+      Fail(when, status);
+      if (first.ok()) first = status;
     }
   }
+  return first;
+}
+
+Status ShieldedFiles::CommitBeforeExec() {
+  ShieldScope scope;
+  Status first = CommitOpenNodes("commit before exec");
   Status saved = volume_->SaveIfUnsaved();
-  if (!saved.ok()) return first.ok() ? saved : first;
+  if (!saved.ok()) {
+    Fail("commit before exec", saved);
+    return first.ok() ? saved : first;
+  }
   std::lock_guard lock(unsaved_mutex_);
   for (auto& [path, lock_fd] : unsaved_locks_) DirectSyscall(SYS_flock, lock_fd.get(), LOCK_UN);
   return first;
@@ -1361,17 +1371,7 @@ void ShieldedFiles::AdoptInherited(const std::string& spec) {
 
 Status ShieldedFiles::CommitAll() {
   ShieldScope scope;
-  Status first;
-  std::lock_guard lock(mutex_);
-  RefreshIfChangedLocked();
-  for (auto& [path, node] : nodes_) {
-    std::lock_guard node_lock(node->mutex);
-    Status status = CommitNodeLocked(*node);
-    if (!status.ok()) {
-      Fail("commit at exit", status);
-      if (first.ok()) first = status;
-    }
-  }
+  Status first = CommitOpenNodes("commit at exit");
   if (Status status = SaveUnsaved(); !status.ok()) {
     Fail("commit at exit", status);
     if (first.ok()) first = status;

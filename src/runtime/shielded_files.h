@@ -163,6 +163,9 @@ class ShieldedFiles {
   static bool StagesOnLastClose(const ProtectedNode& node);
   // Writes the fspf when staged files wait for it, then drops their locks.
   Status SaveUnsaved();
+  // Commits every open node that needs it (other processes' commits taken in first); each
+  // failure is logged as `when`, the first one returned. Staged files are left to the caller.
+  Status CommitOpenNodes(const char* when);
   // Drops the locks of staged files once the fspf records them all.
   void ReleaseSavedLocks();
 

@@ -1,6 +1,8 @@
 // Region lookup and path normalization.
 #include "shield/region.h"
 
+#include <cstring>
+
 namespace cove::shield {
 
 const char* RegionKindName(RegionKind kind) {
@@ -41,25 +43,33 @@ Result<std::string> NormalizeAbsolutePath(std::string_view path) {
   if (path.empty() || path.front() != '/') {
     return InvalidArgument("path '" + std::string(path) + "' is not absolute");
   }
-  std::vector<std::string_view> parts;
-  size_t pos = 0;
-  while (pos < path.size()) {
-    size_t next = path.find('/', pos);
-    if (next == std::string_view::npos) next = path.size();
-    std::string_view part = path.substr(pos, next - pos);
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
+  std::string out(path);
+  out.resize(NormalizeAbsolutePathInPlace(out.data(), out.size()));
+  return out;
+}
+
+size_t NormalizeAbsolutePathInPlace(char* path, size_t length) {
+  size_t write = 0;  // path[0, write) is the normalized prefix, without trailing slash
+  size_t read = 0;
+  while (read < length) {
+    while (read < length && path[read] == '/') ++read;  // the separators before a component
+    size_t start = read;
+    while (read < length && path[read] != '/') ++read;
+    size_t name = read - start;
+    if (name == 0 || (name == 1 && path[start] == '.')) continue;
+    if (name == 2 && path[start] == '.' && path[start + 1] == '.') {
+      while (write > 0 && path[write - 1] != '/') --write;  // drop the last component...
+      if (write > 0) --write;                               // ...and its slash
+      continue;
     }
-    pos = next + 1;
+    if (write + 1 != start) {  // something was dropped before: move the component down
+      path[write] = '/';
+      std::memmove(path + write + 1, path + start, name);
+    }
+    write += 1 + name;
   }
-  std::string out;
-  for (auto part : parts) {
-    out += '/';
-    out += part;
-  }
-  return out.empty() ? std::string("/") : out;
+  if (write == 0) path[write++] = '/';
+  return write;
 }
 
 bool PathIsUnder(std::string_view path, std::string_view prefix) {

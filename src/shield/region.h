@@ -31,6 +31,10 @@ struct Region {
 Result<std::string> NormalizeAbsolutePath(std::string_view path);
 // True when `path` is already what NormalizeAbsolutePath returns for it (no allocation).
 bool IsNormalizedAbsolutePath(std::string_view path);
+// NormalizeAbsolutePath in place, without allocating (the runtime's path pre-filter uses it on
+// the stack): `path[0, length)` must start with '/'; returns the normalized length, never more
+// than `length`. Every byte but '/' is part of a name (a NUL too).
+size_t NormalizeAbsolutePathInPlace(char* path, size_t length);
 
 // True when `path` equals `prefix` or lies below it ("/data" covers "/data/x", not "/database").
 bool PathIsUnder(std::string_view path, std::string_view prefix);

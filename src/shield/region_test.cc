@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,36 @@ TEST(NormalizeAbsolutePath, CollapsesDotsAndSlashes) {
   EXPECT_EQ(*NormalizeAbsolutePath("/a//b/./c/../d/"), "/a/b/d");
   EXPECT_EQ(*NormalizeAbsolutePath("/.."), "/");
   EXPECT_FALSE(NormalizeAbsolutePath("relative/path").ok());
+}
+
+// The in-place form (the runtime's pre-filter, on the stack) gives the reference result on
+// random paths over components that exercise "", ".", "..", dot names and repeated slashes,
+// and never writes past the normalized length it returns.
+TEST(NormalizeAbsolutePathInPlace, AgreesWithTheReferenceOnRandomPaths) {
+  const char* parts[] = {"", ".", "..", "a", "bc", ".x", "..y", "...", "d.", "/"};
+  std::mt19937 rng(11);
+  for (int i = 0; i < 100000; ++i) {
+    std::string path;
+    int n = static_cast<int>(rng() % 8);
+    for (int k = 0; k < n; ++k) {
+      path += '/';
+      path += parts[rng() % std::size(parts)];
+    }
+    if (path.empty() || rng() % 5 == 0) path += '/';
+    std::string buffer = path + "#";
+    size_t length = NormalizeAbsolutePathInPlace(buffer.data(), path.size());
+    ASSERT_LE(length, path.size()) << path;
+    ASSERT_EQ(buffer.substr(0, length), ReferenceNormalize(path)) << path;
+    ASSERT_EQ(buffer.back(), '#') << path;
+  }
+}
+
+// A NUL is part of a name, as in any byte string the shield is given (string_view paths).
+TEST(NormalizeAbsolutePath, KeepsEmbeddedNulInNames) {
+  using namespace std::string_literals;
+  EXPECT_EQ(*NormalizeAbsolutePath("/a/\0b/../c"s), "/a/c");
+  EXPECT_EQ(*NormalizeAbsolutePath("/a\0//./b/"s), "/a\0/b"s);
+  EXPECT_FALSE(IsNormalizedAbsolutePath("/a\0//b"s));
 }
 
 TEST(FindRegion, LongestPrefixWinsOnComponentBoundaries) {
