@@ -53,49 +53,51 @@ class SmallFileOpenTest : public testing::VolumeFixture {
     ASSERT_TRUE(WriteJournal(Env::Default(), volume->HostPathFor(kPath), journal).ok());
   }
   uint64_t Generation() { return Reopen()->FindFile(kPath)->generation; }
+
+  // The host bytes around a journaled commit of kPath and the plaintext it commits.
+  struct Update {
+    std::vector<uint8_t> content, old_host, new_host;
+  };
+  // Commits ThreeChunks() and then `size` bytes of pattern `seed` at `offset` (an overwrite of
+  // committed chunks, so through the journal).
+  void CommitUpdate(uint64_t offset, size_t size, uint32_t seed, Update* out) {
+    out->content = ThreeChunks();
+    Commit(0, out->content, nullptr, nullptr);
+    auto update = Pattern(size, seed);
+    Commit(offset, update, &out->old_host, &out->new_host);
+    std::copy(update.begin(), update.end(), out->content.begin() + static_cast<long>(offset));
+    ASSERT_LE(out->new_host.size(), 32u << 10) << "the test needs a file read whole at open";
+  }
+  // Three chunks, the last one partial: 20,380 bytes on disk, read whole at open.
+  static std::vector<uint8_t> ThreeChunks() { return Pattern(3 * 4096 - 100, 1); }
 };
 
-// Three chunks, the last one partial: 20,380 bytes on disk, read whole at open. An update of
-// committed chunks goes through the journal.
-std::vector<uint8_t> ThreeChunks() {
-  return Pattern(3 * 4096 - 100, 1);
-}
-
 TEST_F(SmallFileOpenTest, CommitInterruptedBeforeItsJournalWasAppliedIsFinishedAtOpen) {
-  std::vector<uint8_t> content = ThreeChunks();
-  Commit(0, content, nullptr, nullptr);
-  std::vector<uint8_t> old_host, new_host;
-  auto update = Pattern(5000, 2);
-  Commit(1000, update, &old_host, &new_host);
-  std::copy(update.begin(), update.end(), content.begin() + 1000);
-  ASSERT_LE(new_host.size(), 32u << 10) << "the test needs a file read whole at open";
+  Update u;
+  ASSERT_NO_FATAL_FAILURE(CommitUpdate(1000, 5000, 2, &u));
   // The crash hit step 4: the fspf records the new generation, the file is still the old one.
-  WriteJournalTo(new_host, Generation());
-  WriteRaw(Host(), old_host);
+  WriteJournalTo(u.new_host, Generation());
+  WriteRaw(Host(), u.old_host);
   auto read = ReadFile(kPath);
   ASSERT_TRUE(read.ok()) << read.status().ToString();
-  EXPECT_EQ(*read, content);
+  EXPECT_EQ(*read, u.content);
   EXPECT_FALSE(std::filesystem::exists(Journal()));
-  EXPECT_EQ(ReadRaw(Host()), new_host);
+  EXPECT_EQ(ReadRaw(Host()), u.new_host);
 }
 
 TEST_F(SmallFileOpenTest, CommitInterruptedHalfwayThroughItsJournalIsFinishedAtOpen) {
-  std::vector<uint8_t> content = ThreeChunks();
-  Commit(0, content, nullptr, nullptr);
-  std::vector<uint8_t> old_host, new_host;
-  auto update = Pattern(3000, 3);
-  Commit(5000, update, &old_host, &new_host);
-  std::copy(update.begin(), update.end(), content.begin() + 5000);
+  Update u;
+  ASSERT_NO_FATAL_FAILURE(CommitUpdate(5000, 3000, 3, &u));
   // The new header and tag block are on disk, the chunks are not: the tag block matches the
   // fspf, only the chunks' verification tells. Opening must find that out and recover, not
   // serve chunk errors later.
-  WriteJournalTo(new_host, Generation());
-  std::vector<uint8_t> mixed = old_host;
-  std::copy(new_host.begin(), new_host.begin() + kHeaderSize + kTagBlockSize, mixed.begin());
+  WriteJournalTo(u.new_host, Generation());
+  std::vector<uint8_t> mixed = u.old_host;
+  std::copy(u.new_host.begin(), u.new_host.begin() + kHeaderSize + kTagBlockSize, mixed.begin());
   WriteRaw(Host(), mixed);
   auto read = ReadFile(kPath);
   ASSERT_TRUE(read.ok()) << read.status().ToString();
-  EXPECT_EQ(*read, content);
+  EXPECT_EQ(*read, u.content);
   EXPECT_FALSE(std::filesystem::exists(Journal()));
 }
 
