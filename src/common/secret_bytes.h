@@ -17,6 +17,13 @@ class SecretBytes {
  public:
   SecretBytes() = default;
   explicit SecretBytes(size_t size) : data_(new uint8_t[size]()), size_(size) {}
+  // `size` bytes left uninitialized, for a buffer the caller fills whole at once.
+  static SecretBytes ForOverwrite(size_t size) {
+    SecretBytes bytes;
+    bytes.data_ = std::make_unique_for_overwrite<uint8_t[]>(size);
+    bytes.size_ = size;
+    return bytes;
+  }
   SecretBytes(const uint8_t* bytes, size_t size) : SecretBytes(size) {
     if (size != 0) std::memcpy(data_.get(), bytes, size);
   }

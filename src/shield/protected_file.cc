@@ -97,7 +97,7 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::st
   FileGeometry geometry(entry.chunk_size);
   UniqueFd fd;
   uint32_t version = kFileFormatVersion;
-  std::vector<uint8_t> prefetch;  // host bytes [0, size) as read at open (ciphertext)
+  ByteBuffer prefetch;  // host bytes [0, size) as read at open (ciphertext)
   if (entry.generation == 0) {
     // Never committed: (re)create the host file with just its header (a host file the caller
     // just created is empty already).
@@ -163,7 +163,8 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::st
 }
 
 Status ProtectedFile::CacheCommittedPlaintext() {
-  SecretBytes plain(static_cast<size_t>(committed_.size));
+  // Every byte is written below (the chunks cover [0, size) exactly).
+  SecretBytes plain = SecretBytes::ForOverwrite(static_cast<size_t>(committed_.size));
   for (uint64_t chunk = 0; chunk < valid_committed_chunks_; ++chunk) {
     COVE_RETURN_IF_ERROR(ReadCommittedChunk(chunk, plain.data() + chunk * chunk_size_,
                                             geometry_.ChunkLength(chunk, committed_.size)));
@@ -174,8 +175,8 @@ Status ProtectedFile::CacheCommittedPlaintext() {
 }
 
 Status ProtectedFile::ReadHost(std::span<uint8_t> out, uint64_t offset) {
-  if (offset <= prefetch_.size() && out.size() <= prefetch_.size() - offset) {
-    std::memcpy(out.data(), prefetch_.data() + offset, out.size());
+  if (const uint8_t* bytes = Prefetched(offset, out.size())) {
+    std::memcpy(out.data(), bytes, out.size());
     return Status::Ok();
   }
   return env_.ReadExactly(fd_.get(), out, offset, host_path_);
@@ -257,9 +258,15 @@ Status ProtectedFile::OpenChunk(uint64_t chunk, const TagEntry& entry, uint8_t* 
   uint64_t offset = geometry_.ChunkOffset(chunk);
   Status status;
   if (kind_ == RegionKind::kEncrypted) {
-    scratch_.resize(length);
-    COVE_RETURN_IF_ERROR(ReadHost({scratch_.data(), length}, offset).WithContext(ChunkName(chunk)));
-    status = gcm_->Open(entry.nonce, aad, {scratch_.data(), length}, entry.tag, out);
+    // Decrypted straight from prefetch_ when it holds the chunk, else read into scratch_.
+    const uint8_t* ciphertext = Prefetched(offset, length);
+    if (ciphertext == nullptr) {
+      scratch_.resize(length);
+      COVE_RETURN_IF_ERROR(
+          ReadHost({scratch_.data(), length}, offset).WithContext(ChunkName(chunk)));
+      ciphertext = scratch_.data();
+    }
+    status = gcm_->Open(entry.nonce, aad, {ciphertext, length}, entry.tag, out);
   } else {
     COVE_RETURN_IF_ERROR(ReadHost({out, length}, offset).WithContext(ChunkName(chunk)));
     status = gcm_->VerifyAuthentication(entry.nonce, aad, {out, length}, entry.tag);

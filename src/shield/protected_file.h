@@ -17,6 +17,7 @@
 
 #include "common/crypto.h"
 #include "common/env.h"
+#include "common/uninitialized_buffer.h"
 #include "shield/fspf.h"
 #include "shield/journal.h"
 
@@ -123,6 +124,12 @@ class ProtectedFile {
   // Reads exactly out.size() host bytes at `offset`, from prefetch_ when it holds them
   // (thread-safe: prefetch_ does not change during a read; helpers of a run call it too).
   Status ReadHost(std::span<uint8_t> out, uint64_t offset);
+  // Host bytes [offset, offset + size) in prefetch_, or nullptr when it does not hold them all.
+  const uint8_t* Prefetched(uint64_t offset, size_t size) const {
+    return offset <= prefetch_.size() && size <= prefetch_.size() - offset
+               ? prefetch_.data() + offset
+               : nullptr;
+  }
   // Whether whole chunks of `group` may be sealed at write time (see sealed_).
   bool GroupIsBeyondCommittedEnd(uint64_t group) const;
   // Seals `count` whole chunks from `first` on (groups beyond the committed end) and writes
@@ -172,7 +179,7 @@ class ProtectedFile {
   std::map<uint64_t, TagBlock> tag_blocks_;  // verified committed tag blocks
   // Host bytes [0, prefetch_.size()) of the committed generation as read at open (ciphertext,
   // unverified: whatever is taken from it is verified on use, exactly as if read then).
-  std::vector<uint8_t> prefetch_;
+  ByteBuffer prefetch_;
   // The verified plaintext of the whole committed generation of a small file
   // (CacheCommittedPlaintext; dropped by a commit). Zeroized when released.
   std::optional<SecretBytes> committed_plain_;
@@ -193,7 +200,7 @@ class ProtectedFile {
   bool append_journal_ = false;       // the never-replayable journal above is on disk
   std::vector<uint8_t> seal_buffer_;  // ciphertext of sealed appends, one block per thread
   std::optional<Pending> pending_;
-  std::vector<uint8_t> scratch_;  // ciphertext read buffer
+  ByteBuffer scratch_;  // ciphertext read buffer
 };
 
 }  // namespace cove::shield
