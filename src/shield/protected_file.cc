@@ -570,8 +570,11 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   if (offset + data.size() < offset || offset + data.size() > (uint64_t{1} << 50)) {
     return InvalidArgument(path_ + ": write beyond the maximum file size");
   }
+  // A new file is sealed at write time once it reaches kMinSealedAppendWrite; a smaller one is
+  // buffered and written at its commit together with its tag block (one write, not two).
   bool seal_appends =
-      committed_.generation == 0 || append_journal_ || data.size() >= kMinSealedAppendWrite;
+      (committed_.generation == 0 && offset + data.size() >= kMinSealedAppendWrite) ||
+      append_journal_ || data.size() >= kMinSealedAppendWrite;
   if (committer_ != nullptr && data.size() >= kMinSealedAppendWrite && committed_.size > size_) {
     // A large write at the end of a file truncated since its last commit (the usual way to
     // replace a file: open with O_TRUNC, write the new content) lands in groups that overlap
@@ -797,9 +800,32 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
     host_end = std::max(host_end, offset + bytes.size());
     return env_.WriteAt(fd_.get(), bytes, offset, host_path_);
   };
-  for (const auto& record : appends) {
-    COVE_RETURN_IF_ERROR(write_host(record.bytes, record.offset));
-  }
+  // Records that are adjacent on disk (a group's tag block and the chunks after it) go out in
+  // one write; their order does not matter before the commit point.
+  auto write_records = [&](std::vector<JournalRecord>& records) -> Status {
+    std::sort(records.begin(), records.end(),
+              [](const JournalRecord& a, const JournalRecord& b) { return a.offset < b.offset; });
+    std::vector<uint8_t> run;
+    for (size_t i = 0; i < records.size();) {
+      size_t next = i + 1;
+      uint64_t end = records[i].offset + records[i].bytes.size();
+      while (next < records.size() && records[next].offset == end) {
+        end += records[next++].bytes.size();
+      }
+      if (next == i + 1) {
+        COVE_RETURN_IF_ERROR(write_host(records[i].bytes, records[i].offset));
+      } else {
+        run.clear();
+        for (size_t k = i; k < next; ++k) {
+          run.insert(run.end(), records[k].bytes.begin(), records[k].bytes.end());
+        }
+        COVE_RETURN_IF_ERROR(write_host(run, records[i].offset));
+      }
+      i = next;
+    }
+    return Status::Ok();
+  };
+  COVE_RETURN_IF_ERROR(write_records(appends));
   // Appended groups are sealed one at a time into one reused buffer and written at once, so
   // the ciphertext is still in cache when it is copied out. A group with chunks sealed at write
   // time already has those on disk: only its dirty chunks and tag block are written.
@@ -808,15 +834,13 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
     if (sealed_.contains(*appended)) {
       appends.clear();
       COVE_RETURN_IF_ERROR(seal_group(*appended, nullptr));
-      for (const auto& record : appends) {
-        COVE_RETURN_IF_ERROR(write_host(record.bytes, record.offset));
-      }
+      COVE_RETURN_IF_ERROR(write_records(appends));
       continue;
     }
     uint64_t offset = geometry_.TagBlockOffset(*appended);
     size_t size = static_cast<size_t>(std::min(geometry_.group_span(), new_host - offset));
-    if (!group_buffer) {
-      group_buffer = std::make_unique_for_overwrite<uint8_t[]>(geometry_.group_span());
+    if (!group_buffer) {  // as large as the first group needs: no later one needs more
+      group_buffer = std::make_unique_for_overwrite<uint8_t[]>(size);
     }
     COVE_RETURN_IF_ERROR(seal_group(*appended, group_buffer.get()));
     COVE_RETURN_IF_ERROR(write_host({group_buffer.get(), size}, offset));

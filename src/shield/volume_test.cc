@@ -227,6 +227,29 @@ TEST_F(VolumeTest, ChunksSealedAtWriteTimeBehaveLikeBufferedWrites) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/s.cove-journal"));
 }
 
+// A new file is buffered until it reaches 256 KiB and sealed at write time from then on: a file
+// written in 8 KiB pieces past that point has both kinds of chunks in its first group, and a
+// rewrite of buffered bytes, a commit and a reopen must all see one consistent content.
+TEST_F(VolumeTest, NewFileBufferedThenSealedAtWriteTimeReadsBack) {
+  auto volume = Reopen();
+  auto file = std::move(volume->CreateFile("/data/grow")).value();
+  std::vector<uint8_t> model;
+  for (uint32_t piece = 0; model.size() < 600 * 1024; ++piece) {
+    auto bytes = Pattern(8192, piece + 10);
+    ASSERT_TRUE(file->Write(model.size(), bytes).ok());
+    model.insert(model.end(), bytes.begin(), bytes.end());
+  }
+  auto patch = Pattern(5000, 99);  // across two buffered chunks
+  ASSERT_TRUE(file->Write(3000, patch).ok());
+  std::copy(patch.begin(), patch.end(), model.begin() + 3000);
+  std::vector<uint8_t> got(model.size());
+  ASSERT_TRUE(file->Read(0, got).ok());
+  EXPECT_EQ(got, model);
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  file.reset();
+  EXPECT_EQ(*ReadFile("/data/grow"), model);
+}
+
 TEST_F(VolumeTest, DetectsFlippedBitInEveryPartOfTheFile) {
   auto content = Pattern(3 * 128 * 4096 + 100, 1);
   WriteFile("/data/f", content);
