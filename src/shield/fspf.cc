@@ -57,7 +57,7 @@ Result<FileEntry> DecodeFileEntry(ByteReader& in) {
   }
   entry.kind = static_cast<RegionKind>(kind);
   COVE_RETURN_IF_ERROR(in.Bytes(entry.id, "file id"));
-  entry.key = SecretBytes(kAes256KeySize);
+  entry.key = SecretBytes::ForOverwrite(kAes256KeySize);
   COVE_RETURN_IF_ERROR(in.Bytes(entry.key.mutable_span(), "file key"));
   COVE_ASSIGN_OR_RETURN(entry.size, in.U64("file size"));
   COVE_ASSIGN_OR_RETURN(entry.generation, in.U64("file generation"));

@@ -25,17 +25,21 @@ std::optional<RegionKind> ParseRegionKind(std::string_view name) {
 }
 
 bool IsNormalizedAbsolutePath(std::string_view path) {
-  if (path.empty() || path.front() != '/') return false;
-  if (path.size() == 1) return true;
-  size_t pos = 1;
-  while (true) {
-    size_t next = path.find('/', pos);
-    std::string_view part =
-        path.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
-    if (part.empty() || part == "." || part == "..") return false;
-    if (next == std::string_view::npos) return true;
-    pos = next + 1;
+  // One pass: after every '/', the next name must be non-empty and neither "." nor "..";
+  // no trailing '/' except for the root itself.
+  size_t n = path.size();
+  if (n == 0 || path[0] != '/') return false;
+  if (n == 1) return true;
+  for (size_t i = 0; i < n; ++i) {
+    if (path[i] != '/') continue;
+    if (i + 1 == n || path[i + 1] == '/') return false;  // trailing or doubled slash
+    if (path[i + 1] == '.') {
+      size_t end = i + 2;
+      if (end < n && path[end] == '.') ++end;
+      if (end == n || path[end] == '/') return false;  // "." or ".."
+    }
   }
+  return true;
 }
 
 Result<std::string> NormalizeAbsolutePath(std::string_view path) {
