@@ -41,8 +41,15 @@ for mode in DELETE WAL; do
     echo "BEGIN; WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<500)"
     echo "  INSERT INTO k(v) SELECT printf('v-%d', x) FROM c; COMMIT;"
   done >"$WORK/slow.sql"
-  timeout -s KILL 1.5 "$COVE" run --fspf "$WORK/fspf" --key "$KEY" --tag-file "$TAG_FILE" -- \
-    sqlite3 "$db" <"$WORK/slow.sql" >/dev/null 2>&1 || true
+  # Killed by us and reaped by `wait`, so that it has exited (its descriptors, and with them its
+  # file locks, released) before the next run opens the database. (`timeout -s KILL` kills its
+  # own process group too and can return while the killed sqlite3 is still exiting.)
+  "$COVE" run --fspf "$WORK/fspf" --key "$KEY" --tag-file "$TAG_FILE" -- \
+    sqlite3 "$db" <"$WORK/slow.sql" >/dev/null 2>&1 &
+  writer=$!
+  sleep 1.5
+  kill -KILL "$writer" 2>/dev/null || true
+  wait "$writer" 2>/dev/null || true
   check=$(CRUN_LOG=7 crun sqlite3 "$db" "PRAGMA integrity_check; SELECT count(*) % 500 FROM k;") ||
     fail "$mode: reopen after kill -9"
   [ "$check" = $'ok\n0' ] && pass "$mode: recovers after kill -9 mid-transaction" ||
