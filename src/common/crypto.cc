@@ -143,43 +143,38 @@ Result<std::unique_ptr<AesGcm>> AesGcm::Create(const SecretBytes& key) {
   if (key.size() != kAes256KeySize) {
     return InvalidArgument("AES-256-GCM key must be 32 bytes, got " + std::to_string(key.size()));
   }
-  EVP_CIPHER_CTX* enc = EVP_CIPHER_CTX_new();
-  EVP_CIPHER_CTX* dec = EVP_CIPHER_CTX_new();
-  std::unique_ptr<AesGcm> gcm(new AesGcm(enc, dec));
-  if (enc == nullptr || dec == nullptr ||
-      EVP_EncryptInit_ex(enc, Aes256Gcm(), nullptr, key.data(), nullptr) != 1 ||
-      EVP_DecryptInit_ex(dec, Aes256Gcm(), nullptr, key.data(), nullptr) != 1) {
+  // One context serves both directions: GCM uses the AES encryption schedule either way, and
+  // each Seal/Open re-initializes it with its nonce and direction (one key setup per file).
+  std::unique_ptr<AesGcm> gcm(new AesGcm(EVP_CIPHER_CTX_new()));
+  if (gcm->ctx_ == nullptr ||
+      EVP_EncryptInit_ex(gcm->ctx_, Aes256Gcm(), nullptr, key.data(), nullptr) != 1) {
     return OpenSslError("AES-256-GCM init");
   }
   return gcm;
 }
 
 Result<std::unique_ptr<AesGcm>> AesGcm::Clone() const {
-  EVP_CIPHER_CTX* enc = EVP_CIPHER_CTX_new();
-  EVP_CIPHER_CTX* dec = EVP_CIPHER_CTX_new();
-  std::unique_ptr<AesGcm> gcm(new AesGcm(enc, dec));
-  if (enc == nullptr || dec == nullptr || EVP_CIPHER_CTX_copy(enc, enc_) != 1 ||
-      EVP_CIPHER_CTX_copy(dec, dec_) != 1) {
+  std::unique_ptr<AesGcm> gcm(new AesGcm(EVP_CIPHER_CTX_new()));
+  if (gcm->ctx_ == nullptr || EVP_CIPHER_CTX_copy(gcm->ctx_, ctx_) != 1) {
     return OpenSslError("AES-256-GCM clone");
   }
   return gcm;
 }
 
 AesGcm::~AesGcm() {
-  EVP_CIPHER_CTX_free(enc_);  // frees (and cleanses) the key schedule
-  EVP_CIPHER_CTX_free(dec_);
+  EVP_CIPHER_CTX_free(ctx_);  // frees (and cleanses) the key schedule
 }
 
 Status AesGcm::Seal(const GcmNonce& nonce, std::span<const uint8_t> aad,
                     std::span<const uint8_t> plaintext, uint8_t* ciphertext, GcmTag& tag) {
   int len = 0;
-  if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
+  if (EVP_EncryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
       (!aad.empty() &&
-       EVP_EncryptUpdate(enc_, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
-      (!plaintext.empty() && EVP_EncryptUpdate(enc_, ciphertext, &len, plaintext.data(),
+       EVP_EncryptUpdate(ctx_, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
+      (!plaintext.empty() && EVP_EncryptUpdate(ctx_, ciphertext, &len, plaintext.data(),
                                                static_cast<int>(plaintext.size())) != 1) ||
-      EVP_EncryptFinal_ex(enc_, ciphertext + plaintext.size(), &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(enc_, EVP_CTRL_GCM_GET_TAG, kGcmTagSize, tag.data()) != 1) {
+      EVP_EncryptFinal_ex(ctx_, ciphertext + plaintext.size(), &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_GET_TAG, kGcmTagSize, tag.data()) != 1) {
     return OpenSslError("AES-GCM seal");
   }
   return Status::Ok();
@@ -188,16 +183,16 @@ Status AesGcm::Seal(const GcmNonce& nonce, std::span<const uint8_t> aad,
 Status AesGcm::Open(const GcmNonce& nonce, std::span<const uint8_t> aad,
                     std::span<const uint8_t> ciphertext, const GcmTag& tag, uint8_t* plaintext) {
   int len = 0;
-  if (EVP_DecryptInit_ex(dec_, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
+  if (EVP_DecryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
       (!aad.empty() &&
-       EVP_DecryptUpdate(dec_, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
-      (!ciphertext.empty() && EVP_DecryptUpdate(dec_, plaintext, &len, ciphertext.data(),
+       EVP_DecryptUpdate(ctx_, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
+      (!ciphertext.empty() && EVP_DecryptUpdate(ctx_, plaintext, &len, ciphertext.data(),
                                                 static_cast<int>(ciphertext.size())) != 1) ||
-      EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_GCM_SET_TAG, kGcmTagSize,
+      EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_SET_TAG, kGcmTagSize,
                           const_cast<uint8_t*>(tag.data())) != 1) {
     return OpenSslError("AES-GCM open");
   }
-  if (EVP_DecryptFinal_ex(dec_, plaintext + ciphertext.size(), &len) != 1) {
+  if (EVP_DecryptFinal_ex(ctx_, plaintext + ciphertext.size(), &len) != 1) {
     ERR_clear_error();
     if (!ciphertext.empty()) OPENSSL_cleanse(plaintext, ciphertext.size());
     return IntegrityError("authentication tag mismatch");
@@ -209,12 +204,12 @@ Status AesGcm::Authenticate(const GcmNonce& nonce, std::span<const uint8_t> aad,
                             std::span<const uint8_t> data, GcmTag& tag) {
   int len = 0;
   uint8_t none = 0;
-  if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
-      EVP_EncryptUpdate(enc_, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1 ||
+  if (EVP_EncryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
+      EVP_EncryptUpdate(ctx_, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1 ||
       (!data.empty() &&
-       EVP_EncryptUpdate(enc_, nullptr, &len, data.data(), static_cast<int>(data.size())) != 1) ||
-      EVP_EncryptFinal_ex(enc_, &none, &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(enc_, EVP_CTRL_GCM_GET_TAG, kGcmTagSize, tag.data()) != 1) {
+       EVP_EncryptUpdate(ctx_, nullptr, &len, data.data(), static_cast<int>(data.size())) != 1) ||
+      EVP_EncryptFinal_ex(ctx_, &none, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_GET_TAG, kGcmTagSize, tag.data()) != 1) {
     return OpenSslError("AES-GCM authenticate");
   }
   return Status::Ok();

@@ -1,7 +1,7 @@
 // The cryptographic primitives cove uses, over OpenSSL 3 EVP (AES-NI/VAES, SHA-NI): CSPRNG,
 // SHA-256, HKDF-SHA256 and AES-256-GCM. Nothing here touches the OS or logs; keys stay in
-// SecretBytes. AesGcm keeps one cipher context per key so that sealing a 4 KiB chunk costs
-// only the cipher work, not a key schedule.
+// SecretBytes. AesGcm keeps one cipher context per key (for both directions) so that sealing
+// or opening a 4 KiB chunk costs only the cipher work, not a key schedule.
 #pragma once
 
 #include <openssl/evp.h>
@@ -83,9 +83,8 @@ class AesGcm {
                               std::span<const uint8_t> data, const GcmTag& tag);
 
  private:
-  AesGcm(EVP_CIPHER_CTX* enc, EVP_CIPHER_CTX* dec) : enc_(enc), dec_(dec) {}
-  EVP_CIPHER_CTX* enc_;
-  EVP_CIPHER_CTX* dec_;
+  explicit AesGcm(EVP_CIPHER_CTX* ctx) : ctx_(ctx) {}
+  EVP_CIPHER_CTX* ctx_;  // keyed once; Seal and Open set the direction with their nonce
 };
 
 }  // namespace cove
