@@ -138,6 +138,15 @@ timed() {
   end=$(date +%s%N)
   record "$key" "$(awk -v ns=$((end - start)) 'BEGIN { printf "%.4f", ns / 1e9 }')"
 }
+# CPU time of the programs themselves (user + sys of this shell's finished children), steadier
+# than the wall clock on a shared machine. cpu_mark FILE saves the running total with the
+# `times` builtin (no child process of its own, which would count); cpu_between A B -> seconds.
+cpu_mark() { times >"$1"; }
+cpu_between() {
+  awk 'FNR == 2 { gsub(",", "."); t = 0
+                  for (i = 1; i <= 2; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] }
+                  v[++n] = t } END { printf "%.4f", v[2] - v[1] }' "$1" "$2"
+}
 median() {  # median KEY -> the median of the recorded figures, or "" if none
   # shellcheck disable=SC2086
   printf '%s\n' ${T[$1]:-} | sort -g | awk '{ v[NR] = $1 } END {
@@ -194,13 +203,24 @@ for ((rep = 0; rep < REPS; rep++)); do
     d=$(dir_of "$cfg" small)/files
     sync
     start=$(date +%s%N)
+    cpu_mark "$W/cpu0"
     run "$cfg" small "$FILES_BIN" create "$d" "$NFILES" "$FILE_SIZE"
+    cpu_mark "$W/cpu1"
     mid=$(date +%s%N)
     sync
     end=$(date +%s%N)
     record "small_create.$cfg" "$(awk -v ns=$((mid - start)) 'BEGIN { printf "%.4f", ns / 1e9 }')"
     record "small_create_sync.$cfg" "$(awk -v ns=$((end - start)) 'BEGIN { printf "%.4f", ns / 1e9 }')"
-    timed "small_read.$cfg" run "$cfg" small "$FILES_BIN" read "$d" "$NFILES" "$FILE_SIZE"
+    start=$(date +%s%N)
+    cpu_mark "$W/cpu2"
+    run "$cfg" small "$FILES_BIN" read "$d" "$NFILES" "$FILE_SIZE"
+    cpu_mark "$W/cpu3"
+    end=$(date +%s%N)
+    record "small_read.$cfg" "$(awk -v ns=$((end - start)) 'BEGIN { printf "%.4f", ns / 1e9 }')"
+    if [ "$cfg" != gocryptfs ]; then  # its daemon's work is in another process
+      record "small_create_cpu.$cfg" "$(cpu_between "$W/cpu0" "$W/cpu1")"
+      record "small_read_cpu.$cfg" "$(cpu_between "$W/cpu2" "$W/cpu3")"
+    fi
   done
 done
 
@@ -329,6 +349,8 @@ row "seq read, cat, warm cache" MiB/s seqr_warm gc3
 row "$NFILES small files: create" s small_create native3
 row "$NFILES small files: create + sync" s small_create_sync native3
 row "$NFILES small files: read back" s small_read native3
+row "$NFILES small files: create, CPU time" s small_create_cpu native3
+row "$NFILES small files: read back, CPU time" s small_read_cpu native3
 row "SQLite: insert $ROWS rows, tx of 1,000" s sql_insert ""
 row "SQLite: $LOOKUPS index lookups (new process)" s sql_lookup ""
 row "SQLite: 5 full scans (new process)" s sql_scan ""
