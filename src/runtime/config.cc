@@ -190,9 +190,9 @@ Result<MuslConf> ParseMuslConf(std::string_view text, const std::string& source)
       parsed.values.push_back(value);
     }
     if (parsed.values.size() < min_values || parsed.values.size() > max_values) {
-      return InvalidArgument(where + ": '" + std::string(1, parsed.kind) + "' takes " +
-                             std::to_string(min_values) +
-                             (max_values != min_values ? "-" + std::to_string(max_values) : "") +
+      std::string range = std::to_string(min_values);
+      if (max_values != min_values) range.append("-").append(std::to_string(max_values));
+      return InvalidArgument(where + ": '" + std::string(1, parsed.kind) + "' takes " + range +
                              " integer(s), got " + std::to_string(parsed.values.size()));
     }
     if (parsed.kind == 'Q' && parsed.values[0] < 1) {
@@ -227,7 +227,7 @@ std::string DescribeMuslConf(const MuslConf& conf) {
   std::string out = conf.source + ":";
   for (const auto& line : conf.lines) {
     out += " [" + std::string(1, line.kind);
-    for (long v : line.values) out += " " + std::to_string(v);
+    for (long v : line.values) out.append(" ").append(std::to_string(v));
     out += "]";
   }
   if (conf.lines.empty()) out += " (empty)";
