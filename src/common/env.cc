@@ -93,7 +93,8 @@ class SyscallEnv final : public Env {
 
   bool Exists(const std::string& path) override {
     // stat, not access(2): faccessat switches to the real uid's credentials for its check,
-    // which costs a credential copy per call (every protected-file open checks for a journal).
+    // which costs a credential copy per call (opening a protected file larger than 32 KiB
+    // checks for a journal).
     struct stat st {};
     return Call(SYS_newfstatat, AT_FDCWD, path.c_str(), &st, 0) == 0;
   }
@@ -103,15 +104,21 @@ class SyscallEnv final : public Env {
     return SyncDirectory(dir, SYS_fsync, "fsync directory " + dir);
   }
 
-  Status SyncFilesystem(const std::string& dir) override {
-    return SyncDirectory(dir, SYS_syncfs, "syncfs of the file system holding " + dir);
-  }
-
-  Result<dev_t> DeviceOf(const std::string& path) override {
-    struct stat st {};
-    long r = Call(SYS_newfstatat, AT_FDCWD, path.c_str(), &st, 0);
-    if (r < 0) return IoError("stat " + path, static_cast<int>(-r));
-    return st.st_dev;
+  Status SyncFilesystems(const std::set<std::string>& dirs) override {
+    std::set<dev_t> synced;
+    for (const std::string& dir : dirs) {
+      // One open per directory: its fstat tells the file system, and the same descriptor
+      // flushes it if no earlier directory did.
+      long fd = Call(SYS_openat, AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+      if (fd == -ENOENT) continue;
+      if (fd < 0) return IoError("open directory " + dir, static_cast<int>(-fd));
+      UniqueFd guard(static_cast<int>(fd));
+      struct stat st {};
+      COVE_RETURN_IF_ERROR(Check(Call(SYS_fstat, fd, &st), "stat directory " + dir));
+      if (!synced.insert(st.st_dev).second) continue;
+      COVE_RETURN_IF_ERROR(Check(Call(SYS_syncfs, fd), "syncfs of the file system holding " + dir));
+    }
+    return Status::Ok();
   }
 
  private:

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -42,11 +43,10 @@ class Env {
   virtual bool Exists(const std::string& path) = 0;
   // fsyncs the directory holding `path`, so that a rename or create in it is durable.
   virtual Status SyncParentDir(const std::string& path) = 0;
-  // syncfs(2) of the file system holding directory `dir`: one flush for many files written
-  // without fsync (staged files).
-  virtual Status SyncFilesystem(const std::string& dir) = 0;
-  // The device id of the file system holding `path`.
-  virtual Result<dev_t> DeviceOf(const std::string& path) = 0;
+  // syncfs(2) once per file system holding one of the directories `dirs`: one flush for many
+  // files written without fsync (staged files). A directory that no longer exists is skipped
+  // (the files written in it went with it).
+  virtual Status SyncFilesystems(const std::set<std::string>& dirs) = 0;
 };
 
 // Issues system call `nr` and returns the raw kernel result (>= 0, or -errno).

@@ -1,7 +1,15 @@
-// Tests of the Env helpers that need no file system.
+// Tests of the Env helpers: path arithmetic, and the calls whose result the shield relies on
+// without reading it back (syncfs over the directories of staged files).
 #include "common/env.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
 
 namespace cove {
 namespace {
@@ -11,6 +19,30 @@ TEST(ParentDirectory, OfNamesInDirectoriesTheRootAndNowhere) {
   EXPECT_EQ(ParentDirectory("/f"), "/");
   EXPECT_EQ(ParentDirectory("f"), ".");
   EXPECT_EQ(ParentDirectory("dir/f"), "dir");
+}
+
+// Directories on one and on two file systems (tmpfs /dev/shm when it is there), a directory
+// that is gone (skipped: its files went with it), and a path that is not a directory (an
+// error naming it).
+TEST(SyncFilesystems, FlushesEachFileSystemAndSkipsVanishedDirectories) {
+  char pattern[] = "/tmp/cove-env-test-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  std::filesystem::path dir(pattern);
+  std::filesystem::create_directories(dir / "a");
+  std::filesystem::create_directories(dir / "b");
+  std::set<std::string> dirs = {(dir / "a").string(), (dir / "b").string(),
+                                (dir / "gone").string()};
+  if (std::filesystem::is_directory("/dev/shm")) dirs.insert("/dev/shm");
+  Env& env = Env::Default();
+  EXPECT_TRUE(env.SyncFilesystems(dirs).ok());
+  EXPECT_TRUE(env.SyncFilesystems({}).ok());
+
+  std::ofstream(dir / "file") << "x";
+  Status status = env.SyncFilesystems({(dir / "file").string()});
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.ToString().find((dir / "file").string()), std::string::npos)
+      << status.ToString();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

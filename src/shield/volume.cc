@@ -70,13 +70,7 @@ Status Volume::Save() {
 
 Status Volume::SaveLocked() {
   if (!unsynced_dirs_.empty()) {
-    std::set<dev_t> synced;
-    for (const std::string& dir : unsynced_dirs_) {
-      auto device = env_->DeviceOf(dir);
-      // A directory that is gone took its staged files with it: nothing left to flush there.
-      if (!device.ok() || !synced.insert(*device).second) continue;
-      COVE_RETURN_IF_ERROR(env_->SyncFilesystem(dir));
-    }
+    COVE_RETURN_IF_ERROR(env_->SyncFilesystems(unsynced_dirs_));
     unsynced_dirs_.clear();
   }
   FspfTag tag{};
