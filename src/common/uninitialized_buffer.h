@@ -18,7 +18,7 @@ template <typename T>
 class DefaultInitAllocator : public std::allocator<T> {
  public:
   template <typename U>
-  struct rebind {
+  struct rebind {  // NOLINT(readability-identifier-naming): the name the allocator protocol uses
     using other = DefaultInitAllocator<U>;
   };
   using std::allocator<T>::allocator;

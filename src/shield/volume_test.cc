@@ -234,7 +234,7 @@ TEST_F(VolumeTest, NewFileBufferedThenSealedAtWriteTimeReadsBack) {
   auto volume = Reopen();
   auto file = std::move(volume->CreateFile("/data/grow")).value();
   std::vector<uint8_t> model;
-  for (uint32_t piece = 0; model.size() < 600 * 1024; ++piece) {
+  for (uint32_t piece = 0; model.size() < size_t{600} << 10; ++piece) {
     auto bytes = Pattern(8192, piece + 10);
     ASSERT_TRUE(file->Write(model.size(), bytes).ok());
     model.insert(model.end(), bytes.begin(), bytes.end());
