@@ -5,9 +5,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/stat.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <termios.h>
@@ -80,6 +82,34 @@ __attribute__((always_inline)) inline long KernelHere(long nr, Args... args) {
   return cove::runtime::InRangeSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
+// POSIX makes open, read, write, fsync and the blocking fcntl locks cancellation points, and
+// glibc's versions are: in a multi-threaded process they run their syscall with asynchronous
+// cancellation enabled, so that pthread_cancel ends a thread blocked in it. The interposed
+// versions do the same on their pass-through path (without it a thread blocked in read() on a
+// pipe could not be cancelled, and a pthread_join on it hung). A single-threaded process skips
+// it, as glibc does. The syscall is inline here, so that the unwinding of a cancelled thread
+// starts in a frame with ordinary unwind information. (Protected descriptors are regular files,
+// which do not block; their calls are not cancellation points.)
+[[gnu::noinline]] COVE_IN_SYSCALL_RANGE long CancellableSyscall(long nr, long a0, long a1, long a2,
+                                                                long a3, long a4, long a5) {
+  int old_type = PTHREAD_CANCEL_DEFERRED;
+  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old_type);
+  long r = cove::runtime::InRangeSyscall(nr, a0, a1, a2, a3, a4, a5);
+  pthread_setcanceltype(old_type, &old_type);
+  return r;
+}
+
+// KernelHere for the cancellation points above.
+template <typename... Args>
+__attribute__((always_inline)) inline long CancellationPoint(long nr, Args... args) {
+  static_assert(sizeof...(Args) <= 6, "at most six syscall arguments");
+  long a[6] = {(long)args...};
+  if (__libc_single_threaded) [[likely]] {
+    return cove::runtime::InRangeSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  }
+  return CancellableSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 // ToLibcResult, inline for the pass-through path.
 [[gnu::cold, gnu::noinline]] long FailWithErrno(long raw) {
   errno = static_cast<int>(-raw);
@@ -108,7 +138,7 @@ COVE_IN_SYSCALL_RANGE long OpenAt(int dirfd, const char* path, int flags, mode_t
   if (ShieldedFiles* files = FilesForPath(path, dirfd); files != nullptr) [[unlikely]] {
     return ViaShieldTry<&ShieldedFiles::TryOpen, SYS_openat>(files, dirfd, path, flags, mode);
   }
-  return LibcResult(KernelHere(SYS_openat, dirfd, path, flags, mode));
+  return LibcResult(CancellationPoint(SYS_openat, dirfd, path, flags, mode));
 }
 
 COVE_IN_SYSCALL_RANGE long StatAt(int dirfd, const char* path, struct stat* st, int flags) {
@@ -236,7 +266,7 @@ COVE_EXPORT ssize_t read(int fd, void* buf, size_t count) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return ViaShieldTry<&ShieldedFiles::TryRead, SYS_read>(files, fd, buf, count);
   }
-  return LibcResult(KernelHere(SYS_read, fd, buf, count));
+  return LibcResult(CancellationPoint(SYS_read, fd, buf, count));
 }
 COVE_EXPORT ssize_t __read(int fd, void* buf, size_t count) {
   return read(fd, buf, count);
@@ -248,7 +278,7 @@ COVE_EXPORT ssize_t write(int fd, const void* buf, size_t count) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return ViaShieldTry<&ShieldedFiles::TryWrite, SYS_write>(files, fd, buf, count);
   }
-  return LibcResult(KernelHere(SYS_write, fd, buf, count));
+  return LibcResult(CancellationPoint(SYS_write, fd, buf, count));
 }
 COVE_EXPORT ssize_t __write(int fd, const void* buf, size_t count) {
   return write(fd, buf, count);
@@ -257,7 +287,7 @@ COVE_EXPORT ssize_t pread(int fd, void* buf, size_t count, off_t offset) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return ViaShieldTry<&ShieldedFiles::TryPread, SYS_pread64>(files, fd, buf, count, offset);
   }
-  return LibcResult(KernelHere(SYS_pread64, fd, buf, count, offset));
+  return LibcResult(CancellationPoint(SYS_pread64, fd, buf, count, offset));
 }
 COVE_EXPORT ssize_t pread64(int fd, void* buf, size_t count, off_t offset) {
   return pread(fd, buf, count, offset);
@@ -275,7 +305,7 @@ COVE_EXPORT ssize_t pwrite(int fd, const void* buf, size_t count, off_t offset) 
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return ViaShieldTry<&ShieldedFiles::TryPwrite, SYS_pwrite64>(files, fd, buf, count, offset);
   }
-  return LibcResult(KernelHere(SYS_pwrite64, fd, buf, count, offset));
+  return LibcResult(CancellationPoint(SYS_pwrite64, fd, buf, count, offset));
 }
 COVE_EXPORT ssize_t pwrite64(int fd, const void* buf, size_t count, off_t offset) {
   return pwrite(fd, buf, count, offset);
@@ -292,7 +322,7 @@ COVE_EXPORT ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
                  : LibcResult(Kernel(SYS_readv, fd, iov, iovcnt));
     });
   }
-  return LibcResult(KernelHere(SYS_readv, fd, iov, iovcnt));
+  return LibcResult(CancellationPoint(SYS_readv, fd, iov, iovcnt));
 }
 COVE_EXPORT ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
@@ -303,14 +333,14 @@ COVE_EXPORT ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
                  : LibcResult(Kernel(SYS_writev, fd, iov, iovcnt));
     });
   }
-  return LibcResult(KernelHere(SYS_writev, fd, iov, iovcnt));
+  return LibcResult(CancellationPoint(SYS_writev, fd, iov, iovcnt));
 }
 COVE_EXPORT ssize_t preadv(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   long r;
   ShieldedFiles* files = FilesForFd(fd);
   if (files != nullptr && offset < 0) return LibcResult(-EINVAL);
   if (files != nullptr && files->TryReadv(fd, iov, iovcnt, offset, &r)) return LibcResult(r);
-  return LibcResult(KernelHere(SYS_preadv, fd, iov, iovcnt, offset, 0));
+  return LibcResult(CancellationPoint(SYS_preadv, fd, iov, iovcnt, offset, 0));
 }
 COVE_EXPORT ssize_t preadv64(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   return preadv(fd, iov, iovcnt, offset);
@@ -320,7 +350,7 @@ COVE_EXPORT ssize_t pwritev(int fd, const struct iovec* iov, int iovcnt, off_t o
   ShieldedFiles* files = FilesForFd(fd);
   if (files != nullptr && offset < 0) return LibcResult(-EINVAL);
   if (files != nullptr && files->TryWritev(fd, iov, iovcnt, offset, &r)) return LibcResult(r);
-  return LibcResult(KernelHere(SYS_pwritev, fd, iov, iovcnt, offset, 0));
+  return LibcResult(CancellationPoint(SYS_pwritev, fd, iov, iovcnt, offset, 0));
 }
 COVE_EXPORT ssize_t pwritev64(int fd, const struct iovec* iov, int iovcnt, off_t offset) {
   return pwritev(fd, iov, iovcnt, offset);
@@ -334,7 +364,7 @@ COVE_EXPORT ssize_t preadv2(int fd, const struct iovec* iov, int iovcnt, off_t o
                  : LibcResult(Kernel(SYS_preadv2, fd, iov, iovcnt, offset, 0, flags));
     });
   }
-  return LibcResult(KernelHere(SYS_preadv2, fd, iov, iovcnt, offset, 0, flags));
+  return LibcResult(CancellationPoint(SYS_preadv2, fd, iov, iovcnt, offset, 0, flags));
 }
 COVE_EXPORT ssize_t pwritev2(int fd, const struct iovec* iov, int iovcnt, off_t offset, int flags) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
@@ -345,7 +375,7 @@ COVE_EXPORT ssize_t pwritev2(int fd, const struct iovec* iov, int iovcnt, off_t 
                  : LibcResult(Kernel(SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags));
     });
   }
-  return LibcResult(KernelHere(SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags));
+  return LibcResult(CancellationPoint(SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags));
 }
 COVE_EXPORT off_t lseek(int fd, off_t offset, int whence) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
@@ -453,13 +483,13 @@ COVE_EXPORT int fsync(int fd) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return static_cast<int>(ViaShieldTry<&ShieldedFiles::TryFsync, SYS_fsync>(files, fd));
   }
-  return static_cast<int>(LibcResult(KernelHere(SYS_fsync, fd)));
+  return static_cast<int>(LibcResult(CancellationPoint(SYS_fsync, fd)));
 }
 COVE_EXPORT int fdatasync(int fd) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return static_cast<int>(ViaShieldTry<&ShieldedFiles::TryFsync, SYS_fdatasync>(files, fd));
   }
-  return static_cast<int>(LibcResult(KernelHere(SYS_fdatasync, fd)));
+  return static_cast<int>(LibcResult(CancellationPoint(SYS_fdatasync, fd)));
 }
 
 // ---- fcntl ----
@@ -472,6 +502,9 @@ COVE_EXPORT int fcntl(int fd, int cmd, ...) {
   ShieldedFiles* files = FilesForFd(fd);
   if (files != nullptr && files->TryFcntl(fd, cmd, arg, &r)) {
     return static_cast<int>(LibcResult(r));
+  }
+  if (cmd == F_SETLKW || cmd == F_OFD_SETLKW) {  // waits for the lock: a cancellation point
+    return static_cast<int>(LibcResult(CancellationPoint(SYS_fcntl, fd, cmd, arg)));
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_fcntl, fd, cmd, arg)));
 }
