@@ -936,6 +936,18 @@ bool ShieldedFiles::TryFsync(int fd, long* result) {
   return true;
 }
 
+bool ShieldedFiles::TryFallocate(int fd, long* result) {
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  // Host space cannot be reserved for chunks that are sealed only when written. "Not
+  // supported" is what fallocate(2) answers on file systems without it, and it makes glibc's
+  // posix_fallocate fall back to writing the range, which the shield does store (without it
+  // the call reached the O_PATH descriptor and failed with EBADF).
+  Log(kLogDebug, "fallocate on protected fd %d (%s): EOPNOTSUPP", fd, desc->node->path.c_str());
+  *result = -EOPNOTSUPP;
+  return true;
+}
+
 bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
   ShieldScope scope;
   bool old_protected = table_.IsProtected(oldfd);

@@ -94,6 +94,8 @@ class ShieldedFiles {
   bool TryFtruncate(int fd, off_t length, long* result);
   bool TryTruncate(const char* path, off_t length, long* result);
   bool TryFsync(int fd, long* result);
+  // fallocate(2) on a protected descriptor: EOPNOTSUPP (see the definition).
+  bool TryFallocate(int fd, long* result);
   // dup (newfd < 0, min_fd for F_DUPFD), dup2/dup3 (newfd >= 0).
   bool TryDup(int oldfd, int newfd, int flags, long* result);
   bool TryFcntlDupfd(int fd, int min_fd, bool cloexec, long* result);

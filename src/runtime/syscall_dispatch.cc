@@ -66,6 +66,8 @@ bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
     case SYS_fsync:
     case SYS_fdatasync:
       return files->TryFsync(fd(0), result);
+    case SYS_fallocate:  // also glibc's posix_fallocate, which then writes the range itself
+      return files->TryFallocate(fd(0), result);
     case SYS_dup:
       return files->TryDup(fd(0), -1, 0, result);
     case SYS_dup2:

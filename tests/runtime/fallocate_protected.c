@@ -1,0 +1,50 @@
+/* fallocate_protected: posix_fallocate and fallocate on a file given as argv[1].
+ * posix_fallocate must succeed and extend the file with zeros, keeping its content; fallocate
+ * itself may answer EOPNOTSUPP (as on file systems without it, and as cove does for protected
+ * files), which is then reported, not a failure. Exits 1 on any other outcome. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CONTENT "FALLOC-SECRET"
+#define SIZE 100000
+
+static int fail(const char* what) {
+  fprintf(stderr, "fallocate_protected: %s\n", what);
+  return 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) return fail("usage: fallocate_protected FILE");
+  int fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return fail(strerror(errno));
+  if (write(fd, CONTENT, strlen(CONTENT)) != (ssize_t)strlen(CONTENT)) return fail("write");
+  int r = posix_fallocate(fd, 0, SIZE);
+  if (r != 0) {
+    fprintf(stderr, "posix_fallocate: %s\n", strerror(r));
+    return 1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size != SIZE) return fail("size after posix_fallocate");
+  static char buffer[SIZE];
+  if (pread(fd, buffer, SIZE, 0) != SIZE) return fail("pread");
+  if (memcmp(buffer, CONTENT, strlen(CONTENT)) != 0) return fail("content lost");
+  for (size_t i = strlen(CONTENT); i < SIZE; i++) {
+    if (buffer[i] != 0) return fail("preallocated range is not zeros");
+  }
+  printf("posix_fallocate: ok\n");
+  if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 2 * SIZE) == 0) {
+    printf("fallocate: ok\n");
+  } else if (errno == EOPNOTSUPP) {
+    printf("fallocate: EOPNOTSUPP\n");
+  } else {
+    return fail(strerror(errno));
+  }
+  if (close(fd) != 0) return fail("close");
+  return 0;
+}
