@@ -2,6 +2,7 @@
 #include "runtime/shielded_files.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/stat.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -615,6 +616,32 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
   } else if (node->fd_refs == 0) {
     nodes_.erase(abs);
   }
+  return true;
+}
+
+bool ShieldedFiles::TryOpenat2(int dirfd, const char* path, const struct open_how* how, size_t size,
+                               long* result) {
+  // A struct the kernel would refuse (EFAULT, EINVAL, E2BIG) is left to it to refuse.
+  if (how == nullptr || size < sizeof(struct open_how) || ClearlyOutside(path)) return false;
+  for (size_t i = sizeof(struct open_how); i < size; ++i) {
+    if (reinterpret_cast<const uint8_t*>(how)[i] != 0) return false;
+  }
+  int flags = static_cast<int>(how->flags);
+  if (how->flags != static_cast<uint64_t>(static_cast<unsigned>(flags))) return false;
+  if (how->resolve == 0) return TryOpen(dirfd, path, flags, static_cast<mode_t>(how->mode), result);
+  ShieldScope scope;
+  std::string abs;
+  if (!Resolve(dirfd, path, &abs)) return false;
+  Where where = Classify(abs);
+  if (where == Where::kOutside) return DenyIfStrict("openat2", abs, result);
+  if (where == Where::kUnprotectedRegion && volume_->HostPathFor(abs) == abs) return false;
+  // RESOLVE_BENEATH, _NO_SYMLINKS... restrict how the kernel walks the program's path, which
+  // the runtime maps to its own host path: it cannot honor them, so it does not pretend to.
+  Log(kLogDenied,
+      "openat2 %s with RESOLVE_* flags 0x%llx: not supported on files the runtime serves "
+      "(ENOSYS; openat is)",
+      abs.c_str(), static_cast<unsigned long long>(how->resolve));
+  *result = -ENOSYS;
   return true;
 }
 

@@ -29,6 +29,8 @@
 
 struct statx;
 
+struct open_how;
+
 namespace cove::runtime {
 
 // One protected path while descriptors refer to it.
@@ -77,6 +79,11 @@ class ShieldedFiles {
   void EnableStrict() { strict_active_ = strict_; }
 
   bool TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result);
+  // The raw openat2 syscall (no libc wrapper; `how` is the program's struct open_how of `size`
+  // bytes): an open like TryOpen when it asks no RESOLVE_* restriction; with one, on a path the
+  // runtime serves, ENOSYS with a log line (callers fall back to openat), never the host file.
+  bool TryOpenat2(int dirfd, const char* path, const struct open_how* how, size_t size,
+                  long* result);
   bool TryClose(int fd, long* result);
   bool TryRead(int fd, void* buf, size_t count, long* result);
   bool TryWrite(int fd, const void* buf, size_t count, long* result);

@@ -4,6 +4,7 @@
 #include "runtime/syscall_dispatch.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -27,6 +28,9 @@ bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
                             static_cast<mode_t>(args[1]), result);
     case SYS_openat:
       return files->TryOpen(fd(0), str(1), fd(2), static_cast<mode_t>(args[3]), result);
+    case SYS_openat2:  // no libc wrapper: only ever reached through the trap
+      return files->TryOpenat2(fd(0), str(1), static_cast<const struct open_how*>(ptr(2)),
+                               static_cast<size_t>(args[3]), result);
     case SYS_close:
       return files->TryClose(fd(0), result);
     case SYS_read:

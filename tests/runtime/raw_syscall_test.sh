@@ -27,6 +27,23 @@ if crun "$RAW_OPENAT" "$DATA/secret.txt" >"$WORK/shielded.out" 2>"$WORK/shielded
 else
   fail "raw openat under cove run failed: $(cat "$WORK/shielded.err")"
 fi
+# openat2 (no libc wrapper, so always a raw syscall) is shielded the same way; with a RESOLVE_*
+# restriction the runtime cannot honor it is refused (ENOSYS, callers fall back to openat):
+# never the host file's ciphertext.
+if crun "$RAW_OPENAT" "$DATA/secret.txt" openat2 >"$WORK/openat2.out" 2>"$WORK/openat2.err" &&
+  cmp -s "$WORK/openat2.out" <(printf 'RAW-SYSCALL-SECRET line 1\nline 2\n'); then
+  pass "raw openat2 of a protected file returns the plaintext"
+else
+  fail "raw openat2: $(head -c 80 "$WORK/openat2.out" | od -c | head -2) $(cat "$WORK/openat2.err")"
+fi
+if crun "$RAW_OPENAT" "$DATA/secret.txt" openat2-resolve >"$WORK/resolve.out" 2>"$WORK/resolve.err"; then
+  fail "raw openat2 with RESOLVE_NO_SYMLINKS succeeded: $(head -c 80 "$WORK/resolve.out" | od -c | head -2)"
+else
+  grep -q "Function not implemented" "$WORK/resolve.err" &&
+    [ ! -s "$WORK/resolve.out" ] &&
+    pass "raw openat2 with RESOLVE_NO_SYMLINKS is refused: $(grep raw_openat "$WORK/resolve.err")" ||
+    fail "raw openat2 with RESOLVE_NO_SYMLINKS: $(cat "$WORK/resolve.err")"
+fi
 if crun "$RAW_OPENAT" "$DATA/big.bin" | cmp -s - "$WORK/big.plain"; then
   pass "raw reads of a 200 KB protected file return the exact plaintext"
 else
