@@ -975,6 +975,13 @@ bool ShieldedFiles::TryFallocate(int fd, long* result) {
   return true;
 }
 
+bool ShieldedFiles::TryCacheHint(int fd, const char* call, long* result) {
+  if (!table_.IsProtected(fd)) return false;
+  Log(kLogDebug, "%s on protected fd %d: a page-cache hint, done as a no-op", call, fd);
+  *result = 0;
+  return true;
+}
+
 bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
   ShieldScope scope;
   bool old_protected = table_.IsProtected(oldfd);

@@ -103,6 +103,10 @@ class ShieldedFiles {
   bool TryFsync(int fd, long* result);
   // fallocate(2) on a protected descriptor: EOPNOTSUPP (see the definition).
   bool TryFallocate(int fd, long* result);
+  // posix_fadvise, readahead and sync_file_range on a protected descriptor: hints about the
+  // host file's page cache, which the shield's own reads and commits manage; they succeed and
+  // do nothing (they used to reach the O_PATH descriptor and fail with EBADF).
+  bool TryCacheHint(int fd, const char* call, long* result);
   // dup (newfd < 0, min_fd for F_DUPFD), dup2/dup3 (newfd >= 0).
   bool TryDup(int oldfd, int newfd, int flags, long* result);
   bool TryFcntlDupfd(int fd, int min_fd, bool cloexec, long* result);

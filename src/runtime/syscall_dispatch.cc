@@ -72,6 +72,12 @@ bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
       return files->TryFsync(fd(0), result);
     case SYS_fallocate:  // also glibc's posix_fallocate, which then writes the range itself
       return files->TryFallocate(fd(0), result);
+    case SYS_fadvise64:  // posix_fadvise
+      return files->TryCacheHint(fd(0), "posix_fadvise", result);
+    case SYS_readahead:
+      return files->TryCacheHint(fd(0), "readahead", result);
+    case SYS_sync_file_range:
+      return files->TryCacheHint(fd(0), "sync_file_range", result);
     case SYS_dup:
       return files->TryDup(fd(0), -1, 0, result);
     case SYS_dup2:

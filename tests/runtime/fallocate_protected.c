@@ -1,7 +1,9 @@
-/* fallocate_protected: posix_fallocate and fallocate on a file given as argv[1].
+/* fallocate_protected: posix_fallocate and fallocate on a file given as argv[1], then the
+ * page-cache hints posix_fadvise, readahead and sync_file_range.
  * posix_fallocate must succeed and extend the file with zeros, keeping its content; fallocate
  * itself may answer EOPNOTSUPP (as on file systems without it, and as cove does for protected
- * files), which is then reported, not a failure. Exits 1 on any other outcome. */
+ * files), which is then reported, not a failure; the hints must succeed. Exits 1 on any other
+ * outcome. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +47,10 @@ int main(int argc, char** argv) {
   } else {
     return fail(strerror(errno));
   }
+  if ((r = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)) != 0) return fail(strerror(r));
+  if (readahead(fd, 0, 4096) != 0) return fail(strerror(errno));
+  if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0) return fail(strerror(errno));
+  printf("hints: ok\n");
   if (close(fd) != 0) return fail("close");
   return 0;
 }
