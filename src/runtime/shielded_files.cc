@@ -234,6 +234,10 @@ bool ShieldedFiles::DenyIfStrict(const char* call, const std::string& path, long
 }
 
 bool ShieldedFiles::RemoveCrashLeftoverLocked(const std::string& path, const std::string& host) {
+  // Only the newest fspf may say "never committed": another process may have committed (or
+  // renamed a file to) this path since this one loaded it (git's pack-objects child writes the
+  // packs its parent then looks for).
+  RefreshIfChangedLocked();
   if (nodes_.count(path) != 0 || volume_->FindFile(path) != nullptr) return false;
   long fd = RawOpen(host, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return false;
@@ -255,6 +259,7 @@ bool ShieldedFiles::RemoveCrashLeftoverLocked(const std::string& path, const std
 
 bool ShieldedFiles::ProtectedSize(const std::string& path, uint64_t* size) {
   std::lock_guard lock(mutex_);
+  RefreshIfChangedLocked();  // the size another process committed, not the one loaded at start
   if (auto it = nodes_.find(path); it != nodes_.end()) {
     std::lock_guard node_lock(it->second->mutex);
     if (it->second->file) {
@@ -642,6 +647,36 @@ bool ShieldedFiles::TryOpenat2(int dirfd, const char* path, const struct open_ho
       "(ENOSYS; openat is)",
       abs.c_str(), static_cast<unsigned long long>(how->resolve));
   *result = -ENOSYS;
+  return true;
+}
+
+bool ShieldedFiles::TryLink(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
+                            int flags, long* result) {
+  bool old_outside = oldpath != nullptr && oldpath[0] != '\0' && ClearlyOutside(oldpath);
+  if (old_outside && ClearlyOutside(newpath)) return false;
+  ShieldScope scope;
+  std::string from;
+  std::string to;
+  if (!Resolve(olddirfd, oldpath, &from) || !Resolve(newdirfd, newpath, &to)) return false;
+  Where from_where = Classify(from);
+  Where to_where = Classify(to);
+  if (from_where == Where::kProtectedRegion || to_where == Where::kProtectedRegion) {
+    // A second name for a protected file would be a host file that the fspf does not record
+    // (and two names of one file could not both stay fresh). EPERM is what link(2) answers on
+    // file systems without hard links; programs then copy or rename (git does).
+    Log(kLogDenied, "link %s -> %s: hard links in a protected region are not supported (EPERM)",
+        from.c_str(), to.c_str());
+    *result = -EPERM;
+    return true;
+  }
+  if (from_where == Where::kOutside && to_where == Where::kOutside) {
+    return DenyIfStrict("link", from, result);
+  }
+  std::string from_host = volume_->HostPathFor(from);
+  std::string to_host = volume_->HostPathFor(to);
+  if (from_host == from && to_host == to) return false;
+  *result = DirectSyscall(SYS_linkat, AT_FDCWD, from_host.c_str(), AT_FDCWD, to_host.c_str(),
+                          flags & ~AT_EMPTY_PATH);
   return true;
 }
 
@@ -1092,6 +1127,7 @@ bool ShieldedFiles::TryUnlink(int dirfd, const char* path, int flags, long* resu
     return true;
   }
   std::lock_guard lock(mutex_);
+  RefreshIfChangedLocked();  // the fspf write below must keep other processes' commits
   std::shared_ptr<ProtectedNode> node;
   if (auto it = nodes_.find(abs); it != nodes_.end()) {
     node = it->second;
@@ -1103,6 +1139,7 @@ bool ShieldedFiles::TryUnlink(int dirfd, const char* path, int flags, long* resu
   if (volume_->FindFile(abs) != nullptr) {
     Status status = volume_->RemoveFile(abs);
     *result = status.ok() ? 0 : Fail("unlink", status);
+    if (status.ok()) ReleaseSavedLocks();  // the fspf just written records the staged files
   } else {
     *result = DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);
     DirectSyscall(SYS_unlinkat, AT_FDCWD, (host + ".cove-journal").c_str(), 0);
@@ -1136,6 +1173,7 @@ bool ShieldedFiles::TryRename(int olddirfd, const char* oldpath, int newdirfd, c
     return true;
   }
   std::lock_guard lock(mutex_);
+  RefreshIfChangedLocked();  // the fspf write below must keep other processes' commits
   std::shared_ptr<ProtectedNode> node;
   if (auto it = nodes_.find(from); it != nodes_.end()) node = it->second;
   bool is_file = node != nullptr || volume_->FindFile(from) != nullptr;
@@ -1184,6 +1222,10 @@ bool ShieldedFiles::TryRename(int olddirfd, const char* oldpath, int newdirfd, c
     *result = Fail("rename", status);
     return true;
   }
+  // The fspf it wrote records the staged files too: their locks go now. (A staged `from` kept
+  // its creation lock under its old name, held on the file that is now `to`: reopening `to`
+  // failed with EBUSY, the write-then-rename pattern of git, Python's os.replace...)
+  ReleaseSavedLocks();
   if (replaced) {
     std::lock_guard node_lock(replaced->mutex);
     replaced->unlinked = true;

@@ -79,6 +79,10 @@ class ShieldedFiles {
   void EnableStrict() { strict_active_ = strict_; }
 
   bool TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result);
+  // link/linkat: EPERM (with a log line) when either name lies in a protected region, as on
+  // file systems without hard links; paths of unprotected regions are translated.
+  bool TryLink(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags,
+               long* result);
   // The raw openat2 syscall (no libc wrapper; `how` is the program's struct open_how of `size`
   // bytes): an open like TryOpen when it asks no RESOLVE_* restriction; with one, on a path the
   // runtime serves, ENOSYS with a log line (callers fall back to openat), never the host file.

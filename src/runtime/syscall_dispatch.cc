@@ -31,6 +31,10 @@ bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
     case SYS_openat2:  // no libc wrapper: only ever reached through the trap
       return files->TryOpenat2(fd(0), str(1), static_cast<const struct open_how*>(ptr(2)),
                                static_cast<size_t>(args[3]), result);
+    case SYS_link:  // no interposed wrapper: libc's link/linkat come through the trap
+      return files->TryLink(AT_FDCWD, str(0), AT_FDCWD, str(1), 0, result);
+    case SYS_linkat:
+      return files->TryLink(fd(0), str(1), fd(2), str(3), fd(4), result);
     case SYS_close:
       return files->TryClose(fd(0), result);
     case SYS_read:

@@ -38,6 +38,25 @@ contains_bytes "$APP/result.json" RESULT-SECRET && fail "result.json is plaintex
 contains_bytes "$APP/result.json" '"orders"' && fail "result.json is plaintext on disk"
 [ -e "$APP/result.json" ] && pass "result is ciphertext on disk"
 
+# The atomic-replace pattern (write a temporary file, os.replace it over the target, read the
+# target): a new file keeps its creation lock until the fspf records it, and the rename must
+# let it go, or the reopen fails with EBUSY.
+out=$(crun "$PYTHON" - "$APP" <<'PY'
+import os, sys
+app = sys.argv[1]
+for i in range(5):
+    with open(f"{app}/settings.tmp", "w") as f:
+        f.write(f"REPLACE-SECRET {i}\n")
+    os.replace(f"{app}/settings.tmp", f"{app}/settings")
+    with open(f"{app}/settings") as f:
+        print(f.read().strip())
+PY
+) || fail "write + os.replace + read: $out"
+[ "$(tail -1 <<<"$out")" = "REPLACE-SECRET 4" ] && pass "write, os.replace and reopen, five times" ||
+  fail "os.replace pattern: $out"
+[ "$(plain_cat "$APP/settings")" = "REPLACE-SECRET 4" ] || fail "settings after os.replace"
+contains_bytes "$APP/settings" REPLACE-SECRET && fail "settings is plaintext on disk"
+
 # Without SCONE_ALLOW_DLOPEN the unprotected extension modules are refused.
 SCONE_ALLOW_DLOPEN=0 crun "$PYTHON" -c "import _bz2" 2>/dev/null &&
   fail "dlopen of an unprotected module was allowed" || pass "dlopen refused by default"
