@@ -1010,6 +1010,36 @@ bool ShieldedFiles::TryFallocate(int fd, long* result) {
   return true;
 }
 
+bool ShieldedFiles::TryXattr(char op, int fd, const char* path, long* result) {
+  std::string name;
+  if (fd >= 0) {
+    auto desc = table_.Get(fd);
+    if (!desc) return false;
+    name = desc->node->path;
+  } else {
+    if (ClearlyOutside(path)) return false;
+    ShieldScope scope;
+    uint64_t size = 0;
+    if (!Resolve(AT_FDCWD, path, &name) || Classify(name) != Where::kProtectedRegion ||
+        !ProtectedSize(name, &size)) {
+      return false;  // not a protected file: directories and the rest keep the host's
+    }
+  }
+  switch (op) {
+    case 'l':
+      *result = 0;  // an empty list
+      break;
+    case 'g':
+      *result = -ENODATA;
+      break;
+    default:
+      Log(kLogDenied, "%s: extended attributes of protected files are not supported (ENOTSUP)",
+          name.c_str());
+      *result = -ENOTSUP;
+  }
+  return true;
+}
+
 bool ShieldedFiles::TryCacheHint(int fd, const char* call, long* result) {
   if (!table_.IsProtected(fd)) return false;
   Log(kLogDebug, "%s on protected fd %d: a page-cache hint, done as a no-op", call, fd);

@@ -107,6 +107,11 @@ class ShieldedFiles {
   bool TryFsync(int fd, long* result);
   // fallocate(2) on a protected descriptor: EOPNOTSUPP (see the definition).
   bool TryFallocate(int fd, long* result);
+  // Extended attributes of a protected file (descriptor `fd`, or `path` when fd < 0): it has
+  // none and takes none, as on a file system without them: list -> empty, get -> ENODATA,
+  // set/remove -> ENOTSUP (cp -a and mv then go on; the host file's attributes would be
+  // unprotected metadata). `op`: 'l', 'g', 's' or 'r'.
+  bool TryXattr(char op, int fd, const char* path, long* result);
   // posix_fadvise, readahead and sync_file_range on a protected descriptor: hints about the
   // host file's page cache, which the shield's own reads and commits manage; they succeed and
   // do nothing (they used to reach the O_PATH descriptor and fail with EBADF).

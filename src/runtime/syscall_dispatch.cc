@@ -76,6 +76,26 @@ bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
       return files->TryFsync(fd(0), result);
     case SYS_fallocate:  // also glibc's posix_fallocate, which then writes the range itself
       return files->TryFallocate(fd(0), result);
+    case SYS_flistxattr:
+      return files->TryXattr('l', fd(0), nullptr, result);
+    case SYS_fgetxattr:
+      return files->TryXattr('g', fd(0), nullptr, result);
+    case SYS_fsetxattr:
+      return files->TryXattr('s', fd(0), nullptr, result);
+    case SYS_fremovexattr:
+      return files->TryXattr('r', fd(0), nullptr, result);
+    case SYS_listxattr:
+    case SYS_llistxattr:
+      return files->TryXattr('l', -1, str(0), result);
+    case SYS_getxattr:
+    case SYS_lgetxattr:
+      return files->TryXattr('g', -1, str(0), result);
+    case SYS_setxattr:
+    case SYS_lsetxattr:
+      return files->TryXattr('s', -1, str(0), result);
+    case SYS_removexattr:
+    case SYS_lremovexattr:
+      return files->TryXattr('r', -1, str(0), result);
     case SYS_fadvise64:  // posix_fadvise
       return files->TryCacheHint(fd(0), "posix_fadvise", result);
     case SYS_readahead:

@@ -61,4 +61,22 @@ crun mv "$REGION/sorted.txt" "$REGION/moved.txt" || fail "mv exit code"
 crun rm "$REGION/moved.txt" || fail "rm exit code"
 "$COVE" fspf show "$WORK/fspf" --key "$KEY" | grep -q moved.txt && fail "rm left an fspf entry"
 [ ! -e "$REGION/moved.txt" ] && pass "rm unlinks" || fail "rm left the host file"
+
+# Trees: tar in and out of the region, cp -a (it copies extended attributes: a protected file
+# has none and takes none, ENOTSUP, which cp accepts), mv of a directory, rm -rf.
+mkdir -p "$WORK/tree/sub"
+for i in $(seq 1 20); do echo "TREE-SECRET $i" >"$WORK/tree/t$i"; done
+echo deep >"$WORK/tree/sub/d"
+tar cf "$WORK/tree.tar" -C "$WORK/tree" .
+crun sh -c "mkdir -p '$REGION/x' && tar xf '$WORK/tree.tar' -C '$REGION/x' &&
+  tar cf '$REGION/x.tar' -C '$REGION/x' . && mkdir -p '$REGION/y' &&
+  tar xf '$REGION/x.tar' -C '$REGION/y'" || fail "tar into and within the region"
+crun diff -r "$WORK/tree" "$REGION/y" && pass "tar round trip through the region" ||
+  fail "tar round trip differs"
+crun cp -a "$REGION/y" "$REGION/z" 2>"$WORK/cp.err" && crun diff -r "$WORK/tree" "$REGION/z" &&
+  pass "cp -a of a protected tree" || fail "cp -a: $(cat "$WORK/cp.err")"
+crun mv "$REGION/z" "$REGION/w" 2>"$WORK/mv.err" && crun diff -r "$WORK/tree" "$REGION/w" &&
+  pass "mv of a directory of protected files" || fail "mv directory: $(cat "$WORK/mv.err")"
+crun rm -rf "$REGION/w" "$REGION/x" && [ ! -e "$REGION/w" ] && pass "rm -rf" || fail "rm -rf"
+grep -rqa "TREE-SECRET" "$REGION" && fail "tree plaintext on disk"
 finish
