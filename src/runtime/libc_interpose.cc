@@ -93,6 +93,7 @@ __attribute__((always_inline)) inline long KernelHere(long nr, Args... args) {
 [[gnu::noinline]] COVE_IN_SYSCALL_RANGE long CancellableSyscall(long nr, long a0, long a1, long a2,
                                                                 long a3, long a4, long a5) {
   int old_type = PTHREAD_CANCEL_DEFERRED;
+  // NOLINTNEXTLINE(concurrency-thread-canceltype-asynchronous): only around the syscall, as glibc
   pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old_type);
   long r = cove::runtime::InRangeSyscall(nr, a0, a1, a2, a3, a4, a5);
   pthread_setcanceltype(old_type, &old_type);
