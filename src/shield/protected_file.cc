@@ -35,6 +35,11 @@ constexpr size_t kMinParallelBytes = 128 << 10;
 // that has a committed generation (its first such write costs one journal write and fsync, not
 // worth it for small appends followed by fsync, as a database log does).
 constexpr size_t kMinSealedAppendWrite = 256 << 10;
+// A new file is sealed at write time once it reaches this size; a smaller one stays buffered and
+// goes out at its commit with its tag block in one write. Small enough that a program holding
+// many new files open keeps little plaintext in memory per file, large enough for every file
+// that is read whole at open (kMaxPrefetchHostBytes).
+constexpr size_t kMaxBufferedNewFileBytes = 64 << 10;
 // A committed file whose host file is at most this long is read whole at open (header, tag
 // block and up to 6 chunks of 4 KiB): one pread serves the open and the first reads.
 constexpr uint64_t kMaxPrefetchHostBytes = 32 << 10;
@@ -570,10 +575,10 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   if (offset + data.size() < offset || offset + data.size() > (uint64_t{1} << 50)) {
     return InvalidArgument(path_ + ": write beyond the maximum file size");
   }
-  // A new file is sealed at write time once it reaches kMinSealedAppendWrite; a smaller one is
-  // buffered and written at its commit together with its tag block (one write, not two).
+  // A new file is sealed at write time once it reaches kMaxBufferedNewFileBytes; a smaller one
+  // is buffered and written at its commit together with its tag block (one write, not two).
   bool seal_appends =
-      (committed_.generation == 0 && offset + data.size() >= kMinSealedAppendWrite) ||
+      (committed_.generation == 0 && offset + data.size() >= kMaxBufferedNewFileBytes) ||
       append_journal_ || data.size() >= kMinSealedAppendWrite;
   if (committer_ != nullptr && data.size() >= kMinSealedAppendWrite && committed_.size > size_) {
     // A large write at the end of a file truncated since its last commit (the usual way to

@@ -227,7 +227,7 @@ TEST_F(VolumeTest, ChunksSealedAtWriteTimeBehaveLikeBufferedWrites) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/s.cove-journal"));
 }
 
-// A new file is buffered until it reaches 256 KiB and sealed at write time from then on: a file
+// A new file is buffered until it reaches 64 KiB and sealed at write time from then on: a file
 // written in 8 KiB pieces past that point has both kinds of chunks in its first group, and a
 // rewrite of buffered bytes, a commit and a reopen must all see one consistent content.
 TEST_F(VolumeTest, NewFileBufferedThenSealedAtWriteTimeReadsBack) {
