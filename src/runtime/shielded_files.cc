@@ -2,6 +2,7 @@
 #include "runtime/shielded_files.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/openat2.h>
 #include <linux/stat.h>
 #include <sys/file.h>
@@ -1037,6 +1038,15 @@ bool ShieldedFiles::TryXattr(char op, int fd, const char* path, long* result) {
           name.c_str());
       *result = -ENOTSUP;
   }
+  return true;
+}
+
+bool ShieldedFiles::TryIoctl(int fd, unsigned long request, long* result) {
+  if (!table_.IsProtected(fd)) return false;
+  bool sharing = request == FICLONE || request == FICLONERANGE || request == FIDEDUPERANGE;
+  *result = sharing ? -EOPNOTSUPP : -ENOTTY;
+  Log(kLogDebug, "ioctl 0x%lx on protected fd %d: %s", request, fd,
+      sharing ? "EOPNOTSUPP" : "ENOTTY");
   return true;
 }
 

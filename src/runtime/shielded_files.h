@@ -112,6 +112,10 @@ class ShieldedFiles {
   // set/remove -> ENOTSUP (cp -a and mv then go on; the host file's attributes would be
   // unprotected metadata). `op`: 'l', 'g', 's' or 'r'.
   bool TryXattr(char op, int fd, const char* path, long* result);
+  // ioctl on a protected descriptor: a protected file is no device and cannot share extents:
+  // ENOTTY, and EOPNOTSUPP for the reflink/dedupe requests (FICLONE...), the answers of a file
+  // system without them (instead of EBADF from the O_PATH descriptor).
+  bool TryIoctl(int fd, unsigned long request, long* result);
   // posix_fadvise, readahead and sync_file_range on a protected descriptor: hints about the
   // host file's page cache, which the shield's own reads and commits manage; they succeed and
   // do nothing (they used to reach the O_PATH descriptor and fail with EBADF).

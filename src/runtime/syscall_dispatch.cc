@@ -96,6 +96,8 @@ bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
     case SYS_removexattr:
     case SYS_lremovexattr:
       return files->TryXattr('r', -1, str(0), result);
+    case SYS_ioctl:  // glibc's ioctl wrapper (isatty is interposed on its own)
+      return files->TryIoctl(fd(0), static_cast<unsigned long>(args[1]), result);
     case SYS_fadvise64:  // posix_fadvise
       return files->TryCacheHint(fd(0), "posix_fadvise", result);
     case SYS_readahead:

@@ -1,5 +1,7 @@
 /* fallocate_protected: posix_fallocate and fallocate on a file given as argv[1], then the
- * page-cache hints posix_fadvise, readahead and sync_file_range.
+ * page-cache hints posix_fadvise, readahead and sync_file_range, and two ioctls (a reflink
+ * clone and the inode flags: EOPNOTSUPP and ENOTTY are accepted, as on file systems without
+ * them).
  * posix_fallocate must succeed and extend the file with zeros, keeping its content; fallocate
  * itself may answer EOPNOTSUPP (as on file systems without it, and as cove does for protected
  * files), which is then reported, not a failure; the hints must succeed. Exits 1 on any other
@@ -7,9 +9,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +55,14 @@ int main(int argc, char** argv) {
   if (readahead(fd, 0, 4096) != 0) return fail(strerror(errno));
   if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0) return fail(strerror(errno));
   printf("hints: ok\n");
+  int other = open("/dev/null", O_RDONLY);
+  if (ioctl(fd, FICLONE, other) == 0 || (errno != EOPNOTSUPP && errno != EXDEV && errno != EINVAL))
+    return fail("ioctl(FICLONE)");
+  close(other);
+  int inode_flags = 0;
+  if (ioctl(fd, FS_IOC_GETFLAGS, &inode_flags) != 0 && errno != ENOTTY && errno != EOPNOTSUPP)
+    return fail("ioctl(FS_IOC_GETFLAGS)");
+  printf("ioctl: ok\n");
   if (close(fd) != 0) return fail("close");
   return 0;
 }
