@@ -130,13 +130,14 @@ drop_caches() {
 declare -A T
 record() { T[$1]="${T[$1]:-} $2"; }
 # timed KEY.CONFIG CMD...: runs CMD (stdout and stderr are the caller's), records seconds.
+seconds() { awk -v ns=$(($2 - $1)) 'BEGIN { printf "%.4f", ns / 1e9 }'; }  # seconds START_NS END_NS
 timed() {
   local key=$1 start end
   shift
   start=$(date +%s%N)
   "$@"
   end=$(date +%s%N)
-  record "$key" "$(awk -v ns=$((end - start)) 'BEGIN { printf "%.4f", ns / 1e9 }')"
+  record "$key" "$(seconds "$start" "$end")"
 }
 # CPU time of the programs themselves (user + sys of this shell's finished children), steadier
 # than the wall clock on a shared machine. cpu_mark FILE saves the running total with the
@@ -209,14 +210,14 @@ for ((rep = 0; rep < REPS; rep++)); do
     mid=$(date +%s%N)
     sync
     end=$(date +%s%N)
-    record "small_create.$cfg" "$(awk -v ns=$((mid - start)) 'BEGIN { printf "%.4f", ns / 1e9 }')"
-    record "small_create_sync.$cfg" "$(awk -v ns=$((end - start)) 'BEGIN { printf "%.4f", ns / 1e9 }')"
+    record "small_create.$cfg" "$(seconds "$start" "$mid")"
+    record "small_create_sync.$cfg" "$(seconds "$start" "$end")"
     start=$(date +%s%N)
     cpu_mark "$W/cpu2"
     run "$cfg" small "$FILES_BIN" read "$d" "$NFILES" "$FILE_SIZE"
     cpu_mark "$W/cpu3"
     end=$(date +%s%N)
-    record "small_read.$cfg" "$(awk -v ns=$((end - start)) 'BEGIN { printf "%.4f", ns / 1e9 }')"
+    record "small_read.$cfg" "$(seconds "$start" "$end")"
     if [ "$cfg" != gocryptfs ]; then  # its daemon's work is in another process
       record "small_create_cpu.$cfg" "$(cpu_between "$W/cpu0" "$W/cpu1")"
       record "small_read_cpu.$cfg" "$(cpu_between "$W/cpu2" "$W/cpu3")"

@@ -2,7 +2,6 @@
 #include "runtime/shielded_files.h"
 
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <linux/openat2.h>
 #include <linux/stat.h>
 #include <sys/file.h>
@@ -235,11 +234,13 @@ bool ShieldedFiles::DenyIfStrict(const char* call, const std::string& path, long
 }
 
 bool ShieldedFiles::RemoveCrashLeftoverLocked(const std::string& path, const std::string& host) {
+  auto recorded = [&] { return nodes_.count(path) != 0 || volume_->FindFile(path) != nullptr; };
+  if (recorded()) return false;
   // Only the newest fspf may say "never committed": another process may have committed (or
   // renamed a file to) this path since this one loaded it (git's pack-objects child writes the
   // packs its parent then looks for).
   RefreshIfChangedLocked();
-  if (nodes_.count(path) != 0 || volume_->FindFile(path) != nullptr) return false;
+  if (recorded()) return false;
   long fd = RawOpen(host, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return false;
   UniqueFd guard(static_cast<int>(fd));
@@ -627,8 +628,13 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
 
 bool ShieldedFiles::TryOpenat2(int dirfd, const char* path, const struct open_how* how, size_t size,
                                long* result) {
-  // A struct the kernel would refuse (EFAULT, EINVAL, E2BIG) is left to it to refuse.
-  if (how == nullptr || size < sizeof(struct open_how) || ClearlyOutside(path)) return false;
+  // A struct the kernel would refuse (EFAULT, EINVAL, E2BIG beyond a page) is left to it to
+  // refuse, and is not read here.
+  constexpr size_t kMaxOpenHowSize = 4096;
+  if (how == nullptr || size < sizeof(struct open_how) || size > kMaxOpenHowSize ||
+      ClearlyOutside(path)) {
+    return false;
+  }
   for (size_t i = sizeof(struct open_how); i < size; ++i) {
     if (reinterpret_cast<const uint8_t*>(how)[i] != 0) return false;
   }
@@ -999,18 +1005,6 @@ bool ShieldedFiles::TryFsync(int fd, long* result) {
   return true;
 }
 
-bool ShieldedFiles::TryFallocate(int fd, long* result) {
-  auto desc = table_.Get(fd);
-  if (!desc) return false;
-  // Host space cannot be reserved for chunks that are sealed only when written. "Not
-  // supported" is what fallocate(2) answers on file systems without it, and it makes glibc's
-  // posix_fallocate fall back to writing the range, which the shield does store (without it
-  // the call reached the O_PATH descriptor and failed with EBADF).
-  Log(kLogDebug, "fallocate on protected fd %d (%s): EOPNOTSUPP", fd, desc->node->path.c_str());
-  *result = -EOPNOTSUPP;
-  return true;
-}
-
 bool ShieldedFiles::TryXattr(char op, int fd, const char* path, long* result) {
   std::string name;
   if (fd >= 0) {
@@ -1041,19 +1035,11 @@ bool ShieldedFiles::TryXattr(char op, int fd, const char* path, long* result) {
   return true;
 }
 
-bool ShieldedFiles::TryIoctl(int fd, unsigned long request, long* result) {
+bool ShieldedFiles::TryFixedAnswer(int fd, const char* call, long answer, long* result) {
   if (!table_.IsProtected(fd)) return false;
-  bool sharing = request == FICLONE || request == FICLONERANGE || request == FIDEDUPERANGE;
-  *result = sharing ? -EOPNOTSUPP : -ENOTTY;
-  Log(kLogDebug, "ioctl 0x%lx on protected fd %d: %s", request, fd,
-      sharing ? "EOPNOTSUPP" : "ENOTTY");
-  return true;
-}
-
-bool ShieldedFiles::TryCacheHint(int fd, const char* call, long* result) {
-  if (!table_.IsProtected(fd)) return false;
-  Log(kLogDebug, "%s on protected fd %d: a page-cache hint, done as a no-op", call, fd);
-  *result = 0;
+  Log(kLogDebug, "%s on protected fd %d: %s", call, fd,
+      answer == 0 ? "done as a no-op" : strerror(static_cast<int>(-answer)));
+  *result = answer;
   return true;
 }
 

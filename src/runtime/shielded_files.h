@@ -105,21 +105,15 @@ class ShieldedFiles {
   bool TryFtruncate(int fd, off_t length, long* result);
   bool TryTruncate(const char* path, off_t length, long* result);
   bool TryFsync(int fd, long* result);
-  // fallocate(2) on a protected descriptor: EOPNOTSUPP (see the definition).
-  bool TryFallocate(int fd, long* result);
   // Extended attributes of a protected file (descriptor `fd`, or `path` when fd < 0): it has
   // none and takes none, as on a file system without them: list -> empty, get -> ENODATA,
   // set/remove -> ENOTSUP (cp -a and mv then go on; the host file's attributes would be
   // unprotected metadata). `op`: 'l', 'g', 's' or 'r'.
   bool TryXattr(char op, int fd, const char* path, long* result);
-  // ioctl on a protected descriptor: a protected file is no device and cannot share extents:
-  // ENOTTY, and EOPNOTSUPP for the reflink/dedupe requests (FICLONE...), the answers of a file
-  // system without them (instead of EBADF from the O_PATH descriptor).
-  bool TryIoctl(int fd, unsigned long request, long* result);
-  // posix_fadvise, readahead and sync_file_range on a protected descriptor: hints about the
-  // host file's page cache, which the shield's own reads and commits manage; they succeed and
-  // do nothing (they used to reach the O_PATH descriptor and fail with EBADF).
-  bool TryCacheHint(int fd, const char* call, long* result);
+  // Calls on a protected descriptor that the runtime answers with a fixed `answer` (0 or
+  // -errno; syscall_dispatch.cc says why for each), logged as `call`. Without it they reached
+  // the O_PATH descriptor and failed with EBADF.
+  bool TryFixedAnswer(int fd, const char* call, long answer, long* result);
   // dup (newfd < 0, min_fd for F_DUPFD), dup2/dup3 (newfd >= 0).
   bool TryDup(int oldfd, int newfd, int flags, long* result);
   bool TryFcntlDupfd(int fd, int min_fd, bool cloexec, long* result);

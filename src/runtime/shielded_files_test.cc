@@ -236,24 +236,23 @@ TEST_F(ShieldedFilesTest, CreateOverLeftoversPlantedFilesAndDirectories) {
   Close(fd);
   EXPECT_EQ(HostBytes(region_ + "/new.txt").substr(0, 8), "COVEPF01");
 
+  // Creates `name` with O_TRUNC over whatever host file is there, writes `content`, reads it
+  // back through a new descriptor.
+  auto create_over = [&](const std::string& name, const std::string& content) {
+    long created = OpenFile(region_ + name, O_CREAT | O_WRONLY | O_TRUNC);
+    ASSERT_GE(created, 0) << name << ": " << strerror(static_cast<int>(-created));
+    Write(created, content);
+    Close(created);
+    long reopened = OpenFile(region_ + name, O_RDONLY);
+    EXPECT_EQ(Read(reopened), content) << name;
+    Close(reopened);
+  };
   // A crash leftover: a copy of a protected host file under a name the fspf does not know.
   std::filesystem::copy_file(region_ + "/new.txt", region_ + "/left.txt");
-  fd = OpenFile(region_ + "/left.txt", O_CREAT | O_WRONLY | O_TRUNC);
-  ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
-  Write(fd, "replaced");
-  Close(fd);
-  fd = OpenFile(region_ + "/left.txt", O_RDONLY);
-  EXPECT_EQ(Read(fd), "replaced");
-  Close(fd);
+  ASSERT_NO_FATAL_FAILURE(create_over("/left.txt", "replaced"));
 
   std::ofstream(region_ + "/planted.txt") << "attacker";
-  fd = OpenFile(region_ + "/planted.txt", O_CREAT | O_WRONLY | O_TRUNC);
-  ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
-  Write(fd, "mine");
-  Close(fd);
-  fd = OpenFile(region_ + "/planted.txt", O_RDONLY);
-  EXPECT_EQ(Read(fd), "mine");
-  Close(fd);
+  ASSERT_NO_FATAL_FAILURE(create_over("/planted.txt", "mine"));
   EXPECT_EQ(HostBytes(region_ + "/planted.txt").find("attacker"), std::string::npos);
 
   std::filesystem::create_directories(region_ + "/sub");

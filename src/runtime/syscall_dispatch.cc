@@ -4,6 +4,7 @@
 #include "runtime/syscall_dispatch.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -74,8 +75,11 @@ bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
     case SYS_fsync:
     case SYS_fdatasync:
       return files->TryFsync(fd(0), result);
-    case SYS_fallocate:  // also glibc's posix_fallocate, which then writes the range itself
-      return files->TryFallocate(fd(0), result);
+    case SYS_fallocate:
+      // Host space cannot be reserved for chunks sealed only when written. EOPNOTSUPP is what
+      // file systems without fallocate answer, and glibc's posix_fallocate then writes the
+      // range itself, which the shield stores.
+      return files->TryFixedAnswer(fd(0), "fallocate", -EOPNOTSUPP, result);
     case SYS_flistxattr:
       return files->TryXattr('l', fd(0), nullptr, result);
     case SYS_fgetxattr:
@@ -96,14 +100,19 @@ bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
     case SYS_removexattr:
     case SYS_lremovexattr:
       return files->TryXattr('r', -1, str(0), result);
-    case SYS_ioctl:  // glibc's ioctl wrapper (isatty is interposed on its own)
-      return files->TryIoctl(fd(0), static_cast<unsigned long>(args[1]), result);
+    case SYS_ioctl: {  // glibc's ioctl wrapper (isatty is interposed on its own)
+      // A protected file is no device and shares no extents with another file: the answers
+      // of a file system without reflinks (cp --reflink=always: "Operation not supported").
+      auto request = static_cast<unsigned long>(args[1]);
+      bool sharing = request == FICLONE || request == FICLONERANGE || request == FIDEDUPERANGE;
+      return files->TryFixedAnswer(fd(0), "ioctl", sharing ? -EOPNOTSUPP : -ENOTTY, result);
+    }
     case SYS_fadvise64:  // posix_fadvise
-      return files->TryCacheHint(fd(0), "posix_fadvise", result);
     case SYS_readahead:
-      return files->TryCacheHint(fd(0), "readahead", result);
     case SYS_sync_file_range:
-      return files->TryCacheHint(fd(0), "sync_file_range", result);
+      // Hints about the host file's page cache, which the shield's reads and commits manage
+      // (durability comes from fsync/fdatasync, which commit): done, as no-ops.
+      return files->TryFixedAnswer(fd(0), "a page-cache hint", 0, result);
     case SYS_dup:
       return files->TryDup(fd(0), -1, 0, result);
     case SYS_dup2:
