@@ -365,6 +365,7 @@ call_row stat 5
 call_row open+close 5
 call_row read_1B_devzero 5
 call_row pread_64B 5
+call_row socket_send_poll_recv_64B 5
 call_row getppid_trapped ""
 call_row stdio_fopen_fread4k_fclose ""
 awk -v n="$(median start.native)" -v c="$(median start.cove)" 'BEGIN {

@@ -9,7 +9,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
-#include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <termios.h>
@@ -21,14 +20,35 @@
 #include <vector>
 
 #include "runtime/direct_syscall.h"
+#include "runtime/interpose_syscall.h"
 #include "runtime/runtime_log.h"
 #include "runtime/shielded_files.h"
 
-// Exported, and placed inside the syscall trap's allowed range (raw_syscall.h), so that the
-// pass-through path issues its syscall inline (KernelHere).
-#define COVE_EXPORT extern "C" __attribute__((visibility("default"))) COVE_IN_SYSCALL_RANGE
+#define COVE_EXPORT COVE_EXPORT_IN_RANGE
 
+using cove::runtime::CancellationPoint;
+using cove::runtime::KernelHere;
+using cove::runtime::LibcResult;
 using cove::runtime::ShieldedFiles;
+
+namespace cove::runtime {
+
+[[gnu::noinline]] COVE_IN_SYSCALL_RANGE long CancellableSyscall(long nr, long a0, long a1, long a2,
+                                                                long a3, long a4, long a5) {
+  int old_type = PTHREAD_CANCEL_DEFERRED;
+  // NOLINTNEXTLINE(concurrency-thread-canceltype-asynchronous): only around the syscall, as glibc
+  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old_type);
+  long r = InRangeSyscall(nr, a0, a1, a2, a3, a4, a5);
+  pthread_setcanceltype(old_type, &old_type);
+  return r;
+}
+
+[[gnu::cold, gnu::noinline]] long FailWithErrno(long raw) {
+  errno = static_cast<int>(-raw);
+  return -1;
+}
+
+}  // namespace cove::runtime
 
 namespace {
 
@@ -71,54 +91,6 @@ inline long Kernel(long nr, Args... args) {
   static_assert(sizeof...(Args) <= 6, "at most six syscall arguments");
   long a[6] = {(long)args...};
   return cove::runtime::InlineSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-// The same with the `syscall` instruction inline: only in functions marked COVE_EXPORT or
-// COVE_IN_SYSCALL_RANGE (elsewhere it would be trapped), and not inside ViaShield's lambdas.
-template <typename... Args>
-__attribute__((always_inline)) inline long KernelHere(long nr, Args... args) {
-  static_assert(sizeof...(Args) <= 6, "at most six syscall arguments");
-  long a[6] = {(long)args...};
-  return cove::runtime::InRangeSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-// POSIX makes open, read, write, fsync and the blocking fcntl locks cancellation points, and
-// glibc's versions are: in a multi-threaded process they run their syscall with asynchronous
-// cancellation enabled, so that pthread_cancel ends a thread blocked in it. The interposed
-// versions do the same on their pass-through path (without it a thread blocked in read() on a
-// pipe could not be cancelled, and a pthread_join on it hung). A single-threaded process skips
-// it, as glibc does. The syscall is inline here, so that the unwinding of a cancelled thread
-// starts in a frame with ordinary unwind information. (Protected descriptors are regular files,
-// which do not block; their calls are not cancellation points.)
-[[gnu::noinline]] COVE_IN_SYSCALL_RANGE long CancellableSyscall(long nr, long a0, long a1, long a2,
-                                                                long a3, long a4, long a5) {
-  int old_type = PTHREAD_CANCEL_DEFERRED;
-  // NOLINTNEXTLINE(concurrency-thread-canceltype-asynchronous): only around the syscall, as glibc
-  pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old_type);
-  long r = cove::runtime::InRangeSyscall(nr, a0, a1, a2, a3, a4, a5);
-  pthread_setcanceltype(old_type, &old_type);
-  return r;
-}
-
-// KernelHere for the cancellation points above.
-template <typename... Args>
-__attribute__((always_inline)) inline long CancellationPoint(long nr, Args... args) {
-  static_assert(sizeof...(Args) <= 6, "at most six syscall arguments");
-  long a[6] = {(long)args...};
-  if (__libc_single_threaded) [[likely]] {
-    return cove::runtime::InRangeSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-  }
-  return CancellableSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-}
-
-// ToLibcResult, inline for the pass-through path.
-[[gnu::cold, gnu::noinline]] long FailWithErrno(long raw) {
-  errno = static_cast<int>(-raw);
-  return -1;
-}
-inline long LibcResult(long raw) {
-  if (__builtin_expect(static_cast<unsigned long>(raw) > -4096UL, 0)) return FailWithErrno(raw);
-  return raw;
 }
 
 // ViaShield for the calls whose ShieldedFiles function takes the syscall's own arguments

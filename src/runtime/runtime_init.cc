@@ -291,6 +291,11 @@ void FinishProcess(bool flush_stdio) {
 
 __attribute__((destructor)) void StopRuntime() {
   FinishProcess(true);
+  // How many of the program's syscalls paid a SIGSYS round trip (docs/runtime-syscalls.md).
+  if (SyscallTrapInstalled()) {
+    Log(kLogDebug, "%llu syscalls went through the syscall trap",
+        static_cast<unsigned long long>(TrappedSyscallCount()));
+  }
 }
 
 }  // namespace
