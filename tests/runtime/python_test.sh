@@ -57,6 +57,29 @@ PY
 [ "$(plain_cat "$APP/settings")" = "REPLACE-SECRET 4" ] || fail "settings after os.replace"
 contains_bytes "$APP/settings" REPLACE-SECRET && fail "settings is plaintext on disk"
 
+# Extended attributes through libc's functions (interposed): a protected file has none and
+# takes none, by path, by link path and by descriptor; the host file keeps whatever it had.
+out=$(crun "$PYTHON" - "$APP/settings" <<'PY'
+import errno, os, sys
+path = sys.argv[1]
+def code(call, *args, **kw):
+    try:
+        return repr(call(*args, **kw))
+    except OSError as e:
+        return errno.errorcode[e.errno]
+with open(path) as f:
+    for target, follow in ((path, True), (path, False), (f.fileno(), True)):
+        kw = {} if isinstance(target, int) else {"follow_symlinks": follow}
+        print(code(os.listxattr, target, **kw), code(os.getxattr, target, "user.k", **kw),
+              code(os.setxattr, target, "user.k", b"v", **kw),
+              code(os.removexattr, target, "user.k", **kw))
+PY
+) || fail "xattr calls: $out"
+expected="[] ENODATA ENOTSUP ENOTSUP"
+[ "$out" = "$(printf '%s\n%s\n%s' "$expected" "$expected" "$expected")" ] &&
+  pass "protected file: no extended attributes by path, link path and descriptor" ||
+  fail "xattr answers: $out"
+
 # Without SCONE_ALLOW_DLOPEN the unprotected extension modules are refused.
 SCONE_ALLOW_DLOPEN=0 crun "$PYTHON" -c "import _bz2" 2>/dev/null &&
   fail "dlopen of an unprotected module was allowed" || pass "dlopen refused by default"
