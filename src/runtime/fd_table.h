@@ -29,6 +29,18 @@ class FdTable {
            ((marks_[fd >> 6].load(std::memory_order_acquire) >> (fd & 63)) & 1) != 0;
   }
 
+  // True while any descriptor is protected: lets a call that names many descriptors (poll,
+  // select) skip looking at each one. Safe in signal handlers.
+  bool AnyProtected() const { return marked_.load(std::memory_order_acquire) != 0; }
+
+  // The protected marks of descriptors 64*index .. 64*index+63, bit i for descriptor
+  // 64*index+i (the layout of fd_set's words on x86-64). 0 beyond the table.
+  uint64_t ProtectedWord(int index) const {
+    return static_cast<unsigned>(index) < static_cast<unsigned>(kMaxFds / 64)
+               ? marks_[index].load(std::memory_order_acquire)
+               : 0;
+  }
+
   // The description of protected `fd`, or nullptr.
   std::shared_ptr<Description> Get(int fd) const {
     if (!IsProtected(fd)) return nullptr;
@@ -93,10 +105,13 @@ class FdTable {
     std::atomic<uint64_t>& word = marks_[fd >> 6];
     uint64_t bit = uint64_t{1} << (fd & 63);
     uint64_t value = word.load(std::memory_order_relaxed);
+    if (((value & bit) != 0) == protected_fd) return;
     word.store(protected_fd ? (value | bit) : (value & ~bit), std::memory_order_release);
+    marked_.fetch_add(protected_fd ? 1 : -1, std::memory_order_release);
   }
 
   std::atomic<uint64_t> marks_[kMaxFds / 64] = {};
+  std::atomic<int> marked_{0};  // bits set in marks_
   std::unique_ptr<Chunk> chunks_[kMaxFds / kChunk];
   mutable std::mutex mutex_;
 };

@@ -41,6 +41,25 @@ TEST(FdTableTest, InstallReplaceAndRemove) {
   EXPECT_TRUE(table->IsProtected(8));
 }
 
+// AnyProtected counts marked descriptors: replacing one keeps the count, an install of nothing
+// and a second remove do not change it.
+TEST(FdTableTest, AnyProtectedFollowsTheMarks) {
+  auto table = std::make_unique<FdTable<FakeDescription>>();
+  bool ok = false;
+  auto a = std::make_shared<FakeDescription>(FakeDescription{1});
+  EXPECT_FALSE(table->AnyProtected());
+  table->Install(3, a, &ok);
+  table->Install(3, a, &ok);
+  table->Install(4, a, &ok);
+  table->Install(5, nullptr, &ok);
+  EXPECT_TRUE(table->AnyProtected());
+  table->Remove(3);
+  table->Remove(3);
+  EXPECT_TRUE(table->AnyProtected());
+  table->Install(4, nullptr, &ok);
+  EXPECT_FALSE(table->AnyProtected());
+}
+
 // Slots come in chunks of 1,024 allocated on first install, marks in 64-bit words: both
 // boundaries, the last descriptor, and installing "nothing" where no chunk exists yet.
 TEST(FdTableTest, ChunkAndWordBoundaries) {

@@ -64,6 +64,10 @@ class ShieldedFiles {
   static void SetInstance(ShieldedFiles* files) { instance_.store(files); }
 
   bool IsProtectedFd(int fd) const { return table_.IsProtected(fd); }
+  // Descriptors at or above this are never protected.
+  static constexpr int kMaxProtectedFds = 1 << 16;
+  bool AnyProtectedFd() const { return table_.AnyProtected(); }
+  uint64_t ProtectedFdWord(int index) const { return table_.ProtectedWord(index); }
   // Cheap test, no allocation: an absolute, already normal `path` below no region (and no
   // strict mode) cannot concern the shield. False means "look closer". The interposed path
   // calls make it inline before calling a Try* function (which begins with it too).
@@ -234,6 +238,7 @@ class ShieldedFiles {
   std::map<std::string, UniqueFd> unsaved_locks_;
   size_t unsaved_batch_by_fds_ = kMaxUnsavedBatch;  // RLIMIT_NOFILE / 8, read at start
   FdTable<OpenFileDescription> table_;
+  static_assert(decltype(table_)::kMaxFds == kMaxProtectedFds);
   // The fspf as last looked at by RefreshIfChangedLocked: held open, so that its inode cannot
   // be reused while held, and identified by device and inode (a program that closes or reuses
   // the descriptor number cannot make a change look like none, nor get its own file closed).

@@ -11,12 +11,16 @@
  *    handler makes a raw syscall: under the runtime that syscall is trapped, which kills a
  *    process whose SIGSYS is blocked, so the runtime must take SIGSYS out of the wait mask;
  *  - ROUNDS round trips of send, poll and recv, and of write, epoll_wait and read: under the
- *    runtime none of them may go through the syscall trap (socket_test.sh reads the count).
+ *    runtime none of them may go through the syscall trap (socket_test.sh reads the count);
+ *  - with FILE (a protected file under the runtime), a regular file among the descriptors of
+ *    poll, ppoll, select and pselect: ready to read and write at once, never exceptional, next
+ *    to a disabled entry (-1) and a socket with nothing to read; epoll_ctl refuses it (EPERM).
  * Prints "ok" and exits 0, or names the first failed check and exits 1.
- *   socket_calls [ROUNDS] */
+ *   socket_calls [ROUNDS [FILE]] */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -222,6 +226,51 @@ static void round_trips(int client, int server, long rounds) {
   close(ep);
 }
 
+/* A regular file is always ready for reading and writing, and epoll cannot watch it. */
+static void regular_file_readiness(const char* path, int quiet_socket) {
+  int file = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  CHECK(file >= 0);
+  CHECK(write(file, "data", 4) == 4);
+  struct pollfd fds[3] = {{.fd = quiet_socket, .events = POLLIN},
+                          {.fd = -1, .events = POLLIN},
+                          {.fd = file, .events = POLLIN | POLLOUT}};
+  CHECK(poll(fds, 3, 5000) == 1);
+  CHECK(fds[0].revents == 0 && fds[1].fd == -1 && fds[1].revents == 0);
+  CHECK(fds[2].fd == file && fds[2].revents == (POLLIN | POLLOUT));
+  fds[2].events = POLLOUT;
+  struct timespec five = {5, 0};
+  CHECK(ppoll(fds, 3, &five, NULL) == 1 && fds[2].revents == POLLOUT && five.tv_sec == 5);
+  fds[2].events = 0; /* asks for nothing: not ready, the socket decides (times out) */
+  CHECK(poll(fds, 3, 10) == 0 && fds[2].revents == 0 && fds[2].fd == file);
+
+  int nfds = (file > quiet_socket ? file : quiet_socket) + 1;
+  fd_set readable, writable, exceptional;
+  FD_ZERO(&readable);
+  FD_ZERO(&writable);
+  FD_ZERO(&exceptional);
+  FD_SET(file, &readable);
+  FD_SET(quiet_socket, &readable);
+  FD_SET(file, &writable);
+  FD_SET(file, &exceptional);
+  struct timeval tv = {5, 0};
+  CHECK(select(nfds, &readable, &writable, &exceptional, &tv) == 2);
+  CHECK(FD_ISSET(file, &readable) && !FD_ISSET(quiet_socket, &readable));
+  CHECK(FD_ISSET(file, &writable) && !FD_ISSET(file, &exceptional));
+  FD_ZERO(&writable);
+  FD_SET(file, &readable);
+  FD_SET(quiet_socket, &writable); /* a connected socket can be written: both count */
+  CHECK(pselect(nfds, &readable, &writable, NULL, &five, NULL) == 2);
+  CHECK(FD_ISSET(file, &readable) && FD_ISSET(quiet_socket, &writable) && five.tv_sec == 5);
+
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  CHECK(ep >= 0);
+  struct epoll_event ev = {.events = EPOLLIN, .data.fd = file};
+  errno = 0;
+  CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, file, &ev) == -1 && errno == EPERM);
+  close(ep);
+  close(file);
+}
+
 int main(int argc, char** argv) {
   long rounds = argc > 1 ? atol(argv[1]) : 2000;
   int client, server;
@@ -229,6 +278,7 @@ int main(int argc, char** argv) {
   message_calls(client, server);
   readiness_calls(client, server);
   round_trips(client, server, rounds);
+  if (argc > 2) regular_file_readiness(argv[2], server);
   close(client);
   close(server);
   puts("ok");
