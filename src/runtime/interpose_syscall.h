@@ -42,6 +42,16 @@ __attribute__((always_inline)) inline long CancellationPoint(long nr, Args... ar
   return CancellableSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
+// CancellationPoint for code outside the allowed range (a lambda, a helper of a rare path):
+// the `syscall` instruction is reached by a call (InlineSyscall), or lies in CancellableSyscall.
+template <typename... Args>
+inline long CancellationPointAnywhere(long nr, Args... args) {
+  static_assert(sizeof...(Args) <= 6, "at most six syscall arguments");
+  long a[6] = {(long)args...};
+  if (__libc_single_threaded) return InlineSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  return CancellableSyscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 // Sets errno to -raw and returns -1 (libc's convention for a failed call).
 [[gnu::cold]] long FailWithErrno(long raw);
 // A raw kernel result (>= 0, or -errno) as libc returns it.

@@ -264,6 +264,7 @@ __attribute__((constructor)) void StartRuntime() {
     if (trap == nullptr || std::strcmp(trap, "0") != 0) {
       SyscallTrapOptions options;
       options.dispatcher = DispatchTrappedSyscall;
+      options.filter = TrappedSyscallMayConcernShield;
       options.log_fd = log_fd;
       Status installed = InstallSyscallTrap(options);
       if (!installed.ok()) {

@@ -195,6 +195,8 @@ void ChainToProgram(int sig, siginfo_t* info, void* context) {
 bool AskDispatcher(long nr, const long args[6], long* result) {
   TrappedSyscallDispatcher dispatcher = g_trap_state.dispatcher.load(std::memory_order_acquire);
   if (dispatcher == nullptr || !g_trap_state.consulted.Contains(nr)) return false;
+  TrappedSyscallFilter filter = g_trap_state.filter.load(std::memory_order_acquire);
+  if (filter != nullptr && !filter(nr, args)) return false;
   // While the dispatcher runs, its own libc calls must not trap again (selector "allow"), and no
   // program signal handler may run with the selector open (all signals blocked).
   uint64_t all = ~uint64_t{0}, saved_mask = 0;

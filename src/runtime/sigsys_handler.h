@@ -25,6 +25,7 @@ struct KernelSigaction {
 
 struct TrapState {
   std::atomic<TrappedSyscallDispatcher> dispatcher{nullptr};
+  std::atomic<TrappedSyscallFilter> filter{nullptr};
   SyscallSet consulted;
   int log_fd = -1;
   std::atomic<bool> installed{false};

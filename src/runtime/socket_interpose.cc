@@ -28,6 +28,7 @@
 #include "runtime/syscall_trap.h"
 
 using cove::runtime::CancellationPoint;
+using cove::runtime::CancellationPointAnywhere;
 using cove::runtime::KernelHere;
 using cove::runtime::LibcResult;
 using cove::runtime::ShieldedFiles;
@@ -205,10 +206,12 @@ COVE_EXPORT_IN_RANGE int recvmmsg(int fd, struct mmsghdr* msgs, unsigned int cou
 }
 
 // ---- waiting for descriptors ----
+// (The lambdas serve only the rare calls that name a protected descriptor; they lie outside the
+// trap's allowed range, hence CancellationPointAnywhere.)
 COVE_EXPORT_IN_RANGE int poll(struct pollfd* fds, nfds_t count, int timeout_ms) {
   if (ShieldedFiles* files = FilesIfAnyProtected(); files != nullptr) [[unlikely]] {
     return static_cast<int>(LibcResult(PollAroundProtected(files, fds, count, [=](bool no_wait) {
-      return CancellationPoint(SYS_poll, fds, count, no_wait ? 0 : timeout_ms);
+      return CancellationPointAnywhere(SYS_poll, fds, count, no_wait ? 0 : timeout_ms);
     })));
   }
   return static_cast<int>(LibcResult(CancellationPoint(SYS_poll, fds, count, timeout_ms)));
@@ -221,16 +224,17 @@ COVE_EXPORT_IN_RANGE int ppoll(struct pollfd* fds, nfds_t count, const struct ti
   if (timeout != nullptr) timeout_copy = *timeout;
   sigset_t mask_copy;
   const sigset_t* wait_mask = MaskForWait(mask, &mask_copy);
-  auto wait = [&](bool no_wait) {
-    if (no_wait) timeout_copy = {};
-    return CancellationPoint(SYS_ppoll, fds, count,
-                             timeout != nullptr || no_wait ? &timeout_copy : nullptr, wait_mask,
-                             kKernelSigsetBytes);
-  };
   if (ShieldedFiles* files = FilesIfAnyProtected(); files != nullptr) [[unlikely]] {
-    return static_cast<int>(LibcResult(PollAroundProtected(files, fds, count, wait)));
+    return static_cast<int>(LibcResult(PollAroundProtected(files, fds, count, [&](bool no_wait) {
+      if (no_wait) timeout_copy = {};
+      return CancellationPointAnywhere(SYS_ppoll, fds, count,
+                                       timeout != nullptr || no_wait ? &timeout_copy : nullptr,
+                                       wait_mask, kKernelSigsetBytes);
+    })));
   }
-  return static_cast<int>(LibcResult(wait(false)));
+  return static_cast<int>(LibcResult(CancellationPoint(SYS_ppoll, fds, count,
+                                                       timeout != nullptr ? &timeout_copy : nullptr,
+                                                       wait_mask, kKernelSigsetBytes)));
 }
 // Linux's select, like glibc's, writes the time left into `timeout` (left as it was when a
 // protected descriptor answers at once).
@@ -240,8 +244,8 @@ COVE_EXPORT_IN_RANGE int select(int nfds, fd_set* readable, fd_set* writable, fd
     return static_cast<int>(LibcResult(
         SelectAroundProtected(files, nfds, readable, writable, exceptional, [=](bool no_wait) {
           struct timeval zero {};
-          return CancellationPoint(SYS_select, nfds, readable, writable, exceptional,
-                                   no_wait ? &zero : timeout);
+          return CancellationPointAnywhere(SYS_select, nfds, readable, writable, exceptional,
+                                           no_wait ? &zero : timeout);
         })));
   }
   return static_cast<int>(
@@ -255,17 +259,18 @@ COVE_EXPORT_IN_RANGE int pselect(int nfds, fd_set* readable, fd_set* writable, f
   // pselect6's sixth argument: {const sigset_t* mask; size_t size}.
   const long mask_and_size[2] = {reinterpret_cast<long>(MaskForWait(mask, &mask_copy)),
                                  kKernelSigsetBytes};
-  auto wait = [&](bool no_wait) {
-    if (no_wait) timeout_copy = {};
-    return CancellationPoint(SYS_pselect6, nfds, readable, writable, exceptional,
-                             timeout != nullptr || no_wait ? &timeout_copy : nullptr,
-                             mask_and_size);
-  };
   if (ShieldedFiles* files = FilesIfAnyProtected(); files != nullptr) [[unlikely]] {
-    return static_cast<int>(
-        LibcResult(SelectAroundProtected(files, nfds, readable, writable, exceptional, wait)));
+    return static_cast<int>(LibcResult(
+        SelectAroundProtected(files, nfds, readable, writable, exceptional, [&](bool no_wait) {
+          if (no_wait) timeout_copy = {};
+          return CancellationPointAnywhere(SYS_pselect6, nfds, readable, writable, exceptional,
+                                           timeout != nullptr || no_wait ? &timeout_copy : nullptr,
+                                           mask_and_size);
+        })));
   }
-  return static_cast<int>(LibcResult(wait(false)));
+  return static_cast<int>(
+      LibcResult(CancellationPoint(SYS_pselect6, nfds, readable, writable, exceptional,
+                                   timeout != nullptr ? &timeout_copy : nullptr, mask_and_size)));
 }
 
 // ---- epoll ----

@@ -7,6 +7,7 @@
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -162,6 +163,43 @@ bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
       // Any other call on a protected descriptor would reach the O_PATH descriptor and fail
       // with EBADF, which is the safe answer; path calls outside regions are not ours.
       return false;
+  }
+}
+
+bool TrappedSyscallMayConcernShield(long nr, const long args[6]) {
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  if (files == nullptr) return false;
+  switch (nr) {
+    // Each of these begins, in DispatchTrappedSyscall, with the descriptor table's lookup of
+    // its first argument and returns false when it finds nothing.
+    case SYS_read:
+    case SYS_write:
+    case SYS_pread64:
+    case SYS_pwrite64:
+    case SYS_readv:
+    case SYS_writev:
+    case SYS_preadv:
+    case SYS_pwritev:
+    case SYS_lseek:
+    case SYS_fstat:
+    case SYS_ftruncate:
+    case SYS_fsync:
+    case SYS_fdatasync:
+    case SYS_fallocate:
+    case SYS_ioctl:
+    case SYS_fadvise64:
+    case SYS_readahead:
+    case SYS_sync_file_range:
+    case SYS_close:
+    case SYS_flistxattr:
+    case SYS_fgetxattr:
+    case SYS_fsetxattr:
+    case SYS_fremovexattr:
+      return files->IsProtectedFd(static_cast<int>(args[0]));
+    case SYS_mmap:  // malloc's anonymous mappings
+      return (args[3] & MAP_ANONYMOUS) == 0 && files->IsProtectedFd(static_cast<int>(args[4]));
+    default:
+      return true;
   }
 }
 

@@ -12,4 +12,10 @@ namespace cove::runtime {
 // *result; returns false when the caller should perform the real syscall unchanged.
 bool DispatchTrappedSyscall(long nr, const long args[6], long* result);
 
+// The trap's filter (syscall_trap.h, TrappedSyscallFilter): false for the descriptor calls
+// (read, write, fstat, close, mmap...) on a descriptor that is not protected, which
+// DispatchTrappedSyscall would return false for. Those are what glibc's internals trap most
+// (stdio's buffer reads and writes, malloc's mmap). Async-signal-safe.
+bool TrappedSyscallMayConcernShield(long nr, const long args[6]);
+
 }  // namespace cove::runtime

@@ -198,6 +198,7 @@ Status InstallSyscallTrap(const SyscallTrapOptions& options) {
   }
   g_trap_state.consulted = options.consulted;
   g_trap_state.log_fd = options.log_fd;
+  g_trap_state.filter.store(options.filter, std::memory_order_release);
   g_trap_state.dispatcher.store(options.dispatcher, std::memory_order_release);
   if (Status s = AdoptExistingHandlers(); !s.ok()) return s.WithContext("syscall trap");
   // SA_NODEFER and an empty mask: the handler runs with the program's mask, so that signals

@@ -30,6 +30,12 @@ namespace cove::runtime {
 // known not to be inside it.
 using TrappedSyscallDispatcher = bool (*)(long nr, const long args[6], long* result);
 
+// Asked before the dispatcher, in the handler's context as it is (signals not blocked): false
+// when the dispatcher would certainly return false for this call (a read of a descriptor the
+// shield does not serve), which is then performed without the dispatcher and without the two
+// signal-mask changes around it. Must be async-signal-safe and must not allocate or lock.
+using TrappedSyscallFilter = bool (*)(long nr, const long args[6]);
+
 // A set of x86-64 syscall numbers.
 class SyscallSet {
  public:
@@ -55,6 +61,8 @@ struct SyscallTrapOptions {
   // Asked about every trapped syscall in `consulted`; nullptr: every syscall is performed.
   TrappedSyscallDispatcher dispatcher = nullptr;
   SyscallSet consulted = FileSyscalls();
+  // Optional: asked first about the syscalls in `consulted` (see TrappedSyscallFilter).
+  TrappedSyscallFilter filter = nullptr;
   // Where the handler writes its one-line refusals ("cove: ..."); -1: nowhere.
   int log_fd = -1;
 };
