@@ -53,8 +53,9 @@ bool TestDispatcher(long nr, const long args[6], long* result) {
   return false;
 }
 
-// Runs `body` in a forked child after installing the trap; expects a clean exit.
-void RunTrapped(const std::function<void()>& body) {
+// Runs `body` in a forked child after installing the trap (with `filter`, if any); expects a
+// clean exit.
+void RunTrapped(const std::function<void()>& body, TrappedSyscallFilter filter = nullptr) {
   fflush(nullptr);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
@@ -66,6 +67,7 @@ void RunTrapped(const std::function<void()>& body) {
     CHILD_CHECK(write(g_protected_fd, "plaintext", 9) == 9);
     SyscallTrapOptions options;
     options.dispatcher = &TestDispatcher;
+    options.filter = filter;
     options.log_fd = 2;
     Status s = InstallSyscallTrap(options);
     if (!s.ok()) {
@@ -104,6 +106,23 @@ TEST(SyscallTrap, DispatcherRefusalReachesProgramAsErrno) {
     CHILD_CHECK(syscall(SYS_openat, AT_FDCWD, "/protected/deny", O_RDONLY) == -1);
     CHILD_CHECK(errno == EACCES);
   });
+}
+
+// The filter is asked first: a call it turns away never reaches the dispatcher and is performed
+// as it is (the kernel's ENOENT, not the dispatcher's EACCES); the others still are dispatched.
+bool AllButDeny(long nr, const long args[6]) {
+  return nr != SYS_openat || strcmp(reinterpret_cast<const char*>(args[1]), "/protected/deny") != 0;
+}
+TEST(SyscallTrap, FilterTurnsCallsAwayFromTheDispatcher) {
+  RunTrapped(
+      [] {
+        errno = 0;
+        CHILD_CHECK(syscall(SYS_openat, AT_FDCWD, "/protected/deny", O_RDONLY) == -1);
+        CHILD_CHECK(errno == ENOENT);
+        CHILD_CHECK(ReadThroughRawOpenat("/protected/x") == "plaintext");
+        CHILD_CHECK(g_dispatched_openat.load() == 1);
+      },
+      &AllButDeny);
 }
 
 TEST(SyscallTrap, UnprotectedRawSyscallsAreTrappedAndStillWork) {
