@@ -32,6 +32,9 @@ namespace cove::runtime {
 namespace {
 
 constexpr int kRefusalExitCode = 126;
+// The exit status of a program whose last writes to protected files could not be committed
+// (sysexits' EX_IOERR): a script must not take lost data for success.
+constexpr int kLostCommitExitCode = 74;
 
 bool g_started = false;
 DlopenPolicy g_dlopen = DlopenPolicy::kNone;
@@ -62,7 +65,8 @@ class TagPublisher final : public shield::FspfSaveObserver {
   TagPublisher(std::string fspf_path, std::string tag_file, bool sealed)
       : fspf_path_(std::move(fspf_path)), tag_file_(std::move(tag_file)), sealed_(sealed) {}
 
-  Status BeforeSave(const shield::FspfTag& current, const shield::FspfTag& next) override {
+  Status BeforeSave(const shield::FspfTag& current, const shield::FspfTag& next,
+                    std::optional<shield::FspfTag>* newer) override {
     // Opened per commit: a program (a shell) may close descriptors it did not open.
     std::string lock_path = fspf_path_ + ".cove-lock";
     long fd =
@@ -78,10 +82,20 @@ class TagPublisher final : public shield::FspfSaveObserver {
       shield::FspfTag on_disk{};
       if (ReadFspfTagOnDisk(fspf_path_, &on_disk) && on_disk != current) {
         lock_fd_.Reset();
+        // A commit of another process of this session is the newest tag of the tag file: the
+        // Volume merges this process's changes into it and saves again. Anything else (an
+        // older fspf put back, a foreign one) is refused.
+        if (IsLatestPublishedTag(tag_file_, on_disk)) {
+          *newer = on_disk;
+          Log(kLogInfo, "commit: another process committed (tag %s): merging into its fspf",
+              HexEncode(on_disk).c_str());
+          return FailedPrecondition("commit: " + fspf_path_ + " changed (tag " +
+                                    HexEncode(on_disk) + ", another process committed)");
+        }
         return IoError("commit: " + fspf_path_ + " changed since this process loaded it (tag " +
                            HexEncode(on_disk) +
-                           ", another process committed); refusing to "
-                           "overwrite its changes",
+                           ", not a commit published in the tag file); refusing to "
+                           "overwrite it",
                        EBUSY);
       }
       if (!tag_file_.empty()) {
@@ -278,12 +292,19 @@ __attribute__((constructor)) void StartRuntime() {
   g_started = true;
 }
 
-// The last commit of the process and, without a tag file, the tag for the operator.
-void FinishProcess(bool flush_stdio) {
+// The last commit of the process and, without a tag file, the tag for the operator. When it
+// fails, the program's last writes are lost: said on stderr whatever SCONE_LOG is, and the
+// process ends with kLostCommitExitCode, unless `status` (from _exit; -1: unknown, the
+// destructor cannot learn what exit() was given) is already a failure.
+void FinishProcess(bool flush_stdio, int status) {
   ShieldedFiles* files = ShieldedFiles::Instance();
   if (files == nullptr) return;
   if (flush_stdio) fflush(nullptr);  // stdio buffers of protected streams first
-  (void)files->CommitAll();
+  if (Status committed = files->CommitAll(); !committed.ok()) {
+    Say("the last commit failed, writes to protected files are lost: %s%s",
+        committed.ToString().c_str(), status <= 0 ? " (exit status 74)" : "");
+    if (status <= 0) DirectSyscall(SYS_exit_group, kLostCommitExitCode);
+  }
   if (g_sealed && g_committed && g_tag_file != nullptr && g_tag_file->empty()) {
     Say("fspf tag: %.32s", g_tag_env + 15);
     g_committed = false;
@@ -291,7 +312,7 @@ void FinishProcess(bool flush_stdio) {
 }
 
 __attribute__((destructor)) void StopRuntime() {
-  FinishProcess(true);
+  FinishProcess(true, -1);
   // How many of the program's syscalls paid a SIGSYS round trip (docs/runtime-syscalls.md).
   if (SyscallTrapInstalled()) {
     Log(kLogDebug, "%llu syscalls went through the syscall trap",
@@ -304,7 +325,7 @@ __attribute__((destructor)) void StopRuntime() {
 // _exit skips destructors, but what the program wrote with write(2) is in the file as far as
 // POSIX is concerned: commit it (stdio buffers are discarded, as _exit does).
 extern "C" __attribute__((visibility("default"), noreturn)) void _exit(int status) {
-  FinishProcess(false);
+  FinishProcess(false, status);
   for (;;) DirectSyscall(SYS_exit_group, status);
 }
 extern "C" __attribute__((visibility("default"), noreturn)) void _Exit(int status) {

@@ -98,6 +98,14 @@ bool ReadFspfTagAt(int fd, uint64_t size, shield::FspfTag* tag) {
          static_cast<long>(tag->size());
 }
 
+bool IsLatestPublishedTag(const std::string& tag_file, const shield::FspfTag& tag) {
+  if (tag_file.empty()) return false;
+  auto text = ReadWholeFile(RawSyscallEnvInstance(), tag_file);
+  if (!text.ok()) return false;
+  auto tags = ParseTagFile(std::string(text->begin(), text->end()));
+  return !tags.empty() && tags.front() == tag;
+}
+
 std::vector<shield::FspfTag> ParseTagFile(const std::string& text) {
   std::vector<shield::FspfTag> tags;
   size_t start = 0;
@@ -146,10 +154,7 @@ void ShieldedFiles::RefreshIfChangedLocked() {
     fspf_watch_ino_ = st.st_ino;
     return;
   }
-  auto text = ReadWholeFile(RawSyscallEnvInstance(), config_.tag_file);
-  if (!text.ok()) return;
-  auto tags = ParseTagFile(std::string(text->begin(), text->end()));
-  if (tags.empty() || tags.front() != on_disk) return;  // not a commit of this session
+  if (!IsLatestPublishedTag(config_.tag_file, on_disk)) return;  // not a commit of this session
   Status reloaded = volume_->Reload(on_disk);
   if (reloaded.ok()) {
     Log(kLogInfo, "fspf reloaded: another process committed (tag %s)", HexEncode(on_disk).c_str());

@@ -253,6 +253,9 @@ bool ReadFspfTagOnDisk(const std::string& path, shield::FspfTag* tag);
 bool ReadFspfTagAt(int fd, uint64_t size, shield::FspfTag* tag);
 // The tags a tag file holds: one line, or two while a commit is in flight (newest first).
 std::vector<shield::FspfTag> ParseTagFile(const std::string& text);
+// True when `tag` heads the tag file at `tag_file`: the last commit of a process of this
+// session (an fspf with any other tag was not published by one).
+bool IsLatestPublishedTag(const std::string& tag_file, const shield::FspfTag& tag);
 
 // The errno for a Status at the libc boundary (an OS error keeps its original errno).
 int ErrnoOf(const Status& status);

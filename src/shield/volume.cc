@@ -68,18 +68,49 @@ Status Volume::Save() {
   return SaveLocked();
 }
 
-Status Volume::SaveLocked() {
+Status Volume::SaveLocked(std::initializer_list<const std::string*> changing) {
   if (!unsynced_dirs_.empty()) {
     COVE_RETURN_IF_ERROR(env_->SyncFilesystems(unsynced_dirs_));
     unsynced_dirs_.clear();
   }
-  FspfTag tag{};
-  COVE_ASSIGN_OR_RETURN(auto bytes, EncodeFspfFile(fspf_, key_.empty() ? nullptr : &key_, &tag));
-  if (observer_ != nullptr) COVE_RETURN_IF_ERROR(observer_->BeforeSave(tag_, tag));
-  COVE_RETURN_IF_ERROR(WriteFileAtomically(*env_, fspf_path_, bytes));
-  tag_ = tag;
-  unsaved_.clear();
-  if (observer_ != nullptr) observer_->AfterSave(tag_);
+  // Other processes' commits are short; a few merges in a row mean a livelock, not progress.
+  constexpr int kMaxMerges = 64;
+  for (int merges = 0;; ++merges) {
+    FspfTag tag{};
+    COVE_ASSIGN_OR_RETURN(auto bytes, EncodeFspfFile(fspf_, key_.empty() ? nullptr : &key_, &tag));
+    if (observer_ != nullptr) {
+      std::optional<FspfTag> newer;
+      Status before = observer_->BeforeSave(tag_, tag, &newer);
+      if (!before.ok()) {
+        if (!newer || merges == kMaxMerges) return before;
+        COVE_RETURN_IF_ERROR(MergeNewerLocked(*newer, changing));
+        continue;
+      }
+    }
+    COVE_RETURN_IF_ERROR(WriteFileAtomically(*env_, fspf_path_, bytes));
+    tag_ = tag;
+    unsaved_.clear();
+    if (observer_ != nullptr) observer_->AfterSave(tag_);
+    return Status::Ok();
+  }
+}
+
+Status Volume::MergeNewerLocked(const FspfTag& newer,
+                                std::initializer_list<const std::string*> changing) {
+  COVE_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(*env_, fspf_path_));
+  COVE_ASSIGN_OR_RETURN(LoadedFspf loaded, DecodeFspfFile(bytes, &key_, newer, fspf_path_));
+  auto carry_over = [&](const std::string& path) {
+    auto mine = fspf_.files.find(path);
+    if (mine != fspf_.files.end()) {
+      loaded.fspf.files[path] = std::move(mine->second);
+    } else {
+      loaded.fspf.files.erase(path);
+    }
+  };
+  for (const std::string& path : unsaved_) carry_over(path);
+  for (const std::string* path : changing) carry_over(*path);
+  fspf_.files = std::move(loaded.fspf.files);
+  tag_ = loaded.tag;
   return Status::Ok();
 }
 
@@ -180,7 +211,7 @@ Status Volume::Commit(ProtectedFile& file) {
   if (it != fspf_.files.end()) previous = std::move(it->second);
   std::string path = entry.path;
   fspf_.files[path] = std::move(entry);
-  Status saved = SaveLocked();
+  Status saved = SaveLocked({&path});
   if (!saved.ok()) {
     if (previous) {
       fspf_.files[path] = std::move(*previous);
@@ -227,16 +258,8 @@ Status Volume::SaveIfUnsaved() {
 
 Status Volume::Reload(const FspfTag& expected) {
   std::lock_guard lock(mutex_);
-  COVE_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(*env_, fspf_path_));
-  COVE_ASSIGN_OR_RETURN(LoadedFspf loaded, DecodeFspfFile(bytes, &key_, expected, fspf_path_));
   // Files this process staged but has not saved yet stay: the other process cannot know them.
-  for (const std::string& path : unsaved_) {
-    auto staged = fspf_.files.find(path);
-    if (staged != fspf_.files.end()) loaded.fspf.files[path] = std::move(staged->second);
-  }
-  fspf_.files = std::move(loaded.fspf.files);
-  tag_ = loaded.tag;
-  return Status::Ok();
+  return MergeNewerLocked(expected, {});
 }
 
 bool Volume::ForgetFileInMemory(const std::string& path) {
@@ -252,7 +275,7 @@ Status Volume::RemoveFile(const std::string& path) {
   std::string host = HostPathForLocked(path);
   FileEntry removed = std::move(it->second);
   fspf_.files.erase(it);
-  Status saved = SaveLocked();
+  Status saved = SaveLocked({&path});
   if (!saved.ok()) {
     fspf_.files[path] = std::move(removed);
     return saved.WithContext("remove " + path);
@@ -283,7 +306,7 @@ Status Volume::RenameFile(const std::string& from, const std::string& to) {
   if (auto old = fspf_.files.find(to); old != fspf_.files.end()) replaced = std::move(old->second);
   moved.path = to;
   fspf_.files[to] = std::move(moved);
-  Status saved = SaveLocked();
+  Status saved = SaveLocked({&from, &to});
   if (!saved.ok()) {
     FileEntry back = std::move(fspf_.files[to]);
     back.path = from;

@@ -30,8 +30,12 @@ class FspfSaveObserver {
  public:
   virtual ~FspfSaveObserver() = default;
   // Before the fspf with tag `next` replaces the one with tag `current`; an error aborts the
-  // save (nothing changed on disk).
-  virtual Status BeforeSave(const FspfTag& current, const FspfTag& next) = 0;
+  // save (nothing changed on disk). When the fspf on disk is no longer `current` but a newer
+  // version that another process legitimately committed, the observer sets *newer to its tag
+  // along with the error: the Volume then merges its own changes into that version (see
+  // Volume::SaveLocked) and tries again.
+  virtual Status BeforeSave(const FspfTag& current, const FspfTag& next,
+                            std::optional<FspfTag>* newer) = 0;
   // After the fspf with tag `tag` is durable.
   virtual void AfterSave(const FspfTag& tag) = 0;
 };
@@ -111,7 +115,12 @@ class Volume final : public FileCommitter {
 
  private:
   Volume() = default;
-  Status SaveLocked();
+  // Writes the fspf. When the observer reports a newer fspf on disk (another process
+  // committed), re-reads it and carries over this process's own changes (the staged files and
+  // `changing`, the paths of the operation in flight: their entries, or their absence), then
+  // tries again; commits of other processes are kept.
+  Status SaveLocked(std::initializer_list<const std::string*> changing = {});
+  Status MergeNewerLocked(const FspfTag& newer, std::initializer_list<const std::string*> changing);
   std::string HostPathForLocked(const std::string& path) const;
   Status CompleteRenameIntent();
 

@@ -110,9 +110,72 @@ TEST_F(VolumeRenameTest, ReloadSeesAnotherWritersCommitsOnlyWithItsTag) {
   EXPECT_EQ(Read(*reader, "/data/new"), Pattern(1234, 9));
 }
 
+// Plays the runtime's tag publisher for volumes on one fspf: `published` is the tag of the last
+// save of any of them, and a save over another fspf is told about it (*newer) so that it
+// merges.
+class MergingObserver : public FspfSaveObserver {
+ public:
+  explicit MergingObserver(FspfTag* published) : published_(published) {}
+  Status BeforeSave(const FspfTag& current, const FspfTag& /*next*/,
+                    std::optional<FspfTag>* newer) override {
+    if (current == *published_) return Status::Ok();
+    ++merges;
+    *newer = *published_;
+    return FailedPrecondition("another volume committed");
+  }
+  void AfterSave(const FspfTag& tag) override { *published_ = tag; }
+  int merges = 0;
+
+ private:
+  FspfTag* published_;
+};
+
+// Two processes' volumes commit, remove, rename and stage different files of one fspf in turn,
+// each from the version it loaded: every save merges its own change into the other's newer
+// fspf, and the fspf on disk ends up with all of them.
+TEST_F(VolumeRenameTest, SavesOverAnotherVolumesCommitsMergeTheirChanges) {
+  auto setup = Reopen();
+  Write(*setup, "/data/old", Pattern(100, 1));
+  Write(*setup, "/data/moved", Pattern(200, 2));
+  Write(*setup, "/data/kept", Pattern(300, 3));
+  setup.reset();
+  auto first = Reopen();
+  auto second = Reopen();
+  FspfTag published = first->tag();
+  MergingObserver first_observer(&published);
+  MergingObserver second_observer(&published);
+  first->SetSaveObserver(&first_observer);
+  second->SetSaveObserver(&second_observer);
+
+  Write(*second, "/data/b", Pattern(1000, 4));  // second's fspf is newer than first's now
+  Write(*first, "/data/a", Pattern(2000, 5));   // merges into second's
+  ASSERT_TRUE(second->RemoveFile("/data/old").ok());
+  ASSERT_TRUE(first->RenameFile("/data/moved", "/data/renamed").ok());
+  auto staged = second->CreateFile("/data/staged");
+  ASSERT_TRUE(staged.ok());
+  ASSERT_TRUE((*staged)->Write(0, Pattern(500, 6)).ok());
+  ASSERT_TRUE(second->Stage(**staged).ok());
+  Write(*first, "/data/c", Pattern(3000, 7));
+  ASSERT_TRUE(second->SaveIfUnsaved().ok());
+  EXPECT_EQ(first_observer.merges, 2);   // a, the rename (c follows its own save)
+  EXPECT_EQ(second_observer.merges, 2);  // the removal, the staged file
+
+  auto after = Reopen();
+  EXPECT_EQ(Read(*after, "/data/a"), Pattern(2000, 5));
+  EXPECT_EQ(Read(*after, "/data/b"), Pattern(1000, 4));
+  EXPECT_EQ(Read(*after, "/data/c"), Pattern(3000, 7));
+  EXPECT_EQ(Read(*after, "/data/renamed"), Pattern(200, 2));
+  EXPECT_EQ(Read(*after, "/data/staged"), Pattern(500, 6));
+  EXPECT_EQ(Read(*after, "/data/kept"), Pattern(300, 3));
+  EXPECT_EQ(after->FindFile("/data/old"), nullptr);
+  EXPECT_EQ(after->FindFile("/data/moved"), nullptr);
+  EXPECT_EQ(after->file_count(), 6u);
+}
+
 class RecordingObserver : public FspfSaveObserver {
  public:
-  Status BeforeSave(const FspfTag& current, const FspfTag& next) override {
+  Status BeforeSave(const FspfTag& current, const FspfTag& next,
+                    std::optional<FspfTag>* /*newer*/) override {
     before.push_back({current, next});
     return fail ? Internal("observer refused") : Status::Ok();
   }

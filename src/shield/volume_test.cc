@@ -78,7 +78,7 @@ TEST_F(VolumeTest, AuthenticatedFileIsPlaintextOnDiskButVerified) {
 // Fails every fspf save while `fail` is set (a commit whose fspf write fails is aborted).
 class FailingSaveObserver : public FspfSaveObserver {
  public:
-  Status BeforeSave(const FspfTag&, const FspfTag&) override {
+  Status BeforeSave(const FspfTag&, const FspfTag&, std::optional<FspfTag>*) override {
     return fail ? IoError("injected fspf write failure", EIO) : Status::Ok();
   }
   void AfterSave(const FspfTag&) override {}

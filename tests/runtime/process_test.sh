@@ -1,6 +1,8 @@
 # fork, fork+exec and concurrent writers: children see the parent's writes (committed before
-# the child starts, current tag handed over), the parent sees its children's commits, and a
-# second writer of the same file is refused with EBUSY.
+# the child starts, current tag handed over), the parent sees its children's commits, a
+# second writer of the same file is refused with EBUSY, independent processes that commit at
+# the same time keep each other's writes, and a last commit that cannot be made is said on
+# stderr and ends the process with status 74.
 source "$(dirname "$0")/runtime_test_lib.sh" "$@"
 
 PYTHON=/usr/bin/python3
@@ -75,4 +77,29 @@ out=$(SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/threads.py" 2>&1) || fail "thre
 [ "$out" = "threads ok" ] && pass "six threads write and read protected files concurrently" ||
   fail "threads output: $out"
 [ "$(plain_cat "$REGION/t3.txt" | head -c 18)" = "thread-3-thread-3-" ] || fail "t3.txt content"
+
+# Eight independent processes (not one's children) rewrite a file each and create one, all at
+# once: each commit finds the fspf changed by another and merges into it, so none is lost.
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+  crun sh -c "echo new$i > '$REGION/t$i.txt'; echo fresh$i > '$REGION/c$i.txt'" &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || fail "a concurrent writer failed"; done
+kept=0
+for i in 1 2 3 4 5 6 7 8; do
+  [ "$(plain_cat "$REGION/t$i.txt")" = "new$i" ] && [ "$(plain_cat "$REGION/c$i.txt")" = "fresh$i" ] &&
+    kept=$((kept + 1))
+done
+[ "$kept" = 8 ] && pass "8 processes committing at once keep all their writes" ||
+  fail "only $kept of 8 concurrent processes' writes were kept"
+
+# An fspf put back behind the runtime's back (an older copy, not a commit published in the tag
+# file) is not overwritten: the process's last commit fails, says so, and the status is 74.
+cp "$WORK/fspf" "$WORK/fspf.before"
+echo more | crun sh -c "cat > '$REGION/t1.txt'; cp '$WORK/fspf.before' '$WORK/fspf'; echo doomed > '$REGION/doomed.txt'" 2>"$WORK/err" &&
+  status=0 || status=$?
+[ "$status" = 74 ] && grep -q "the last commit failed, writes to protected files are lost" "$WORK/err" &&
+  pass "a last commit that cannot be made: stderr says so, exit status 74" ||
+  fail "lost last commit: status $status, stderr: $(cat "$WORK/err")"
 finish
