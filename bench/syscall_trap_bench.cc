@@ -22,7 +22,7 @@ namespace cove::runtime {
 namespace {
 
 // A dispatcher that emulates nothing: measures the trap's own cost on consulted syscalls.
-bool PassThrough(long, const long[6], long*) {
+bool PassThrough(long, long[6], long*) {
   return false;
 }
 

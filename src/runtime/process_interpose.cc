@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "runtime/direct_syscall.h"
 #include "runtime/runtime_init.h"
@@ -85,6 +86,16 @@ void ReportHeapExhausted(size_t size) {
 }
 
 }  // namespace
+
+char* const* cove::runtime::EnvironmentForTrappedExec(char* const envp[]) {
+  // Until the exec: kept per thread and reused by the thread's next exec (execvp tries each
+  // PATH directory in turn).
+  static thread_local std::string inherited_storage;
+  static thread_local std::vector<char*> patched;
+  const char* inherited = InheritedEntry(inherited_storage);
+  patched.resize(CountEntries(envp) + 3);
+  return PatchEnvironment(envp, patched.data(), inherited);
+}
 
 COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
   CommitBeforeExec();

@@ -270,7 +270,7 @@ __attribute__((constructor)) void StartRuntime() {
       files->AdoptInherited(inherited);
       unsetenv("COVE_INHERITED_FDS");
     }
-    pthread_atfork(CommitBeforeChild, nullptr, nullptr);
+    pthread_atfork(CommitBeforeChild, nullptr, [] { ShieldedFiles::Instance()->AfterFork(); });
     files->EnableStrict();
     // Raw `syscall` instructions outside the runtime (Go, static code, glibc internals) reach
     // the shield through the trap; COVE_SYSCALL_TRAP=0 turns it off (docs/runtime.md).

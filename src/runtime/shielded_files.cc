@@ -1,6 +1,7 @@
 // ShieldedFiles: file operations on protected descriptors and paths (see shielded_files.h).
 #include "runtime/shielded_files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/stat.h>
@@ -61,7 +62,7 @@ int ErrnoOf(const Status& status) {
 
 ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield::Volume> volume,
                              bool strict)
-    : volume_(std::move(volume)), strict_(strict) {
+    : volume_(std::move(volume)), strict_(strict), owner_pid_(DirectSyscall(SYS_getpid)) {
   std::vector<std::string> significant;
   for (const auto& region : volume_->fspf().regions) {
     if (region.kind != shield::RegionKind::kNotProtected || !region.kernel_path.empty()) {
@@ -525,6 +526,19 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
     *result = RawOpen(host, flags, mode);
     return true;
   }
+  if (InBorrowedMemory()) {
+    struct stat st {};
+    if (DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode)) {
+      *result = RawOpen(host, flags, mode);  // directories are not protected
+    } else {
+      Log(kLogError,
+          "open %s in a child that shares its parent's memory (vfork, posix_spawn file action): "
+          "not supported, open it in the parent and pass the descriptor (EPERM)",
+          abs.c_str());
+      *result = -EPERM;
+    }
+    return true;
+  }
   std::lock_guard lock(mutex_);
   RefreshIfChangedLocked();
   std::shared_ptr<ProtectedNode> node;
@@ -692,7 +706,19 @@ bool ShieldedFiles::TryLink(int olddirfd, const char* oldpath, int newdirfd, con
   return true;
 }
 
+bool ShieldedFiles::InBorrowedMemory() const {
+  return DirectSyscall(SYS_getpid) != owner_pid_.load(std::memory_order_relaxed);
+}
+
+void ShieldedFiles::AfterFork() {
+  owner_pid_.store(DirectSyscall(SYS_getpid), std::memory_order_relaxed);
+}
+
 bool ShieldedFiles::TryClose(int fd, long* result) {
+  if (table_.IsProtected(fd) && InBorrowedMemory()) {
+    *result = DirectSyscall(SYS_close, fd);
+    return true;
+  }
   auto desc = table_.Remove(fd);
   if (!desc) return false;
   ShieldScope scope;
@@ -1061,7 +1087,7 @@ bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
   } else {
     *result = DirectSyscall(SYS_dup3, oldfd, newfd, flags);
   }
-  if (*result < 0) return true;
+  if (*result < 0 || InBorrowedMemory()) return true;
   auto desc = table_.Get(oldfd);
   std::shared_ptr<OpenFileDescription> replaced;
   if (desc) {
@@ -1086,7 +1112,7 @@ bool ShieldedFiles::TryFcntlDupfd(int fd, int min_fd, bool cloexec, long* result
   if (!desc) return false;
   ShieldScope scope;
   *result = DirectSyscall(SYS_fcntl, fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, min_fd);
-  if (*result < 0) return true;
+  if (*result < 0 || InBorrowedMemory()) return true;
   bool ok = false;
   std::lock_guard lock(mutex_);
   table_.Install(static_cast<int>(*result), desc, &ok);
@@ -1377,6 +1403,7 @@ bool ShieldedFiles::IsTty(int fd, long* result) {
 }
 
 void ShieldedFiles::ForgetRange(unsigned first, unsigned last) {
+  if (!table_.AnyProtected() || InBorrowedMemory()) return;
   ShieldScope scope;
   for (const auto& [fd, desc] : table_.Snapshot()) {
     if (static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last) {
@@ -1415,9 +1442,9 @@ long ShieldedFiles::DecryptToMemfd(const std::string& path) {
 
 std::string ShieldedFiles::DescribeInheritable() {
   std::string out;
-  for (const auto& [fd, desc] : table_.Snapshot()) {
+  auto describe = [&](int fd, const std::shared_ptr<OpenFileDescription>& desc) {
     long fd_flags = DirectSyscall(SYS_fcntl, fd, F_GETFD);
-    if (fd_flags < 0 || (fd_flags & FD_CLOEXEC)) continue;
+    if (fd_flags < 0 || (fd_flags & FD_CLOEXEC)) return;
     uint64_t offset;
     {
       std::lock_guard lock(desc->mutex);
@@ -1433,8 +1460,65 @@ std::string ShieldedFiles::DescribeInheritable() {
     if (!out.empty()) out += '\x1e';
     out += std::to_string(fd) + " " + std::to_string(offset) + " " + std::to_string(desc->flags) +
            " " + std::to_string(lock_fd) + " " + desc->node->path;
+  };
+  auto snapshot = table_.Snapshot();
+  for (const auto& [fd, desc] : snapshot) describe(fd, desc);
+  if (!snapshot.empty() && InBorrowedMemory()) {
+    for (int fd : UnlistedAliasesInChild(snapshot)) {
+      for (const auto& [listed, desc] : snapshot) {
+        if (SameHostFile(fd, *desc)) {
+          describe(fd, desc);
+          break;
+        }
+      }
+    }
   }
   return out;
+}
+
+namespace {
+// Whether `fd` is an O_PATH descriptor of the file at `host` (whose stat goes to *host_stat).
+bool IsPlaceholderOf(int fd, const std::string& host, struct stat* host_stat) {
+  struct stat by_fd {};
+  return DirectSyscall(SYS_fstat, fd, &by_fd) == 0 &&
+         DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), host_stat, 0) == 0 &&
+         by_fd.st_dev == host_stat->st_dev && by_fd.st_ino == host_stat->st_ino &&
+         (DirectSyscall(SYS_fcntl, fd, F_GETFL) & O_PATH) != 0;
+}
+}  // namespace
+
+bool ShieldedFiles::SameHostFile(int fd, const OpenFileDescription& desc) const {
+  struct stat host_stat {};
+  return IsPlaceholderOf(fd, volume_->HostPathFor(desc.node->path), &host_stat);
+}
+
+std::vector<int> ShieldedFiles::UnlistedAliasesInChild(
+    const std::vector<std::pair<int, std::shared_ptr<OpenFileDescription>>>& listed) const {
+  // A child's dup2 of a protected descriptor (a spawn file action) made an O_PATH descriptor
+  // the parent's table does not list: the child's open descriptors are read from /proc.
+  std::vector<int> found;
+  long dir =
+      DirectSyscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return found;
+  alignas(8) char buffer[4096];
+  long n;
+  while ((n = DirectSyscall(SYS_getdents64, dir, buffer, sizeof(buffer))) > 0) {
+    for (long at = 0; at < n;) {
+      const auto* entry = reinterpret_cast<const struct dirent64*>(buffer + at);
+      at += entry->d_reclen;
+      char* end = nullptr;
+      long fd = strtol(entry->d_name, &end, 10);
+      if (end == entry->d_name || *end != '\0' || fd == dir) continue;
+      bool is_listed = false;
+      for (const auto& item : listed) is_listed = is_listed || item.first == fd;
+      long status_flags = DirectSyscall(SYS_fcntl, fd, F_GETFL);
+      if (!is_listed && status_flags >= 0 && (status_flags & O_PATH) != 0) {
+        found.push_back(static_cast<int>(fd));
+      }
+    }
+  }
+  DirectSyscall(SYS_close, dir);
+  return found;
 }
 
 void ShieldedFiles::AdoptInherited(const std::string& spec) {
@@ -1456,13 +1540,8 @@ void ShieldedFiles::AdoptInherited(const std::string& spec) {
     std::string path = record.substr(static_cast<size_t>(consumed));
     if (Classify(path) != Where::kProtectedRegion) continue;
     // The descriptor must be the O_PATH descriptor of that path's host file.
-    struct stat by_fd {
-    }, by_path{};
-    std::string host = volume_->HostPathFor(path);
-    if (DirectSyscall(SYS_fstat, fd, &by_fd) != 0 ||
-        DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &by_path, 0) != 0 ||
-        by_fd.st_dev != by_path.st_dev || by_fd.st_ino != by_path.st_ino ||
-        (DirectSyscall(SYS_fcntl, fd, F_GETFL) & O_PATH) == 0) {
+    struct stat by_path {};
+    if (!IsPlaceholderOf(fd, volume_->HostPathFor(path), &by_path)) {
       Log(kLogWarning, "inherited fd %d does not match %s: left unprotected", fd, path.c_str());
       continue;
     }

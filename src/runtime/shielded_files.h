@@ -148,7 +148,17 @@ class ShieldedFiles {
   // Protected descriptors that survive exec (no FD_CLOEXEC), as "fd offset flags lock_fd path"
   // records (their lock descriptors are made inheritable too)
   // separated by '\x1e', for the next program's runtime (COVE_INHERITED_FDS); "" if none.
+  // In borrowed memory, also the child's own duplicates of protected descriptors.
   std::string DescribeInheritable();
+
+  // True in a child that shares this process's memory without being it (vfork, posix_spawn
+  // and system(), whose child runs on the parent's memory until it execs): the runtime's tables
+  // are the suspended parent's, so the child's dup, close and fcntl(F_DUPFD) of protected
+  // descriptors are the kernel's alone (its descriptor table is its own), and it cannot open
+  // protected files (EPERM and a log line: open them in the parent and pass the descriptor).
+  bool InBorrowedMemory() const;
+  // In the child of fork(): this process is the owner of its (copied) memory from now on.
+  void AfterFork();
   // In the new program: makes the inherited O_PATH descriptors of `spec` protected again (each
   // must still name the host file of its path). Called by the constructor.
   void AdoptInherited(const std::string& spec);
@@ -222,6 +232,12 @@ class ShieldedFiles {
   std::unique_ptr<shield::Volume> volume_;
   bool strict_ = false;
   bool strict_active_ = false;
+  // Whether `fd` is a descriptor of the host file of `desc`'s protected file.
+  bool SameHostFile(int fd, const OpenFileDescription& desc) const;
+  // In borrowed memory: the child's O_PATH descriptors that `listed` does not name.
+  std::vector<int> UnlistedAliasesInChild(
+      const std::vector<std::pair<int, std::shared_ptr<OpenFileDescription>>>& listed) const;
+  std::atomic<long> owner_pid_{0};  // the process whose memory this is (see InBorrowedMemory)
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<ProtectedNode>> nodes_;  // open protected paths
   // New files closed but not yet recorded by the fspf on disk (Volume::Stage): their

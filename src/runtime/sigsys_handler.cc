@@ -192,7 +192,7 @@ void ChainToProgram(int sig, siginfo_t* info, void* context) {
   }
 }
 
-bool AskDispatcher(long nr, const long args[6], long* result) {
+bool AskDispatcher(long nr, long args[6], long* result) {
   TrappedSyscallDispatcher dispatcher = g_trap_state.dispatcher.load(std::memory_order_acquire);
   if (dispatcher == nullptr || !g_trap_state.consulted.Contains(nr)) return false;
   TrappedSyscallFilter filter = g_trap_state.filter.load(std::memory_order_acquire);

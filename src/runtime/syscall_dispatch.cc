@@ -12,11 +12,12 @@
 #include <sys/uio.h>
 
 #include "runtime/direct_syscall.h"
+#include "runtime/runtime_init.h"
 #include "runtime/shielded_files.h"
 
 namespace cove::runtime {
 
-bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
+bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
   ShieldedFiles* files = ShieldedFiles::Instance();
   if (files == nullptr || ShieldScope::Inside()) return false;
   auto ptr = [&](int i) { return reinterpret_cast<void*>(args[i]); };
@@ -153,12 +154,18 @@ bool DispatchTrappedSyscall(long nr, const long args[6], long* result) {
       return false;
     }
     case SYS_execve:
-    case SYS_execveat:
-      // libc's execv/execvp/execl* (and vfork children such as Python's subprocess) exec
-      // through the raw syscall, not the interposed execve: the new image loads the fspf from
-      // disk, so staged and buffered files must be committed first.
+    case SYS_execveat: {
+      // libc's execv/execvp/execl*, system() and posix_spawn's child (and vfork children such
+      // as Python's subprocess) exec through the raw syscall, not the interposed execve: the
+      // new image loads the fspf from disk, so staged and buffered files must be committed
+      // first, and it is given the environment the interposed execve gives (the protected
+      // descriptors it inherits, the current tag).
       (void)files->CommitBeforeExec();
+      int envp = nr == SYS_execve ? 2 : 3;
+      args[envp] = reinterpret_cast<long>(
+          EnvironmentForTrappedExec(reinterpret_cast<char* const*>(args[envp])));
       return false;
+    }
     default:
       // Any other call on a protected descriptor would reach the O_PATH descriptor and fail
       // with EBADF, which is the safe answer; path calls outside regions are not ours.

@@ -9,8 +9,9 @@ namespace cove::runtime {
 
 // Handles trapped syscall `nr` with raw arguments `args`. Returns true when the runtime
 // emulated it (through the shield or by refusing it), with the raw result (>= 0, or -errno) in
-// *result; returns false when the caller should perform the real syscall unchanged.
-bool DispatchTrappedSyscall(long nr, const long args[6], long* result);
+// *result; returns false when the caller should perform the real syscall, with `args` as it
+// left them (execve's environment is replaced; every other call is unchanged).
+bool DispatchTrappedSyscall(long nr, long args[6], long* result);
 
 // The trap's filter (syscall_trap.h, TrappedSyscallFilter): false for the descriptor calls
 // (read, write, fstat, close, mmap...) on a descriptor that is not protected, which

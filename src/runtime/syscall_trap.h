@@ -23,12 +23,13 @@
 namespace cove::runtime {
 
 // Same contract as DispatchTrappedSyscall: returns true when it emulated syscall `nr` (result,
-// >= 0 or -errno, in *result), false to have the trap perform the real syscall. Called from the
+// >= 0 or -errno, in *result), false to have the trap perform the real syscall, with `args` as
+// the dispatcher left them (it may rewrite them: execve's environment). Called from the
 // SIGSYS handler with every signal blocked and the thread's selector set to "allow", so it may
 // call libc (its syscalls are not trapped again) but must be reentrant with respect to the
 // interrupted code: no locks that code could hold, no allocator unless the interrupted code is
 // known not to be inside it.
-using TrappedSyscallDispatcher = bool (*)(long nr, const long args[6], long* result);
+using TrappedSyscallDispatcher = bool (*)(long nr, long args[6], long* result);
 
 // Asked before the dispatcher, in the handler's context as it is (signals not blocked): false
 // when the dispatcher would certainly return false for this call (a read of a descriptor the

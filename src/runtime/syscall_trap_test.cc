@@ -37,7 +37,7 @@ int g_protected_fd = -1;                  // what "/protected/x" opens to
 std::atomic<int> g_dispatched_openat{0};  // openat calls the dispatcher emulated
 
 // Emulates openat of "/protected/x" (a dup of g_protected_fd) and refuses "/protected/deny".
-bool TestDispatcher(long nr, const long args[6], long* result) {
+bool TestDispatcher(long nr, long args[6], long* result) {
   if (nr != SYS_openat) return false;
   const char* path = reinterpret_cast<const char*>(args[1]);
   if (strcmp(path, "/protected/x") == 0) {

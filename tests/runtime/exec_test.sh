@@ -1,0 +1,43 @@
+# A protected file handed to a child as its stdout, by every way of starting a program: the
+# child writes it (its runtime takes over the descriptor, COVE_INHERITED_FDS), and the parent's
+# own descriptors are untouched afterwards. glibc's execv/execvp/execl/execlp/execvpe and
+# system() reach the kernel's execve through the syscall trap, posix_spawn's and system()'s
+# children run on the parent's memory: exec_variants covers each.
+# Usage: exec_test.sh COVE RUNTIME_SO EXEC_VARIANTS
+source "$(dirname "$0")/runtime_test_lib.sh" "$@"
+PROGRAM=${3:?usage: exec_test.sh COVE RUNTIME_SO EXEC_VARIANTS}
+REGION=$WORK/region
+mkdir -p "$REGION"
+make_volume "$REGION" encrypted
+
+out=$(crun "$PROGRAM" "$REGION" 2>"$WORK/err") || fail "exec_variants: $(cat "$WORK/err")"
+expected="execve: 0
+execv: 0
+execvp: 0
+execl: 0
+execlp: 0
+execvpe: 0
+system: 0
+posix_spawn: 0
+posix_spawn_open: Operation not permitted
+parent stdout ok"
+[ "$out" = "$expected" ] && pass "every exec and spawn variant ran; the parent's stdout is its own" ||
+  fail "exec_variants printed: $out / stderr: $(cat "$WORK/err")"
+for name in execve execv execvp execl execlp execvpe system posix_spawn; do
+  content=$(plain_cat "$REGION/$name.out" 2>&1)
+  [ "$content" = "$name" ] || fail "$name.out: $content"
+  contains_bytes "$REGION/$name.out" "$name" && fail "$name.out is plaintext on disk"
+done
+[ "$FAILED" = 0 ] && pass "each child wrote its protected file, encrypted on disk"
+grep -q "open $REGION/spawn_open.out in a child that shares its parent's memory" "$WORK/err" &&
+  pass "a spawn file action that opens a protected file is refused with a log line" ||
+  fail "no log line for the refused open: $(cat "$WORK/err")"
+
+# Shell patterns that exec through execvp: nice, timeout, xargs, find -exec, env.
+crun bash -c "nice echo n > '$REGION/nice'; timeout 10 echo t > '$REGION/timeout';
+  seq 3 | xargs echo > '$REGION/xargs'; find '$REGION' -name nice -exec cat {} \; > '$REGION/find';
+  env cat < '$REGION/nice' > '$REGION/env'" 2>"$WORK/err" || fail "shell patterns: $(cat "$WORK/err")"
+got="$(plain_cat "$REGION/nice") $(plain_cat "$REGION/timeout") $(plain_cat "$REGION/xargs") $(plain_cat "$REGION/find") $(plain_cat "$REGION/env")"
+[ "$got" = "n t 1 2 3 n n" ] && pass "nice, timeout, xargs, find -exec and env write and read protected files" ||
+  fail "shell patterns wrote: $got"
+finish
