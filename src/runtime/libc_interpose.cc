@@ -195,9 +195,33 @@ COVE_EXPORT int creat64(const char* path, mode_t mode) {
 }
 
 // ---- close, dup ----
+namespace {
+// In a child on its parent's memory, the runtime's lock descriptors stay open (see
+// ShieldedFiles::LockFdsToKeep); closing them is reported as done.
+[[gnu::noinline]] bool KeptInChild(ShieldedFiles* files, unsigned first, unsigned last) {
+  return !files->LockFdsToKeep(first, last).empty();
+}
+[[gnu::noinline]] long CloseRangeKeeping(ShieldedFiles* files, unsigned first, unsigned last,
+                                         int flags) {
+  unsigned from = first;
+  for (int fd : files->LockFdsToKeep(first, last)) {
+    if (static_cast<unsigned>(fd) > from) {
+      long r = Kernel(SYS_close_range, from, static_cast<unsigned>(fd) - 1, flags);
+      if (r < 0) return LibcResult(r);
+    }
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  return from > last || from == 0 ? 0 : LibcResult(Kernel(SYS_close_range, from, last, flags));
+}
+}  // namespace
+
 COVE_EXPORT int close(int fd) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return static_cast<int>(ViaShieldTry<&ShieldedFiles::TryClose, SYS_close>(files, fd));
+  }
+  if (ShieldedFiles* files = Files(); files != nullptr && files->ChildOnOurMemoryPossible() &&
+                                      fd >= 0 && KeptInChild(files, fd, fd)) [[unlikely]] {
+    return 0;
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_close, fd)));
 }
@@ -206,7 +230,12 @@ COVE_EXPORT int __close(int fd) {
 }
 COVE_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   ShieldedFiles* files = Files();
-  if (files != nullptr && (flags & CLOSE_RANGE_CLOEXEC) == 0) files->ForgetRange(first, last);
+  if (files != nullptr && (flags & CLOSE_RANGE_CLOEXEC) == 0) {
+    files->ForgetRange(first, last);
+    if (files->ChildOnOurMemoryPossible() && first <= last) {
+      return static_cast<int>(CloseRangeKeeping(files, first, last, flags));
+    }
+  }
   return static_cast<int>(LibcResult(KernelHere(SYS_close_range, first, last, flags)));
 }
 COVE_EXPORT int dup(int fd) {

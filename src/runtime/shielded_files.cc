@@ -710,6 +710,23 @@ bool ShieldedFiles::InBorrowedMemory() const {
   return DirectSyscall(SYS_getpid) != owner_pid_.load(std::memory_order_relaxed);
 }
 
+std::vector<int> ShieldedFiles::LockFdsToKeep(unsigned first, unsigned last) {
+  std::vector<int> keep;
+  if (!InBorrowedMemory()) {
+    child_on_our_memory_.store(false, std::memory_order_relaxed);
+    return keep;
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& [path, node] : nodes_) {
+    int fd = node->lock_fd.get();
+    if (fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last) {
+      keep.push_back(fd);
+    }
+  }
+  std::sort(keep.begin(), keep.end());
+  return keep;
+}
+
 void ShieldedFiles::AfterFork() {
   owner_pid_.store(DirectSyscall(SYS_getpid), std::memory_order_relaxed);
 }

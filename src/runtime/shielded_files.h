@@ -159,6 +159,18 @@ class ShieldedFiles {
   bool InBorrowedMemory() const;
   // In the child of fork(): this process is the owner of its (copied) memory from now on.
   void AfterFork();
+  // Before a child that runs on this memory is created (vfork, clone with CLONE_VM): close and
+  // close_range look whether they run in such a child from then on (ChildOnOurMemoryPossible).
+  void ExpectChildOnOurMemory() { child_on_our_memory_.store(true, std::memory_order_relaxed); }
+  bool ChildOnOurMemoryPossible() const {
+    return child_on_our_memory_.load(std::memory_order_relaxed);
+  }
+  // In a child on the parent's memory: the runtime's lock descriptors in [first, last], which
+  // the child keeps open whatever it closes (Python's subprocess closes every descriptor above
+  // 2 before exec): the next program's runtime takes them over, so that parent and child share
+  // the writer lock of a file the child inherits. Empty anywhere else (in the parent, the hint
+  // of ExpectChildOnOurMemory is dropped).
+  std::vector<int> LockFdsToKeep(unsigned first, unsigned last);
   // In the new program: makes the inherited O_PATH descriptors of `spec` protected again (each
   // must still name the host file of its path). Called by the constructor.
   void AdoptInherited(const std::string& spec);
@@ -238,6 +250,7 @@ class ShieldedFiles {
   std::vector<int> UnlistedAliasesInChild(
       const std::vector<std::pair<int, std::shared_ptr<OpenFileDescription>>>& listed) const;
   std::atomic<long> owner_pid_{0};  // the process whose memory this is (see InBorrowedMemory)
+  std::atomic<bool> child_on_our_memory_{false};
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<ProtectedNode>> nodes_;  // open protected paths
   // New files closed but not yet recorded by the fspf on disk (Volume::Stage): their

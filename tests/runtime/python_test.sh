@@ -57,6 +57,24 @@ PY
 [ "$(plain_cat "$APP/settings")" = "REPLACE-SECRET 4" ] || fail "settings after os.replace"
 contains_bytes "$APP/settings" REPLACE-SECRET && fail "settings is plaintext on disk"
 
+# subprocess with a protected file as the child's stdout and stdin: Python's child runs on the
+# parent's memory (vfork) and closes every descriptor above 2 before exec, the runtime's lock
+# descriptor of the file included unless the runtime keeps it (the child's writes then failed
+# with EBUSY while the parent held the file open).
+out=$(SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" - "$APP" <<'PY'
+import subprocess, sys
+app = sys.argv[1]
+with open(f"{app}/child.out", "w") as f:
+    print(subprocess.run(["echo", "CHILD-SECRET"], stdout=f).returncode)
+print(subprocess.run(["tr", "A-Z", "a-z"], stdin=open(f"{app}/child.out"),
+                     capture_output=True).stdout.decode().strip())
+PY
+) || fail "subprocess with protected stdout/stdin: $out"
+[ "$out" = "$(printf '0\nchild-secret')" ] && [ "$(plain_cat "$APP/child.out")" = CHILD-SECRET ] &&
+  pass "subprocess writes and reads protected files as stdout and stdin" ||
+  fail "subprocess: $out / $(plain_cat "$APP/child.out" 2>&1)"
+contains_bytes "$APP/child.out" CHILD-SECRET && fail "child.out is plaintext on disk"
+
 # Extended attributes through libc's functions (interposed): a protected file has none and
 # takes none, by path, by link path and by descriptor; the host file keeps whatever it had.
 out=$(crun "$PYTHON" - "$APP/settings" <<'PY'
