@@ -1366,7 +1366,9 @@ bool ShieldedFiles::TryMmap(void* addr, size_t length, int prot, int flags, int 
   if (flags & MAP_ANONYMOUS) return false;
   auto desc = table_.Get(fd);
   if (!desc) return false;
-  bool shared_writable = (flags & (MAP_SHARED | MAP_SHARED_VALIDATE)) && (prot & PROT_WRITE);
+  int type = flags & MAP_TYPE;  // MAP_PRIVATE (2) shares a bit with MAP_SHARED_VALIDATE (3)
+  bool shared_writable =
+      (type == MAP_SHARED || type == MAP_SHARED_VALIDATE) && (prot & PROT_WRITE) != 0;
   // SQLite's WAL index (*-shm) is volatile: SQLite rebuilds it from the (protected) WAL when
   // the first connection opens the database. It gets memory shared within this process (and
   // its fork children) but never written back: no plaintext reaches the host file.
@@ -1383,8 +1385,8 @@ bool ShieldedFiles::TryMmap(void* addr, size_t length, int prot, int flags, int 
     *result = (desc->flags & O_ACCMODE) == O_WRONLY ? -EACCES : -EINVAL;
     return true;
   }
-  int anon_flags = (flags & ~(MAP_SHARED | MAP_SHARED_VALIDATE | MAP_PRIVATE)) | MAP_ANONYMOUS |
-                   (volatile_index ? MAP_SHARED : MAP_PRIVATE);
+  int anon_flags =
+      (flags & ~MAP_TYPE) | MAP_ANONYMOUS | (volatile_index ? MAP_SHARED : MAP_PRIVATE);
   long mapped = DirectSyscall(SYS_mmap, addr, length, PROT_READ | PROT_WRITE, anon_flags, -1, 0);
   if (mapped < 0 && mapped > -4096) {
     *result = mapped;
