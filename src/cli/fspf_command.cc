@@ -144,6 +144,14 @@ int RunAddf(const FspfAccess& access, const std::string& region_path, const std:
     // In place, the protected copy is written beside the source and renamed over it.
     std::string host_path = in_place ? host.string() + ".cove-new" : host.string();
     Status status = ProtectOneFile(**volume, source, protected_path, host_path, chunk_size);
+    // The protected file keeps the source's permission bits (an executable script stays one).
+    if (status.ok()) {
+      fs::permissions(
+          host_path,
+          fs::status(source, ec).permissions() | fs::perms::owner_read | fs::perms::owner_write,
+          ec);
+      if (ec) status = IoError("addf: chmod " + host_path, ec.value());
+    }
     if (status.ok() && in_place) status = Env::Default().Rename(host_path, host.string());
     if (!status.ok()) return Fail(status.WithContext("addf " + source.string()));
     if (progress && (++done % 25 == 0 || done == sources.size())) {

@@ -282,12 +282,14 @@ bool ShieldedFiles::ProtectedSize(const std::string& path, uint64_t* size) {
 }
 
 std::shared_ptr<ProtectedNode> ShieldedFiles::CreateNewNodeLocked(const std::string& path,
-                                                                  long* error) {
+                                                                  mode_t mode, long* error) {
   auto node = std::make_shared<ProtectedNode>();
   node->path = path;
   std::string host = volume_->HostPathFor(path);
   // O_EXCL: nobody else can have the new host file open yet; lock it before anything else.
-  long fd = RawOpen(host, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  // The program's mode (and umask) apply to the host file, as to a plain one: a script created
+  // with 0755 stays executable. The runtime itself needs read and write access to it.
+  long fd = RawOpen(host, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode & 07777) | 0600);
   if (fd < 0) {
     *error =
         fd == -EEXIST ? -EEXIST : Fail("create", IoError("create " + host, static_cast<int>(-fd)));
@@ -552,7 +554,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
     // its descriptor serves the lock and the file; an existing host file (EEXIST) takes the
     // general path below (a crash leftover, a directory...).
     long error = 0;
-    node = CreateNewNodeLocked(abs, &error);
+    node = CreateNewNodeLocked(abs, mode, &error);
     if (node) {
       created = true;
     } else if (error != -EEXIST) {
@@ -608,7 +610,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
             abs.c_str());
         volume_->ForgetFileInMemory(abs);
         *result = 0;
-        node = CreateNewNodeLocked(abs, result);
+        node = CreateNewNodeLocked(abs, mode, result);
       }
       if (!node) return true;
     }

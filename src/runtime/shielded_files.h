@@ -198,7 +198,8 @@ class ShieldedFiles {
   // The usual create: the host file does not exist yet and is created with O_EXCL on one
   // descriptor that is both the lock and the file (-EEXIST in *error when it exists: the caller
   // takes OpenNodeLocked's general path then).
-  std::shared_ptr<ProtectedNode> CreateNewNodeLocked(const std::string& path, long* error);
+  std::shared_ptr<ProtectedNode> CreateNewNodeLocked(const std::string& path, mode_t mode,
+                                                     long* error);
   // True when `node` has something to commit (changes, or a new file never committed).
   static bool NeedsCommit(const ProtectedNode& node);
   Status CommitNodeLocked(ProtectedNode& node);

@@ -8,6 +8,8 @@ printf 'pear\napple\nfig\n' >"$REGION/fruit.txt"
 seq 1 30000 | sed 's/$/-SECRETLINE/' >"$REGION/lines.txt"
 cp "$REGION/fruit.txt" "$WORK/fruit.plain"
 cp "$REGION/lines.txt" "$WORK/lines.plain"
+printf '#!/bin/sh\necho "script ran: $1"\n' >"$REGION/run.sh"
+chmod 755 "$REGION/run.sh"
 make_volume "$REGION" encrypted
 
 contains_bytes "$REGION/lines.txt" SECRETLINE && fail "addf left plaintext on disk"
@@ -79,4 +81,14 @@ crun mv "$REGION/z" "$REGION/w" 2>"$WORK/mv.err" && crun diff -r "$WORK/tree" "$
   pass "mv of a directory of protected files" || fail "mv directory: $(cat "$WORK/mv.err")"
 crun rm -rf "$REGION/w" "$REGION/x" && [ ! -e "$REGION/w" ] && pass "rm -rf" || fail "rm -rf"
 grep -rqa "TREE-SECRET" "$REGION" && fail "tree plaintext on disk"
+
+# Permission bits are the program's, as on a plain file: addf keeps the source's (an encrypted
+# script stays executable), new files get the mode asked for under the umask, cp copies them.
+[ "$(crun "$REGION/run.sh" x)" = "script ran: x" ] && pass "an encrypted script is executable" ||
+  fail "run.sh: $(stat -c %A "$REGION/run.sh")"
+modes=$(crun sh -c "umask 022; echo n > '$REGION/new.txt'; touch '$REGION/touched';
+  cp '$REGION/run.sh' '$REGION/run2.sh'; umask 077; echo p > '$REGION/private.txt'
+  stat -c %a '$REGION/new.txt' '$REGION/touched' '$REGION/run2.sh' '$REGION/private.txt'" | tr '\n' ' ')
+[ "$modes" = "644 644 755 600 " ] && pass "new files take the mode asked for under the umask" ||
+  fail "modes: $modes (expected 644 644 755 600)"
 finish
