@@ -347,7 +347,9 @@ const char* CurrentTagEnvEntry() {
 
 void CommitBeforeChild() {
   ShieldedFiles* files = ShieldedFiles::Instance();
-  if (files != nullptr) (void)files->CommitAll();
+  if (files == nullptr) return;
+  (void)files->CommitAll();
+  files->ShareOffsetsWithChild();
 }
 
 void CommitBeforeExec() {

@@ -17,7 +17,8 @@ uint64_t HeapLimit();
 // "SCONE_FSPF_TAG=<32 hex digits>" for the fspf as last committed, in static storage (it is
 // the very string in environ, updated in place); nullptr when the fspf is not sealed.
 const char* CurrentTagEnvEntry();
-// Commits every modified protected file, so that a child (exec, spawn) sees it.
+// Commits every modified protected file, so that a child (exec, spawn) sees it, and shares
+// the offsets of the descriptors it may inherit with it.
 void CommitBeforeChild();
 // Before execve, which may run in a vfork child sharing memory with its parent (see
 // ShieldedFiles::CommitBeforeExec).

@@ -719,14 +719,118 @@ std::vector<int> ShieldedFiles::LockFdsToKeep(unsigned first, unsigned last) {
     return keep;
   }
   std::lock_guard lock(mutex_);
+  auto in_range = [&](int fd) {
+    return fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last;
+  };
   for (const auto& [path, node] : nodes_) {
-    int fd = node->lock_fd.get();
-    if (fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last) {
-      keep.push_back(fd);
-    }
+    if (in_range(node->lock_fd.get())) keep.push_back(node->lock_fd.get());
+  }
+  for (const OffsetPage& page : offset_pages_) {
+    if (in_range(page.memfd)) keep.push_back(page.memfd);
   }
   std::sort(keep.begin(), keep.end());
   return keep;
+}
+
+namespace {
+constexpr size_t kOffsetPageBytes = 4096;
+constexpr int kCellsPerPage = kOffsetPageBytes / sizeof(uint64_t);
+}  // namespace
+
+void ShieldedFiles::ShareOffsetsWithChild() {
+  if (!table_.AnyProtected()) return;
+  ShieldScope scope;
+  std::lock_guard lock(mutex_);
+  ShareOffsetsLocked();
+}
+
+void ShieldedFiles::ShareOffsetsLocked() {
+  for (const auto& [fd, desc] : table_.Snapshot()) {
+    // Only what an exec'd program can inherit (no FD_CLOEXEC: a shell's redirections): a
+    // shared offset makes every read and write first look for the other process's commits.
+    long fd_flags = DirectSyscall(SYS_fcntl, fd, F_GETFD);
+    if (fd_flags < 0 || (fd_flags & FD_CLOEXEC) != 0) continue;
+    std::lock_guard desc_lock(desc->mutex);
+    if (desc->shared_offset != nullptr) continue;
+    if (offset_pages_.empty() || offset_pages_.back().used == kCellsPerPage) {
+      long memfd = DirectSyscall(SYS_memfd_create, "cove-offsets", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+      if (memfd < 0 || DirectSyscall(SYS_ftruncate, memfd, kOffsetPageBytes) != 0) {
+        if (memfd >= 0) DirectSyscall(SYS_close, memfd);
+        Log(kLogWarning, "shared offsets: no memfd (%s): offsets are not shared with children",
+            strerror(memfd < 0 ? static_cast<int>(-memfd) : EIO));
+        return;
+      }
+      // Its size is fixed: a program that inherits it cannot be made to map past its end.
+      DirectSyscall(SYS_fcntl, memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+      long mapped = DirectSyscall(SYS_mmap, nullptr, kOffsetPageBytes, PROT_READ | PROT_WRITE,
+                                  MAP_SHARED, memfd, 0);
+      if (RawSyscallFailed(mapped)) {
+        DirectSyscall(SYS_close, memfd);
+        return;
+      }
+      offset_pages_.push_back(
+          {static_cast<int>(memfd), reinterpret_cast<std::atomic<uint64_t>*>(mapped), 0});
+    }
+    OffsetPage& page = offset_pages_.back();
+    int index = page.used++;
+    page.cells[index].store(desc->own_offset, std::memory_order_release);
+    desc->shared_offset = &page.cells[index];
+    desc->shared_memfd = page.memfd;
+    desc->shared_index = index;
+  }
+}
+
+std::atomic<uint64_t>* ShieldedFiles::InheritedCellLocked(int memfd, int index) {
+  if (memfd < 0 || index < 0 || index >= kCellsPerPage) return nullptr;
+  for (const OffsetPage& page : offset_pages_) {
+    if (page.memfd == memfd) return &page.cells[index];
+  }
+  // Only a sealed memfd of one page: anything else named here is left alone.
+  struct stat st {};
+  long seals = DirectSyscall(SYS_fcntl, memfd, F_GET_SEALS);
+  if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW) ||
+      DirectSyscall(SYS_fstat, memfd, &st) != 0 ||
+      st.st_size != static_cast<off_t>(kOffsetPageBytes)) {
+    Log(kLogWarning, "inherited offset page %d is not one: offsets not shared", memfd);
+    return nullptr;
+  }
+  long mapped = DirectSyscall(SYS_mmap, nullptr, kOffsetPageBytes, PROT_READ | PROT_WRITE,
+                              MAP_SHARED, memfd, 0);
+  if (RawSyscallFailed(mapped)) return nullptr;
+  DirectSyscall(SYS_fcntl, memfd, F_SETFD, FD_CLOEXEC);
+  auto* cells = reinterpret_cast<std::atomic<uint64_t>*>(mapped);
+  offset_pages_.insert(offset_pages_.begin(), {memfd, cells, kCellsPerPage});
+  return &cells[index];
+}
+
+void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
+  if (desc.shared_offset == nullptr) return;
+  std::lock_guard lock(mutex_);
+  RefreshIfChangedLocked();
+  ProtectedNode& node = *desc.node;
+  std::lock_guard node_lock(node.mutex);
+  const shield::FileEntry* entry = volume_->FindFile(node.path);
+  if (!node.file || entry == nullptr || entry->generation == node.file->generation()) return;
+  if (node.file->dirty()) {
+    Log(kLogError,
+        "%s: another process sharing this descriptor committed it while this one has "
+        "uncommitted writes: they conflict",
+        node.path.c_str());
+    return;
+  }
+  // Another process sharing the description (a child, the parent) committed the file: read on
+  // from its version.
+  auto reopened = volume_->OpenFile(node.path, true);
+  if (!reopened.ok() && ErrnoOf(reopened.status()) == EACCES) {
+    reopened = volume_->OpenFile(node.path, false);
+  }
+  if (!reopened.ok()) {
+    Fail("reopen after another process's commit", reopened.status());
+    return;
+  }
+  node.file = std::move(reopened).value();
+  Log(kLogDebug, "%s: reopened at generation %llu (committed by another process)",
+      node.path.c_str(), static_cast<unsigned long long>(entry->generation));
 }
 
 void ShieldedFiles::AfterFork() {
@@ -778,9 +882,11 @@ bool ShieldedFiles::TryRead(int fd, void* buf, size_t count, long* result) {
   auto desc = table_.Get(fd);
   if (!desc) return false;
   ShieldScope scope;
+  RefreshShared(*desc);
   std::lock_guard lock(desc->mutex);
-  *result = ReadLocked(*desc, buf, count, desc->offset);
-  if (*result > 0) desc->offset += static_cast<uint64_t>(*result);
+  uint64_t offset = desc->offset();
+  *result = ReadLocked(*desc, buf, count, offset);
+  if (*result > 0) desc->set_offset(offset + static_cast<uint64_t>(*result));
   return true;
 }
 
@@ -788,14 +894,15 @@ bool ShieldedFiles::TryWrite(int fd, const void* buf, size_t count, long* result
   auto desc = table_.Get(fd);
   if (!desc) return false;
   ShieldScope scope;
+  RefreshShared(*desc);
   std::lock_guard lock(desc->mutex);
-  uint64_t offset = desc->offset;
+  uint64_t offset = desc->offset();
   if (desc->flags & O_APPEND) {
     std::lock_guard node_lock(desc->node->mutex);
     if (desc->node->file) offset = desc->node->file->size();
   }
   *result = WriteLocked(*desc, buf, count, offset);
-  if (*result >= 0) desc->offset = offset + static_cast<uint64_t>(*result);
+  if (*result >= 0) desc->set_offset(offset + static_cast<uint64_t>(*result));
   return true;
 }
 
@@ -803,6 +910,7 @@ bool ShieldedFiles::TryPread(int fd, void* buf, size_t count, off_t offset, long
   auto desc = table_.Get(fd);
   if (!desc) return false;
   ShieldScope scope;
+  RefreshShared(*desc);
   *result = offset < 0 ? -EINVAL : ReadLocked(*desc, buf, count, static_cast<uint64_t>(offset));
   return true;
 }
@@ -811,6 +919,7 @@ bool ShieldedFiles::TryPwrite(int fd, const void* buf, size_t count, off_t offse
   auto desc = table_.Get(fd);
   if (!desc) return false;
   ShieldScope scope;
+  RefreshShared(*desc);
   *result = offset < 0 ? -EINVAL : WriteLocked(*desc, buf, count, static_cast<uint64_t>(offset));
   return true;
 }
@@ -856,8 +965,9 @@ bool ShieldedFiles::TryVectorIo(int fd, const struct iovec* iov, int iovcnt, off
     *result = -EINVAL;
     return true;
   }
+  RefreshShared(*desc);
   std::lock_guard lock(desc->mutex);
-  uint64_t pos = offset < 0 ? desc->offset : static_cast<uint64_t>(offset);
+  uint64_t pos = offset < 0 ? desc->offset() : static_cast<uint64_t>(offset);
   if (write && offset < 0 && (desc->flags & O_APPEND)) {
     std::lock_guard node_lock(desc->node->mutex);
     if (desc->node->file) pos = desc->node->file->size();
@@ -865,7 +975,7 @@ bool ShieldedFiles::TryVectorIo(int fd, const struct iovec* iov, int iovcnt, off
   long total = TransferIovecs(iov, iovcnt, pos, [&](void* base, size_t length, uint64_t at) {
     return write ? WriteLocked(*desc, base, length, at) : ReadLocked(*desc, base, length, at);
   });
-  if (offset < 0 && total > 0) desc->offset = pos;
+  if (offset < 0 && total > 0) desc->set_offset(pos);
   *result = total;
   return true;
 }
@@ -874,6 +984,7 @@ bool ShieldedFiles::TryLseek(int fd, off_t offset, int whence, long* result) {
   auto desc = table_.Get(fd);
   if (!desc) return false;
   ShieldScope scope;
+  RefreshShared(*desc);
   std::lock_guard lock(desc->mutex);
   uint64_t size = 0;
   {
@@ -890,20 +1001,20 @@ bool ShieldedFiles::TryLseek(int fd, off_t offset, int whence, long* result) {
       base = 0;
       break;
     case SEEK_CUR:
-      base = static_cast<long long>(desc->offset);
+      base = static_cast<long long>(desc->offset());
       break;
     case SEEK_END:
       base = static_cast<long long>(size);
       break;
     case SEEK_DATA:  // protected files have no holes: data everywhere before the end
       *result = static_cast<uint64_t>(offset) < size ? offset : -ENXIO;
-      if (*result >= 0) desc->offset = static_cast<uint64_t>(offset);
+      if (*result >= 0) desc->set_offset(static_cast<uint64_t>(offset));
       return true;
     case SEEK_HOLE:
       if (offset < 0 || static_cast<uint64_t>(offset) >= size) {
         *result = -ENXIO;
       } else {
-        desc->offset = size;
+        desc->set_offset(size);
         *result = static_cast<long>(size);
       }
       return true;
@@ -916,7 +1027,7 @@ bool ShieldedFiles::TryLseek(int fd, off_t offset, int whence, long* result) {
     *result = -EINVAL;
     return true;
   }
-  desc->offset = static_cast<uint64_t>(target);
+  desc->set_offset(static_cast<uint64_t>(target));
   *result = static_cast<long>(target);
   return true;
 }
@@ -925,6 +1036,7 @@ bool ShieldedFiles::TryFstat(int fd, struct stat* st, long* result) {
   auto desc = table_.Get(fd);
   if (!desc) return false;
   ShieldScope scope;
+  RefreshShared(*desc);
   *result = DirectSyscall(SYS_fstat, fd, st);
   if (*result == 0) {
     std::lock_guard node_lock(desc->node->mutex);
@@ -1469,8 +1581,10 @@ std::string ShieldedFiles::DescribeInheritable() {
     uint64_t offset;
     {
       std::lock_guard lock(desc->mutex);
-      offset = desc->offset;
+      offset = desc->offset();
     }
+    // The page of a shared offset goes along too: the new program keeps sharing it.
+    if (desc->shared_memfd >= 0) DirectSyscall(SYS_fcntl, desc->shared_memfd, F_SETFD, 0);
     int lock_fd = -1;
     {
       std::lock_guard lock(desc->node->mutex);
@@ -1480,7 +1594,8 @@ std::string ShieldedFiles::DescribeInheritable() {
     if (lock_fd >= 0) DirectSyscall(SYS_fcntl, lock_fd, F_SETFD, 0);
     if (!out.empty()) out += '\x1e';
     out += std::to_string(fd) + " " + std::to_string(offset) + " " + std::to_string(desc->flags) +
-           " " + std::to_string(lock_fd) + " " + desc->node->path;
+           " " + std::to_string(lock_fd) + " " + std::to_string(desc->shared_memfd) + " " +
+           std::to_string(desc->shared_index) + " " + desc->node->path;
   };
   auto snapshot = table_.Snapshot();
   for (const auto& [fd, desc] : snapshot) describe(fd, desc);
@@ -1550,11 +1665,11 @@ void ShieldedFiles::AdoptInherited(const std::string& spec) {
     std::string record =
         spec.substr(start, end == std::string::npos ? std::string::npos : end - start);
     start = end == std::string::npos ? spec.size() : end + 1;
-    int fd = -1, flags = 0, lock_fd = -1;
+    int fd = -1, flags = 0, lock_fd = -1, memfd = -1, cell = -1;
     unsigned long long offset = 0;
     int consumed = 0;
-    if (sscanf(record.c_str(), "%d %llu %d %d %n", &fd, &offset, &flags, &lock_fd, &consumed) !=
-            4 ||
+    if (sscanf(record.c_str(), "%d %llu %d %d %d %d %n", &fd, &offset, &flags, &lock_fd, &memfd,
+               &cell, &consumed) != 6 ||
         consumed <= 0) {
       continue;
     }
@@ -1581,8 +1696,13 @@ void ShieldedFiles::AdoptInherited(const std::string& spec) {
     }
     auto desc = std::make_shared<OpenFileDescription>();
     desc->node = node;
-    desc->offset = offset;
+    desc->own_offset = offset;
     desc->flags = flags;
+    if (std::atomic<uint64_t>* shared = InheritedCellLocked(memfd, cell); shared != nullptr) {
+      desc->shared_offset = shared;
+      desc->shared_memfd = memfd;
+      desc->shared_index = cell;
+    }
     InstallNew(fd, std::move(desc));
     Log(kLogDebug, "inherited fd %d -> %s at offset %llu", fd, path.c_str(), offset);
   }

@@ -44,13 +44,29 @@ struct ProtectedNode {
   UniqueFd lock_fd;  // the host file: cross-process writer lock and fcntl record locks
 };
 
-// What open(2) creates: shared by dup'ed descriptors (and by parent and child after fork,
-// within each process's copy of the table).
+// What open(2) creates: shared by dup'ed descriptors, and with child processes: once a child
+// may share it (fork, spawn), its offset lives in a cell of memory shared with the child and
+// with the program the child execs (a memfd page named in COVE_INHERITED_FDS), so that a
+// shell's `{ echo a; /bin/echo b; echo c; } > file` writes "a b c" as natively.
 struct OpenFileDescription {
   std::shared_ptr<ProtectedNode> node;
-  std::mutex mutex;  // offset
-  uint64_t offset = 0;
-  int flags = 0;  // O_ACCMODE | O_APPEND | O_NONBLOCK as given to open / F_SETFL
+  std::mutex mutex;         // the offset, within this process
+  int flags = 0;            // O_ACCMODE | O_APPEND | O_NONBLOCK as given to open / F_SETFL
+  uint64_t own_offset = 0;  // while no other process shares it
+  std::atomic<uint64_t>* shared_offset = nullptr;  // once one may
+  int shared_memfd = -1;                           // the page of shared_offset, for an exec
+  int shared_index = -1;
+
+  uint64_t offset() const {
+    return shared_offset != nullptr ? shared_offset->load(std::memory_order_acquire) : own_offset;
+  }
+  void set_offset(uint64_t offset) {
+    if (shared_offset != nullptr) {
+      shared_offset->store(offset, std::memory_order_release);
+    } else {
+      own_offset = offset;
+    }
+  }
 };
 
 class ShieldedFiles {
@@ -159,13 +175,18 @@ class ShieldedFiles {
   bool InBorrowedMemory() const;
   // In the child of fork(): this process is the owner of its (copied) memory from now on.
   void AfterFork();
+  // Before a child process is created: the offset of every protected description that an
+  // exec'd program can inherit moves to memory shared with the child (see
+  // OpenFileDescription).
+  void ShareOffsetsWithChild();
   // Before a child that runs on this memory is created (vfork, clone with CLONE_VM): close and
   // close_range look whether they run in such a child from then on (ChildOnOurMemoryPossible).
   void ExpectChildOnOurMemory() { child_on_our_memory_.store(true, std::memory_order_relaxed); }
   bool ChildOnOurMemoryPossible() const {
     return child_on_our_memory_.load(std::memory_order_relaxed);
   }
-  // In a child on the parent's memory: the runtime's lock descriptors in [first, last], which
+  // In a child on the parent's memory: the runtime's lock descriptors (and pages of shared
+  // offsets) in [first, last], which
   // the child keeps open whatever it closes (Python's subprocess closes every descriptor above
   // 2 before exec): the next program's runtime takes them over, so that parent and child share
   // the writer lock of a file the child inherits. Empty anywhere else (in the parent, the hint
@@ -250,6 +271,22 @@ class ShieldedFiles {
   // In borrowed memory: the child's O_PATH descriptors that `listed` does not name.
   std::vector<int> UnlistedAliasesInChild(
       const std::vector<std::pair<int, std::shared_ptr<OpenFileDescription>>>& listed) const;
+  // Pages of shared offset cells (OpenFileDescription): this process's own, from which new
+  // cells are taken, and those inherited through exec. Under mutex_.
+  struct OffsetPage {
+    int memfd = -1;
+    std::atomic<uint64_t>* cells = nullptr;
+    int used = 0;  // cells handed out (inherited pages: all)
+  };
+  std::vector<OffsetPage> offset_pages_;
+  // Gives every protected description a shared offset cell (before a child is created).
+  void ShareOffsetsLocked();
+  // The cell `index` of the inherited page `memfd` (mapped on first use); nullptr if `memfd` is
+  // not such a page.
+  std::atomic<uint64_t>* InheritedCellLocked(int memfd, int index);
+  // A description that another process may share: the fspf and its file as that process
+  // left them (its commits), before this process reads or writes through it.
+  void RefreshShared(OpenFileDescription& desc);
   std::atomic<long> owner_pid_{0};  // the process whose memory this is (see InBorrowedMemory)
   std::atomic<bool> child_on_our_memory_{false};
   std::mutex mutex_;

@@ -144,6 +144,7 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
                             result);
     case SYS_vfork:
       (void)files->CommitAll();  // in the parent, before the child borrows its memory
+      files->ShareOffsetsWithChild();
       files->ExpectChildOnOurMemory();
       return false;
     case SYS_clone:
@@ -152,6 +153,7 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       unsigned long flags = nr == SYS_clone ? static_cast<unsigned long>(args[0])
                                             : *static_cast<const unsigned long*>(ptr(0));
       if ((flags & CLONE_VFORK) != 0 && (flags & CLONE_THREAD) == 0) (void)files->CommitAll();
+      if ((flags & CLONE_THREAD) == 0) files->ShareOffsetsWithChild();  // a process
       if ((flags & CLONE_VM) != 0 && (flags & CLONE_THREAD) == 0) files->ExpectChildOnOurMemory();
       return false;
     }

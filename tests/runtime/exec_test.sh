@@ -40,4 +40,17 @@ crun bash -c "nice echo n > '$REGION/nice'; timeout 10 echo t > '$REGION/timeout
 got="$(plain_cat "$REGION/nice") $(plain_cat "$REGION/timeout") $(plain_cat "$REGION/xargs") $(plain_cat "$REGION/find") $(plain_cat "$REGION/env")"
 [ "$got" = "n t 1 2 3 n n" ] && pass "nice, timeout, xargs, find -exec and env write and read protected files" ||
   fail "shell patterns wrote: $got"
+
+# A redirection shared by the shell and the programs it runs: one open file description, so
+# one offset (a shared memory cell), and each reads on from the others' commits.
+crun bash -c "{ echo a; /bin/echo b; echo c; } > '$REGION/group'
+  { echo a; /bin/echo b; echo c; } >> '$REGION/append'
+  (exec > '$REGION/exec'; echo a; /bin/echo b; echo c; /bin/echo d)
+  { /bin/echo x; /bin/echo y; } > '$REGION/two'
+  { read l; /usr/bin/head -n 1; read m; echo \"\$l|\$m\"; } < '$REGION/exec' > '$REGION/reads'" \
+  2>"$WORK/err" || fail "shared redirections: $(cat "$WORK/err")"
+got="$(plain_cat "$REGION/group" | tr '\n' ' ')/$(plain_cat "$REGION/append" | tr '\n' ' ')/$(plain_cat "$REGION/exec" | tr '\n' ' ')/$(plain_cat "$REGION/two" | tr '\n' ' ')/$(plain_cat "$REGION/reads" | tr '\n' ' ')"
+[ "$got" = "a b c /a b c /a b c d /x y /b a|c " ] &&
+  pass "the shell and its programs share each redirection's offset, as natively" ||
+  fail "shared redirections wrote: $got (expected a b c /a b c /a b c d /x y /b a|c )"
 finish
