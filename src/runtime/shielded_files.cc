@@ -404,6 +404,11 @@ bool ShieldedFiles::NeedsCommit(const ProtectedNode& node) {
 
 Status ShieldedFiles::CommitNodeLocked(ProtectedNode& node) {
   if (!NeedsCommit(node)) return Status::Ok();
+  if (node.conflicted) {
+    return FailedPrecondition(node.path +
+                              ": not committed: another process sharing its descriptor "
+                              "committed it first (concurrent writes through a shared offset)");
+  }
   Status status = volume_->Commit(*node.file);
   if (status.ok()) {
     Log(kLogDebug, "committed %s", node.path.c_str());
@@ -812,10 +817,13 @@ void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
   const shield::FileEntry* entry = volume_->FindFile(node.path);
   if (!node.file || entry == nullptr || entry->generation == node.file->generation()) return;
   if (node.file->dirty()) {
-    Log(kLogError,
-        "%s: another process sharing this descriptor committed it while this one has "
-        "uncommitted writes: they conflict",
-        node.path.c_str());
+    if (!node.conflicted) {
+      Log(kLogError,
+          "%s: another process sharing this descriptor committed it while this one has "
+          "uncommitted writes: they conflict, this one's will not be committed",
+          node.path.c_str());
+    }
+    node.conflicted = true;
     return;
   }
   // Another process sharing the description (a child, the parent) committed the file: read on

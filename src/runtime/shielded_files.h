@@ -40,6 +40,7 @@ struct ProtectedNode {
   std::unique_ptr<shield::ProtectedFile> file;  // null once the last descriptor closed
   bool unlinked = false;                        // removed or replaced: never committed again
   bool write_locked = false;                    // holds the cross-process writer lock
+  bool conflicted = false;  // another process sharing a descriptor committed over its writes
   int fd_refs = 0;                              // table slots referring to it (under mutex_)
   UniqueFd lock_fd;  // the host file: cross-process writer lock and fcntl record locks
 };
