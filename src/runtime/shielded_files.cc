@@ -714,15 +714,15 @@ bool ShieldedFiles::TryLink(int olddirfd, const char* oldpath, int newdirfd, con
 }
 
 bool ShieldedFiles::InBorrowedMemory() const {
-  return DirectSyscall(SYS_getpid) != owner_pid_.load(std::memory_order_relaxed);
+  // Such a child exists only after this process made one (ExpectChildOnOurMemory, from the
+  // syscall trap), so processes that never did skip the getpid.
+  return ChildOnOurMemoryPossible() &&
+         DirectSyscall(SYS_getpid) != owner_pid_.load(std::memory_order_relaxed);
 }
 
 std::vector<int> ShieldedFiles::LockFdsToKeep(unsigned first, unsigned last) {
   std::vector<int> keep;
-  if (!InBorrowedMemory()) {
-    child_on_our_memory_.store(false, std::memory_order_relaxed);
-    return keep;
-  }
+  if (!InBorrowedMemory()) return keep;
   std::lock_guard lock(mutex_);
   auto in_range = [&](int fd) {
     return fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last;

@@ -190,8 +190,7 @@ class ShieldedFiles {
   // offsets) in [first, last], which
   // the child keeps open whatever it closes (Python's subprocess closes every descriptor above
   // 2 before exec): the next program's runtime takes them over, so that parent and child share
-  // the writer lock of a file the child inherits. Empty anywhere else (in the parent, the hint
-  // of ExpectChildOnOurMemory is dropped).
+  // the writer lock of a file the child inherits. Empty anywhere else.
   std::vector<int> LockFdsToKeep(unsigned first, unsigned last);
   // In the new program: makes the inherited O_PATH descriptors of `spec` protected again (each
   // must still name the host file of its path). Called by the constructor.
