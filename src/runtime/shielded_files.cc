@@ -1399,9 +1399,19 @@ bool ShieldedFiles::TryRename(int olddirfd, const char* oldpath, int newdirfd, c
     *result = -EXDEV;
     return true;
   }
-  bool target_exists = nodes_.count(to) != 0 || volume_->FindFile(to) != nullptr;
+  // What the kernel would refuse is refused before the fspf records anything: a directory at
+  // the target (mv's first try, renameat2(f, dir, RENAME_NOREPLACE), must fail for it to fall
+  // back to dir/f), and any target under RENAME_NOREPLACE.
+  struct stat target {};
+  bool host_target =
+      DirectSyscall(SYS_newfstatat, AT_FDCWD, to_host.c_str(), &target, AT_SYMLINK_NOFOLLOW) == 0;
+  bool target_exists = host_target || nodes_.count(to) != 0 || volume_->FindFile(to) != nullptr;
   if ((flags & RENAME_NOREPLACE) && target_exists) {
     *result = -EEXIST;
+    return true;
+  }
+  if (host_target && S_ISDIR(target.st_mode)) {
+    *result = -EISDIR;
     return true;
   }
   if (node) {

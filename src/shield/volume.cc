@@ -280,8 +280,17 @@ Status Volume::RemoveFile(const std::string& path) {
     fspf_.files[path] = std::move(removed);
     return saved.WithContext("remove " + path);
   }
-  COVE_RETURN_IF_ERROR(env_->Unlink(JournalPath(host)));
-  return env_->Unlink(host);
+  // The host file could not go (a directory without write permission...): the entry comes
+  // back, or the file would be lost while the program was told its unlink failed.
+  Status unlinked = env_->Unlink(JournalPath(host));
+  if (unlinked.ok()) unlinked = env_->Unlink(host);
+  if (!unlinked.ok()) {
+    fspf_.files[path] = std::move(removed);
+    Status restored = SaveLocked({&path});
+    if (!restored.ok())
+      return unlinked.WithContext("and restoring its entry: " + restored.ToString());
+  }
+  return unlinked;
 }
 
 // The rename intent: "cove-rename-v1\n" | from host path "\n" | to host path "\n" | to path.
@@ -316,8 +325,25 @@ Status Volume::RenameFile(const std::string& from, const std::string& to) {
     (void)env_->Unlink(RenameIntentPath());
     return saved.WithContext("rename " + from + " -> " + to);
   }
-  COVE_RETURN_IF_ERROR(env_->Unlink(JournalPath(to_host)));
-  COVE_RETURN_IF_ERROR(env_->Rename(from_host, to_host));
+  Status moved_on_host = env_->Unlink(JournalPath(to_host));
+  if (moved_on_host.ok()) moved_on_host = env_->Rename(from_host, to_host);
+  if (!moved_on_host.ok()) {
+    // The kernel refused the host rename (a directory at the target, no permission...): the
+    // fspf goes back to naming `from`, as the program is told the rename failed. Only if that
+    // save fails too does the intent stay, for Open to finish or drop.
+    FileEntry back = std::move(fspf_.files[to]);
+    back.path = from;
+    fspf_.files.erase(to);
+    fspf_.files[from] = std::move(back);
+    if (replaced) fspf_.files[to] = std::move(*replaced);
+    Status restored = SaveLocked({&from, &to});
+    if (!restored.ok()) {
+      return moved_on_host.WithContext("rename " + from + " -> " + to +
+                                       ", and restoring the fspf: " + restored.ToString());
+    }
+    (void)env_->Unlink(RenameIntentPath());
+    return moved_on_host.WithContext("rename " + from + " -> " + to);
+  }
   COVE_RETURN_IF_ERROR(env_->SyncParentDir(to_host));
   return env_->Unlink(RenameIntentPath());
 }

@@ -57,6 +57,32 @@ TEST_F(VolumeRenameTest, RenameMovesEntryAndHostFileAndReplacesTarget) {
   EXPECT_EQ(Read(*reopened, "/data/b"), a);
 }
 
+// The kernel refuses the host side (a non-empty directory where the file should go, or is):
+// the fspf goes back to what it was, no rename intent stays (the next start would try it
+// again and refuse to start), and the file keeps its content under its old name.
+TEST_F(VolumeRenameTest, HostRefusalLeavesTheFspfAsItWas) {
+  auto volume = Reopen();
+  auto a = Pattern(3000, 4);
+  Write(*volume, "/data/a", a);
+  std::filesystem::create_directories(dir_ / "enc/dir/inside");
+  Status renamed = volume->RenameFile("/data/a", "/data/dir");
+  EXPECT_FALSE(renamed.ok());
+  EXPECT_FALSE(std::filesystem::exists(volume->RenameIntentPath()));
+  EXPECT_EQ(volume->FindFile("/data/dir"), nullptr);
+  EXPECT_EQ(Read(*volume, "/data/a"), a);
+
+  Write(*volume, "/data/b", Pattern(100, 5));
+  std::filesystem::remove(dir_ / "enc/b");
+  std::filesystem::create_directories(dir_ / "enc/b/inside");  // unlink(2) of it fails
+  EXPECT_FALSE(volume->RemoveFile("/data/b").ok());
+  EXPECT_NE(volume->FindFile("/data/b"), nullptr);
+
+  auto reopened = Reopen();  // what is on disk
+  EXPECT_EQ(Read(*reopened, "/data/a"), a);
+  EXPECT_EQ(reopened->FindFile("/data/dir"), nullptr);
+  EXPECT_NE(reopened->FindFile("/data/b"), nullptr);
+}
+
 TEST_F(VolumeRenameTest, RefusesRenameAcrossRegionKinds) {
   auto volume = Reopen();
   Write(*volume, "/data/a", Pattern(10, 4));

@@ -82,6 +82,26 @@ crun mv "$REGION/z" "$REGION/w" 2>"$WORK/mv.err" && crun diff -r "$WORK/tree" "$
 crun rm -rf "$REGION/w" "$REGION/x" && [ ! -e "$REGION/w" ] && pass "rm -rf" || fail "rm -rf"
 grep -rqa "TREE-SECRET" "$REGION" && fail "tree plaintext on disk"
 
+# mv of a file into a directory: mv first tries renameat2(f, dir, RENAME_NOREPLACE), which
+# must fail (EEXIST) before the fspf records anything; a rename onto a directory fails with
+# EISDIR and leaves the region as it was (it once recorded the directory as the file and
+# left an intent that refused every later start).
+crun sh -c "echo moved > '$REGION/tomove'; mkdir -p '$REGION/into'" || fail "setup for mv"
+crun mv "$REGION/tomove" "$REGION/into" 2>"$WORK/mv.err" &&
+  [ "$(crun cat "$REGION/into/tomove")" = moved ] && crun ls "$REGION/into" >/dev/null &&
+  pass "mv file dir moves the file into the directory" || fail "mv file dir: $(cat "$WORK/mv.err")"
+crun sh -c "echo stays > '$REGION/stays'" || fail "setup for rename onto a directory"
+out=$(SCONE_ALLOW_DLOPEN=2 crun /usr/bin/python3 -c "
+import os
+try:
+    os.rename('$REGION/stays', '$REGION/into')
+except OSError as e:
+    print(e.strerror)
+print(open('$REGION/stays').read().strip())" 2>&1)
+[ "$out" = "$(printf 'Is a directory\nstays')" ] && [ "$(crun cat "$REGION/stays")" = stays ] &&
+  pass "a rename onto a directory fails with EISDIR and changes nothing" ||
+  fail "rename onto a directory: $out"
+
 # Permission bits are the program's, as on a plain file: addf keeps the source's (an encrypted
 # script stays executable), new files get the mode asked for under the umask, cp copies them.
 [ "$(crun "$REGION/run.sh" x)" = "script ran: x" ] && pass "an encrypted script is executable" ||
