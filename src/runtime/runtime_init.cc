@@ -305,6 +305,10 @@ void FinishProcess(bool flush_stdio, int status) {
         committed.ToString().c_str(), status <= 0 ? " (exit status 74)" : "");
     if (status <= 0) DirectSyscall(SYS_exit_group, kLostCommitExitCode);
   }
+  if (files->LostWrites() && status <= 0) {
+    Say("writes to protected files were lost (above): exit status 74");
+    DirectSyscall(SYS_exit_group, kLostCommitExitCode);
+  }
   if (g_sealed && g_committed && g_tag_file != nullptr && g_tag_file->empty()) {
     Say("fspf tag: %.32s", g_tag_env + 15);
     g_committed = false;

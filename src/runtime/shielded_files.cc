@@ -489,6 +489,17 @@ void ShieldedFiles::AddRef(const std::shared_ptr<ProtectedNode>& node) {
   ++node->fd_refs;
 }
 
+void ShieldedFiles::ReleaseImplicitly(const std::shared_ptr<ProtectedNode>& node, const char* how) {
+  std::string path = node->path;
+  Status status = ReleaseRef(node);
+  if (status.ok()) return;
+  // No call returns this error to the program (a shell restores its stdout with dup2 after a
+  // builtin's `>> file`): said whatever SCONE_LOG is, and the process ends with status 74.
+  Say("%s: writes lost: the commit when the last descriptor went (%s) failed: %s", path.c_str(),
+      how, status.ToString().c_str());
+  lost_writes_.store(true, std::memory_order_relaxed);
+}
+
 Status ShieldedFiles::ReleaseRef(const std::shared_ptr<ProtectedNode>& node) {
   std::lock_guard lock(mutex_);
   if (--node->fd_refs > 0) return Status::Ok();
@@ -1242,7 +1253,7 @@ bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
   } else {
     replaced = table_.Remove(static_cast<int>(*result));
   }
-  if (replaced) (void)ReleaseRef(replaced->node);
+  if (replaced) ReleaseImplicitly(replaced->node, "dup2 over its descriptor");
   return true;
 }
 
@@ -1558,7 +1569,7 @@ void ShieldedFiles::ForgetRange(unsigned first, unsigned last) {
   ShieldScope scope;
   for (const auto& [fd, desc] : table_.Snapshot()) {
     if (static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last) {
-      if (auto removed = table_.Remove(fd)) (void)ReleaseRef(removed->node);
+      if (auto removed = table_.Remove(fd)) ReleaseImplicitly(removed->node, "close_range");
     }
   }
 }

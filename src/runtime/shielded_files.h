@@ -41,8 +41,8 @@ struct ProtectedNode {
   bool unlinked = false;                        // removed or replaced: never committed again
   bool write_locked = false;                    // holds the cross-process writer lock
   bool conflicted = false;  // another process sharing a descriptor committed over its writes
-  int fd_refs = 0;                              // table slots referring to it (under mutex_)
-  UniqueFd lock_fd;  // the host file: cross-process writer lock and fcntl record locks
+  int fd_refs = 0;          // table slots referring to it (under mutex_)
+  UniqueFd lock_fd;         // the host file: cross-process writer lock and fcntl record locks
 };
 
 // What open(2) creates: shared by dup'ed descriptors, and with child processes: once a child
@@ -198,6 +198,9 @@ class ShieldedFiles {
 
   // Commits every open, modified file (fsync of everything; at exit).
   Status CommitAll();
+  // True when writes were lost in a commit no call could report to the program (the last
+  // descriptor replaced by dup2 or closed by close_range): the process must not end with 0.
+  bool LostWrites() const { return lost_writes_.load(std::memory_order_relaxed); }
   // Before an exec (interposed or trapped, possibly in a vfork child that shares this memory
   // with its suspended parent): commits everything, then releases the staged files' locks
   // with LOCK_UN on the shared open file descriptions, without closing or forgetting the
@@ -288,6 +291,10 @@ class ShieldedFiles {
   // left them (its commits), before this process reads or writes through it.
   void RefreshShared(OpenFileDescription& desc);
   std::atomic<long> owner_pid_{0};  // the process whose memory this is (see InBorrowedMemory)
+  std::atomic<bool> lost_writes_{false};
+  // ReleaseRef for a descriptor the program did not close itself: a failed commit is said on
+  // stderr and recorded (LostWrites).
+  void ReleaseImplicitly(const std::shared_ptr<ProtectedNode>& node, const char* how);
   std::atomic<bool> child_on_our_memory_{false};
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<ProtectedNode>> nodes_;  // open protected paths
