@@ -616,6 +616,13 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
       *result = -ENOTDIR;
       return true;
     }
+    // The host file's permission bits are the file's: one the program may not write (mode
+    // 444, another owner's) is refused as the kernel would, before any write is accepted
+    // that no commit could store.
+    if (writable && DirectSyscall(SYS_faccessat, AT_FDCWD, host.c_str(), W_OK) == -EACCES) {
+      *result = -EACCES;
+      return true;
+    }
     if (!node) {
       node = OpenNodeLocked(abs, false, result);
       if (!node && *result == -ENOENT && writable && (flags & O_CREAT) && (flags & O_TRUNC)) {

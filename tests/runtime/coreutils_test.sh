@@ -102,6 +102,26 @@ print(open('$REGION/stays').read().strip())" 2>&1)
   pass "a rename onto a directory fails with EISDIR and changes nothing" ||
   fail "rename onto a directory: $out"
 
+# A protected file the program may not write (mode 444, as a user other than root) is refused
+# at open with EACCES, as natively; a writable one takes the append.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  U=$(mktemp -d /tmp/cove-runtime-user-XXXXXX)
+  mkdir "$U/r" && echo orig >"$U/r/ro" && echo orig >"$U/r/rw"
+  "$COVE" fspf create "$U/fspf" >/dev/null && "$COVE" fspf addr "$U/fspf" "$U/r" --encrypted >/dev/null &&
+    "$COVE" fspf addf "$U/fspf" "$U/r" "$U/r" >/dev/null
+  uout=$("$COVE" fspf encrypt "$U/fspf")
+  ukey=$(sed -n 's/.*key: \([0-9a-f]\{64\}\).*/\1/p' <<<"$uout")
+  sed -n 's/.*tag: \([0-9a-f]\{32\}\).*/\1/p' <<<"$uout" >"$U/tag"
+  chmod 444 "$U/r/ro" && chown -R nobody:nogroup "$U" && chmod 755 "$U"
+  out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups env COVE_RUNTIME="$COVE_RUNTIME" \
+    "$COVE" run --fspf "$U/fspf" --key "$ukey" --tag-file "$U/tag" -- sh -c \
+    "{ echo more >> '$U/r/ro'; } 2>/dev/null; echo \$?; cat '$U/r/ro'; echo new >> '$U/r/rw'; cat '$U/r/rw'" 2>&1)
+  rm -rf "$U"
+  [ "$out" = "$(printf '2\norig\norig\nnew')" ] &&
+    pass "a protected file the user may not write is refused at open (EACCES)" ||
+    fail "read-only protected file as nobody: $out"
+fi
+
 # Permission bits are the program's, as on a plain file: addf keeps the source's (an encrypted
 # script stays executable), new files get the mode asked for under the umask, cp copies them.
 [ "$(crun "$REGION/run.sh" x)" = "script ran: x" ] && pass "an encrypted script is executable" ||
