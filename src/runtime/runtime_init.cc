@@ -17,6 +17,7 @@
 
 #include "check/platform_check.h"
 #include "common/hex.h"
+#include "runtime/commit_flusher.h"
 #include "runtime/direct_syscall.h"
 #include "runtime/raw_syscall_env.h"
 #include "runtime/runtime_log.h"
@@ -208,6 +209,27 @@ void ReadMuslConf(const RuntimeConfig& config, bool explicitly_set) {
   Log(kLogConfig, "configuration %s", DescribeMuslConf(*conf).c_str());
 }
 
+// Grows the process's descriptor table now, while the process has one thread, to cover the
+// descriptors the shield keeps open (a host and a lock descriptor per open protected file, the
+// lock of each staged new file, up to 512). The kernel grows a table that several threads
+// share only after an RCU grace period (synchronize_rcu in expand_fdtable), milliseconds each
+// time: a program with a second thread (the runtime's own commit thread included) took 25-35%
+// longer to create 3,000 files. The table never shrinks; the descriptor used is closed at once.
+void PreGrowDescriptorTable() {
+  constexpr long kDescriptors = 1024;
+  struct rlimit limit {};
+  long top = kDescriptors - 1;
+  if (DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY && static_cast<long>(limit.rlim_cur) <= top) {
+    top = static_cast<long>(limit.rlim_cur) - 1;
+  }
+  long root = DirectSyscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC);
+  if (root < 0) return;
+  long high = DirectSyscall(SYS_fcntl, root, F_DUPFD_CLOEXEC, top);
+  if (high >= 0) DirectSyscall(SYS_close, high);
+  DirectSyscall(SYS_close, root);
+}
+
 int OpenLogFile(const std::string& path) {
   long fd = DirectSyscall(SYS_openat, AT_FDCWD, path.c_str(),
                           O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -247,6 +269,7 @@ __attribute__((constructor)) void StartRuntime() {
   g_dlopen = config->dlopen;
   g_heap = config->heap_bytes;
   ApplyLimits(*config);
+  if (!config->fspf_path.empty()) PreGrowDescriptorTable();
   if (!config->fspf_path.empty()) {
     std::unique_ptr<shield::Volume> volume = OpenVolumeOrRefuse(*config);
     g_sealed = volume->sealed();
@@ -270,6 +293,7 @@ __attribute__((constructor)) void StartRuntime() {
       files->AdoptInherited(inherited);
       unsetenv("COVE_INHERITED_FDS");
     }
+    CommitFlusher::Configure(getenv("COVE_COMMIT_DELAY_MS"));
     pthread_atfork(CommitBeforeChild, nullptr, [] { ShieldedFiles::Instance()->AfterFork(); });
     files->EnableStrict();
     // Raw `syscall` instructions outside the runtime (Go, static code, glibc internals) reach
@@ -280,6 +304,9 @@ __attribute__((constructor)) void StartRuntime() {
       options.dispatcher = DispatchTrappedSyscall;
       options.filter = TrappedSyscallMayConcernShield;
       options.log_fd = log_fd;
+      // A termination signal left at its default action commits first (commit_flusher.h).
+      options.default_action_signals = DefaultActionSignalsToCommitOn();
+      options.default_action_handler = OnDefaultActionSignal;
       Status installed = InstallSyscallTrap(options);
       if (!installed.ok()) {
         Log(kLogWarning, "raw syscalls are not trapped: %s", installed.ToString().c_str());

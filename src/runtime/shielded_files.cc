@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/hex.h"
+#include "runtime/commit_flusher.h"
 #include "runtime/direct_syscall.h"
 #include "runtime/raw_syscall_env.h"
 #include "runtime/runtime_log.h"
@@ -428,6 +429,7 @@ Status ShieldedFiles::CommitOnLastCloseLocked(ProtectedNode& node) {
   // close does not promise durability (fsync does), so new files are saved in batches.
   COVE_RETURN_IF_ERROR(volume_->Stage(*node.file));
   Log(kLogDebug, "staged %s (recorded at the next fspf write)", node.path.c_str());
+  CommitFlusher::NotePending();
   {
     std::lock_guard lock(unsaved_mutex_);
     unsaved_locks_[node.path] = std::move(node.lock_fd);
@@ -898,6 +900,7 @@ long ShieldedFiles::WriteLocked(OpenFileDescription& desc, const void* buf, size
   if (offset + count > kMaxFileSize) return -EFBIG;
   Status status = node.file->Write(offset, {static_cast<const uint8_t*>(buf), count});
   if (!status.ok()) return Fail("write", status);
+  CommitFlusher::NotePending();
   if (desc.flags & (O_SYNC | O_DSYNC)) {
     if (Status s = CommitNodeLocked(node); !s.ok()) return Fail("write(O_SYNC)", s);
   }
@@ -1155,6 +1158,7 @@ bool ShieldedFiles::TryFtruncate(int fd, off_t length, long* result) {
     *result = Fail("ftruncate", s);
   } else {
     *result = 0;
+    CommitFlusher::NotePending();
   }
   return true;
 }
@@ -1742,6 +1746,16 @@ void ShieldedFiles::AdoptInherited(const std::string& spec) {
     InstallNew(fd, std::move(desc));
     Log(kLogDebug, "inherited fd %d -> %s at offset %llu", fd, path.c_str(), offset);
   }
+}
+
+Status ShieldedFiles::CommitPending() {
+  ShieldScope scope;
+  Status first = CommitOpenNodes("background commit");
+  if (Status status = SaveUnsaved(); !status.ok()) {
+    Fail("background commit", status);
+    if (first.ok()) first = status;
+  }
+  return first;
 }
 
 Status ShieldedFiles::CommitAll() {

@@ -198,6 +198,8 @@ class ShieldedFiles {
 
   // Commits every open, modified file (fsync of everything; at exit).
   Status CommitAll();
+  // The same from the background (CommitFlusher): what was written and not committed yet.
+  Status CommitPending();
   // True when writes were lost in a commit no call could report to the program (the last
   // descriptor replaced by dup2 or closed by close_range): the process must not end with 0.
   bool LostWrites() const { return lost_writes_.load(std::memory_order_relaxed); }

@@ -81,6 +81,24 @@ long EmulateSigprocmask(ucontext_t* uc, const long a[6]) {
   return 0;
 }
 
+// rt_sigaction of a signal whose SIG_DFL the runtime replaces: the program asks for SIG_DFL and
+// gets the runtime's handler, and is told SIG_DFL whenever that handler is installed.
+long EmulateDefaultActionSigaction(int sig, const KernelSigaction* act, KernelSigaction* oact) {
+  KernelSigaction install{};
+  if (act != nullptr) {
+    install = act->handler == reinterpret_cast<uintptr_t>(SIG_DFL) ? DefaultActionReplacement()
+                                                                   : AsInstalled(*act);
+  }
+  KernelSigaction old{};
+  long r = RawSyscall4(SYS_rt_sigaction, sig, act != nullptr ? reinterpret_cast<long>(&install) : 0,
+                       reinterpret_cast<long>(&old), 8);
+  if (r == 0 && oact != nullptr) {
+    if (old.handler == g_trap_state.default_action_handler) old = KernelSigaction{};
+    *oact = old;
+  }
+  return r;
+}
+
 // rt_sigaction: SIGSYS stays ours (the program's wish is remembered and chained to for SIGSYS
 // not raised by the trap); other handlers get our in-range restorer and never block SIGSYS.
 long EmulateSigaction(const long a[6]) {
@@ -99,14 +117,11 @@ long EmulateSigaction(const long a[6]) {
     if (oact != nullptr) *oact = old;
     return 0;
   }
-  if (act == nullptr) return RawSyscall4(SYS_rt_sigaction, a[0], 0, a[2], 8);
-  KernelSigaction copy = *act;
-  copy.mask &= ~kSigsysBit;
-  if (copy.handler != reinterpret_cast<uintptr_t>(SIG_DFL) &&
-      copy.handler != reinterpret_cast<uintptr_t>(SIG_IGN)) {
-    copy.flags |= kSaRestorer;
-    copy.restorer = reinterpret_cast<uintptr_t>(cove_sigsys_restorer);
+  if (a[0] >= 1 && a[0] <= 64 && ((g_trap_state.default_action_signals >> (a[0] - 1)) & 1)) {
+    return EmulateDefaultActionSigaction(static_cast<int>(a[0]), act, oact);
   }
+  if (act == nullptr) return RawSyscall4(SYS_rt_sigaction, a[0], 0, a[2], 8);
+  KernelSigaction copy = AsInstalled(*act);
   return RawSyscall4(SYS_rt_sigaction, a[0], reinterpret_cast<long>(&copy), a[2], 8);
 }
 
@@ -213,6 +228,26 @@ bool AskDispatcher(long nr, long args[6], long* result) {
 }
 
 }  // namespace
+
+// The handler the program asks for, as installed: our in-range restorer, SIGSYS never blocked.
+KernelSigaction AsInstalled(const KernelSigaction& act) {
+  KernelSigaction copy = act;
+  copy.mask &= ~kSigsysBit;
+  if (copy.handler != reinterpret_cast<uintptr_t>(SIG_DFL) &&
+      copy.handler != reinterpret_cast<uintptr_t>(SIG_IGN)) {
+    copy.flags |= kSaRestorer;
+    copy.restorer = reinterpret_cast<uintptr_t>(cove_sigsys_restorer);
+  }
+  return copy;
+}
+
+// The runtime's handler in place of SIG_DFL for `sig` (SyscallTrapOptions::
+// default_action_signals): every other signal blocked while it runs, SA_RESTART so that a
+// signal it does not end the process with leaves the program's calls as they were.
+KernelSigaction DefaultActionReplacement() {
+  return {g_trap_state.default_action_handler, SA_RESTART | kSaRestorer,
+          reinterpret_cast<uintptr_t>(cove_sigsys_restorer), ~kSigsysBit};
+}
 
 long ArmSyscallTrapForCurrentThread() {
   SyscallCodeRange range = RuntimeSyscallCodeRange();

@@ -34,10 +34,19 @@ struct TrapState {
   std::atomic<uintptr_t> program_sigsys_handler{0};  // SIG_DFL
   std::atomic<unsigned long> program_sigsys_flags{0};
   std::atomic<uint64_t> program_sigsys_mask{0};
+  // SyscallTrapOptions::default_action_signals and _handler.
+  uint64_t default_action_signals = 0;
+  uintptr_t default_action_handler = 0;
 };
 extern TrapState g_trap_state;
 
 void CoveSigsysHandler(int sig, siginfo_t* info, void* context);
+
+// A program's handler as the trap installs it: the runtime's in-range restorer, SIGSYS never
+// blocked while it runs.
+KernelSigaction AsInstalled(const KernelSigaction& act);
+// The runtime's handler in place of SIG_DFL for a signal of default_action_signals.
+KernelSigaction DefaultActionReplacement();
 
 // Arms Syscall User Dispatch for the calling thread with its own selector; raw result.
 long ArmSyscallTrapForCurrentThread();

@@ -154,13 +154,14 @@ Status AdoptExistingHandlers() {
       g_trap_state.program_sigsys_handler.store(current.handler);
       continue;
     }
-    if (current.handler == reinterpret_cast<uintptr_t>(SIG_DFL) ||
-        current.handler == reinterpret_cast<uintptr_t>(SIG_IGN)) {
+    bool default_action = current.handler == reinterpret_cast<uintptr_t>(SIG_DFL);
+    if (default_action && ((g_trap_state.default_action_signals >> (sig - 1)) & 1)) {
+      current = DefaultActionReplacement();  // see SyscallTrapOptions::default_action_signals
+    } else if (default_action || current.handler == reinterpret_cast<uintptr_t>(SIG_IGN)) {
       continue;
+    } else {
+      current = AsInstalled(current);
     }
-    current.mask &= ~(uint64_t{1} << (SIGSYS - 1));
-    current.flags |= kSaRestorer;
-    current.restorer = reinterpret_cast<uintptr_t>(cove_sigsys_restorer);
     raw = RawSyscall4(SYS_rt_sigaction, sig, reinterpret_cast<long>(&current), 0, 8);
     if (RawSyscallFailed(raw)) return ErrnoStatus(StatusCode::kIo, "rt_sigaction re-register", raw);
   }
@@ -198,6 +199,14 @@ Status InstallSyscallTrap(const SyscallTrapOptions& options) {
   }
   g_trap_state.consulted = options.consulted;
   g_trap_state.log_fd = options.log_fd;
+  if (options.default_action_handler != nullptr) {
+    g_trap_state.default_action_handler =
+        reinterpret_cast<uintptr_t>(options.default_action_handler);
+    g_trap_state.default_action_signals =
+        options.default_action_signals &
+        ~((uint64_t{1} << (SIGSYS - 1)) | (uint64_t{1} << (SIGKILL - 1)) |
+          (uint64_t{1} << (SIGSTOP - 1)));
+  }
   g_trap_state.filter.store(options.filter, std::memory_order_release);
   g_trap_state.dispatcher.store(options.dispatcher, std::memory_order_release);
   if (Status s = AdoptExistingHandlers(); !s.ok()) return s.WithContext("syscall trap");

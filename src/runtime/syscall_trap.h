@@ -66,6 +66,13 @@ struct SyscallTrapOptions {
   TrappedSyscallFilter filter = nullptr;
   // Where the handler writes its one-line refusals ("cove: ..."); -1: nowhere.
   int log_fd = -1;
+  // Signals (bit sig-1) whose default action ends the process and which the runtime handles
+  // while the program leaves them at SIG_DFL: `default_action_handler` is installed in place of
+  // SIG_DFL (at install time and whenever the program asks for SIG_DFL), the program is told
+  // SIG_DFL when it asks, and the handler must end the process with the signal's default
+  // action once it has done its part (the runtime commits first: commit_flusher.h).
+  uint64_t default_action_signals = 0;
+  void (*default_action_handler)(int) = nullptr;
 };
 
 // Installs the SIGSYS handler and arms the calling thread. Call once, early, from the runtime's
