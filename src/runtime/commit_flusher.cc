@@ -172,6 +172,9 @@ uint64_t DefaultActionSignalsToCommitOn() {
 
 namespace {
 
+// How long a termination signal waits for the commit of the pending writes.
+constexpr int kCommitTimeoutMs = 2000;
+
 // The default action of `sig`, now: the process ends by it, as it would have at once.
 void EndBySignal(int sig) {
   struct {
@@ -197,7 +200,6 @@ void OnDefaultActionSignal(int sig) {
   }
   int saved_errno = errno;
   // A bounded wait: another of the program's threads may hold a lock the commit needs.
-  constexpr int kCommitTimeoutMs = 2000;
   if (!CommitFlusher::CommitNowAndWait(kCommitTimeoutMs)) {
     Log(kLogError, "signal %d: the last writes could not be committed in time", sig);
   }
@@ -208,9 +210,10 @@ void OnDefaultActionSignal(int sig) {
 void RunDeferredSignal() {
   int sig = ShieldScope::deferred_signal;
   ShieldScope::deferred_signal = 0;
-  // Out of the shield, holding none of its locks, in ordinary context: commit right here.
-  if (ShieldedFiles* files = ShieldedFiles::Instance(); files != nullptr) {
-    (void)files->CommitPending();
+  // Out of the shield now, holding none of its locks: the commit thread can do its part (a
+  // bounded wait, as in the handler).
+  if (!CommitFlusher::CommitNowAndWait(kCommitTimeoutMs)) {
+    Log(kLogError, "signal %d: the last writes could not be committed in time", sig);
   }
   EndBySignal(sig);
 }
