@@ -154,6 +154,20 @@ Result<Fspf> DecodeFspfPayload(std::span<const uint8_t> payload, const std::stri
 
 Result<std::vector<uint8_t>> EncodeFspfFile(const Fspf& fspf, const SecretBytes* key,
                                             FspfTag* tag) {
+  // What DecodeFileEntry would refuse is never written: an fspf that cannot be read back makes
+  // every later start of every program on the volume fail.
+  for (const auto& [path, entry] : fspf.files) {
+    FileGeometry geometry(entry.chunk_size);
+    if (entry.path != path || !IsNormalizedAbsolutePath(path) ||
+        entry.key.size() != kAes256KeySize || !IsValidChunkSize(entry.chunk_size) ||
+        (entry.kind != RegionKind::kAuthenticated && entry.kind != RegionKind::kEncrypted) ||
+        entry.group_digests.size() != geometry.GroupCount(entry.size)) {
+      return Internal("refusing to write an fspf with an invalid entry for '" + path +
+                      "' (entry path '" + entry.path + "', key of " +
+                      std::to_string(entry.key.size()) + " bytes, chunk size " +
+                      std::to_string(entry.chunk_size) + ")");
+    }
+  }
   std::vector<uint8_t> payload = EncodeFspfPayload(fspf);
   PayloadWiper wipe{payload};
   bool sealed = key != nullptr && !key->empty();

@@ -99,16 +99,18 @@ Status Volume::MergeNewerLocked(const FspfTag& newer,
                                 std::initializer_list<const std::string*> changing) {
   COVE_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(*env_, fspf_path_));
   COVE_ASSIGN_OR_RETURN(LoadedFspf loaded, DecodeFspfFile(bytes, &key_, newer, fspf_path_));
-  auto carry_over = [&](const std::string& path) {
-    auto mine = fspf_.files.find(path);
-    if (mine != fspf_.files.end()) {
-      loaded.fspf.files[path] = std::move(mine->second);
+  // Each path once: a staged file being committed now is in both sets, and its entry moved
+  // twice would leave the moved-from (empty) one in the fspf.
+  std::set<std::string> mine = unsaved_;
+  for (const std::string* path : changing) mine.insert(*path);
+  for (const std::string& path : mine) {
+    auto entry = fspf_.files.find(path);
+    if (entry != fspf_.files.end()) {
+      loaded.fspf.files[path] = std::move(entry->second);
     } else {
       loaded.fspf.files.erase(path);
     }
-  };
-  for (const std::string& path : unsaved_) carry_over(path);
-  for (const std::string* path : changing) carry_over(*path);
+  }
   fspf_.files = std::move(loaded.fspf.files);
   tag_ = loaded.tag;
   return Status::Ok();

@@ -198,6 +198,35 @@ TEST_F(VolumeRenameTest, SavesOverAnotherVolumesCommitsMergeTheirChanges) {
   EXPECT_EQ(after->file_count(), 6u);
 }
 
+// A staged file committed again (reopened and appended to) while another volume committed: the
+// file is both staged and in flight, and the merge must carry it over once, not leave an empty
+// entry behind (the fspf written then could not be read back: every later start failed).
+TEST_F(VolumeRenameTest, MergeOfAStagedFileCommittedAgainKeepsItsEntry) {
+  auto first = Reopen();
+  auto second = Reopen();
+  FspfTag published = first->tag();
+  MergingObserver first_observer(&published);
+  MergingObserver second_observer(&published);
+  first->SetSaveObserver(&first_observer);
+  second->SetSaveObserver(&second_observer);
+  auto staged = first->CreateFile("/data/a");
+  ASSERT_TRUE(staged.ok());
+  ASSERT_TRUE((*staged)->Write(0, Pattern(10, 1)).ok());
+  ASSERT_TRUE(first->Stage(**staged).ok());
+  Write(*second, "/data/b", Pattern(20, 2));
+  ASSERT_TRUE((*staged)->Write(10, Pattern(30, 3)).ok());
+  Status committed = first->Commit(**staged);
+  ASSERT_TRUE(committed.ok()) << committed.ToString();
+  EXPECT_EQ(first_observer.merges, 1);
+
+  auto after = Reopen();
+  std::vector<uint8_t> a = Pattern(10, 1);
+  std::vector<uint8_t> rest = Pattern(30, 3);
+  a.insert(a.end(), rest.begin(), rest.end());
+  EXPECT_EQ(Read(*after, "/data/a"), a);
+  EXPECT_EQ(Read(*after, "/data/b"), Pattern(20, 2));
+}
+
 class RecordingObserver : public FspfSaveObserver {
  public:
   Status BeforeSave(const FspfTag& current, const FspfTag& next,

@@ -94,6 +94,23 @@ done
 [ "$kept" = 8 ] && pass "8 processes committing at once keep all their writes" ||
   fail "only $kept of 8 concurrent processes' writes were kept"
 
+# Two subshells each create a file and append to it again, at the same time: the second commit
+# of a staged file merged into the other's fspf once left an empty entry, and the next start
+# of any program refused the region.
+for round in 1 2 3; do
+  crun bash -c "(echo 1 >> '$REGION/n$round-a'; echo 2 >> '$REGION/n$round-a') &
+    (echo 1 >> '$REGION/n$round-b'; echo 2 >> '$REGION/n$round-b') & wait" 2>"$WORK/err" ||
+    fail "concurrent new files, round $round: $(cat "$WORK/err")"
+done
+if crun true 2>"$WORK/err"; then
+  got=$(for round in 1 2 3; do plain_cat "$REGION/n$round-a"; plain_cat "$REGION/n$round-b"; done | tr '\n' ' ')
+  [ "$got" = "1 2 1 2 1 2 1 2 1 2 1 2 " ] &&
+    pass "concurrent creates and appends: all kept, the region starts" ||
+    fail "concurrent creates and appends kept: $got"
+else
+  fail "the region no longer starts after concurrent creates: $(cat "$WORK/err")"
+fi
+
 # An fspf put back behind the runtime's back (an older copy, not a commit published in the tag
 # file) is not overwritten: the process's last commit fails, says so, and the status is 74.
 cp "$WORK/fspf" "$WORK/fspf.before"
