@@ -3,6 +3,7 @@
 #include "common/env.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -84,6 +85,18 @@ class SyscallEnv final : public Env {
 
   Status Rename(const std::string& from, const std::string& to) override {
     return Check(Call(SYS_rename, from.c_str(), to.c_str()), "rename " + from + " -> " + to);
+  }
+
+  Result<UniqueFd> LockFile(const std::string& path, bool wait) override {
+    long fd = Call(SYS_openat, AT_FDCWD, path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return IoError("open " + path, static_cast<int>(-fd));
+    UniqueFd guard(static_cast<int>(fd));
+    long locked;
+    while ((locked = Call(SYS_flock, fd, LOCK_EX | (wait ? 0 : LOCK_NB))) == -EINTR) {
+    }
+    if (locked == -EWOULDBLOCK) return FailedPrecondition(path + ": locked by another process");
+    COVE_RETURN_IF_ERROR(Check(locked, "lock " + path));
+    return guard;
   }
 
   Status Unlink(const std::string& path) override {

@@ -308,6 +308,9 @@ Status Volume::RenameFile(const std::string& from, const std::string& to) {
   }
   std::string from_host = HostPathForLocked(from);
   std::string to_host = HostPathForLocked(to);
+  // One rename at a time per volume, across processes: they share the intent file, and a
+  // process that opens the volume meanwhile must not take this one's intent for a crash's.
+  COVE_ASSIGN_OR_RETURN(UniqueFd rename_lock, env_->LockFile(RenameLockPath(), /*wait=*/true));
   std::string intent = "cove-rename-v1\n" + from_host + "\n" + to_host + "\n" + to;
   COVE_RETURN_IF_ERROR(WriteFileAtomically(
       *env_, RenameIntentPath(), {reinterpret_cast<const uint8_t*>(intent.data()), intent.size()}));
@@ -353,6 +356,12 @@ Status Volume::RenameFile(const std::string& from, const std::string& to) {
 Status Volume::CompleteRenameIntent() {
   std::string intent_path = RenameIntentPath();
   if (!env_->Exists(intent_path)) return Status::Ok();
+  // A rename in flight in another process holds the lock: its intent is not a crash's.
+  auto rename_lock = env_->LockFile(RenameLockPath(), /*wait=*/false);
+  if (!rename_lock.ok()) {
+    return rename_lock.status().code() == StatusCode::kFailedPrecondition ? Status::Ok()
+                                                                          : rename_lock.status();
+  }
   COVE_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(*env_, intent_path));
   std::string text(bytes.begin(), bytes.end());
   std::vector<std::string> parts;

@@ -92,6 +92,8 @@ class Volume final : public FileCommitter {
   Status RenameFile(const std::string& from, const std::string& to);
   // The fspf path of a pending rename intent (see RenameFile).
   std::string RenameIntentPath() const { return fspf_path_ + ".cove-rename"; }
+  // Held (flock) by a process for the whole of a rename: see RenameFile, CompleteRenameIntent.
+  std::string RenameLockPath() const { return fspf_path_ + ".cove-rename-lock"; }
   void SetSaveObserver(FspfSaveObserver* observer);
   // Re-reads the fspf, which another process changed to the version with tag `expected`
   // (the caller knows that tag is legitimate): the file entries are replaced by the new

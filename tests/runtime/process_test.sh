@@ -111,6 +111,18 @@ else
   fail "the region no longer starts after concurrent creates: $(cat "$WORK/err")"
 fi
 
+# Eight `sed -i` at once (each writes a temporary file and renames it over its target): the
+# rename intent beside the fspf is one file, so renames of different processes take turns (they
+# clobbered each other's intent, failed, and a later start completed a stale one over a file).
+for i in $(seq 16); do crun sh -c "seq $i 100 > '$REGION/s$i'" || fail "setup of s$i"; done
+crun bash -c "ls '$REGION'/s* | xargs -P8 -n1 sed -i 's/^/X/'" 2>"$WORK/err" ||
+  fail "xargs -P8 sed -i: $(cat "$WORK/err")"
+rewritten=0
+for i in $(seq 16); do [ "$(plain_cat "$REGION/s$i" | head -1)" = "X$i" ] && rewritten=$((rewritten + 1)); done
+[ "$rewritten" = 16 ] && [ -z "$(ls "$REGION" | grep '^sed')" ] &&
+  pass "xargs -P8 sed -i rewrites all 16 files, no temporary left" ||
+  fail "xargs -P8 sed -i rewrote $rewritten of 16: $(ls "$REGION" | tr '\n' ' ')"
+
 # An fspf put back behind the runtime's back (an older copy, not a commit published in the tag
 # file) is not overwritten: the process's last commit fails, says so, and the status is 74.
 cp "$WORK/fspf" "$WORK/fspf.before"
