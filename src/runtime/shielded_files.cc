@@ -829,9 +829,10 @@ std::atomic<uint64_t>* ShieldedFiles::InheritedCellLocked(int memfd, int index) 
 }
 
 void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
-  if (desc.shared_offset == nullptr) return;
+  if (desc.shared_offset == nullptr && !desc.lent_to_child.load(std::memory_order_relaxed)) return;
   std::lock_guard lock(mutex_);
   RefreshIfChangedLocked();
+  std::lock_guard desc_lock(desc.mutex);
   ProtectedNode& node = *desc.node;
   std::lock_guard node_lock(node.mutex);
   const shield::FileEntry* entry = volume_->FindFile(node.path);
@@ -855,6 +856,12 @@ void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
   if (!reopened.ok()) {
     Fail("reopen after another process's commit", reopened.status());
     return;
+  }
+  // A descriptor lent to a child through a spawn's dup2 keeps its own offset (it was opened
+  // with O_CLOEXEC, so it has no shared one): at the end of the file before, it is at the end
+  // after, as the child's writes through the same open file description would have left it.
+  if (desc.shared_offset == nullptr && desc.own_offset == node.file->size()) {
+    desc.own_offset = (*reopened)->size();
   }
   node.file = std::move(reopened).value();
   Log(kLogDebug, "%s: reopened at generation %llu (committed by another process)",
@@ -1248,7 +1255,13 @@ bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
   } else {
     *result = DirectSyscall(SYS_dup3, oldfd, newfd, flags);
   }
-  if (*result < 0 || InBorrowedMemory()) return true;
+  if (*result < 0) return true;
+  if (InBorrowedMemory()) {
+    // The parent's description is lent to this child (a spawn's dup2 onto its stdout): the
+    // parent takes in the child's commits before it uses the descriptor again.
+    if (auto lent = table_.Get(oldfd); lent) lent->lent_to_child.store(true);
+    return true;
+  }
   auto desc = table_.Get(oldfd);
   std::shared_ptr<OpenFileDescription> replaced;
   if (desc) {

@@ -57,6 +57,9 @@ struct OpenFileDescription {
   std::atomic<uint64_t>* shared_offset = nullptr;  // once one may
   int shared_memfd = -1;                           // the page of shared_offset, for an exec
   int shared_index = -1;
+  // Set by a child on this memory that dup2'ed it (a spawn's file action): the child writes
+  // through it too (see ShieldedFiles::RefreshShared).
+  std::atomic<bool> lent_to_child{false};
 
   uint64_t offset() const {
     return shared_offset != nullptr ? shared_offset->load(std::memory_order_acquire) : own_offset;

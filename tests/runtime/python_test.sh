@@ -75,6 +75,27 @@ PY
   fail "subprocess: $out / $(plain_cat "$APP/child.out" 2>&1)"
 contains_bytes "$APP/child.out" CHILD-SECRET && fail "child.out is plaintext on disk"
 
+# The parent writes to the file before and after the child wrote to it through the same open
+# file description (lent by subprocess's dup2): natively the child's line stays between the
+# parent's; the parent's view of the file once went stale (EBADMSG) and its offset overwrote
+# the child's line.
+out=$(SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" - "$APP" <<'PY'
+import subprocess, sys
+app = sys.argv[1]
+for mode in ("w", "a"):
+    with open(f"{app}/shared.{mode}", mode) as f:
+        f.write("parent1\n")
+        f.flush()
+        subprocess.run(["echo", "child"], stdout=f)
+        f.write("parent2\n")
+    print(open(f"{app}/shared.{mode}").read().split())
+PY
+) || fail "parent and child writing one file: $out"
+expected="['parent1', 'child', 'parent2']"
+[ "$out" = "$(printf '%s\n%s' "$expected" "$expected")" ] &&
+  pass "parent, subprocess child, parent again: all three lines, in order ('w' and 'a')" ||
+  fail "parent and child writing one file: $out"
+
 # Extended attributes through libc's functions (interposed): a protected file has none and
 # takes none, by path, by link path and by descriptor; the host file keeps whatever it had.
 out=$(crun "$PYTHON" - "$APP/settings" <<'PY'
