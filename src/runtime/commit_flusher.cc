@@ -14,7 +14,9 @@
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <utility>
 
+#include "common/helper_thread.h"
 #include "runtime/direct_syscall.h"
 #include "runtime/runtime_log.h"
 #include "runtime/shielded_files.h"
@@ -34,6 +36,8 @@ std::atomic<bool> g_started{false};
 // Held by the thread for each commit round and by fork's prepare handler: a child never starts
 // with the runtime's locks held by a flusher that does not exist there.
 std::mutex g_round;
+std::atomic<bool> g_stopped{false};  // Stop() holds g_round
+bool g_round_locked_for_fork = false;
 
 long Futex(std::atomic<uint32_t>* word, int op, uint32_t value, const timespec* timeout) {
   return DirectSyscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op | FUTEX_PRIVATE_FLAG, value,
@@ -74,23 +78,10 @@ void* FlusherMain(void* /*unused*/) {
 void StartThread() {
   bool expected = false;
   if (!g_started.compare_exchange_strong(expected, true)) return;
-  // The program's signals keep going to its own threads; SIGSYS stays open for the trap.
-  sigset_t all, old;
-  sigfillset(&all);
-  sigdelset(&all, SIGSYS);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, 1 << 20);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_t thread;
-  int created = pthread_create(&thread, &attr, &FlusherMain, nullptr);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (created != 0) {
+  if (int created = StartHelperThread(&FlusherMain, nullptr, 1 << 20); created != 0) {
     g_started.store(false);
-    Log(kLogWarning, "no commit thread (%s): writes are committed at close, fsync and exit",
-        strerror(created));
+    Log(kLogWarning, "no commit thread (errno %d): writes are committed at close, fsync and exit",
+        created);
   }
 }
 
@@ -107,11 +98,23 @@ void CommitFlusher::Configure(const char* delay_ms_env) {
           kDefaultDelayMs);
     }
   }
-  pthread_atfork([] { g_round.lock(); }, [] { g_round.unlock(); },
-                 [] {
-                   g_round.unlock();
-                   CommitFlusher::AfterFork();
-                 });
+  pthread_atfork(
+      [] {
+        if (!g_stopped.load()) {
+          g_round.lock();
+          g_round_locked_for_fork = true;
+        }
+      },
+      [] {
+        if (std::exchange(g_round_locked_for_fork, false)) g_round.unlock();
+      },
+      [] {
+        // The forking thread holds g_round here either way: for the fork, or stopped.
+        if (std::exchange(g_round_locked_for_fork, false) || g_stopped.exchange(false)) {
+          g_round.unlock();
+        }
+        CommitFlusher::AfterFork();
+      });
 }
 
 bool CommitFlusher::Enabled() {
@@ -133,7 +136,9 @@ void CommitFlusher::NotePending() {
 }
 
 bool CommitFlusher::CommitNowAndWait(int timeout_ms) {
-  if (g_delay_ms == 0 || !g_started.load(std::memory_order_acquire)) return true;
+  if (g_delay_ms == 0 || !g_started.load(std::memory_order_acquire) || g_stopped.load()) {
+    return true;  // (stopped: the process is already committing on its way out)
+  }
   timespec start{};
   DirectSyscall(SYS_clock_gettime, CLOCK_MONOTONIC, &start);
   for (;;) {
@@ -151,6 +156,24 @@ bool CommitFlusher::CommitNowAndWait(int timeout_ms) {
     timespec slice{0, 50 * 1000000L};  // re-checks in case a round ended before the wait
     Futex(&g_rounds, FUTEX_WAIT, rounds, &slice);
   }
+}
+
+namespace {
+// A child on its parent's memory (vfork) leaves the parent's thread alone: its exec does not
+// end it, and the state here is the parent's.
+bool InChildOnParentMemory() {
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  return files != nullptr && files->InBorrowedMemory();
+}
+}  // namespace
+
+void CommitFlusher::Stop() {
+  if (InChildOnParentMemory() || g_stopped.exchange(true)) return;
+  g_round.lock();
+}
+
+void CommitFlusher::Resume() {
+  if (!InChildOnParentMemory() && g_stopped.exchange(false)) g_round.unlock();
 }
 
 void CommitFlusher::AfterFork() {

@@ -31,6 +31,11 @@ class CommitFlusher {
   static bool CommitNowAndWait(int timeout_ms);
   // In the child of fork: it has no flusher thread yet.
   static void AfterFork();
+  // Before the process ends or execs (which end the thread wherever it is: in the middle of a
+  // commit, that left the tag file naming an fspf never written): waits for a round in
+  // progress and keeps the thread from starting another. Resume() undoes it (a failed exec).
+  static void Stop();
+  static void Resume();
 };
 
 // The signals whose default action ends the process and which the runtime takes over while the

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/commit_flusher.h"
 #include "runtime/direct_syscall.h"
 #include "runtime/runtime_init.h"
 #include "runtime/runtime_log.h"
@@ -102,8 +103,9 @@ COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[])
   std::string storage;
   const char* inherited = InheritedEntry(storage);
   char** patched = static_cast<char**>(alloca((CountEntries(envp) + 3) * sizeof(char*)));
-  return static_cast<int>(ToLibcResult(
-      DirectSyscall(SYS_execve, path, argv, PatchEnvironment(envp, patched, inherited))));
+  long r = DirectSyscall(SYS_execve, path, argv, PatchEnvironment(envp, patched, inherited));
+  CommitFlusher::Resume();  // the exec failed: this program goes on
+  return static_cast<int>(ToLibcResult(r));
 }
 
 COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[],
@@ -112,8 +114,10 @@ COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* 
   std::string storage;
   const char* inherited = InheritedEntry(storage);
   char** patched = static_cast<char**>(alloca((CountEntries(envp) + 3) * sizeof(char*)));
-  return static_cast<int>(ToLibcResult(DirectSyscall(
-      SYS_execveat, dirfd, path, argv, PatchEnvironment(envp, patched, inherited), flags)));
+  long r = DirectSyscall(SYS_execveat, dirfd, path, argv,
+                         PatchEnvironment(envp, patched, inherited), flags);
+  CommitFlusher::Resume();  // the exec failed: this program goes on
+  return static_cast<int>(ToLibcResult(r));
 }
 
 COVE_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {

@@ -83,10 +83,10 @@ class TagPublisher final : public shield::FspfSaveObserver {
       shield::FspfTag on_disk{};
       if (ReadFspfTagOnDisk(fspf_path_, &on_disk) && on_disk != current) {
         lock_fd_.Reset();
-        // A commit of another process of this session is the newest tag of the tag file: the
-        // Volume merges this process's changes into it and saves again. Anything else (an
-        // older fspf put back, a foreign one) is refused.
-        if (IsLatestPublishedTag(tag_file_, on_disk)) {
+        // A commit of another process of this session is listed in the tag file: the Volume
+        // merges this process's changes into it and saves again. Anything else (an older fspf
+        // put back, a foreign one) is refused.
+        if (IsPublishedTag(tag_file_, on_disk)) {
           *newer = on_disk;
           Log(kLogInfo, "commit: another process committed (tag %s): merging into its fspf",
               HexEncode(on_disk).c_str());
@@ -138,6 +138,21 @@ Result<std::string> ReadSmallFile(const std::string& path) {
 }
 
 std::unique_ptr<shield::Volume> OpenVolumeOrRefuse(RuntimeConfig& config) {
+  // The tag file and the fspf are read as one snapshot: a commit of another process holds
+  // FSPF.cove-lock exclusively from before it rewrites the tag file until after (TagPublisher),
+  // and a start that read the tag file before such a commit and the fspf after it refused the
+  // region as rolled back (8 programs started at once by `xargs -P8`).
+  UniqueFd snapshot_lock;
+  if (!config.tag_file.empty()) {
+    std::string lock_path = config.fspf_path + ".cove-lock";
+    long fd =
+        DirectSyscall(SYS_openat, AT_FDCWD, lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      snapshot_lock.Reset(static_cast<int>(fd));
+      while (DirectSyscall(SYS_flock, fd, LOCK_SH) == -EINTR) {
+      }
+    }
+  }
   std::vector<std::optional<shield::FspfTag>> candidates;
   // The tag file, when there is one, is the newest statement: every process of the session
   // updates it after each commit (SCONE_FSPF_TAG may be older, e.g. a sibling committed).
@@ -326,6 +341,7 @@ __attribute__((constructor)) void StartRuntime() {
 void FinishProcess(bool flush_stdio, int status) {
   ShieldedFiles* files = ShieldedFiles::Instance();
   if (files == nullptr) return;
+  CommitFlusher::Stop();             // exit_group would end it in the middle of a commit
   if (flush_stdio) fflush(nullptr);  // stdio buffers of protected streams first
   if (Status committed = files->CommitAll(); !committed.ok()) {
     Say("the last commit failed, writes to protected files are lost: %s%s",
@@ -384,6 +400,7 @@ void CommitBeforeChild() {
 }
 
 void CommitBeforeExec() {
+  CommitFlusher::Stop();  // execve would end it in the middle of a commit
   ShieldedFiles* files = ShieldedFiles::Instance();
   if (files != nullptr) (void)files->CommitBeforeExec();
 }

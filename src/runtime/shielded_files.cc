@@ -100,12 +100,14 @@ bool ReadFspfTagAt(int fd, uint64_t size, shield::FspfTag* tag) {
          static_cast<long>(tag->size());
 }
 
-bool IsLatestPublishedTag(const std::string& tag_file, const shield::FspfTag& tag) {
+bool IsPublishedTag(const std::string& tag_file, const shield::FspfTag& tag) {
   if (tag_file.empty()) return false;
   auto text = ReadWholeFile(RawSyscallEnvInstance(), tag_file);
   if (!text.ok()) return false;
-  auto tags = ParseTagFile(std::string(text->begin(), text->end()));
-  return !tags.empty() && tags.front() == tag;
+  for (const auto& published : ParseTagFile(std::string(text->begin(), text->end()))) {
+    if (published == tag) return true;
+  }
+  return false;
 }
 
 std::vector<shield::FspfTag> ParseTagFile(const std::string& text) {
@@ -156,7 +158,7 @@ void ShieldedFiles::RefreshIfChangedLocked() {
     fspf_watch_ino_ = st.st_ino;
     return;
   }
-  if (!IsLatestPublishedTag(config_.tag_file, on_disk)) return;  // not a commit of this session
+  if (!IsPublishedTag(config_.tag_file, on_disk)) return;  // not a commit of this session
   Status reloaded = volume_->Reload(on_disk);
   if (reloaded.ok()) {
     Log(kLogInfo, "fspf reloaded: another process committed (tag %s)", HexEncode(on_disk).c_str());
@@ -1761,24 +1763,22 @@ void ShieldedFiles::AdoptInherited(const std::string& spec) {
   }
 }
 
-Status ShieldedFiles::CommitPending() {
+Status ShieldedFiles::CommitEverything(const char* when) {
   ShieldScope scope;
-  Status first = CommitOpenNodes("background commit");
+  Status first = CommitOpenNodes(when);
   if (Status status = SaveUnsaved(); !status.ok()) {
-    Fail("background commit", status);
+    Fail(when, status);
     if (first.ok()) first = status;
   }
   return first;
 }
 
+Status ShieldedFiles::CommitPending() {
+  return CommitEverything("background commit");
+}
+
 Status ShieldedFiles::CommitAll() {
-  ShieldScope scope;
-  Status first = CommitOpenNodes("commit at exit");
-  if (Status status = SaveUnsaved(); !status.ok()) {
-    Fail("commit at exit", status);
-    if (first.ok()) first = status;
-  }
-  return first;
+  return CommitEverything("commit at exit");
 }
 
 }  // namespace cove::runtime

@@ -203,6 +203,8 @@ class ShieldedFiles {
   Status CommitAll();
   // The same from the background (CommitFlusher): what was written and not committed yet.
   Status CommitPending();
+  // CommitAll and CommitPending: the open nodes, then the staged files; `when` names it in logs.
+  Status CommitEverything(const char* when);
   // True when writes were lost in a commit no call could report to the program (the last
   // descriptor replaced by dup2 or closed by close_range): the process must not end with 0.
   bool LostWrites() const { return lost_writes_.load(std::memory_order_relaxed); }
@@ -332,9 +334,11 @@ bool ReadFspfTagOnDisk(const std::string& path, shield::FspfTag* tag);
 bool ReadFspfTagAt(int fd, uint64_t size, shield::FspfTag* tag);
 // The tags a tag file holds: one line, or two while a commit is in flight (newest first).
 std::vector<shield::FspfTag> ParseTagFile(const std::string& text);
-// True when `tag` heads the tag file at `tag_file`: the last commit of a process of this
-// session (an fspf with any other tag was not published by one).
-bool IsLatestPublishedTag(const std::string& tag_file, const shield::FspfTag& tag);
+// True when the tag file at `tag_file` lists `tag`: the last commit of a process of this
+// session, or, while the file has two lines, the one before it (the second line stays when
+// the committer died between the tag file and the fspf; either is legitimate, as at start).
+// An fspf with any other tag was not published by a process of the session.
+bool IsPublishedTag(const std::string& tag_file, const shield::FspfTag& tag);
 
 // The errno for a Status at the libc boundary (an OS error keeps its original errno).
 int ErrnoOf(const Status& status);

@@ -28,6 +28,7 @@
 #include <immintrin.h>
 #endif
 
+#include "common/helper_thread.h"
 #include "common/tsan.h"
 
 namespace cove::shield {
@@ -102,24 +103,11 @@ class Pool {
   int helpers() const { return started_; }
   // Starts the helper threads; fewer (even none) when the system refuses threads.
   void Start() {
-    // Helpers inherit this mask: every signal blocked but SIGSYS (the syscall trap delivers it
-    // synchronously and a blocked SIGSYS would kill the process).
-    sigset_t all, old;
-    sigfillset(&all);
-    sigdelset(&all, SIGSYS);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 << 10);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     for (int i = 0; i < helpers_; ++i) {
       args_[i] = {this, i};
-      pthread_t thread;
-      if (pthread_create(&thread, &attr, &Pool::HelperMain, &args_[i]) != 0) break;
+      if (StartHelperThread(&Pool::HelperMain, &args_[i], 256 << 10) != 0) break;
       ++started_;
     }
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
   }
 
   bool TryAcquire() { return !busy_.exchange(true, std::memory_order_acquire); }

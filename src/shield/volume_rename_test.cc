@@ -156,6 +156,22 @@ class MergingObserver : public FspfSaveObserver {
   FspfTag* published_;
 };
 
+// Two processes' volumes on one fspf, each told about the other's commits (MergingObserver).
+struct TwoProcesses {
+  TwoProcesses(std::unique_ptr<Volume> a, std::unique_ptr<Volume> b)
+      : first(std::move(a)),
+        second(std::move(b)),
+        first_observer(&published),
+        second_observer(&published) {
+    published = first->tag();
+    first->SetSaveObserver(&first_observer);
+    second->SetSaveObserver(&second_observer);
+  }
+  std::unique_ptr<Volume> first, second;
+  MergingObserver first_observer, second_observer;
+  FspfTag published{};
+};
+
 // Two processes' volumes commit, remove, rename and stage different files of one fspf in turn,
 // each from the version it loaded: every save merges its own change into the other's newer
 // fspf, and the fspf on disk ends up with all of them.
@@ -165,13 +181,11 @@ TEST_F(VolumeRenameTest, SavesOverAnotherVolumesCommitsMergeTheirChanges) {
   Write(*setup, "/data/moved", Pattern(200, 2));
   Write(*setup, "/data/kept", Pattern(300, 3));
   setup.reset();
-  auto first = Reopen();
-  auto second = Reopen();
-  FspfTag published = first->tag();
-  MergingObserver first_observer(&published);
-  MergingObserver second_observer(&published);
-  first->SetSaveObserver(&first_observer);
-  second->SetSaveObserver(&second_observer);
+  TwoProcesses two(Reopen(), Reopen());
+  auto& first = two.first;
+  auto& second = two.second;
+  auto& first_observer = two.first_observer;
+  auto& second_observer = two.second_observer;
 
   Write(*second, "/data/b", Pattern(1000, 4));  // second's fspf is newer than first's now
   Write(*first, "/data/a", Pattern(2000, 5));   // merges into second's
@@ -202,13 +216,10 @@ TEST_F(VolumeRenameTest, SavesOverAnotherVolumesCommitsMergeTheirChanges) {
 // file is both staged and in flight, and the merge must carry it over once, not leave an empty
 // entry behind (the fspf written then could not be read back: every later start failed).
 TEST_F(VolumeRenameTest, MergeOfAStagedFileCommittedAgainKeepsItsEntry) {
-  auto first = Reopen();
-  auto second = Reopen();
-  FspfTag published = first->tag();
-  MergingObserver first_observer(&published);
-  MergingObserver second_observer(&published);
-  first->SetSaveObserver(&first_observer);
-  second->SetSaveObserver(&second_observer);
+  TwoProcesses two(Reopen(), Reopen());
+  auto& first = two.first;
+  auto& second = two.second;
+  auto& first_observer = two.first_observer;
   auto staged = first->CreateFile("/data/a");
   ASSERT_TRUE(staged.ok());
   ASSERT_TRUE((*staged)->Write(0, Pattern(10, 1)).ok());
