@@ -87,12 +87,13 @@ class SyscallEnv final : public Env {
     return Check(Call(SYS_rename, from.c_str(), to.c_str()), "rename " + from + " -> " + to);
   }
 
-  Result<UniqueFd> LockFile(const std::string& path, bool wait) override {
+  Result<UniqueFd> LockFile(const std::string& path, bool wait, bool shared) override {
     long fd = Call(SYS_openat, AT_FDCWD, path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return IoError("open " + path, static_cast<int>(-fd));
     UniqueFd guard(static_cast<int>(fd));
+    int operation = (shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB);
     long locked;
-    while ((locked = Call(SYS_flock, fd, LOCK_EX | (wait ? 0 : LOCK_NB))) == -EINTR) {
+    while ((locked = Call(SYS_flock, fd, operation)) == -EINTR) {
     }
     if (locked == -EWOULDBLOCK) return FailedPrecondition(path + ": locked by another process");
     COVE_RETURN_IF_ERROR(Check(locked, "lock " + path));

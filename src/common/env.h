@@ -47,9 +47,10 @@ class Env {
   // files written without fsync (staged files). A directory that no longer exists is skipped
   // (the files written in it went with it).
   virtual Status SyncFilesystems(const std::set<std::string>& dirs) = 0;
-  // An exclusive flock on `path` (created if missing), held until the descriptor is closed.
-  // `wait` false: kFailedPrecondition at once when another open file description holds it.
-  virtual Result<UniqueFd> LockFile(const std::string& path, bool wait) = 0;
+  // An flock on `path` (created if missing), exclusive or `shared`, held until the descriptor
+  // is closed. `wait` false: kFailedPrecondition at once when another open file description
+  // holds a conflicting one.
+  virtual Result<UniqueFd> LockFile(const std::string& path, bool wait, bool shared = false) = 0;
 };
 
 // Issues system call `nr` and returns the raw kernel result (>= 0, or -errno).

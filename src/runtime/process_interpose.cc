@@ -1,8 +1,8 @@
 // Process-level interposition: exec and spawn (commit first, hand the child the CURRENT fspf
 // tag), dlopen (SCONE_ALLOW_DLOPEN; encrypted libraries are decrypted into a memfd), and
 // malloc failure (a clear "heap exhausted, raise SCONE_HEAP" instead of a silent failure).
-// execve runs between fork and exec: besides alloca it allocates only when protected
-// descriptors are handed over (glibc's malloc is safe in a fork child).
+// execve runs between fork and exec: it allocates (glibc's malloc is safe in a fork child),
+// into storage per thread that the thread's next exec reuses.
 #include <alloca.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -88,7 +88,7 @@ void ReportHeapExhausted(size_t size) {
 
 }  // namespace
 
-char* const* cove::runtime::EnvironmentForTrappedExec(char* const envp[]) {
+char* const* cove::runtime::EnvironmentForExec(char* const envp[]) {
   // Until the exec: kept per thread and reused by the thread's next exec (execvp tries each
   // PATH directory in turn).
   static thread_local std::string inherited_storage;
@@ -100,10 +100,7 @@ char* const* cove::runtime::EnvironmentForTrappedExec(char* const envp[]) {
 
 COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
   CommitBeforeExec();
-  std::string storage;
-  const char* inherited = InheritedEntry(storage);
-  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 3) * sizeof(char*)));
-  long r = DirectSyscall(SYS_execve, path, argv, PatchEnvironment(envp, patched, inherited));
+  long r = DirectSyscall(SYS_execve, path, argv, EnvironmentForExec(envp));
   CommitFlusher::Resume();  // the exec failed: this program goes on
   return static_cast<int>(ToLibcResult(r));
 }
@@ -111,11 +108,7 @@ COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[])
 COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[],
                          int flags) {
   CommitBeforeExec();
-  std::string storage;
-  const char* inherited = InheritedEntry(storage);
-  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 3) * sizeof(char*)));
-  long r = DirectSyscall(SYS_execveat, dirfd, path, argv,
-                         PatchEnvironment(envp, patched, inherited), flags);
+  long r = DirectSyscall(SYS_execveat, dirfd, path, argv, EnvironmentForExec(envp), flags);
   CommitFlusher::Resume();  // the exec failed: this program goes on
   return static_cast<int>(ToLibcResult(r));
 }

@@ -57,6 +57,11 @@ void SetTagEnv(const shield::FspfTag& tag) {
   std::memcpy(g_tag_env + 15, hex.data(), 32);
 }
 
+// The lock file of commits to the fspf at `fspf_path` (TagPublisher, OpenVolumeOrRefuse).
+std::string CommitLockPath(const std::string& fspf_path) {
+  return fspf_path + ".cove-lock";
+}
+
 // Publishes the fspf tag after each commit (see docs/runtime.md, "Freshness"): before the new
 // fspf becomes visible the tag file lists both tags (either state is legitimate after a
 // crash), after it only the new one. Also serializes commits between processes and refuses a
@@ -68,17 +73,12 @@ class TagPublisher final : public shield::FspfSaveObserver {
 
   Status BeforeSave(const shield::FspfTag& current, const shield::FspfTag& next,
                     std::optional<shield::FspfTag>* newer) override {
-    // Opened per commit: a program (a shell) may close descriptors it did not open.
-    std::string lock_path = fspf_path_ + ".cove-lock";
-    long fd =
-        DirectSyscall(SYS_openat, AT_FDCWD, lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return IoError("open " + lock_path, static_cast<int>(-fd));
-    lock_fd_.Reset(static_cast<int>(fd));
-    // Commits of other processes are short: wait for them.
-    long locked;
-    while ((locked = DirectSyscall(SYS_flock, lock_fd_.get(), LOCK_EX)) == -EINTR) {
-    }
-    if (locked < 0) return IoError("commit: lock " + fspf_path_ + ".cove-lock", -locked);
+    // Opened per commit: a program (a shell) may close descriptors it did not open. Commits of
+    // other processes are short: wait for them.
+    lock_fd_.Reset();
+    auto locked = RawSyscallEnvInstance().LockFile(CommitLockPath(fspf_path_), /*wait=*/true);
+    if (!locked.ok()) return locked.status().WithContext("commit");
+    lock_fd_ = std::move(locked).value();
     if (sealed_) {
       shield::FspfTag on_disk{};
       if (ReadFspfTagOnDisk(fspf_path_, &on_disk) && on_disk != current) {
@@ -144,14 +144,9 @@ std::unique_ptr<shield::Volume> OpenVolumeOrRefuse(RuntimeConfig& config) {
   // region as rolled back (8 programs started at once by `xargs -P8`).
   UniqueFd snapshot_lock;
   if (!config.tag_file.empty()) {
-    std::string lock_path = config.fspf_path + ".cove-lock";
-    long fd =
-        DirectSyscall(SYS_openat, AT_FDCWD, lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      snapshot_lock.Reset(static_cast<int>(fd));
-      while (DirectSyscall(SYS_flock, fd, LOCK_SH) == -EINTR) {
-      }
-    }
+    auto locked = RawSyscallEnvInstance().LockFile(CommitLockPath(config.fspf_path),
+                                                   /*wait=*/true, /*shared=*/true);
+    if (locked.ok()) snapshot_lock = std::move(locked).value();
   }
   std::vector<std::optional<shield::FspfTag>> candidates;
   // The tag file, when there is one, is the newest statement: every process of the session

@@ -23,9 +23,9 @@ void CommitBeforeChild();
 // Before execve, which may run in a vfork child sharing memory with its parent (see
 // ShieldedFiles::CommitBeforeExec).
 void CommitBeforeExec();
-// The environment for an execve reached through the syscall trap (process_interpose.cc): as
-// the interposed execve gives (COVE_INHERITED_FDS, the current SCONE_FSPF_TAG); `envp` itself
-// when there is nothing to add.
-char* const* EnvironmentForTrappedExec(char* const envp[]);
+// The environment for an execve, interposed or reached through the syscall trap
+// (process_interpose.cc): `envp` with COVE_INHERITED_FDS and the current SCONE_FSPF_TAG, or
+// `envp` itself when there is nothing to add.
+char* const* EnvironmentForExec(char* const envp[]);
 
 }  // namespace cove::runtime

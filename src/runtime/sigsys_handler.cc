@@ -117,7 +117,7 @@ long EmulateSigaction(const long a[6]) {
     if (oact != nullptr) *oact = old;
     return 0;
   }
-  if (a[0] >= 1 && a[0] <= 64 && ((g_trap_state.default_action_signals >> (a[0] - 1)) & 1)) {
+  if (ReplacesDefaultAction(a[0])) {
     return EmulateDefaultActionSigaction(static_cast<int>(a[0]), act, oact);
   }
   if (act == nullptr) return RawSyscall4(SYS_rt_sigaction, a[0], 0, a[2], 8);

@@ -47,6 +47,10 @@ void CoveSigsysHandler(int sig, siginfo_t* info, void* context);
 KernelSigaction AsInstalled(const KernelSigaction& act);
 // The runtime's handler in place of SIG_DFL for a signal of default_action_signals.
 KernelSigaction DefaultActionReplacement();
+// Whether `sig` is one of default_action_signals.
+inline bool ReplacesDefaultAction(long sig) {
+  return sig >= 1 && sig <= 64 && ((g_trap_state.default_action_signals >> (sig - 1)) & 1) != 0;
+}
 
 // Arms Syscall User Dispatch for the calling thread with its own selector; raw result.
 long ArmSyscallTrapForCurrentThread();

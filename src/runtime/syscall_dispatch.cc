@@ -143,8 +143,7 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       return files->TryMmap(ptr(0), static_cast<size_t>(args[1]), fd(2), fd(3), fd(4), args[5],
                             result);
     case SYS_vfork:
-      (void)files->CommitAll();  // in the parent, before the child borrows its memory
-      files->ShareOffsetsWithChild();
+      CommitBeforeChild();  // in the parent, before the child borrows its memory
       files->ExpectChildOnOurMemory();
       return false;
     case SYS_clone:
@@ -166,8 +165,8 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       // descriptors it inherits, the current tag).
       (void)files->CommitBeforeExec();
       int envp = nr == SYS_execve ? 2 : 3;
-      args[envp] = reinterpret_cast<long>(
-          EnvironmentForTrappedExec(reinterpret_cast<char* const*>(args[envp])));
+      args[envp] =
+          reinterpret_cast<long>(EnvironmentForExec(reinterpret_cast<char* const*>(args[envp])));
       return false;
     }
     default:

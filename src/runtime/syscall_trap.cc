@@ -155,7 +155,7 @@ Status AdoptExistingHandlers() {
       continue;
     }
     bool default_action = current.handler == reinterpret_cast<uintptr_t>(SIG_DFL);
-    if (default_action && ((g_trap_state.default_action_signals >> (sig - 1)) & 1)) {
+    if (default_action && ReplacesDefaultAction(sig)) {
       current = DefaultActionReplacement();  // see SyscallTrapOptions::default_action_signals
     } else if (default_action || current.handler == reinterpret_cast<uintptr_t>(SIG_IGN)) {
       continue;
