@@ -30,6 +30,7 @@
 
 #include "common/helper_thread.h"
 #include "common/tsan.h"
+#include "shield/helper_policy.h"
 
 namespace cove::shield {
 namespace {
@@ -49,15 +50,11 @@ constexpr int kMaxThreads = 4;  // the caller and at most three helpers
 // short: on a busy machine a polling thread takes CPU time from the others.
 constexpr std::chrono::microseconds kHelperPoll{50};
 constexpr std::chrono::microseconds kCallerPoll{40};
-// A caller that waited this long for a helper's last block saw a helper without a CPU.
-constexpr std::chrono::microseconds kContendedWait{250};
-// The adaptive policy (Pool::RunAdaptive): jobs run without helpers after a verdict against
-// them (at first, and at most), how often a job runs without helpers to keep the serial figure
-// current, and the time per block that helped jobs must beat, relative to serial ones.
-constexpr int kMinBackoffJobs = 8;
-constexpr int kMaxBackoffJobs = 512;
-constexpr int kSerialSampleEvery = 32;
-constexpr double kMinSpeedup = 0.85;
+// A helped job went right (Pool::RunAdaptive) when the helpers ran at least this part of their
+// fair share of its blocks, and the caller waited for their last blocks at most this many times
+// its own time per block.
+constexpr double kMinShareOfFairShare = 0.5;
+constexpr double kMaxWaitPerOwnBlock = 1.0;
 
 void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -73,11 +70,11 @@ struct Job {
   std::atomic<size_t> next{0};
 };
 
-// Runs blocks of `job` until none is left.
-void Work(Job& job, int thread) {
-  for (;;) {
+// Runs blocks of `job` until none is left; returns how many this thread ran.
+size_t Work(Job& job, int thread) {
+  for (size_t ran = 0;; ++ran) {
     size_t block = job.next.fetch_add(1, std::memory_order_relaxed);
-    if (block >= job.blocks) return;
+    if (block >= job.blocks) return ran;
     job.fn(job.context, block, thread);
   }
 }
@@ -119,45 +116,27 @@ class Pool {
   // Helpers pay off only when a CPU is free for them. On a machine busy with other work they
   // wait for CPU time, or take it from the caller (Linux's autogroups give a session a fixed
   // share however many threads it runs), and their hand-offs and polling then make jobs slower
-  // than the caller alone. So the pool times its jobs, per block (the blocks of a run are of
-  // one size): every kSerialSampleEvery-th job runs on the caller alone to keep a current
-  // serial figure, and when the helped jobs are not clearly faster, or a helper kept the caller
-  // waiting long for its last block, the next jobs run on the caller alone, more of them after
-  // each such verdict in a row.
+  // than the caller alone. Each helped job tells which case it met, whatever the CPU's speed at
+  // that moment (timings of separate jobs on a shared VM vary by 2x): a job went right when the
+  // helpers ran at least half their fair share of its blocks and the caller, done with its own,
+  // waited for theirs at most the time it spent per block. Helpers running beside the caller
+  // take blocks as fast as it does and finish within a block of it; helpers taking turns with
+  // it on one CPU get few blocks, and a caller that waits for one of them waits for the whole
+  // block after its own polling, as the helper runs only once it sleeps. When about half of the
+  // recent helped jobs went wrong, the next jobs run on the caller alone, more of them after
+  // each such verdict in a row; the first job after them wakes sleeping helpers and is not
+  // judged (HelperPolicy).
   void RunAdaptive(Job& job, int helpers, bool adaptive) {
-    bool parallel = helpers > 0;
-    if (adaptive && parallel) {
-      if (skip_ > 0) {
-        --skip_;
-        parallel = false;
-      } else if (serial_ns_ == 0 || ++since_serial_ >= kSerialSampleEvery) {
-        since_serial_ = 0;
-        parallel = false;
-      }
-    }
-    auto start = std::chrono::steady_clock::now();
-    bool contended = false;
-    if (parallel) {
-      contended = Run(job, helpers);
-    } else {
+    if (helpers == 0 || (adaptive && !policy_.UseHelpers())) {
       Work(job, 0);
+      return;
     }
-    if (!adaptive || helpers == 0) return;
-    double ns =
-        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
-        static_cast<double>(job.blocks);
-    double& average = parallel ? parallel_ns_ : serial_ns_;
-    average = average == 0 ? ns : 0.75 * average + 0.25 * ns;
-    if (parallel && (contended || parallel_ns_ > kMinSpeedup * serial_ns_)) {
-      skip_ = backoff_;
-      backoff_ = std::min(backoff_ * 2, kMaxBackoffJobs);
-      parallel_ns_ = 0;  // judged afresh after the backoff
-    } else if (parallel) {
-      backoff_ = kMinBackoffJobs;
-    }
+    bool went_right = Run(job, helpers);
+    if (adaptive) policy_.Record(went_right);
   }
 
-  // Runs `job` with `helpers` helpers; true if a helper kept the caller waiting long.
+  // Runs `job` with `helpers` helpers; true if the helpers ran their part of its blocks and did
+  // not keep the caller waiting long for them (see RunAdaptive).
   bool Run(Job& job, int helpers) {
     job.epoch = ++epoch_;
     for (int i = 0; i < helpers; ++i) {
@@ -168,23 +147,30 @@ class Pool {
         Futex(&h.wake, FUTEX_WAKE, 1);
       }
     }
-    Work(job, 0);
+    auto start = std::chrono::steady_clock::now();
+    size_t own = Work(job, 0);
+    auto own_end = std::chrono::steady_clock::now();
     bool helped = false;
-    bool contended = false;
     for (int i = 0; i < helpers; ++i) {
       Helper& h = slots_[i];
       if (h.slot.exchange(nullptr, std::memory_order_acq_rel) == &job) continue;  // not taken
       helped = true;
-      contended |= WaitUntilFinished(h, job.epoch);
+      WaitUntilFinished(h, job.epoch);
     }
-    if (helped) helped_jobs_.fetch_add(1, std::memory_order_relaxed);
-    return contended;
+    if (!helped || own == job.blocks) return false;
+    helped_jobs_.fetch_add(1, std::memory_order_relaxed);
+    double fair_share = static_cast<double>(job.blocks) / (helpers + 1);
+    if (static_cast<double>(job.blocks - own) < kMinShareOfFairShare * fair_share * helpers) {
+      return false;
+    }
+    if (own == 0) return true;
+    auto waited = std::chrono::steady_clock::now() - own_end;
+    return waited <= (own_end - start) * kMaxWaitPerOwnBlock / own;
   }
 
-  // Waits until helper `h` has let go of the job of `epoch` (it holds at most one block of it);
-  // true if that took long enough to call the CPUs contended.
-  static bool WaitUntilFinished(Helper& h, uint64_t epoch) {
-    if (h.finished.load(std::memory_order_acquire) == epoch) return false;
+  // Waits until helper `h` has let go of the job of `epoch` (it holds at most one block of it).
+  static void WaitUntilFinished(Helper& h, uint64_t epoch) {
+    if (h.finished.load(std::memory_order_acquire) == epoch) return;
     auto start = std::chrono::steady_clock::now();
     for (int spins = 1; h.finished.load(std::memory_order_acquire) != epoch; ++spins) {
       CpuRelax();
@@ -197,7 +183,6 @@ class Pool {
       Futex(&h.done, FUTEX_WAIT, seen);  // returns at once if `done` moved meanwhile
     }
     h.caller_waiting.store(false, std::memory_order_relaxed);
-    return std::chrono::steady_clock::now() - start >= kContendedWait;
   }
 
   size_t helped_jobs() const { return helped_jobs_.load(std::memory_order_relaxed); }
@@ -244,11 +229,7 @@ class Pool {
   std::atomic<bool> busy_{false};
   // Written only by the pool's current holder (see RunAdaptive):
   uint64_t epoch_ = 0;
-  int backoff_ = kMinBackoffJobs;
-  int skip_ = 0;            // jobs left to run without helpers
-  int since_serial_ = 0;    // jobs since the last one without helpers
-  double serial_ns_ = 0;    // average time per block without helpers (0: none yet)
-  double parallel_ns_ = 0;  // ... and with them
+  HelperPolicy policy_;
   std::atomic<size_t> helped_jobs_{0};
   Helper slots_[kMaxThreads - 1];
   HelperArg args_[kMaxThreads - 1];

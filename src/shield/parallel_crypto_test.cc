@@ -2,7 +2,9 @@
 // runs exactly once, helpers take part, serial and parallel paths agree byte for byte (either
 // one reads what the other wrote), a tampered chunk in the middle of a parallel run fails and
 // wipes the whole output, a forked child starts its own helpers, and a large write after a
-// truncation (O_TRUNC) reads back right before and after a reopen.
+// truncation (O_TRUNC) reads back right before and after a reopen. Also the adaptive policy's
+// decisions (HelperPolicy) and the read-ahead of sequential small reads (what it serves after
+// writes, commits and truncations, and a tampered chunk beyond the reads).
 #include "shield/parallel_crypto.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "common/tsan.h"
+#include "shield/helper_policy.h"
 #include "shield/shield_test_util.h"
 #include "shield/volume.h"
 #include "shield/volume_fixture.h"
@@ -80,6 +83,50 @@ TEST(ParallelCryptoTest, NestedRunFallsBackToTheCallingThread) {
     });
   });
   EXPECT_EQ(inner_runs.load(), 32);
+}
+
+// Jobs a policy runs without helpers before it asks for them again.
+int JobsWithoutHelpers(HelperPolicy& policy) {
+  int jobs = 0;
+  while (!policy.UseHelpers()) ++jobs;
+  return jobs;
+}
+
+TEST(HelperPolicyTest, DropsHelpersThatKeepGoingWrongAndBacksOffMoreEachTime) {
+  HelperPolicy policy;
+  ASSERT_TRUE(policy.UseHelpers());
+  policy.Record(false);  // the first job woke the helpers: not judged
+  ASSERT_TRUE(policy.UseHelpers());
+  policy.Record(false);
+  ASSERT_TRUE(policy.UseHelpers());
+  policy.Record(false);
+  ASSERT_TRUE(policy.UseHelpers());  // two of the recent jobs: not yet
+  policy.Record(false);
+  EXPECT_EQ(JobsWithoutHelpers(policy), HelperPolicy::kMinBackoffJobs);
+  // The job after the backoff wakes the helpers again and is not judged; three more bad ones
+  // drop them for twice as long, and so on up to the maximum.
+  for (int expected = 2 * HelperPolicy::kMinBackoffJobs;
+       expected <= 4 * HelperPolicy::kMaxBackoffJobs; expected *= 2) {
+    for (int i = 0; i < 4; ++i) policy.Record(false);
+    EXPECT_EQ(JobsWithoutHelpers(policy), std::min(expected, HelperPolicy::kMaxBackoffJobs));
+  }
+}
+
+TEST(HelperPolicyTest, KeepsHelpersThatMostlyGoRightAndForgetsOldVerdicts) {
+  HelperPolicy policy;
+  policy.Record(true);  // warm-up
+  // One job in four going wrong (a helper descheduled now and then) keeps the helpers.
+  for (int i = 0; i < 400; ++i) {
+    ASSERT_TRUE(policy.UseHelpers()) << i;
+    policy.Record(i % 4 != 0);
+  }
+  // Two verdicts in a row double the backoff; a run of good jobs in between resets it.
+  for (int i = 0; i < 3; ++i) policy.Record(false);
+  EXPECT_EQ(JobsWithoutHelpers(policy), HelperPolicy::kMinBackoffJobs);
+  policy.Record(true);  // warm-up
+  for (int i = 0; i < HelperPolicy::kMinBackoffJobs; ++i) policy.Record(true);
+  for (int i = 0; i < 3; ++i) policy.Record(false);
+  EXPECT_EQ(JobsWithoutHelpers(policy), HelperPolicy::kMinBackoffJobs);
 }
 
 class ParallelFileTest : public testing::VolumeFixture {
@@ -225,6 +272,99 @@ TEST_F(ParallelFileTest, LargeWriteAfterTruncationIsSealedAtWriteTime) {
   back = ReadWith(1, "/data/o");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_TRUE(back->empty()) << back->size();
+}
+
+constexpr long kChunkBytes = 4096;  // the default chunk size, as a signed offset
+
+// Reads `file` from `offset` to its end in reads of `piece` bytes; the bytes, or the first error.
+Result<std::vector<uint8_t>> ReadInPieces(ProtectedFile& file, uint64_t offset, size_t piece) {
+  std::vector<uint8_t> all;
+  std::vector<uint8_t> buffer(piece);
+  for (;;) {
+    COVE_ASSIGN_OR_RETURN(size_t n, file.Read(offset, buffer));
+    if (n == 0) return all;
+    all.insert(all.end(), buffer.begin(), buffer.begin() + static_cast<long>(n));
+    offset += n;
+  }
+}
+
+TEST_F(ParallelFileTest, SequentialSmallReadsThroughTheReadAheadWindowAgree) {
+  auto content = Pattern((3 << 20) + 1234, 13);
+  WriteWith(2, "/data/s", content);
+  ParallelCrypto::SetMaxThreadsForTesting(2);
+  auto volume = Reopen();
+  // Aligned and unaligned pieces, each read sequentially from the start.
+  for (size_t piece : {size_t{4096}, size_t{8192}, size_t{16384}, size_t{65536}, size_t{5000}}) {
+    auto file = std::move(volume->OpenFile("/data/s", false)).value();
+    auto got = ReadInPieces(*file, 0, piece);
+    ASSERT_TRUE(got.ok()) << piece << ": " << got.status().ToString();
+    EXPECT_TRUE(*got == content) << "pieces of " << piece;
+  }
+}
+
+TEST_F(ParallelFileTest, ReadAheadNeverServesBytesAWriteCommitOrTruncationChanged) {
+  auto content = Pattern(2 << 20, 14);
+  WriteWith(2, "/data/w", content);
+  ParallelCrypto::SetMaxThreadsForTesting(2);
+  auto volume = Reopen();
+  auto file = std::move(volume->OpenFile("/data/w", true)).value();
+  std::vector<uint8_t> piece(4096);
+  // Expects chunks [first, first + count) to read as `content`, one read per chunk.
+  auto expect_chunks = [&](uint64_t first, uint64_t count, const char* when) {
+    for (uint64_t chunk = first; chunk < first + count; ++chunk) {
+      auto n = file->Read(chunk * kChunkBytes, piece);
+      ASSERT_TRUE(n.ok()) << when << ", chunk " << chunk << ": " << n.status().ToString();
+      EXPECT_TRUE(std::equal(piece.begin(), piece.begin() + static_cast<long>(*n),
+                             content.begin() + static_cast<long>(chunk) * kChunkBytes))
+          << when << ", chunk " << chunk;
+    }
+  };
+  // Sequential 4 KiB reads of chunks 0..63: the window then holds chunks up to 112.
+  expect_chunks(0, 64, "first pass");
+  // A write into chunks the window holds (65 whole, 66 partly), read before and after its
+  // commit without moving the window.
+  auto patch = Pattern(4096 + 100, 15);
+  ASSERT_TRUE(file->Write(65 * kChunkBytes, patch).ok());
+  std::copy(patch.begin(), patch.end(), content.begin() + 65 * kChunkBytes);
+  expect_chunks(64, 4, "after the write");
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  expect_chunks(64, 4, "after the commit");
+  // Fill a window again, then cut into it and extend the file: zeros past the cut.
+  expect_chunks(0, 64, "second pass");
+  ASSERT_TRUE(file->Truncate(70 * kChunkBytes + 7).ok());
+  ASSERT_TRUE(file->Truncate(content.size()).ok());
+  std::fill(content.begin() + 70 * kChunkBytes + 7, content.end(), 0);
+  expect_chunks(64, 16, "after the truncation");
+}
+
+TEST_F(ParallelFileTest, TamperedChunkAheadOfTheReadsFailsOnlyTheReadThatReachesIt) {
+  auto content = Pattern(2 << 20, 16);
+  WriteWith(2, "/data/r", content);
+  FileGeometry geometry(kDefaultChunkSize);
+  auto raw = ReadRaw(dir_ / "enc/r");
+  raw[geometry.ChunkOffset(100) + 5] ^= 0x01;
+  WriteRaw(dir_ / "enc/r", raw);
+  ParallelCrypto::SetMaxThreadsForTesting(2);
+  auto volume = Reopen();
+  auto file = std::move(volume->OpenFile("/data/r", false)).value();
+  std::vector<uint8_t> piece(4096);
+  // Chunks 0..99 read fine although windows filled ahead of them reach chunk 100.
+  for (uint64_t chunk = 0; chunk < 100; ++chunk) {
+    auto n = file->Read(chunk * kChunkBytes, piece);
+    ASSERT_TRUE(n.ok()) << "chunk " << chunk << ": " << n.status().ToString();
+    ASSERT_TRUE(std::equal(piece.begin(), piece.end(),
+                           content.begin() + static_cast<long>(chunk) * kChunkBytes));
+  }
+  std::fill(piece.begin(), piece.end(), 0xAA);
+  auto bad = file->Read(100 * kChunkBytes, piece);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kIntegrityError);
+  EXPECT_NE(bad.status().message().find("chunk 100"), std::string::npos) << bad.status().ToString();
+  EXPECT_TRUE(std::all_of(piece.begin(), piece.end(), [](uint8_t b) { return b == 0; }));
+  // Chunks after it still read.
+  auto n = file->Read(101 * kChunkBytes, piece);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_TRUE(std::equal(piece.begin(), piece.end(), content.begin() + 101 * kChunkBytes));
 }
 
 }  // namespace

@@ -43,6 +43,12 @@ constexpr size_t kMaxBufferedNewFileBytes = 64 << 10;
 // A committed file whose host file is at most this long is read whole at open (header, tag
 // block and up to 6 chunks of 4 KiB): one pread serves the open and the first reads.
 constexpr uint64_t kMaxPrefetchHostBytes = 32 << 10;
+// The largest read-ahead window (ProtectedFile::ReadAhead), and the smallest first one. Reads of
+// kMinParallelBytes or more go directly: they are parallel jobs of their own, and copying them
+// out of a window costs more than their hand-offs to the helpers (cat's 128 KiB reads: 2.0-2.3
+// GB/s through 1 MiB windows, 2.4-3.4 GB/s directly, on this 2-CPU VM).
+constexpr size_t kMaxReadAheadBytes = 1 << 20;
+constexpr size_t kMinReadAheadBytes = 64 << 10;
 
 }  // namespace
 
@@ -248,6 +254,10 @@ Status ProtectedFile::ReadCommittedChunk(uint64_t chunk, uint8_t* out, uint32_t 
     std::memcpy(out, committed_plain_->data() + chunk * chunk_size_, length);
     return Status::Ok();
   }
+  if (const uint8_t* held = ReadAheadHolds(chunk, 1)) {
+    std::memcpy(out, held, length);
+    return Status::Ok();
+  }
   COVE_ASSIGN_OR_RETURN(const TagBlock* block, CommittedTagBlock(chunk / kChunksPerGroup));
   TagEntry entry = DecodeTagEntry(block->bytes.data() + (chunk % kChunksPerGroup) * kTagEntrySize);
   if ((entry.flags & kChunkPresent) == 0) {
@@ -396,9 +406,47 @@ Status ProtectedFile::ReadCommittedRun(uint64_t first, uint64_t count, size_t by
   return Status::Ok();
 }
 
+Status ProtectedFile::ReadCommittedRunAhead(uint64_t first, uint64_t count, size_t bytes,
+                                            uint64_t end, bool sequential, uint8_t* out) {
+  if (const uint8_t* held = ReadAheadHolds(first, count)) {
+    std::memcpy(out, held, bytes);
+    return Status::Ok();
+  }
+  if (!sequential || committed_plain_ || read_ahead_.failed || bytes >= kMinParallelBytes ||
+      kind_ != RegionKind::kEncrypted || ParallelCrypto::MaxThreads() < 2) {
+    return ReadCommittedRun(first, count, bytes, out);
+  }
+  // A new window from `first` on: whole chunks up to `end` (the last committed chunk may be
+  // short, and is then the last one).
+  size_t window = read_ahead_.next_bytes == 0
+                      ? std::clamp(4 * bytes, kMinReadAheadBytes, kMaxReadAheadBytes)
+                      : read_ahead_.next_bytes;
+  uint64_t chunks = std::min<uint64_t>(std::max<size_t>(1, window / chunk_size_), end - first);
+  chunks = std::max(chunks, count);
+  uint64_t last = first + chunks - 1;
+  size_t window_bytes = static_cast<size_t>((chunks - 1) * chunk_size_) +
+                        geometry_.ChunkLength(last, committed_.size);
+  if (read_ahead_.plain.size() < window_bytes) {
+    read_ahead_.plain = SecretBytes::ForOverwrite(std::max(window, window_bytes));
+  }
+  read_ahead_.chunks = 0;
+  if (!ReadCommittedRun(first, chunks, window_bytes, read_ahead_.plain.data()).ok()) {
+    // A chunk of the window failed: maybe one the reader never asks for. Its own run decides.
+    read_ahead_.failed = true;
+    return ReadCommittedRun(first, count, bytes, out);
+  }
+  read_ahead_.first = first;
+  read_ahead_.chunks = chunks;
+  read_ahead_.next_bytes = std::min(2 * window, kMaxReadAheadBytes);
+  std::memcpy(out, read_ahead_.plain.data(), bytes);
+  return Status::Ok();
+}
+
 Result<size_t> ProtectedFile::Read(uint64_t offset, std::span<uint8_t> out) {
   if (offset >= size_ || out.empty()) return size_t{0};
   size_t total = static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - offset));
+  bool sequential = offset == sequential_end_;
+  sequential_end_ = offset + total;
   size_t done = 0;
   std::vector<uint8_t> partial;
   while (done < total) {
@@ -429,7 +477,8 @@ Result<size_t> ProtectedFile::Read(uint64_t offset, std::span<uint8_t> out) {
         ++run;
         run_bytes += next;
       }
-      COVE_RETURN_IF_ERROR(ReadCommittedRun(chunk, run, run_bytes, out.data() + done));
+      COVE_RETURN_IF_ERROR(
+          ReadCommittedRunAhead(chunk, run, run_bytes, end, sequential, out.data() + done));
       done += run_bytes;
       continue;
     }
@@ -653,6 +702,7 @@ Status ProtectedFile::Truncate(uint64_t size) {
       std::memset(plain->data() + tail, 0, chunk_size_ - tail);
     }
     valid_committed_chunks_ = std::min(valid_committed_chunks_, size / chunk_size_);
+    DropReadAhead();
   }
   size_ = size;
   return Status::Ok();
@@ -884,6 +934,7 @@ Status ProtectedFile::FinishCommit() {
   committed_ = std::move(pending_->next);
   prefetch_ = {};  // of the previous generation
   committed_plain_.reset();
+  DropReadAhead();
   for (auto& [group, block] : pending_->blocks) tag_blocks_[group] = block;
   tag_blocks_.erase(tag_blocks_.lower_bound(committed_.group_digests.size()), tag_blocks_.end());
   valid_committed_chunks_ = geometry_.ChunkCount(committed_.size);

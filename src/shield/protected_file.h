@@ -139,6 +139,19 @@ class ProtectedFile {
   // (`bytes` long: whole chunks, the last one may be short), several threads for large runs.
   // On any failure the whole of `out` is wiped.
   Status ReadCommittedRun(uint64_t first, uint64_t count, size_t bytes, uint8_t* out);
+  // The same run for Read: from the read-ahead window when it holds the run, else, for a
+  // sequential reader, through a new window of chunks [first, end) (see ReadAhead), else
+  // directly. `end` bounds the chunks that may be read ahead (committed, valid, not dirty).
+  Status ReadCommittedRunAhead(uint64_t first, uint64_t count, size_t bytes, uint64_t end,
+                               bool sequential, uint8_t* out);
+  // The read-ahead window's plaintext of chunks [chunk, chunk + count), or nullptr.
+  const uint8_t* ReadAheadHolds(uint64_t chunk, uint64_t count) const {
+    return read_ahead_.chunks != 0 && chunk >= read_ahead_.first &&
+                   chunk - read_ahead_.first + count <= read_ahead_.chunks
+               ? read_ahead_.plain.data() + (chunk - read_ahead_.first) * chunk_size_
+               : nullptr;
+  }
+  void DropReadAhead() { read_ahead_.chunks = 0; }
   // The blocks a run of chunks is cut into for ParallelCrypto: consecutive chunks of one group
   // (contiguous on disk), each at most `block_bytes` long (at least one chunk).
   struct ChunkBlock {
@@ -183,7 +196,22 @@ class ProtectedFile {
   // The verified plaintext of the whole committed generation of a small file
   // (CacheCommittedPlaintext; dropped by a commit). Zeroized when released.
   std::optional<SecretBytes> committed_plain_;
-  uint64_t size_ = 0;  // current plaintext size
+  // Read-ahead of sequential reads. A reader that goes through a large file in pieces smaller
+  // than a parallel job (stdio's 4 KiB, Python's 8 KiB) would have each piece decrypted on its
+  // own, too small to share between threads. Its next chunks are instead decrypted a window at
+  // a time (ReadCommittedRun, several threads) into this verified plaintext, which serves the
+  // following reads. The window starts at 4 reads and doubles on each sequential fill, up to
+  // kMaxReadAheadBytes. It holds committed chunks only: chunks a write dirtied are never served
+  // from it (Read stops a run at them), and a commit or truncation empties it.
+  struct ReadAhead {
+    SecretBytes plain;
+    uint64_t first = 0;     // first chunk held
+    uint64_t chunks = 0;    // chunks held (0: empty)
+    size_t next_bytes = 0;  // size of the next fill (0: none yet)
+    bool failed = false;    // a fill failed verification: no more read-ahead for this file
+  } read_ahead_;
+  uint64_t sequential_end_ = 0;  // plaintext offset where the last read ended
+  uint64_t size_ = 0;            // current plaintext size
   // Committed chunks at or beyond this index no longer hold data (the file was truncated).
   uint64_t valid_committed_chunks_ = 0;
   std::map<uint64_t, std::vector<uint8_t>> dirty_;  // chunk -> plaintext (chunk_size bytes)
