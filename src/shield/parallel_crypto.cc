@@ -45,16 +45,19 @@ constexpr bool kHelpersAfterThreadedFork = true;
 
 constexpr int kMaxThreads = 4;  // the caller and at most three helpers
 // How long an idle helper polls for the next job before it sleeps (a sequential reader issues
-// its next large read within microseconds), and how long a caller polls for a helper's last
-// block (a block takes some 10-40 us) before it sleeps until the helper wakes it. Both are
+// its next large read within microseconds, and the policy's jobs without helpers take some
+// 60 us: the next helped job finds the helper awake), and how long a caller polls for a helper's
+// last block (a block takes some 10-40 us) before it sleeps until the helper wakes it. Both are
 // short: on a busy machine a polling thread takes CPU time from the others.
-constexpr std::chrono::microseconds kHelperPoll{50};
+constexpr std::chrono::microseconds kHelperPoll{100};
 constexpr std::chrono::microseconds kCallerPoll{40};
 // A helped job went right (Pool::RunAdaptive) when the helpers ran at least this part of their
 // fair share of its blocks, and the caller waited for their last blocks at most this many times
-// its own time per block.
+// its own time per block. A job followed by the next one later than kMaxTimedInterval (the
+// program did something else meanwhile) is not timed.
 constexpr double kMinShareOfFairShare = 0.5;
 constexpr double kMaxWaitPerOwnBlock = 1.0;
+constexpr std::chrono::milliseconds kMaxTimedInterval{5};
 
 void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -112,27 +115,31 @@ class Pool {
 
   // Runs `job` on the caller, with up to `helpers` helpers when that has been paying off; the
   // caller holds the pool (TryAcquire). `adaptive` false (tests) always uses the helpers.
-  //
-  // Helpers pay off only when a CPU is free for them. On a machine busy with other work they
-  // wait for CPU time, or take it from the caller (Linux's autogroups give a session a fixed
-  // share however many threads it runs), and their hand-offs and polling then make jobs slower
-  // than the caller alone. Each helped job tells which case it met, whatever the CPU's speed at
-  // that moment (timings of separate jobs on a shared VM vary by 2x): a job went right when the
-  // helpers ran at least half their fair share of its blocks and the caller, done with its own,
-  // waited for theirs at most the time it spent per block. Helpers running beside the caller
-  // take blocks as fast as it does and finish within a block of it; helpers taking turns with
-  // it on one CPU get few blocks, and a caller that waits for one of them waits for the whole
-  // block after its own polling, as the helper runs only once it sleeps. When about half of the
-  // recent helped jobs went wrong, the next jobs run on the caller alone, more of them after
-  // each such verdict in a row; the first job after them wakes sleeping helpers and is not
-  // judged (HelperPolicy).
+  // HelperPolicy decides, from what each job measured: a helped job went right when the helpers
+  // ran at least half their fair share of its blocks and the caller, done with its own, waited
+  // for theirs at most the time it spent per block (helpers running beside the caller take
+  // blocks as fast as it does and finish within a block of it; helpers taking turns with it on
+  // one CPU get few blocks, or keep it waiting a whole block after its polling); and a job's
+  // time per block runs from its start to the next job's start.
   void RunAdaptive(Job& job, int helpers, bool adaptive) {
-    if (helpers == 0 || (adaptive && !policy_.UseHelpers())) {
-      Work(job, 0);
-      return;
+    auto start = std::chrono::steady_clock::now();
+    if (adaptive && last_.pending) {
+      auto interval = start - last_.start;
+      double ns_per_block = interval <= kMaxTimedInterval
+                                ? std::chrono::duration<double, std::nano>(interval).count() /
+                                      static_cast<double>(last_.blocks)
+                                : 0;
+      policy_.Record(last_.helped, last_.went_right, ns_per_block);
+      last_.pending = false;
     }
-    bool went_right = Run(job, helpers);
-    if (adaptive) policy_.Record(went_right);
+    bool helped = helpers > 0 && (!adaptive || policy_.UseHelpers());
+    bool went_right = false;
+    if (helped) {
+      went_right = Run(job, helpers);
+    } else {
+      Work(job, 0);
+    }
+    if (adaptive && helpers > 0) last_ = {true, helped, went_right, start, job.blocks};
   }
 
   // Runs `job` with `helpers` helpers; true if the helpers ran their part of its blocks and did
@@ -230,6 +237,13 @@ class Pool {
   // Written only by the pool's current holder (see RunAdaptive):
   uint64_t epoch_ = 0;
   HelperPolicy policy_;
+  struct LastJob {  // the previous job, recorded once the next one starts
+    bool pending = false;
+    bool helped = false;
+    bool went_right = false;
+    std::chrono::steady_clock::time_point start;
+    size_t blocks = 0;
+  } last_;
   std::atomic<size_t> helped_jobs_{0};
   Helper slots_[kMaxThreads - 1];
   HelperArg args_[kMaxThreads - 1];

@@ -11,10 +11,9 @@
 //    or a signal handler that does I/O cannot deadlock on a lock held by the interrupted code. A
 //    job started while another one runs (another thread, or a signal handler interrupting a job)
 //    runs on the calling thread alone;
-//  * helpers are used only while they pay off: each helped job checks that the helpers ran some
-//    of its blocks beside the caller, and on a machine whose CPUs are busy with other work
-//    (where helpers wait for CPU time or take it from the caller) jobs run on the caller alone,
-//    trying helpers again now and then (Pool::RunAdaptive);
+//  * helpers are used only while they pay off (HelperPolicy, helper_policy.h): on a machine
+//    whose CPUs are busy with other work (where helpers wait for CPU time or take it from the
+//    caller) jobs run on the caller alone, trying helpers again now and then;
 //  * after fork() the child forgets the parent's helpers (pthread_atfork) and starts its own when
 //    it needs them;
 //  * helpers block every signal but SIGSYS (which the runtime's syscall trap needs), so the

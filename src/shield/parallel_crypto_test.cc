@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -85,48 +86,77 @@ TEST(ParallelCryptoTest, NestedRunFallsBackToTheCallingThread) {
   EXPECT_EQ(inner_runs.load(), 32);
 }
 
+// Runs `jobs` jobs through `policy` as Pool::RunAdaptive does: a job without helpers takes
+// `serial_ns` per block; a helped job takes `helped_ns` and went right when `went_right(i)`.
+// Returns how many jobs ran without helpers.
+int Simulate(HelperPolicy& policy, int jobs, double serial_ns, double helped_ns,
+             const std::function<bool(int)>& went_right) {
+  int alone = 0;
+  for (int i = 0; i < jobs; ++i) {
+    bool helped = policy.UseHelpers();
+    alone += helped ? 0 : 1;
+    policy.Record(helped, helped && went_right(i), helped ? helped_ns : serial_ns);
+  }
+  return alone;
+}
+
 // Jobs a policy runs without helpers before it asks for them again.
 int JobsWithoutHelpers(HelperPolicy& policy) {
   int jobs = 0;
-  while (!policy.UseHelpers()) ++jobs;
+  while (!policy.UseHelpers()) {
+    policy.Record(false, false, 30000);
+    ++jobs;
+  }
   return jobs;
+}
+
+TEST(HelperPolicyTest, KeepsHelpersThatAreFasterAndMostlyGoRight) {
+  HelperPolicy policy;
+  EXPECT_FALSE(policy.UseHelpers()) << "the first job times the caller alone";
+  policy.Record(false, false, 30000);
+  // One helped job in four going wrong (a helper descheduled now and then) keeps the helpers;
+  // only the periodic samples run alone.
+  int jobs = 50 * HelperPolicy::kSerialSampleEvery;
+  int alone = Simulate(policy, jobs, 30000, 18000, [](int i) { return i % 4 != 0; });
+  EXPECT_EQ(alone, jobs / HelperPolicy::kSerialSampleEvery);
 }
 
 TEST(HelperPolicyTest, DropsHelpersThatKeepGoingWrongAndBacksOffMoreEachTime) {
   HelperPolicy policy;
+  JobsWithoutHelpers(policy);
+  policy.Record(true, false, 18000);  // the first helped job woke the helpers: not judged
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(policy.UseHelpers()) << "two bad jobs are not yet a verdict";
+    policy.Record(true, false, 18000);
+  }
   ASSERT_TRUE(policy.UseHelpers());
-  policy.Record(false);  // the first job woke the helpers: not judged
-  ASSERT_TRUE(policy.UseHelpers());
-  policy.Record(false);
-  ASSERT_TRUE(policy.UseHelpers());
-  policy.Record(false);
-  ASSERT_TRUE(policy.UseHelpers());  // two of the recent jobs: not yet
-  policy.Record(false);
+  policy.Record(true, false, 18000);
   EXPECT_EQ(JobsWithoutHelpers(policy), HelperPolicy::kMinBackoffJobs);
-  // The job after the backoff wakes the helpers again and is not judged; three more bad ones
-  // drop them for twice as long, and so on up to the maximum.
+  // Each verdict in a row doubles the backoff, up to the maximum.
   for (int expected = 2 * HelperPolicy::kMinBackoffJobs;
        expected <= 4 * HelperPolicy::kMaxBackoffJobs; expected *= 2) {
-    for (int i = 0; i < 4; ++i) policy.Record(false);
+    for (int i = 0; i < 4; ++i) policy.Record(true, false, 18000);  // a warm-up and three bad
     EXPECT_EQ(JobsWithoutHelpers(policy), std::min(expected, HelperPolicy::kMaxBackoffJobs));
   }
+  // A run of good jobs in between resets it.
+  for (int i = 0; i <= HelperPolicy::kMinBackoffJobs; ++i) policy.Record(true, true, 18000);
+  for (int i = 0; i < 3; ++i) policy.Record(true, false, 18000);
+  EXPECT_EQ(JobsWithoutHelpers(policy), HelperPolicy::kMinBackoffJobs);
 }
 
-TEST(HelperPolicyTest, KeepsHelpersThatMostlyGoRightAndForgetsOldVerdicts) {
+TEST(HelperPolicyTest, DropsHelpersThatAreNoFasterThanTheCallerAlone) {
+  // Every helped job looks right (helpers beside the caller), but the session's CPU share is
+  // what it is: blocks come no faster than without helpers.
   HelperPolicy policy;
-  policy.Record(true);  // warm-up
-  // One job in four going wrong (a helper descheduled now and then) keeps the helpers.
-  for (int i = 0; i < 400; ++i) {
-    ASSERT_TRUE(policy.UseHelpers()) << i;
-    policy.Record(i % 4 != 0);
-  }
-  // Two verdicts in a row double the backoff; a run of good jobs in between resets it.
-  for (int i = 0; i < 3; ++i) policy.Record(false);
-  EXPECT_EQ(JobsWithoutHelpers(policy), HelperPolicy::kMinBackoffJobs);
-  policy.Record(true);  // warm-up
-  for (int i = 0; i < HelperPolicy::kMinBackoffJobs; ++i) policy.Record(true);
-  for (int i = 0; i < 3; ++i) policy.Record(false);
-  EXPECT_EQ(JobsWithoutHelpers(policy), HelperPolicy::kMinBackoffJobs);
+  JobsWithoutHelpers(policy);
+  int jobs = 1000;
+  int alone = Simulate(policy, jobs, 30000, 31000, [](int) { return true; });
+  EXPECT_GT(alone, jobs * 9 / 10);
+  // Jobs that were not timed (the program paused between them) do not count.
+  HelperPolicy untimed;
+  JobsWithoutHelpers(untimed);
+  alone = Simulate(untimed, jobs, 30000, 0, [](int) { return true; });
+  EXPECT_EQ(alone, jobs / HelperPolicy::kSerialSampleEvery);
 }
 
 class ParallelFileTest : public testing::VolumeFixture {
