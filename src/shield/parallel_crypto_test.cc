@@ -367,6 +367,42 @@ TEST_F(ParallelFileTest, ReadAheadNeverServesBytesAWriteCommitOrTruncationChange
   expect_chunks(64, 16, "after the truncation");
 }
 
+TEST_F(ParallelFileTest, ReadAheadWindowsOfAllOpenFilesStayWithinTheBudget) {
+  constexpr size_t kBudget = 3 << 20;
+  std::vector<std::vector<uint8_t>> contents;
+  for (uint32_t i = 0; i < 4; ++i) {
+    contents.push_back(Pattern(3 << 20, 20 + i));
+    WriteWith(2, "/data/m" + std::to_string(i), contents.back());
+  }
+  ProtectedFile::SetReadAheadBudgetForTesting(kBudget);
+  ParallelCrypto::SetMaxThreadsForTesting(2);
+  {
+    auto volume = Reopen();
+    std::vector<std::unique_ptr<ProtectedFile>> files;
+    for (int i = 0; i < 4; ++i) {
+      files.push_back(std::move(volume->OpenFile("/data/m" + std::to_string(i), false)).value());
+    }
+    // A merge: 4 KiB from each file in turn, to the end. Each file's window would grow to 1 MiB.
+    std::vector<uint8_t> piece(4096);
+    size_t max_held = 0;
+    for (uint64_t offset = 0; offset < contents[0].size(); offset += piece.size()) {
+      for (size_t i = 0; i < files.size(); ++i) {
+        auto n = files[i]->Read(offset, piece);
+        ASSERT_TRUE(n.ok()) << n.status().ToString();
+        ASSERT_EQ(*n, piece.size());
+        ASSERT_TRUE(
+            std::equal(piece.begin(), piece.end(), contents[i].begin() + static_cast<long>(offset)))
+            << "file " << i << " at " << offset;
+        max_held = std::max(max_held, ProtectedFile::ReadAheadBytesForTesting());
+      }
+    }
+    EXPECT_LE(max_held, kBudget);
+    EXPECT_GE(max_held, kBudget / 2) << "the windows did not grow at all";
+  }
+  EXPECT_EQ(ProtectedFile::ReadAheadBytesForTesting(), 0u) << "closed files keep their windows";
+  ProtectedFile::SetReadAheadBudgetForTesting(0);
+}
+
 TEST_F(ParallelFileTest, TamperedChunkAheadOfTheReadsFailsOnlyTheReadThatReachesIt) {
   auto content = Pattern(2 << 20, 16);
   WriteWith(2, "/data/r", content);

@@ -49,6 +49,22 @@ constexpr uint64_t kMaxPrefetchHostBytes = 32 << 10;
 // GB/s through 1 MiB windows, 2.4-3.4 GB/s directly, on this 2-CPU VM).
 constexpr size_t kMaxReadAheadBytes = 1 << 20;
 constexpr size_t kMinReadAheadBytes = 64 << 10;
+// The windows of all open files together stay within this (a program merging hundreds of files
+// read sequentially would otherwise hold a MiB of plaintext for each); a file whose window
+// cannot grow keeps the one it has, or reads directly.
+constexpr size_t kReadAheadBudgetBytes = 64 << 20;
+std::atomic<size_t> g_read_ahead_budget{kReadAheadBudgetBytes};
+std::atomic<size_t> g_read_ahead_bytes{0};
+
+// Takes `bytes` of the process's read-ahead budget; false when it does not have them.
+bool ReserveReadAhead(size_t bytes) {
+  size_t held = g_read_ahead_bytes.load(std::memory_order_relaxed);
+  do {
+    if (held + bytes > g_read_ahead_budget.load(std::memory_order_relaxed)) return false;
+  } while (
+      !g_read_ahead_bytes.compare_exchange_weak(held, held + bytes, std::memory_order_relaxed));
+  return true;
+}
 
 }  // namespace
 
@@ -71,8 +87,17 @@ ProtectedFile::ProtectedFile(Env& env, std::string host_path, const FileEntry& e
   valid_committed_chunks_ = geometry_.ChunkCount(entry.size);
 }
 
+void ProtectedFile::SetReadAheadBudgetForTesting(size_t bytes) {
+  g_read_ahead_budget.store(bytes == 0 ? kReadAheadBudgetBytes : bytes, std::memory_order_relaxed);
+}
+
+size_t ProtectedFile::ReadAheadBytesForTesting() {
+  return g_read_ahead_bytes.load(std::memory_order_relaxed);
+}
+
 ProtectedFile::~ProtectedFile() {
   for (auto& [chunk, plain] : dirty_) OPENSSL_cleanse(plain.data(), plain.size());
+  g_read_ahead_bytes.fetch_sub(read_ahead_.plain.size(), std::memory_order_relaxed);
 }
 
 Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string host_path,
@@ -426,10 +451,21 @@ Status ProtectedFile::ReadCommittedRunAhead(uint64_t first, uint64_t count, size
   uint64_t last = first + chunks - 1;
   size_t window_bytes = static_cast<size_t>((chunks - 1) * chunk_size_) +
                         geometry_.ChunkLength(last, committed_.size);
-  if (read_ahead_.plain.size() < window_bytes) {
-    read_ahead_.plain = SecretBytes::ForOverwrite(std::max(window, window_bytes));
-  }
   read_ahead_.chunks = 0;
+  if (read_ahead_.plain.size() < window_bytes) {
+    size_t grown = std::max(window, window_bytes);
+    if (ReserveReadAhead(grown)) {
+      g_read_ahead_bytes.fetch_sub(read_ahead_.plain.size(), std::memory_order_relaxed);
+      read_ahead_.plain = SecretBytes::ForOverwrite(grown);
+    } else {
+      // Over the budget: the window it has (as many chunks as that holds), if any.
+      chunks = std::min<uint64_t>(chunks, read_ahead_.plain.size() / chunk_size_);
+      if (chunks < count) return ReadCommittedRun(first, count, bytes, out);
+      last = first + chunks - 1;
+      window_bytes = static_cast<size_t>((chunks - 1) * chunk_size_) +
+                     geometry_.ChunkLength(last, committed_.size);
+    }
+  }
   if (!ReadCommittedRun(first, chunks, window_bytes, read_ahead_.plain.data()).ok()) {
     // A chunk of the window failed: maybe one the reader never asks for. Its own run decides.
     read_ahead_.failed = true;

@@ -79,6 +79,11 @@ class ProtectedFile {
   // the buffered writes stay buffered.
   Status AbortCommit();
 
+  // For tests: the process's budget for read-ahead windows (0: back to the default), and the
+  // bytes the windows of all open files hold.
+  static void SetReadAheadBudgetForTesting(size_t bytes);
+  static size_t ReadAheadBytesForTesting();
+
   ~ProtectedFile();
   ProtectedFile(const ProtectedFile&) = delete;
   ProtectedFile& operator=(const ProtectedFile&) = delete;
@@ -201,8 +206,9 @@ class ProtectedFile {
   // own, too small to share between threads. Its next chunks are instead decrypted a window at
   // a time (ReadCommittedRun, several threads) into this verified plaintext, which serves the
   // following reads. The window starts at 4 reads and doubles on each sequential fill, up to
-  // kMaxReadAheadBytes. It holds committed chunks only: chunks a write dirtied are never served
-  // from it (Read stops a run at them), and a commit or truncation empties it.
+  // kMaxReadAheadBytes, while the windows of all files fit in the process's budget. It holds
+  // committed chunks only: chunks a write dirtied are never served from it (Read stops a run at
+  // them), and a commit or truncation empties it.
   struct ReadAhead {
     SecretBytes plain;
     uint64_t first = 0;     // first chunk held
