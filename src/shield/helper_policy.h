@@ -10,8 +10,8 @@
 //    threads it runs: on a machine busy with other sessions the helpers run beside the caller,
 //    but what they (and their polling between jobs) use is taken from the caller's share. The
 //    time counted per block is from one job's start to the next one's, so it includes what the
-//    program does between its reads. Every kSerialSampleEvery-th job runs without helpers to
-//    keep the figure to beat current.
+//    program does between its reads (the job's own time when the next one comes much later).
+//    Every kSerialSampleEvery-th job runs without helpers to keep the figure to beat current.
 // Either verdict makes the next jobs run without helpers: kMinBackoffJobs at first, twice as
 // many after each further verdict in a row, at most kMaxBackoffJobs. The helpers sleep during
 // those jobs; the first helped job after them wakes them, and is not judged.
@@ -25,7 +25,9 @@ class HelperPolicy {
  public:
   static constexpr int kMinBackoffJobs = 8;
   static constexpr int kMaxBackoffJobs = 512;
-  static constexpr int kSerialSampleEvery = 32;
+  // Odd, so that the samples fall on every kind of job of a program that alternates two kinds
+  // (cp between protected files: a read job, then a write job).
+  static constexpr int kSerialSampleEvery = 31;
   // The moving share of recent helped jobs that went wrong above which helpers are dropped.
   static constexpr double kMaxBadShare = 0.5;
   // Helped jobs timed before they are compared with jobs without helpers, and the part of
@@ -49,11 +51,10 @@ class HelperPolicy {
   }
 
   // What a job told: whether it used the helpers (as UseHelpers said), whether it went right
-  // (helped jobs only, see above), and its time per block up to the next job's start (0 when
-  // unknown, e.g. the program paused between them).
+  // (helped jobs only, see above), and its time per block (> 0) up to the next job's start.
   void Record(bool helped, bool went_right, double ns_per_block) {
     if (!helped) {
-      if (ns_per_block > 0) serial_ns_ = Average(serial_ns_, ns_per_block);
+      serial_ns_ = Average(serial_ns_, ns_per_block);
       return;
     }
     if (warming_up_) {
@@ -62,10 +63,8 @@ class HelperPolicy {
     }
     bad_share_ = 0.75 * bad_share_ + (went_right ? 0.0 : 0.25);
     good_in_a_row_ = went_right ? good_in_a_row_ + 1 : 0;
-    if (ns_per_block > 0) {
-      helped_ns_ = Average(helped_ns_, ns_per_block);
-      ++timed_;
-    }
+    helped_ns_ = Average(helped_ns_, ns_per_block);
+    ++timed_;
     bool slower = timed_ >= kTimedBeforeVerdict && helped_ns_ > kMinSpeedup * serial_ns_;
     if (bad_share_ > kMaxBadShare || slower) {
       skip_ = backoff_;

@@ -45,16 +45,17 @@ constexpr bool kHelpersAfterThreadedFork = true;
 
 constexpr int kMaxThreads = 4;  // the caller and at most three helpers
 // How long an idle helper polls for the next job before it sleeps (a sequential reader issues
-// its next large read within microseconds, and the policy's jobs without helpers take some
-// 60 us: the next helped job finds the helper awake), and how long a caller polls for a helper's
-// last block (a block takes some 10-40 us) before it sleeps until the helper wakes it. Both are
+// its next large read within microseconds, and a job run without helpers for the policy's
+// samples takes some 60-500 us at the sizes of cat's reads and read-ahead windows: the next
+// helped job often finds the helper awake), and how long a caller polls for a helper's last
+// block (a block takes some 10-40 us) before it sleeps until the helper wakes it. Both are
 // short: on a busy machine a polling thread takes CPU time from the others.
 constexpr std::chrono::microseconds kHelperPoll{100};
 constexpr std::chrono::microseconds kCallerPoll{40};
 // A helped job went right (Pool::RunAdaptive) when the helpers ran at least this part of their
 // fair share of its blocks, and the caller waited for their last blocks at most this many times
 // its own time per block. A job followed by the next one later than kMaxTimedInterval (the
-// program did something else meanwhile) is not timed.
+// program did something else meanwhile) counts its own time only.
 constexpr double kMinShareOfFairShare = 0.5;
 constexpr double kMaxWaitPerOwnBlock = 1.0;
 constexpr std::chrono::milliseconds kMaxTimedInterval{5};
@@ -124,12 +125,13 @@ class Pool {
   void RunAdaptive(Job& job, int helpers, bool adaptive) {
     auto start = std::chrono::steady_clock::now();
     if (adaptive && last_.pending) {
+      // From the last job's start to this one's; its own time when the program did something
+      // else in between.
       auto interval = start - last_.start;
-      double ns_per_block = interval <= kMaxTimedInterval
-                                ? std::chrono::duration<double, std::nano>(interval).count() /
-                                      static_cast<double>(last_.blocks)
-                                : 0;
-      policy_.Record(last_.helped, last_.went_right, ns_per_block);
+      if (interval > kMaxTimedInterval) interval = last_.duration;
+      double ns = std::chrono::duration<double, std::nano>(interval).count();
+      policy_.Record(last_.helped, last_.went_right,
+                     std::max(1.0, ns / static_cast<double>(last_.blocks)));
       last_.pending = false;
     }
     bool helped = helpers > 0 && (!adaptive || policy_.UseHelpers());
@@ -139,7 +141,10 @@ class Pool {
     } else {
       Work(job, 0);
     }
-    if (adaptive && helpers > 0) last_ = {true, helped, went_right, start, job.blocks};
+    if (adaptive && helpers > 0) {
+      last_ = {true,      helped, went_right, start, std::chrono::steady_clock::now() - start,
+               job.blocks};
+    }
   }
 
   // Runs `job` with `helpers` helpers; true if the helpers ran their part of its blocks and did
@@ -242,6 +247,7 @@ class Pool {
     bool helped = false;
     bool went_right = false;
     std::chrono::steady_clock::time_point start;
+    std::chrono::steady_clock::duration duration{};
     size_t blocks = 0;
   } last_;
   std::atomic<size_t> helped_jobs_{0};

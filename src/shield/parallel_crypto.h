@@ -55,7 +55,7 @@ class ParallelCrypto {
   // jobs always use helpers (1: always serial; 0: back to the default, one per CPU up to 4, or
   // COVE_CRYPTO_THREADS). Helpers are started once, as many as the first parallel job wanted.
   static void SetMaxThreadsForTesting(int threads);
-  // For tests: jobs run so far that helpers took part in (at least claimed the job).
+  // For tests: jobs run so far in which helpers ran at least one block.
   static size_t HelpedJobsForTesting();
 
  private:

@@ -97,7 +97,14 @@ size_t ProtectedFile::ReadAheadBytesForTesting() {
 
 ProtectedFile::~ProtectedFile() {
   for (auto& [chunk, plain] : dirty_) OPENSSL_cleanse(plain.data(), plain.size());
+  ReleaseReadAhead();
+}
+
+void ProtectedFile::ReleaseReadAhead() {
+  read_ahead_.chunks = 0;
+  if (read_ahead_.plain.empty()) return;
   g_read_ahead_bytes.fetch_sub(read_ahead_.plain.size(), std::memory_order_relaxed);
+  read_ahead_.plain = SecretBytes();  // wiped as it goes
 }
 
 Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string host_path,
@@ -454,9 +461,9 @@ Status ProtectedFile::ReadCommittedRunAhead(uint64_t first, uint64_t count, size
   read_ahead_.chunks = 0;
   if (read_ahead_.plain.size() < window_bytes) {
     size_t grown = std::max(window, window_bytes);
-    if (ReserveReadAhead(grown)) {
-      g_read_ahead_bytes.fetch_sub(read_ahead_.plain.size(), std::memory_order_relaxed);
-      read_ahead_.plain = SecretBytes::ForOverwrite(grown);
+    SecretBytes fresh = SecretBytes::ForOverwrite(grown);  // before the budget moves
+    if (ReserveReadAhead(grown - read_ahead_.plain.size())) {
+      read_ahead_.plain = std::move(fresh);
     } else {
       // Over the budget: the window it has (as many chunks as that holds), if any.
       chunks = std::min<uint64_t>(chunks, read_ahead_.plain.size() / chunk_size_);
@@ -479,7 +486,11 @@ Status ProtectedFile::ReadCommittedRunAhead(uint64_t first, uint64_t count, size
 }
 
 Result<size_t> ProtectedFile::Read(uint64_t offset, std::span<uint8_t> out) {
-  if (offset >= size_ || out.empty()) return size_t{0};
+  if (offset >= size_ || out.empty()) {
+    // A sequential reader at the end is done: its window goes back to the budget.
+    if (offset >= size_ && offset == sequential_end_) ReleaseReadAhead();
+    return size_t{0};
+  }
   size_t total = static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - offset));
   bool sequential = offset == sequential_end_;
   sequential_end_ = offset + total;
@@ -738,7 +749,7 @@ Status ProtectedFile::Truncate(uint64_t size) {
       std::memset(plain->data() + tail, 0, chunk_size_ - tail);
     }
     valid_committed_chunks_ = std::min(valid_committed_chunks_, size / chunk_size_);
-    DropReadAhead();
+    ReleaseReadAhead();  // reads never consult it past the cut (valid_committed_chunks_)
   }
   size_ = size;
   return Status::Ok();
@@ -970,7 +981,8 @@ Status ProtectedFile::FinishCommit() {
   committed_ = std::move(pending_->next);
   prefetch_ = {};  // of the previous generation
   committed_plain_.reset();
-  DropReadAhead();
+  ReleaseReadAhead();
+  read_ahead_.failed = false;  // the commit may have rewritten the chunk that failed
   for (auto& [group, block] : pending_->blocks) tag_blocks_[group] = block;
   tag_blocks_.erase(tag_blocks_.lower_bound(committed_.group_digests.size()), tag_blocks_.end());
   valid_committed_chunks_ = geometry_.ChunkCount(committed_.size);

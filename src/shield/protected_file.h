@@ -156,7 +156,8 @@ class ProtectedFile {
                ? read_ahead_.plain.data() + (chunk - read_ahead_.first) * chunk_size_
                : nullptr;
   }
-  void DropReadAhead() { read_ahead_.chunks = 0; }
+  // Empties the window and frees (wipes) its memory, which goes back to the process's budget.
+  void ReleaseReadAhead();
   // The blocks a run of chunks is cut into for ParallelCrypto: consecutive chunks of one group
   // (contiguous on disk), each at most `block_bytes` long (at least one chunk).
   struct ChunkBlock {
@@ -205,16 +206,17 @@ class ProtectedFile {
   // than a parallel job (stdio's 4 KiB, Python's 8 KiB) would have each piece decrypted on its
   // own, too small to share between threads. Its next chunks are instead decrypted a window at
   // a time (ReadCommittedRun, several threads) into this verified plaintext, which serves the
-  // following reads. The window starts at 4 reads and doubles on each sequential fill, up to
-  // kMaxReadAheadBytes, while the windows of all files fit in the process's budget. It holds
-  // committed chunks only: chunks a write dirtied are never served from it (Read stops a run at
-  // them), and a commit or truncation empties it.
+  // following reads. The window starts at 4 reads' worth (at least kMinReadAheadBytes) and
+  // doubles on each sequential fill, up to kMaxReadAheadBytes, while the windows of all files
+  // fit in the process's budget. It holds committed chunks only: chunks a write dirtied are
+  // never served from it (Read stops a run at them), and a commit or truncation frees it, as
+  // does a sequential reader reaching the end.
   struct ReadAhead {
     SecretBytes plain;
     uint64_t first = 0;     // first chunk held
     uint64_t chunks = 0;    // chunks held (0: empty)
     size_t next_bytes = 0;  // size of the next fill (0: none yet)
-    bool failed = false;    // a fill failed verification: no more read-ahead for this file
+    bool failed = false;    // a fill failed verification: no read-ahead until the next commit
   } read_ahead_;
   uint64_t sequential_end_ = 0;  // plaintext offset where the last read ended
   uint64_t size_ = 0;            // current plaintext size
