@@ -171,6 +171,15 @@ class ParallelFileTest : public testing::VolumeFixture {
     ASSERT_TRUE(volume->Commit(**file).ok());
   }
 
+  // Flips one bit of chunk `chunk`'s ciphertext in the host file of /data/`name`.
+  void FlipCiphertextBit(const std::string& name, uint64_t chunk) {
+    FileGeometry geometry(kDefaultChunkSize);
+    std::string host = dir_ / ("enc/" + name);
+    auto raw = ReadRaw(host);
+    raw[geometry.ChunkOffset(chunk) + 17] ^= 0x40;
+    WriteRaw(host, raw);
+  }
+
   // Reads `path` whole (one Read call) with `threads` threads.
   Result<std::vector<uint8_t>> ReadWith(int threads, const std::string& path,
                                         std::vector<uint8_t>* buffer = nullptr) {
@@ -209,11 +218,8 @@ TEST_F(ParallelFileTest, SerialAndParallelPathsAgree) {
 TEST_F(ParallelFileTest, TamperedChunkInAParallelRunFailsAndWipesTheOutput) {
   auto content = Pattern(2 << 20, 8);
   WriteWith(2, "/data/t", content);
-  // Chunk 200 lies in group 1, in the middle of the run: flip one ciphertext byte.
-  FileGeometry geometry(kDefaultChunkSize);
-  auto raw = ReadRaw(dir_ / "enc/t");
-  raw[geometry.ChunkOffset(200) + 17] ^= 0x40;
-  WriteRaw(dir_ / "enc/t", raw);
+  // Chunk 200 lies in group 1, in the middle of the run.
+  FlipCiphertextBit("t", 200);
   for (int threads : {1, 2}) {
     std::vector<uint8_t> out;
     auto got = ReadWith(threads, "/data/t", &out);
@@ -417,10 +423,7 @@ TEST_F(ParallelFileTest, ReadAheadWindowsOfAllOpenFilesStayWithinTheBudget) {
 TEST_F(ParallelFileTest, TamperedChunkAheadOfTheReadsFailsOnlyTheReadThatReachesIt) {
   auto content = Pattern(2 << 20, 16);
   WriteWith(2, "/data/r", content);
-  FileGeometry geometry(kDefaultChunkSize);
-  auto raw = ReadRaw(dir_ / "enc/r");
-  raw[geometry.ChunkOffset(100) + 5] ^= 0x01;
-  WriteRaw(dir_ / "enc/r", raw);
+  FlipCiphertextBit("r", 100);
   ParallelCrypto::SetMaxThreadsForTesting(2);
   auto volume = Reopen();
   auto file = std::move(volume->OpenFile("/data/r", false)).value();
