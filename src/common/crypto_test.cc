@@ -158,4 +158,15 @@ TEST(AesGcm, RejectsShortKey) {
 }
 
 }  // namespace
+TEST(SecretBytes, TryForOverwriteGivesAnEmptyBufferWhenMemoryIsShort) {
+  SecretBytes some = SecretBytes::TryForOverwrite(4096);
+  EXPECT_EQ(some.size(), 4096u);
+  ASSERT_NE(some.data(), nullptr);
+#if !defined(__SANITIZE_ADDRESS__)  // ASan aborts on a failed allocation by default
+  SecretBytes none = SecretBytes::TryForOverwrite(size_t{1} << 60);  // no machine has this
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(none.data(), nullptr);
+#endif
+}
+
 }  // namespace cove

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <span>
 
 namespace cove {
@@ -22,6 +23,14 @@ class SecretBytes {
     SecretBytes bytes;
     bytes.data_ = std::make_unique_for_overwrite<uint8_t[]>(size);
     bytes.size_ = size;
+    return bytes;
+  }
+  // The same, or an empty buffer when memory is short (a limit such as SCONE_HEAP's), for a
+  // buffer the caller can do without.
+  static SecretBytes TryForOverwrite(size_t size) {
+    SecretBytes bytes;
+    bytes.data_.reset(new (std::nothrow) uint8_t[size]);
+    if (bytes.data_) bytes.size_ = size;
     return bytes;
   }
   SecretBytes(const uint8_t* bytes, size_t size) : SecretBytes(size) {

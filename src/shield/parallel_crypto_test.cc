@@ -8,12 +8,14 @@
 #include "shield/parallel_crypto.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -418,6 +420,53 @@ TEST_F(ParallelFileTest, ReadAheadWindowsOfAllOpenFilesStayWithinTheBudget) {
   }
   EXPECT_EQ(ProtectedFile::ReadAheadBytesForTesting(), 0u) << "closed files keep their windows";
   ProtectedFile::SetReadAheadBudgetForTesting(0);
+}
+
+TEST_F(ParallelFileTest, ReadAheadBudgetFollowsTheDataLimitSconeHeapSets) {
+#ifdef COVE_TSAN
+  GTEST_SKIP() << "ThreadSanitizer cannot start threads in the child of a multi-threaded fork";
+#endif
+  auto content = Pattern(3 << 20, 30);
+  WriteWith(2, "/data/h", content);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // As under SCONE_HEAP: RLIMIT_DATA a little above what is mapped now.
+    struct rlimit data {};
+    if (getrlimit(RLIMIT_DATA, &data) != 0) _exit(10);
+    std::ifstream status("/proc/self/status");
+    size_t vm_data_kib = 0;
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmData:", 0) == 0) vm_data_kib = std::stoul(line.substr(7));
+    }
+    if (vm_data_kib == 0) _exit(11);
+    data.rlim_cur = (vm_data_kib << 10) + (32 << 20);
+    if (setrlimit(RLIMIT_DATA, &data) != 0) _exit(12);
+    ProtectedFile::SetReadAheadBudgetForTesting(0);
+    size_t budget = std::min<size_t>(size_t{64} << 20, data.rlim_cur / 16);
+    if (ProtectedFile::ReadAheadBudgetForTesting() != budget) _exit(13);
+    ParallelCrypto::SetMaxThreadsForTesting(2);
+    auto volume = Reopen();
+    auto file = volume->OpenFile("/data/h", false);
+    if (!file.ok()) _exit(14);
+    std::vector<uint8_t> piece(4096);
+    size_t max_held = 0;
+    for (uint64_t offset = 0; offset < content.size(); offset += piece.size()) {
+      auto n = (*file)->Read(offset, piece);
+      if (!n.ok() || *n != piece.size()) _exit(15);
+      if (!std::equal(piece.begin(), piece.end(), content.begin() + static_cast<long>(offset))) {
+        _exit(16);
+      }
+      max_held = std::max(max_held, ProtectedFile::ReadAheadBytesForTesting());
+    }
+    _exit(max_held <= budget ? 0 : 17);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "child died: " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  ProtectedFile::SetReadAheadBudgetForTesting(0);
+  EXPECT_EQ(ProtectedFile::ReadAheadBudgetForTesting(), size_t{64} << 20) << "no data limit here";
 }
 
 TEST_F(ParallelFileTest, TamperedChunkAheadOfTheReadsFailsOnlyTheReadThatReachesIt) {

@@ -2,6 +2,7 @@
 #include "shield/protected_file.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -50,17 +51,33 @@ constexpr uint64_t kMaxPrefetchHostBytes = 32 << 10;
 constexpr size_t kMaxReadAheadBytes = 1 << 20;
 constexpr size_t kMinReadAheadBytes = 64 << 10;
 // The windows of all open files together stay within this (a program merging hundreds of files
-// read sequentially would otherwise hold a MiB of plaintext for each); a file whose window
-// cannot grow keeps the one it has, or reads directly.
+// read sequentially would otherwise hold a MiB of plaintext for each), and within a sixteenth
+// of the process's data limit when it has one (SCONE_HEAP sets RLIMIT_DATA: the windows must
+// not take the program's heap). A file whose window cannot grow keeps the one it has, or reads
+// directly.
 constexpr size_t kReadAheadBudgetBytes = 64 << 20;
-std::atomic<size_t> g_read_ahead_budget{kReadAheadBudgetBytes};
+std::atomic<size_t> g_read_ahead_budget{0};  // 0: not computed yet
 std::atomic<size_t> g_read_ahead_bytes{0};
+
+size_t ReadAheadBudget() {
+  size_t budget = g_read_ahead_budget.load(std::memory_order_relaxed);
+  if (budget != 0) return budget;
+  budget = kReadAheadBudgetBytes;
+  struct rlimit data {};
+  if (getrlimit(RLIMIT_DATA, &data) == 0 && data.rlim_cur != RLIM_INFINITY) {
+    budget = std::min<size_t>(budget, data.rlim_cur / 16);
+  }
+  budget = std::max<size_t>(budget, 1);
+  g_read_ahead_budget.store(budget, std::memory_order_relaxed);
+  return budget;
+}
 
 // Takes `bytes` of the process's read-ahead budget; false when it does not have them.
 bool ReserveReadAhead(size_t bytes) {
+  size_t budget = ReadAheadBudget();
   size_t held = g_read_ahead_bytes.load(std::memory_order_relaxed);
   do {
-    if (held + bytes > g_read_ahead_budget.load(std::memory_order_relaxed)) return false;
+    if (held + bytes > budget) return false;
   } while (
       !g_read_ahead_bytes.compare_exchange_weak(held, held + bytes, std::memory_order_relaxed));
   return true;
@@ -88,7 +105,11 @@ ProtectedFile::ProtectedFile(Env& env, std::string host_path, const FileEntry& e
 }
 
 void ProtectedFile::SetReadAheadBudgetForTesting(size_t bytes) {
-  g_read_ahead_budget.store(bytes == 0 ? kReadAheadBudgetBytes : bytes, std::memory_order_relaxed);
+  g_read_ahead_budget.store(bytes, std::memory_order_relaxed);
+}
+
+size_t ProtectedFile::ReadAheadBudgetForTesting() {
+  return ReadAheadBudget();
 }
 
 size_t ProtectedFile::ReadAheadBytesForTesting() {
@@ -461,11 +482,12 @@ Status ProtectedFile::ReadCommittedRunAhead(uint64_t first, uint64_t count, size
   read_ahead_.chunks = 0;
   if (read_ahead_.plain.size() < window_bytes) {
     size_t grown = std::max(window, window_bytes);
-    SecretBytes fresh = SecretBytes::ForOverwrite(grown);  // before the budget moves
-    if (ReserveReadAhead(grown - read_ahead_.plain.size())) {
+    // Allocated before the budget moves; no window when memory is short.
+    SecretBytes fresh = SecretBytes::TryForOverwrite(grown);
+    if (!fresh.empty() && ReserveReadAhead(grown - read_ahead_.plain.size())) {
       read_ahead_.plain = std::move(fresh);
     } else {
-      // Over the budget: the window it has (as many chunks as that holds), if any.
+      // Over the budget or out of memory: the window it has (as many chunks as that holds).
       chunks = std::min<uint64_t>(chunks, read_ahead_.plain.size() / chunk_size_);
       if (chunks < count) return ReadCommittedRun(first, count, bytes, out);
       last = first + chunks - 1;

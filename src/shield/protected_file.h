@@ -79,9 +79,10 @@ class ProtectedFile {
   // the buffered writes stay buffered.
   Status AbortCommit();
 
-  // For tests: the process's budget for read-ahead windows (0: back to the default), and the
-  // bytes the windows of all open files hold.
+  // For tests: the process's budget for read-ahead windows (0: computed again at the next
+  // window, from RLIMIT_DATA), that budget, and the bytes the windows of all open files hold.
   static void SetReadAheadBudgetForTesting(size_t bytes);
+  static size_t ReadAheadBudgetForTesting();
   static size_t ReadAheadBytesForTesting();
 
   ~ProtectedFile();
