@@ -9,8 +9,6 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -29,6 +27,7 @@
 namespace cove::shield {
 namespace {
 
+using testing::ExitStatusOfChild;
 using testing::Pattern;
 using testing::ReadRaw;
 using testing::TempDir;
@@ -243,16 +242,14 @@ TEST_F(ParallelFileTest, ForkedChildStartsItsOwnHelpers) {
   WriteWith(2, "/data/f", content);
   auto got = ReadWith(2, "/data/f");  // the parent's helpers are running now
   ASSERT_TRUE(got.ok() && *got == content);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
+  int child_status = ExitStatusOfChild([&] {
     // The child has no helper threads: jobs must neither hang nor lose blocks.
     auto again = ReadWith(2, "/data/f");
-    if (!again.ok() || *again != content) _exit(1);
+    if (!again.ok() || *again != content) return 1;
     auto other = Pattern(2 << 20, 10);
     WriteWith(2, "/data/child", other);
     auto back = ReadWith(2, "/data/child");
-    if (!back.ok() || *back != other) _exit(2);
+    if (!back.ok() || *back != other) return 2;
     // The child got helpers of its own.
     std::atomic<bool> helper_ran{false};
     ParallelCrypto::Run(16, 2, [&](size_t block, int thread) {
@@ -261,12 +258,9 @@ TEST_F(ParallelFileTest, ForkedChildStartsItsOwnHelpers) {
         while (!helper_ran.load()) std::this_thread::yield();
       }
     });
-    _exit(helper_ran.load() ? 0 : 3);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status)) << "child died: " << status;
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    return helper_ran.load() ? 0 : 3;
+  });
+  ASSERT_EQ(child_status, 0);
   got = ReadWith(2, "/data/child");
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(*got, Pattern(2 << 20, 10));
@@ -428,43 +422,38 @@ TEST_F(ParallelFileTest, ReadAheadBudgetFollowsTheDataLimitSconeHeapSets) {
 #endif
   auto content = Pattern(3 << 20, 30);
   WriteWith(2, "/data/h", content);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
+  int child_status = ExitStatusOfChild([&] {
     // As under SCONE_HEAP: RLIMIT_DATA a little above what is mapped now.
     struct rlimit data {};
-    if (getrlimit(RLIMIT_DATA, &data) != 0) _exit(10);
+    if (getrlimit(RLIMIT_DATA, &data) != 0) return 10;
     std::ifstream status("/proc/self/status");
     size_t vm_data_kib = 0;
     for (std::string line; std::getline(status, line);) {
       if (line.rfind("VmData:", 0) == 0) vm_data_kib = std::stoul(line.substr(7));
     }
-    if (vm_data_kib == 0) _exit(11);
+    if (vm_data_kib == 0) return 11;
     data.rlim_cur = (vm_data_kib << 10) + (32 << 20);
-    if (setrlimit(RLIMIT_DATA, &data) != 0) _exit(12);
+    if (setrlimit(RLIMIT_DATA, &data) != 0) return 12;
     ProtectedFile::SetReadAheadBudgetForTesting(0);
     size_t budget = std::min<size_t>(size_t{64} << 20, data.rlim_cur / 16);
-    if (ProtectedFile::ReadAheadBudgetForTesting() != budget) _exit(13);
+    if (ProtectedFile::ReadAheadBudgetForTesting() != budget) return 13;
     ParallelCrypto::SetMaxThreadsForTesting(2);
     auto volume = Reopen();
     auto file = volume->OpenFile("/data/h", false);
-    if (!file.ok()) _exit(14);
+    if (!file.ok()) return 14;
     std::vector<uint8_t> piece(4096);
     size_t max_held = 0;
     for (uint64_t offset = 0; offset < content.size(); offset += piece.size()) {
       auto n = (*file)->Read(offset, piece);
-      if (!n.ok() || *n != piece.size()) _exit(15);
+      if (!n.ok() || *n != piece.size()) return 15;
       if (!std::equal(piece.begin(), piece.end(), content.begin() + static_cast<long>(offset))) {
-        _exit(16);
+        return 16;
       }
       max_held = std::max(max_held, ProtectedFile::ReadAheadBytesForTesting());
     }
-    _exit(max_held <= budget ? 0 : 17);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status)) << "child died: " << status;
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    return max_held <= budget ? 0 : 17;
+  });
+  EXPECT_EQ(child_status, 0);
   ProtectedFile::SetReadAheadBudgetForTesting(0);
   EXPECT_EQ(ProtectedFile::ReadAheadBudgetForTesting(), size_t{64} << 20) << "no data limit here";
 }

@@ -476,12 +476,9 @@ Status ProtectedFile::ReadCommittedRunAhead(uint64_t first, uint64_t count, size
                       : read_ahead_.next_bytes;
   uint64_t chunks = std::min<uint64_t>(std::max<size_t>(1, window / chunk_size_), end - first);
   chunks = std::max(chunks, count);
-  uint64_t last = first + chunks - 1;
-  size_t window_bytes = static_cast<size_t>((chunks - 1) * chunk_size_) +
-                        geometry_.ChunkLength(last, committed_.size);
   read_ahead_.chunks = 0;
-  if (read_ahead_.plain.size() < window_bytes) {
-    size_t grown = std::max(window, window_bytes);
+  if (read_ahead_.plain.size() < chunks * chunk_size_) {
+    size_t grown = std::max<size_t>(window, chunks * chunk_size_);
     // Allocated before the budget moves; no window when memory is short.
     SecretBytes fresh = SecretBytes::TryForOverwrite(grown);
     if (!fresh.empty() && ReserveReadAhead(grown - read_ahead_.plain.size())) {
@@ -490,11 +487,10 @@ Status ProtectedFile::ReadCommittedRunAhead(uint64_t first, uint64_t count, size
       // Over the budget or out of memory: the window it has (as many chunks as that holds).
       chunks = std::min<uint64_t>(chunks, read_ahead_.plain.size() / chunk_size_);
       if (chunks < count) return ReadCommittedRun(first, count, bytes, out);
-      last = first + chunks - 1;
-      window_bytes = static_cast<size_t>((chunks - 1) * chunk_size_) +
-                     geometry_.ChunkLength(last, committed_.size);
     }
   }
+  size_t window_bytes = static_cast<size_t>((chunks - 1) * chunk_size_) +
+                        geometry_.ChunkLength(first + chunks - 1, committed_.size);
   if (!ReadCommittedRun(first, chunks, window_bytes, read_ahead_.plain.data()).ok()) {
     // A chunk of the window failed: maybe one the reader never asks for. Its own run decides.
     read_ahead_.failed = true;

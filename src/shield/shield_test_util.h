@@ -1,11 +1,14 @@
-// Test helpers for the shield: a temp directory that removes itself, and byte patterns.
+// Test helpers for the shield: a temp directory that removes itself, byte patterns, and a body
+// run in a forked child.
 #pragma once
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -42,6 +45,17 @@ inline void WriteRaw(const std::string& path, const std::vector<uint8_t>& bytes)
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()),
             static_cast<std::streamsize>(bytes.size()));
+}
+
+// Runs `body` in a forked child, which exits with what it returns; returns that exit status,
+// 128 + the signal that ended the child, or -1 when fork or waitpid failed.
+inline int ExitStatusOfChild(const std::function<int()>& body) {
+  pid_t child = fork();
+  if (child < 0) return -1;
+  if (child == 0) _exit(body());
+  int status = 0;
+  if (waitpid(child, &status, 0) != child) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace cove::shield::testing
