@@ -320,13 +320,17 @@ Status Volume::RenameFile(const std::string& from, const std::string& to) {
   if (auto old = fspf_.files.find(to); old != fspf_.files.end()) replaced = std::move(old->second);
   moved.path = to;
   fspf_.files[to] = std::move(moved);
-  Status saved = SaveLocked({&from, &to});
-  if (!saved.ok()) {
+  // Puts the two entries back as they were before the rename (in memory; the caller saves).
+  auto restore_entries = [&] {
     FileEntry back = std::move(fspf_.files[to]);
     back.path = from;
     fspf_.files.erase(to);
     fspf_.files[from] = std::move(back);
     if (replaced) fspf_.files[to] = std::move(*replaced);
+  };
+  Status saved = SaveLocked({&from, &to});
+  if (!saved.ok()) {
+    restore_entries();
     (void)env_->Unlink(RenameIntentPath());
     return saved.WithContext("rename " + from + " -> " + to);
   }
@@ -336,11 +340,7 @@ Status Volume::RenameFile(const std::string& from, const std::string& to) {
     // The kernel refused the host rename (a directory at the target, no permission...): the
     // fspf goes back to naming `from`, as the program is told the rename failed. Only if that
     // save fails too does the intent stay, for Open to finish or drop.
-    FileEntry back = std::move(fspf_.files[to]);
-    back.path = from;
-    fspf_.files.erase(to);
-    fspf_.files[from] = std::move(back);
-    if (replaced) fspf_.files[to] = std::move(*replaced);
+    restore_entries();
     Status restored = SaveLocked({&from, &to});
     if (!restored.ok()) {
       return moved_on_host.WithContext("rename " + from + " -> " + to +
