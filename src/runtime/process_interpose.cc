@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -29,7 +30,6 @@ extern "C" {
 void* __libc_malloc(size_t size);
 void* __libc_calloc(size_t count, size_t size);
 void* __libc_realloc(void* ptr, size_t size);
-void* __libc_memalign(size_t alignment, size_t size);
 }
 
 namespace {
@@ -204,18 +204,71 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
 }
 
 // ---- SCONE_HEAP: the limit is RLIMIT_DATA (set at start); these only name the cause ----
+// They forward to the allocator the program would have used without the runtime: the next
+// definition after this library in the lookup order. That is glibc's for most programs, but a
+// program may link its own (redis-server links jemalloc), and the runtime does not interpose
+// free: memory from glibc's malloc handed to jemalloc's free crashed such a program before
+// main. Resolved at the first call; dlsym does not allocate when it finds the symbol, and should
+// it ever call back in, that nested call is served by glibc's allocator.
+namespace {
+
+using MallocFn = void* (*)(size_t);
+using CallocFn = void* (*)(size_t, size_t);
+using ReallocFn = void* (*)(void*, size_t);
+
+struct NextAllocator {
+  std::atomic<MallocFn> malloc{nullptr};
+  std::atomic<CallocFn> calloc{nullptr};
+  std::atomic<ReallocFn> realloc{nullptr};
+};
+NextAllocator g_next_allocator;
+thread_local bool t_resolving_allocator = false;
+
+template <typename Fn>
+Fn NextDefinition(const char* name, Fn glibc) {
+  Fn next = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+  return next != nullptr ? next : glibc;
+}
+
+// False while this thread is inside dlsym resolving the allocator (the caller then uses
+// glibc's own functions).
+[[gnu::noinline]] bool ResolveNextAllocator() {
+  if (t_resolving_allocator) return false;
+  t_resolving_allocator = true;
+  MallocFn next_malloc = NextDefinition<MallocFn>("malloc", __libc_malloc);
+  CallocFn next_calloc = NextDefinition<CallocFn>("calloc", __libc_calloc);
+  ReallocFn next_realloc = NextDefinition<ReallocFn>("realloc", __libc_realloc);
+  // Threads that resolve at the same time store the same values.
+  g_next_allocator.calloc.store(next_calloc, std::memory_order_release);
+  g_next_allocator.realloc.store(next_realloc, std::memory_order_release);
+  g_next_allocator.malloc.store(next_malloc, std::memory_order_release);
+  t_resolving_allocator = false;
+  return true;
+}
+
+template <typename Fn>
+Fn Next(std::atomic<Fn>& slot, Fn glibc) {
+  Fn fn = slot.load(std::memory_order_acquire);
+  if (fn != nullptr) [[likely]] {
+    return fn;
+  }
+  return ResolveNextAllocator() ? slot.load(std::memory_order_acquire) : glibc;
+}
+
+}  // namespace
+
 COVE_EXPORT void* malloc(size_t size) {
-  void* p = __libc_malloc(size);
+  void* p = Next(g_next_allocator.malloc, __libc_malloc)(size);
   if (p == nullptr && size != 0) ReportHeapExhausted(size);
   return p;
 }
 COVE_EXPORT void* calloc(size_t count, size_t size) {
-  void* p = __libc_calloc(count, size);
+  void* p = Next(g_next_allocator.calloc, __libc_calloc)(count, size);
   if (p == nullptr && count != 0 && size != 0) ReportHeapExhausted(count * size);
   return p;
 }
 COVE_EXPORT void* realloc(void* ptr, size_t size) {
-  void* p = __libc_realloc(ptr, size);
+  void* p = Next(g_next_allocator.realloc, __libc_realloc)(ptr, size);
   if (p == nullptr && size != 0) ReportHeapExhausted(size);
   return p;
 }

@@ -35,7 +35,7 @@ cp "$WORK/fspf.new" "$WORK/fspf"
 
 # Tampering with the ciphertext: EBADMSG, a SCONE_LOG line naming the file, no wrong data.
 cp "$REGION/a.txt" "$WORK/a.good"
-python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1)[0]; f.seek(int(sys.argv[2])); f.write(bytes([b ^ 1]))' "$REGION/a.txt" 12388  # flip a bit of chunk 1 (header 4 KiB, tag block 4 KiB, chunk 0)
+flip_bit "$REGION/a.txt" 12388  # chunk 1 (after the 4 KiB header, tag block and chunk 0)
 rc=0
 out=$(CRUN_LOG=2 crun cat "$REGION/a.txt" 2>"$WORK/err") || rc=$?
 [ "$rc" != 0 ] && grep -q "Bad message" "$WORK/err" && grep -q "cove\[.*$REGION/a.txt" "$WORK/err" &&

@@ -51,14 +51,7 @@ else
 fi
 
 # A tampered chunk is refused (EBADMSG/EIO), never returned.
-python3 - "$DATA/big.bin" <<'PY'  # flip one bit (writing a fixed byte may leave it unchanged)
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(50000)
-    b = f.read(1)[0]
-    f.seek(50000)
-    f.write(bytes([b ^ 0x01]))
-PY
+flip_bit "$DATA/big.bin" 50000
 if crun "$RAW_OPENAT" "$DATA/big.bin" >"$WORK/tampered.out" 2>"$WORK/tampered.err"; then
   fail "raw read of a tampered file succeeded"
 else

@@ -50,3 +50,16 @@ plain_cat() {
 
 # contains_bytes FILE NEEDLE: true when FILE's raw bytes contain NEEDLE.
 contains_bytes() { grep -qaF -- "$2" "$1"; }
+
+# flip_bit FILE OFFSET: flips the lowest bit of the byte at OFFSET (writing a fixed byte instead
+# could leave it unchanged).
+flip_bit() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2]))
+    b = f.read(1)[0]
+    f.seek(int(sys.argv[2]))
+    f.write(bytes([b ^ 0x01]))
+PY
+}
