@@ -71,40 +71,34 @@ class TagPublisher final : public shield::FspfSaveObserver {
   TagPublisher(std::string fspf_path, std::string tag_file, bool sealed)
       : fspf_path_(std::move(fspf_path)), tag_file_(std::move(tag_file)), sealed_(sealed) {}
 
+  Status LockCommits(const shield::FspfTag& current,
+                     std::optional<shield::FspfTag>* newer) override {
+    COVE_RETURN_IF_ERROR(TakeLock());
+    held_for_commit_ = true;
+    Status fresh = CheckFspfOnDisk(current, newer);
+    if (fresh.ok() || newer->has_value()) return Status::Ok();  // the Volume takes it in
+    UnlockCommits();
+    return fresh;
+  }
+
+  void UnlockCommits() override {
+    held_for_commit_ = false;
+    lock_fd_.Reset();
+  }
+
   Status BeforeSave(const shield::FspfTag& current, const shield::FspfTag& next,
                     std::optional<shield::FspfTag>* newer) override {
-    // Opened per commit: a program (a shell) may close descriptors it did not open. Commits of
-    // other processes are short: wait for them.
-    lock_fd_.Reset();
-    auto locked = RawSyscallEnvInstance().LockFile(CommitLockPath(fspf_path_), /*wait=*/true);
-    if (!locked.ok()) return locked.status().WithContext("commit");
-    lock_fd_ = std::move(locked).value();
-    if (sealed_) {
-      shield::FspfTag on_disk{};
-      if (ReadFspfTagOnDisk(fspf_path_, &on_disk) && on_disk != current) {
-        lock_fd_.Reset();
-        // A commit of another process of this session is listed in the tag file: the Volume
-        // merges this process's changes into it and saves again. Anything else (an older fspf
-        // put back, a foreign one) is refused.
-        if (IsPublishedTag(tag_file_, on_disk)) {
-          *newer = on_disk;
-          Log(kLogInfo, "commit: another process committed (tag %s): merging into its fspf",
-              HexEncode(on_disk).c_str());
-          return FailedPrecondition("commit: " + fspf_path_ + " changed (tag " +
-                                    HexEncode(on_disk) + ", another process committed)");
-        }
-        return IoError("commit: " + fspf_path_ + " changed since this process loaded it (tag " +
-                           HexEncode(on_disk) +
-                           ", not a commit published in the tag file); refusing to "
-                           "overwrite it",
-                       EBUSY);
-      }
-      if (!tag_file_.empty()) {
-        std::string both = HexEncode(next) + "\n" + HexEncode(current) + "\n";
-        COVE_RETURN_IF_ERROR(
-            WriteFileAtomically(RawSyscallEnvInstance(), tag_file_,
-                                {reinterpret_cast<const uint8_t*>(both.data()), both.size()}));
-      }
+    if (!held_for_commit_) COVE_RETURN_IF_ERROR(TakeLock());
+    Status fresh = CheckFspfOnDisk(current, newer);
+    if (!fresh.ok()) {
+      UnlockCommits();
+      return fresh;
+    }
+    if (sealed_ && !tag_file_.empty()) {
+      std::string both = HexEncode(next) + "\n" + HexEncode(current) + "\n";
+      COVE_RETURN_IF_ERROR(
+          WriteFileAtomically(RawSyscallEnvInstance(), tag_file_,
+                              {reinterpret_cast<const uint8_t*>(both.data()), both.size()}));
     }
     return Status::Ok();
   }
@@ -122,13 +116,47 @@ class TagPublisher final : public shield::FspfSaveObserver {
       }
       Log(kLogInfo, "fspf committed, tag %s", HexEncode(tag).c_str());
     }
-    lock_fd_.Reset();  // releases the commit lock
+    // A file commit keeps the lock until its journal is applied (UnlockCommits).
+    if (!held_for_commit_) lock_fd_.Reset();
   }
 
  private:
+  // Opened per commit: a program (a shell) may close descriptors it did not open. Commits of
+  // other processes are short: wait for them.
+  Status TakeLock() {
+    lock_fd_.Reset();
+    auto locked = RawSyscallEnvInstance().LockFile(CommitLockPath(fspf_path_), /*wait=*/true);
+    if (!locked.ok()) return locked.status().WithContext("commit");
+    lock_fd_ = std::move(locked).value();
+    return Status::Ok();
+  }
+
+  // With the lock held: fails when the fspf on disk is no longer `current`. A commit of another
+  // process of this session is listed in the tag file: *newer names it, and the Volume merges
+  // this process's changes into it. Anything else (an older fspf put back, a foreign one) is
+  // refused.
+  Status CheckFspfOnDisk(const shield::FspfTag& current, std::optional<shield::FspfTag>* newer) {
+    shield::FspfTag on_disk{};
+    if (!sealed_ || !ReadFspfTagOnDisk(fspf_path_, &on_disk) || on_disk == current) {
+      return Status::Ok();
+    }
+    if (IsPublishedTag(tag_file_, on_disk)) {
+      *newer = on_disk;
+      Log(kLogInfo, "commit: another process committed (tag %s): merging into its fspf",
+          HexEncode(on_disk).c_str());
+      return FailedPrecondition("commit: " + fspf_path_ + " changed (tag " + HexEncode(on_disk) +
+                                ", another process committed)");
+    }
+    return IoError("commit: " + fspf_path_ + " changed since this process loaded it (tag " +
+                       HexEncode(on_disk) +
+                       ", not a commit published in the tag file); refusing to overwrite it",
+                   EBUSY);
+  }
+
   std::string fspf_path_;
   std::string tag_file_;
   bool sealed_;
+  bool held_for_commit_ = false;  // LockCommits took the lock for a file commit
   UniqueFd lock_fd_;
 };
 

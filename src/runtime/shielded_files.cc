@@ -389,7 +389,41 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   return node;
 }
 
+bool ShieldedFiles::RebaseAppendsLocked(ProtectedNode& node) {
+  shield::ProtectedFile& mine = *node.file;
+  if (!mine.OnlyBufferedAppends()) return false;
+  uint64_t from = mine.committed_size();
+  SecretBytes appended = SecretBytes::ForOverwrite(static_cast<size_t>(mine.size() - from));
+  auto read = mine.Read(from, appended.mutable_span());
+  if (!read.ok() || *read != appended.size()) return false;
+  auto newer = volume_->OpenFile(node.path, true);
+  if (!newer.ok()) {
+    Fail("take in another process's commit", newer.status());
+    return false;
+  }
+  if (Status written = (*newer)->Write((*newer)->size(), appended.span()); !written.ok()) {
+    Fail("append onto another process's commit", written);
+    return false;
+  }
+  Log(kLogInfo,
+      "%s: another process sharing it committed generation %llu first: this one's %zu "
+      "appended bytes follow it",
+      node.path.c_str(), static_cast<unsigned long long>((*newer)->generation()), appended.size());
+  node.file = std::move(newer).value();
+  node.file->set_other_writers(node.other_writers);
+  return true;
+}
+
 long ShieldedFiles::EnsureWriterLocked(ProtectedNode& node) {
+  if (node.conflicted) {
+    // Its writes could land on the other process's committed chunks (appends are sealed to
+    // disk at write time).
+    Log(kLogError,
+        "write %s: refused (EIO): another process sharing it committed over this "
+        "one's uncommitted writes",
+        node.path.c_str());
+    return -EIO;
+  }
   if (node.write_locked || !node.lock_fd.valid()) return 0;
   long r = DirectSyscall(SYS_flock, node.lock_fd.get(), LOCK_EX | LOCK_NB);
   if (r == -EWOULDBLOCK) {
@@ -413,6 +447,18 @@ Status ShieldedFiles::CommitNodeLocked(ProtectedNode& node) {
                               "committed it first (concurrent writes through a shared offset)");
   }
   Status status = volume_->Commit(*node.file);
+  // Refused because another process sharing the file committed first (Volume::Commit took its
+  // fspf in): appends move onto its version and are committed again. Bounded: each round
+  // needs yet another commit of the other process in between.
+  for (int round = 0; !status.ok(); ++round) {
+    const shield::FileEntry* entry = volume_->FindFile(node.path);
+    if (entry == nullptr || entry->generation == node.file->generation()) break;  // no conflict
+    if (round == kMaxRebaseRounds || !RebaseAppendsLocked(node)) {
+      node.conflicted = true;  // see EnsureWriterLocked
+      break;
+    }
+    status = volume_->Commit(*node.file);
+  }
   if (status.ok()) {
     Log(kLogDebug, "committed %s", node.path.c_str());
     ReleaseSavedLocks();  // the fspf just written records the staged files too
@@ -771,8 +817,18 @@ void ShieldedFiles::ShareOffsetsWithChild() {
   ShareOffsetsLocked();
 }
 
+void ShieldedFiles::MarkOtherWritersLocked(ProtectedNode& node) {
+  node.other_writers = true;
+  if (node.file) node.file->set_other_writers(true);
+}
+
 void ShieldedFiles::ShareOffsetsLocked() {
   for (const auto& [fd, desc] : table_.Snapshot()) {
+    {
+      // A forked child keeps every descriptor, O_CLOEXEC or not.
+      std::lock_guard node_lock(desc->node->mutex);
+      MarkOtherWritersLocked(*desc->node);
+    }
     // Only what an exec'd program can inherit (no FD_CLOEXEC: a shell's redirections): a
     // shared offset makes every read and write first look for the other process's commits.
     long fd_flags = DirectSyscall(SYS_fcntl, fd, F_GETFD);
@@ -840,6 +896,12 @@ void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
   const shield::FileEntry* entry = volume_->FindFile(node.path);
   if (!node.file || entry == nullptr || entry->generation == node.file->generation()) return;
   if (node.file->dirty()) {
+    uint64_t mine_ended = node.file->size();
+    if (!node.conflicted && RebaseAppendsLocked(node)) {
+      // A descriptor left at the end of this one's appends stays at their (new) end.
+      if (desc.offset() == mine_ended) desc.set_offset(node.file->size());
+      return;
+    }
     if (!node.conflicted) {
       Log(kLogError,
           "%s: another process sharing this descriptor committed it while this one has "
@@ -866,6 +928,7 @@ void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
     desc.own_offset = (*reopened)->size();
   }
   node.file = std::move(reopened).value();
+  node.file->set_other_writers(node.other_writers);
   Log(kLogDebug, "%s: reopened at generation %llu (committed by another process)",
       node.path.c_str(), static_cast<unsigned long long>(entry->generation));
 }
@@ -1748,6 +1811,10 @@ void ShieldedFiles::AdoptInherited(const std::string& spec) {
       Log(kLogError, "inherited fd %d (%s) cannot be reopened: %s", fd, path.c_str(),
           strerror(static_cast<int>(-error)));
       continue;
+    }
+    {
+      std::lock_guard node_lock(node->mutex);
+      MarkOtherWritersLocked(*node);  // the process that handed it over may write it too
     }
     auto desc = std::make_shared<OpenFileDescription>();
     desc->node = node;

@@ -41,8 +41,12 @@ struct ProtectedNode {
   bool unlinked = false;                        // removed or replaced: never committed again
   bool write_locked = false;                    // holds the cross-process writer lock
   bool conflicted = false;  // another process sharing a descriptor committed over its writes
-  int fd_refs = 0;          // table slots referring to it (under mutex_)
-  UniqueFd lock_fd;         // the host file: cross-process writer lock and fcntl record locks
+  // Another process may write it through a shared descriptor (after a fork or spawn, or a
+  // descriptor inherited across exec): no appended chunk is sealed to disk at write time
+  // (ProtectedFile::set_other_writers), since the other process may commit over those bytes.
+  bool other_writers = false;
+  int fd_refs = 0;   // table slots referring to it (under mutex_)
+  UniqueFd lock_fd;  // the host file: cross-process writer lock and fcntl record locks
 };
 
 // What open(2) creates: shared by dup'ed descriptors, and with child processes: once a child
@@ -234,6 +238,16 @@ class ShieldedFiles {
   // True when `node` has something to commit (changes, or a new file never committed).
   static bool NeedsCommit(const ProtectedNode& node);
   Status CommitNodeLocked(ProtectedNode& node);
+  // Another process sharing a descriptor of `node` committed a generation newer than the one
+  // this process's uncommitted writes are based on. When those writes are appends still in
+  // memory (ProtectedFile::OnlyBufferedAppends), they are moved to the end of the newer
+  // generation, as two processes' appends through one description interleave natively (nginx
+  // workers writing one access log): true. False when they are not, or the newer generation
+  // cannot be opened. node.mutex held.
+  bool RebaseAppendsLocked(ProtectedNode& node);
+  // Marks `node` as written by other processes too (ProtectedNode::other_writers). node.mutex
+  // held.
+  static void MarkOtherWritersLocked(ProtectedNode& node);
   // Last close of a node: a new file is staged (the fspf is written later, in a batch), any
   // other file is committed.
   Status CommitOnLastCloseLocked(ProtectedNode& node);
@@ -310,6 +324,8 @@ class ShieldedFiles {
   // takes them for a crashed creator's leftovers. Saved at fsync, exit, exec and fork, on any
   // commit, and in batches (UnsavedBatchLimit).
   static constexpr size_t kMinUnsavedBatch = 64;
+  // Commits of one file refused, rebased (RebaseAppendsLocked) and tried again at most.
+  static constexpr int kMaxRebaseRounds = 8;
   static constexpr size_t kMaxUnsavedBatch = 512;
   // How many staged files may wait for the fspf: half the files it records (so that rewriting
   // the fspf costs O(1) per file however large it grows), at least kMinUnsavedBatch,

@@ -692,8 +692,9 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   // A new file is sealed at write time once it reaches kMaxBufferedNewFileBytes; a smaller one
   // is buffered and written at its commit together with its tag block (one write, not two).
   bool seal_appends =
-      (committed_.generation == 0 && offset + data.size() >= kMaxBufferedNewFileBytes) ||
-      append_journal_ || data.size() >= kMinSealedAppendWrite;
+      !other_writers_ &&
+      ((committed_.generation == 0 && offset + data.size() >= kMaxBufferedNewFileBytes) ||
+       append_journal_ || data.size() >= kMinSealedAppendWrite);
   if (committer_ != nullptr && data.size() >= kMinSealedAppendWrite && committed_.size > size_) {
     // A large write at the end of a file truncated since its last commit (the usual way to
     // replace a file: open with O_TRUNC, write the new content) lands in groups that overlap
@@ -707,6 +708,7 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
       COVE_RETURN_IF_ERROR(committer_->Commit(*this));
     }
   }
+  lowest_change_ = std::min(lowest_change_, offset);  // after that commit, which resets it
   size_t done = 0;
   while (done < data.size()) {
     uint64_t pos = offset + done;
@@ -748,6 +750,7 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
 Status ProtectedFile::Truncate(uint64_t size) {
   if (pending_) return FailedPrecondition(path_ + ": truncate during a commit");
   if (size > (uint64_t{1} << 50)) return InvalidArgument(path_ + ": size too large");
+  lowest_change_ = std::min({lowest_change_, size, size_});
   if (size < size_) {
     uint64_t keep_chunks = geometry_.ChunkCount(size);
     for (auto it = dirty_.lower_bound(keep_chunks); it != dirty_.end();) {
@@ -1011,6 +1014,7 @@ Status ProtectedFile::FinishCommit() {
   sealed_host_end_ = 0;
   append_journal_ = false;
   seal_buffer_ = {};
+  lowest_change_ = UINT64_MAX;
   pending_.reset();
   return Status::Ok();
 }

@@ -52,8 +52,24 @@ class ProtectedFile {
   const std::string& host_path() const { return host_path_; }
   uint64_t size() const { return size_; }
   uint64_t generation() const { return committed_.generation; }
+  // The plaintext size of the generation this object last committed or opened.
+  uint64_t committed_size() const { return committed_.size; }
   bool dirty() const { return !dirty_.empty() || sealed_chunks_ != 0 || size_ != committed_.size; }
+  // True when every change since the last commit lies at or beyond committed_size() and is
+  // still in memory only (no appended chunk sealed to disk): the changes are exactly the
+  // plaintext of [committed_size(), size()), which can be appended to another generation of the
+  // file (ShieldedFiles does so when another process sharing a descriptor committed first).
+  bool OnlyBufferedAppends() const {
+    return lowest_change_ >= committed_.size && sealed_chunks_ == 0 && !append_journal_ &&
+           !pending_ && size_ >= committed_.size;
+  }
   void set_committer(FileCommitter* committer) { committer_ = committer; }
+  // Another process may write this file and commit it while this object has uncommitted
+  // writes (processes sharing a descriptor share its writer lock). Appended chunks are then
+  // kept in memory until the commit, which checks for such a commit before it writes anything
+  // (Volume::Commit), instead of being sealed to disk at write time over bytes the other
+  // process may have committed meanwhile.
+  void set_other_writers(bool other_writers) { other_writers_ = other_writers; }
   // After the file was renamed (Volume::RenameFile, which takes a committed file): its new
   // protected and host paths. The open host descriptor stays valid; journals and error messages
   // use the new names from now on.
@@ -194,6 +210,7 @@ class ProtectedFile {
   std::unique_ptr<AesGcm> gcm_;
   std::vector<std::unique_ptr<AesGcm>> helper_gcm_;  // clones of gcm_ for helper threads
   FileCommitter* committer_ = nullptr;
+  bool other_writers_ = false;  // see set_other_writers
 
   Committed committed_;
   std::map<uint64_t, TagBlock> tag_blocks_;  // verified committed tag blocks
@@ -221,6 +238,8 @@ class ProtectedFile {
   } read_ahead_;
   uint64_t sequential_end_ = 0;  // plaintext offset where the last read ended
   uint64_t size_ = 0;            // current plaintext size
+  // The lowest plaintext offset written or truncated to since the last commit (none: max).
+  uint64_t lowest_change_ = UINT64_MAX;
   // Committed chunks at or beyond this index no longer hold data (the file was truncated).
   uint64_t valid_committed_chunks_ = 0;
   std::map<uint64_t, std::vector<uint8_t>> dirty_;  // chunk -> plaintext (chunk_size bytes)

@@ -207,6 +207,13 @@ Result<std::unique_ptr<ProtectedFile>> Volume::CreateFile(const std::string& pat
 Status Volume::Commit(ProtectedFile& file) {
   std::lock_guard lock(mutex_);
   if (!file.dirty() && file.generation() > 0) return Status::Ok();
+  struct CommitLock {
+    FspfSaveObserver* observer;
+    ~CommitLock() {
+      if (observer != nullptr) observer->UnlockCommits();
+    }
+  } commit_lock{observer_};
+  COVE_RETURN_IF_ERROR(CheckCommitBaseLocked(file));
   COVE_ASSIGN_OR_RETURN(FileEntry entry, file.PrepareCommit());
   std::optional<FileEntry> previous;
   auto it = fspf_.files.find(entry.path);
@@ -225,6 +232,22 @@ Status Volume::Commit(ProtectedFile& file) {
     return saved;
   }
   return file.FinishCommit();
+}
+
+Status Volume::CheckCommitBaseLocked(const ProtectedFile& file) {
+  if (observer_ == nullptr) return Status::Ok();
+  std::optional<FspfTag> newer;
+  COVE_RETURN_IF_ERROR(observer_->LockCommits(tag_, &newer));
+  if (newer) COVE_RETURN_IF_ERROR(MergeNewerLocked(*newer, {}));
+  auto it = fspf_.files.find(file.path());
+  uint64_t recorded = it == fspf_.files.end() ? 0 : it->second.generation;
+  if (recorded == file.generation()) return Status::Ok();
+  // Processes that share one descriptor (fork) share its flock too, so both may have written:
+  // committing this one's view would overwrite the other's committed chunks in place.
+  return FailedPrecondition(file.path() + ": another process committed it (generation " +
+                            std::to_string(recorded) + ") over the generation " +
+                            std::to_string(file.generation()) +
+                            " this one wrote on: not committed, it would overwrite that commit");
 }
 
 Status Volume::Stage(ProtectedFile& file) {

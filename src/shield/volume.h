@@ -38,6 +38,15 @@ class FspfSaveObserver {
                             std::optional<FspfTag>* newer) = 0;
   // After the fspf with tag `tag` is durable.
   virtual void AfterSave(const FspfTag& tag) = 0;
+  // Before a file commit writes anything (Volume::Commit): takes the lock that serializes
+  // commits between processes, held through the BeforeSave/AfterSave of that commit or until
+  // UnlockCommits, and sets *newer as BeforeSave does when another process committed since
+  // `current` (the Volume then takes that version in and checks that the file being committed
+  // was not among its changes). An error: nothing is written. Default: no other process.
+  virtual Status LockCommits(const FspfTag& /*current*/, std::optional<FspfTag>* /*newer*/) {
+    return Status::Ok();
+  }
+  virtual void UnlockCommits() {}
 };
 
 class Volume final : public FileCommitter {
@@ -122,6 +131,9 @@ class Volume final : public FileCommitter {
   // `changing`, the paths of the operation in flight: their entries, or their absence), then
   // tries again; commits of other processes are kept.
   Status SaveLocked(std::initializer_list<const std::string*> changing = {});
+  // Under the observer's commit lock (kept until the commit ends): takes in another process's
+  // newer fspf, and fails when it committed `file` since this process read it.
+  Status CheckCommitBaseLocked(const ProtectedFile& file);
   Status MergeNewerLocked(const FspfTag& newer, std::initializer_list<const std::string*> changing);
   std::string HostPathForLocked(const std::string& path) const;
   Status CompleteRenameIntent();

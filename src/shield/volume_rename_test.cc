@@ -150,6 +150,12 @@ class MergingObserver : public FspfSaveObserver {
     return FailedPrecondition("another volume committed");
   }
   void AfterSave(const FspfTag& tag) override { *published_ = tag; }
+  Status LockCommits(const FspfTag& current, std::optional<FspfTag>* newer) override {
+    if (current == *published_) return Status::Ok();
+    ++merges;
+    *newer = *published_;
+    return Status::Ok();
+  }
   int merges = 0;
 
  private:
@@ -210,6 +216,37 @@ TEST_F(VolumeRenameTest, SavesOverAnotherVolumesCommitsMergeTheirChanges) {
   EXPECT_EQ(after->FindFile("/data/old"), nullptr);
   EXPECT_EQ(after->FindFile("/data/moved"), nullptr);
   EXPECT_EQ(after->file_count(), 6u);
+}
+
+// Two processes that share one descriptor (after fork) share its flock, so both may write the
+// file. Each appended to the version both read; the first commit stands, and the second is
+// refused before it writes anything: written, its chunks would have overwritten the first's
+// in place and left a file that matches neither fspf entry.
+TEST_F(VolumeRenameTest, CommitOverAnotherProcesssCommitOfTheSameFileIsRefused) {
+  auto setup = Reopen();
+  Write(*setup, "/data/log", Pattern(5000, 1));
+  setup.reset();
+  TwoProcesses two(Reopen(), Reopen());
+  auto first_log = two.first->OpenFile("/data/log", true);
+  auto second_log = two.second->OpenFile("/data/log", true);
+  ASSERT_TRUE(first_log.ok() && second_log.ok());
+  ASSERT_TRUE((*first_log)->Write(5000, Pattern(3000, 2)).ok());
+  ASSERT_TRUE((*second_log)->Write(5000, Pattern(7000, 3)).ok());
+  ASSERT_TRUE(two.first->Commit(**first_log).ok());
+
+  Status refused = two.second->Commit(**second_log);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.ToString();
+  EXPECT_NE(refused.ToString().find("/data/log: another process committed it"), std::string::npos)
+      << refused.ToString();
+  EXPECT_TRUE((*second_log)->dirty());  // its writes stay buffered, not half-committed
+  std::vector<uint8_t> expected = Pattern(5000, 1);
+  std::vector<uint8_t> appended = Pattern(3000, 2);
+  expected.insert(expected.end(), appended.begin(), appended.end());
+  auto after = Reopen();
+  EXPECT_EQ(Read(*after, "/data/log"), expected);
+  // The second process still commits its other files: the refusal concerned that file only.
+  Write(*two.second, "/data/other", Pattern(100, 4));
+  EXPECT_EQ(Read(*Reopen(), "/data/other"), Pattern(100, 4));
 }
 
 // A staged file committed again (reopened and appended to) while another volume committed: the

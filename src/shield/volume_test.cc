@@ -227,6 +227,33 @@ TEST_F(VolumeTest, ChunksSealedAtWriteTimeBehaveLikeBufferedWrites) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/s.cove-journal"));
 }
 
+// OnlyBufferedAppends tells when a file's uncommitted changes are exactly the bytes past its
+// committed end, in memory: what the runtime may move onto another process's newer commit.
+TEST_F(VolumeTest, OnlyBufferedAppendsTellsAppendsFromOtherChanges) {
+  auto volume = Reopen();
+  auto file = std::move(volume->CreateFile("/data/log")).value();
+  ASSERT_TRUE(file->Write(0, Pattern(5000, 1)).ok());
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  EXPECT_TRUE(file->OnlyBufferedAppends());  // nothing changed
+  EXPECT_EQ(file->committed_size(), 5000u);
+  ASSERT_TRUE(file->Write(5000, Pattern(100, 2)).ok());  // into the last, partial chunk
+  ASSERT_TRUE(file->Write(5100, Pattern(100, 3)).ok());
+  EXPECT_TRUE(file->OnlyBufferedAppends());
+  ASSERT_TRUE(file->Write(4999, Pattern(1, 4)).ok());  // one byte below the committed end
+  EXPECT_FALSE(file->OnlyBufferedAppends());
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  EXPECT_TRUE(file->OnlyBufferedAppends());
+  ASSERT_TRUE(file->Truncate(100).ok());
+  EXPECT_FALSE(file->OnlyBufferedAppends());  // a cut
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  ASSERT_TRUE(file->Truncate(9000).ok());  // an extension: zeros appended
+  EXPECT_TRUE(file->OnlyBufferedAppends());
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  // Whole chunks of a large append are sealed to disk at write time: no longer in memory.
+  ASSERT_TRUE(file->Write(512 * 4096, Pattern(1 << 20, 5)).ok());
+  EXPECT_FALSE(file->OnlyBufferedAppends());
+}
+
 // A new file is buffered until it reaches 64 KiB and sealed at write time from then on: a file
 // written in 8 KiB pieces past that point has both kinds of chunks in its first group, and a
 // rewrite of buffered bytes, a commit and a reopen must all see one consistent content.
