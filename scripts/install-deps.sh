@@ -12,11 +12,11 @@ packages=(
   libssl-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libsqlite3-dev libpq-dev
   libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
   # programs the tests and the demo run under cove
-  python3 sqlite3 coreutils gzip findutils procps git
+  python3 sqlite3 coreutils gzip findutils procps git curl
 )
 # Servers the tests run under cove: each test starts its own, on a unix socket. Their system
 # services are neither started nor enabled by this script.
-servers=(redis-server)
+servers=(redis-server nginx)
 missing=()
 missing_servers=()
 for p in "${packages[@]}" "${servers[@]}"; do

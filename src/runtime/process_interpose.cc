@@ -203,6 +203,43 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
   return handle;
 }
 
+// ---- setuid and friends: the real call, then a word when the new user cannot commit ----
+namespace {
+
+template <typename Fn>
+Fn NextFunction(const char* name) {
+  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+}
+
+// Calls the next definition of `name`, then, when it succeeded, checks the new user's access.
+template <typename... Ids>
+int ChangeUser(const char* name, Ids... ids) {
+  using Fn = int (*)(Ids...);
+  Fn real = NextFunction<Fn>(name);
+  if (real == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  int r = real(ids...);
+  if (r == 0) WarnIfUserCannotCommit(name);
+  return r;
+}
+
+}  // namespace
+
+COVE_EXPORT int setuid(uid_t uid) {
+  return ChangeUser("setuid", uid);
+}
+COVE_EXPORT int seteuid(uid_t euid) {
+  return ChangeUser("seteuid", euid);
+}
+COVE_EXPORT int setreuid(uid_t ruid, uid_t euid) {
+  return ChangeUser("setreuid", ruid, euid);
+}
+COVE_EXPORT int setresuid(uid_t ruid, uid_t euid, uid_t suid) {
+  return ChangeUser("setresuid", ruid, euid, suid);
+}
+
 // ---- SCONE_HEAP: the limit is RLIMIT_DATA (set at start); these only name the cause ----
 // They forward to the allocator the program would have used without the runtime: the next
 // definition after this library in the lookup order. That is glibc's for most programs, but a

@@ -43,6 +43,7 @@ uint64_t g_heap = 0;
 bool g_sealed = false;
 bool g_committed = false;
 std::string* g_tag_file = nullptr;
+std::string* g_fspf_path = nullptr;
 // "SCONE_FSPF_TAG=" + 32 hex digits: lives in environ (putenv), updated in place.
 char g_tag_env[15 + 32 + 1] = "SCONE_FSPF_TAG=";
 
@@ -320,6 +321,7 @@ __attribute__((constructor)) void StartRuntime() {
       }
     }
     g_tag_file = new std::string(config->tag_file);
+    g_fspf_path = new std::string(config->fspf_path);
     auto* publisher = new TagPublisher(config->fspf_path, config->tag_file, g_sealed);
     files->volume().SetSaveObserver(publisher);
     if (g_sealed) {
@@ -420,6 +422,40 @@ void CommitBeforeChild() {
   if (files == nullptr) return;
   (void)files->CommitAll();
   files->ShareOffsetsWithChild();
+}
+
+void WarnIfUserCannotCommit(const char* call) {
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  if (files == nullptr || g_fspf_path == nullptr) return;
+  struct Needed {
+    std::string path;
+    int mode;
+    const char* what;
+  };
+  std::vector<Needed> needed = {
+      {ParentDirectory(*g_fspf_path), W_OK | X_OK, "write the fspf's directory"},
+      {*g_fspf_path, R_OK, "read the fspf"},
+      {CommitLockPath(*g_fspf_path), R_OK | W_OK, "open the commit lock file"},
+  };
+  if (!g_tag_file->empty()) {
+    needed.push_back({ParentDirectory(*g_tag_file), W_OK | X_OK, "write the tag file's directory"});
+  }
+  for (const Needed& need : needed) {
+    long r = DirectSyscall(SYS_faccessat2, AT_FDCWD, need.path.c_str(), need.mode, AT_EACCESS);
+    if (r == -ENOENT && need.mode != (W_OK | X_OK)) continue;  // created when needed
+    if (r != 0) {
+      // An error when this process already has a protected file open for writing (nginx's
+      // workers inherit their access log): its commits will fail. Else only a warning: a
+      // process that only reads (serves pages) is not affected.
+      Log(files->HasWritableDescriptor() ? kLogError : kLogWarning,
+          "%s: user %ld cannot %s (%s: %s): this process's writes to protected files cannot "
+          "be committed; let that user write the fspf's and the tag file's directories, the "
+          "fspf and its .cove-lock, or keep this process's writes outside protected regions",
+          call, DirectSyscall(SYS_geteuid), need.what, need.path.c_str(),
+          strerrordesc_np(static_cast<int>(-r)));
+      return;
+    }
+  }
 }
 
 void CommitBeforeExec() {

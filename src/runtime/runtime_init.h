@@ -20,6 +20,9 @@ const char* CurrentTagEnvEntry();
 // Commits every modified protected file, so that a child (exec, spawn) sees it, and shares
 // the offsets of the descriptors it may inherit with it.
 void CommitBeforeChild();
+// After the process changed its user (setuid and friends: nginx's workers drop to www-data):
+// logs an error naming what the new user may not write when its commits would fail.
+void WarnIfUserCannotCommit(const char* call);
 // Before execve, which may run in a vfork child sharing memory with its parent (see
 // ShieldedFiles::CommitBeforeExec).
 void CommitBeforeExec();

@@ -230,6 +230,13 @@ ShieldedFiles::Where ShieldedFiles::Classify(const std::string& path) const {
                                                    : Where::kProtectedRegion;
 }
 
+bool ShieldedFiles::HasWritableDescriptor() const {
+  for (const auto& [fd, desc] : table_.Snapshot()) {
+    if ((desc->flags & O_ACCMODE) != O_RDONLY) return true;
+  }
+  return false;
+}
+
 bool ShieldedFiles::IsProtectedPath(const std::string& abs_path) const {
   return Classify(abs_path) == Where::kProtectedRegion;
 }

@@ -167,6 +167,8 @@ class ShieldedFiles {
   long DecryptToMemfd(const std::string& path);
   // Resolves `path` (relative to dirfd) to a normalized absolute path.
   bool Resolve(int dirfd, const char* path, std::string* out) const;
+  // True when a protected file is open for writing in this process.
+  bool HasWritableDescriptor() const;
   bool IsProtectedPath(const std::string& abs_path) const;
 
   // Protected descriptors that survive exec (no FD_CLOEXEC), as "fd offset flags lock_fd path"
