@@ -6,6 +6,7 @@
 #include <alloca.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <spawn.h>
 #include <unistd.h>
 
@@ -241,12 +242,15 @@ COVE_EXPORT int setresuid(uid_t ruid, uid_t euid, uid_t suid) {
 }
 
 // ---- SCONE_HEAP: the limit is RLIMIT_DATA (set at start); these only name the cause ----
-// They forward to the allocator the program would have used without the runtime: the next
-// definition after this library in the lookup order. That is glibc's for most programs, but a
-// program may link its own (redis-server links jemalloc), and the runtime does not interpose
-// free: memory from glibc's malloc handed to jemalloc's free crashed such a program before
-// main. Resolved at the first call; dlsym does not allocate when it finds the symbol, and should
-// it ever call back in, that nested call is served by glibc's allocator.
+// They forward to the allocator the program would have used without the runtime, and the
+// runtime's own allocations (bound to these by -Bsymbolic) go there too: memory must reach the
+// free() of the allocator it came from, and the runtime does not interpose free. That is the
+// first definition in the lookup order when it is not this library's (an executable that
+// defines malloc itself, such as one linked statically with tcmalloc), else the next one
+// after this library (glibc's, or a jemalloc the program links: Debian's redis-server, which
+// crashed before main when memory from glibc's malloc reached jemalloc's free). Resolved at
+// the first call; dlsym does not allocate when it finds the symbol, and should it ever call
+// back in, that nested call is served by glibc's allocator.
 namespace {
 
 using MallocFn = void* (*)(size_t);
@@ -262,8 +266,23 @@ NextAllocator g_next_allocator;
 thread_local bool t_resolving_allocator = false;
 
 template <typename Fn>
-Fn NextDefinition(const char* name, Fn glibc) {
-  Fn next = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+Fn ProgramsDefinition(const char* name, Fn ours, Fn glibc) {
+  // The program's lookup scope (the executable, then the preloaded libraries and its
+  // dependencies). Not RTLD_DEFAULT: from this library, -Bsymbolic puts its own symbols first.
+  static void* const program = dlopen(nullptr, RTLD_LAZY | RTLD_NOLOAD);
+  void* first = program != nullptr ? dlsym(program, name) : nullptr;
+  Dl_info found{};
+  void* symbol_entry = nullptr;
+  // A definition, and not an executable's PLT entry standing for the global malloc (an
+  // undefined symbol with an address, which a non-PIE program that takes malloc's address
+  // has: python3 does): calling that would come back here.
+  if (first != nullptr && first != reinterpret_cast<void*>(ours) &&
+      dladdr1(first, &found, &symbol_entry, RTLD_DL_SYMENT) != 0 && symbol_entry != nullptr &&
+      static_cast<const ElfW(Sym)*>(symbol_entry)->st_shndx != SHN_UNDEF &&
+      found.dli_saddr == first) {
+    return reinterpret_cast<Fn>(first);
+  }
+  auto next = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
   return next != nullptr ? next : glibc;
 }
 
@@ -272,9 +291,9 @@ Fn NextDefinition(const char* name, Fn glibc) {
 [[gnu::noinline]] bool ResolveNextAllocator() {
   if (t_resolving_allocator) return false;
   t_resolving_allocator = true;
-  MallocFn next_malloc = NextDefinition<MallocFn>("malloc", __libc_malloc);
-  CallocFn next_calloc = NextDefinition<CallocFn>("calloc", __libc_calloc);
-  ReallocFn next_realloc = NextDefinition<ReallocFn>("realloc", __libc_realloc);
+  MallocFn next_malloc = ProgramsDefinition<MallocFn>("malloc", &malloc, __libc_malloc);
+  CallocFn next_calloc = ProgramsDefinition<CallocFn>("calloc", &calloc, __libc_calloc);
+  ReallocFn next_realloc = ProgramsDefinition<ReallocFn>("realloc", &realloc, __libc_realloc);
   // Threads that resolve at the same time store the same values.
   g_next_allocator.calloc.store(next_calloc, std::memory_order_release);
   g_next_allocator.realloc.store(next_realloc, std::memory_order_release);
