@@ -34,6 +34,8 @@ int Status::ToErrno() const {
       return EIO;
     case StatusCode::kInternal:
       return EIO;
+    case StatusCode::kConflict:
+      return EIO;
   }
   return EIO;
 }

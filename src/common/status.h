@@ -22,6 +22,7 @@ enum class StatusCode {
   kFailedPrecondition,
   kIo,  // an OS call failed; the message carries errno's text
   kInternal,
+  kConflict,  // another process changed the same thing first: retry on its version, or give up
 };
 
 // Status of an operation: ok, or a code plus a human-readable message.
@@ -70,6 +71,9 @@ inline Status Internal(std::string m) {
 }
 inline Status FailedPrecondition(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};
+}
+inline Status Conflict(std::string m) {
+  return {StatusCode::kConflict, std::move(m)};
 }
 // An OS error: `what` names the call and the path, errno's text is appended.
 Status IoError(const std::string& what, int err = errno);

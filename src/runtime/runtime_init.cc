@@ -89,11 +89,15 @@ class TagPublisher final : public shield::FspfSaveObserver {
 
   Status BeforeSave(const shield::FspfTag& current, const shield::FspfTag& next,
                     std::optional<shield::FspfTag>* newer) override {
-    if (!held_for_commit_) COVE_RETURN_IF_ERROR(TakeLock());
-    Status fresh = CheckFspfOnDisk(current, newer);
-    if (!fresh.ok()) {
-      UnlockCommits();
-      return fresh;
+    // A file commit holds the lock since LockCommits, which took any newer fspf in: the one on
+    // disk is `current`.
+    if (!held_for_commit_) {
+      COVE_RETURN_IF_ERROR(TakeLock());
+      Status fresh = CheckFspfOnDisk(current, newer);
+      if (!fresh.ok()) {
+        UnlockCommits();
+        return fresh;
+      }
     }
     if (sealed_ && !tag_file_.empty()) {
       std::string both = HexEncode(next) + "\n" + HexEncode(current) + "\n";
@@ -440,17 +444,28 @@ void WarnIfUserCannotCommit(const char* call) {
   if (!g_tag_file->empty()) {
     needed.push_back({ParentDirectory(*g_tag_file), W_OK | X_OK, "write the tag file's directory"});
   }
+  // A protected file open for writing (nginx's workers inherit their access log from the
+  // master): its commit writes a journal beside it.
+  std::string writing = files->WritableFileHostDirectory();
+  if (!writing.empty()) {
+    needed.push_back({writing, W_OK | X_OK, "write the directory of a file it has open"});
+  }
   for (const Needed& need : needed) {
     long r = DirectSyscall(SYS_faccessat2, AT_FDCWD, need.path.c_str(), need.mode, AT_EACCESS);
+    if (r == -ENOSYS || r == -EPERM) {  // before Linux 5.8, or a seccomp filter that refuses it
+      r = DirectSyscall(SYS_faccessat, AT_FDCWD, need.path.c_str(), need.mode);
+    }
     if (r == -ENOENT && need.mode != (W_OK | X_OK)) continue;  // created when needed
     if (r != 0) {
-      // An error when this process already has a protected file open for writing (nginx's
-      // workers inherit their access log): its commits will fail. Else only a warning: a
-      // process that only reads (serves pages) is not affected.
-      Log(files->HasWritableDescriptor() ? kLogError : kLogWarning,
+      // An error when this process has a protected file open for writing: its commits will
+      // fail. Else a warning: a process that only reads (serves pages) is not affected, and
+      // seteuid is often undone before the next commit.
+      bool certain = !writing.empty() && std::strcmp(call, "seteuid") != 0;
+      Log(certain ? kLogError : kLogWarning,
           "%s: user %ld cannot %s (%s: %s): this process's writes to protected files cannot "
           "be committed; let that user write the fspf's and the tag file's directories, the "
-          "fspf and its .cove-lock, or keep this process's writes outside protected regions",
+          "fspf and its .cove-lock, and the directories of the files it writes, or keep this "
+          "process's writes outside protected regions",
           call, DirectSyscall(SYS_geteuid), need.what, need.path.c_str(),
           strerrordesc_np(static_cast<int>(-r)));
       return;

@@ -230,11 +230,13 @@ ShieldedFiles::Where ShieldedFiles::Classify(const std::string& path) const {
                                                    : Where::kProtectedRegion;
 }
 
-bool ShieldedFiles::HasWritableDescriptor() const {
+std::string ShieldedFiles::WritableFileHostDirectory() const {
   for (const auto& [fd, desc] : table_.Snapshot()) {
-    if ((desc->flags & O_ACCMODE) != O_RDONLY) return true;
+    if ((desc->flags & O_ACCMODE) == O_RDONLY) continue;
+    std::lock_guard node_lock(desc->node->mutex);
+    if (desc->node->file) return ParentDirectory(desc->node->file->host_path());
   }
-  return false;
+  return "";
 }
 
 bool ShieldedFiles::IsProtectedPath(const std::string& abs_path) const {
@@ -398,16 +400,19 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
 
 bool ShieldedFiles::RebaseAppendsLocked(ProtectedNode& node) {
   shield::ProtectedFile& mine = *node.file;
-  if (!mine.OnlyBufferedAppends()) return false;
+  // Only O_APPEND writes: a write at an offset past the end (a hole) or through a descriptor
+  // whose offset another process moved has its place, which a move would change.
+  if (!node.only_append_writes || !mine.OnlyBufferedAppends()) return false;
   uint64_t from = mine.committed_size();
   SecretBytes appended = SecretBytes::ForOverwrite(static_cast<size_t>(mine.size() - from));
   auto read = mine.Read(from, appended.mutable_span());
   if (!read.ok() || *read != appended.size()) return false;
-  auto newer = volume_->OpenFile(node.path, true);
+  auto newer = volume_->OpenLatestFile(node.path, true);
   if (!newer.ok()) {
     Fail("take in another process's commit", newer.status());
     return false;
   }
+  (*newer)->set_other_writers(node.other_writers.load(std::memory_order_relaxed));
   if (Status written = (*newer)->Write((*newer)->size(), appended.span()); !written.ok()) {
     Fail("append onto another process's commit", written);
     return false;
@@ -417,7 +422,6 @@ bool ShieldedFiles::RebaseAppendsLocked(ProtectedNode& node) {
       "appended bytes follow it",
       node.path.c_str(), static_cast<unsigned long long>((*newer)->generation()), appended.size());
   node.file = std::move(newer).value();
-  node.file->set_other_writers(node.other_writers);
   return true;
 }
 
@@ -457,9 +461,7 @@ Status ShieldedFiles::CommitNodeLocked(ProtectedNode& node) {
   // Refused because another process sharing the file committed first (Volume::Commit took its
   // fspf in): appends move onto its version and are committed again. Bounded: each round
   // needs yet another commit of the other process in between.
-  for (int round = 0; !status.ok(); ++round) {
-    const shield::FileEntry* entry = volume_->FindFile(node.path);
-    if (entry == nullptr || entry->generation == node.file->generation()) break;  // no conflict
+  for (int round = 0; status.code() == StatusCode::kConflict; ++round) {
     if (round == kMaxRebaseRounds || !RebaseAppendsLocked(node)) {
       node.conflicted = true;  // see EnsureWriterLocked
       break;
@@ -467,6 +469,7 @@ Status ShieldedFiles::CommitNodeLocked(ProtectedNode& node) {
     status = volume_->Commit(*node.file);
   }
   if (status.ok()) {
+    node.only_append_writes = true;
     Log(kLogDebug, "committed %s", node.path.c_str());
     ReleaseSavedLocks();  // the fspf just written records the staged files too
   }
@@ -700,8 +703,9 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
       long locked = EnsureWriterLocked(*node);
       if (locked < 0) {
         *result = locked;
-      } else if (Status s = node->file->Truncate(0); !s.ok()) {
-        *result = Fail("open(O_TRUNC)", s);
+      } else {
+        node->only_append_writes = false;
+        if (Status s = node->file->Truncate(0); !s.ok()) *result = Fail("open(O_TRUNC)", s);
       }
       if (*result < 0) {
         if (node->fd_refs == 0) nodes_.erase(abs);
@@ -825,7 +829,7 @@ void ShieldedFiles::ShareOffsetsWithChild() {
 }
 
 void ShieldedFiles::MarkOtherWritersLocked(ProtectedNode& node) {
-  node.other_writers = true;
+  node.other_writers.store(true, std::memory_order_relaxed);
   if (node.file) node.file->set_other_writers(true);
 }
 
@@ -894,14 +898,17 @@ std::atomic<uint64_t>* ShieldedFiles::InheritedCellLocked(int memfd, int index) 
 }
 
 void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
-  if (desc.shared_offset == nullptr && !desc.lent_to_child.load(std::memory_order_relaxed)) return;
+  if (desc.shared_offset == nullptr && !desc.lent_to_child.load(std::memory_order_relaxed) &&
+      !desc.node->other_writers.load(std::memory_order_relaxed)) {
+    return;
+  }
   std::lock_guard lock(mutex_);
   RefreshIfChangedLocked();
   std::lock_guard desc_lock(desc.mutex);
   ProtectedNode& node = *desc.node;
   std::lock_guard node_lock(node.mutex);
-  const shield::FileEntry* entry = volume_->FindFile(node.path);
-  if (!node.file || entry == nullptr || entry->generation == node.file->generation()) return;
+  std::optional<uint64_t> recorded = volume_->RecordedGeneration(node.path);
+  if (!node.file || !recorded || *recorded == node.file->generation()) return;
   if (node.file->dirty()) {
     uint64_t mine_ended = node.file->size();
     if (!node.conflicted && RebaseAppendsLocked(node)) {
@@ -920,9 +927,9 @@ void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
   }
   // Another process sharing the description (a child, the parent) committed the file: read on
   // from its version.
-  auto reopened = volume_->OpenFile(node.path, true);
+  auto reopened = volume_->OpenLatestFile(node.path, true);
   if (!reopened.ok() && ErrnoOf(reopened.status()) == EACCES) {
-    reopened = volume_->OpenFile(node.path, false);
+    reopened = volume_->OpenLatestFile(node.path, false);
   }
   if (!reopened.ok()) {
     Fail("reopen after another process's commit", reopened.status());
@@ -935,9 +942,10 @@ void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
     desc.own_offset = (*reopened)->size();
   }
   node.file = std::move(reopened).value();
-  node.file->set_other_writers(node.other_writers);
+  node.file->set_other_writers(node.other_writers.load(std::memory_order_relaxed));
+  node.only_append_writes = true;
   Log(kLogDebug, "%s: reopened at generation %llu (committed by another process)",
-      node.path.c_str(), static_cast<unsigned long long>(entry->generation));
+      node.path.c_str(), static_cast<unsigned long long>(node.file->generation()));
 }
 
 void ShieldedFiles::AfterFork() {
@@ -977,9 +985,16 @@ long ShieldedFiles::WriteLocked(OpenFileDescription& desc, const void* buf, size
   if (!node.file) return -EBADF;
   if (long locked = EnsureWriterLocked(node); locked < 0) return locked;
   if (offset + count > kMaxFileSize) return -EFBIG;
+  if ((desc.flags & O_APPEND) == 0 || offset != node.file->size()) node.only_append_writes = false;
   Status status = node.file->Write(offset, {static_cast<const uint8_t*>(buf), count});
   if (!status.ok()) return Fail("write", status);
   CommitFlusher::NotePending();
+  // A file other processes may write does not commit from within Write (see
+  // ProtectedFile::set_other_writers): its buffered writes are committed here, where a commit
+  // refused for another process's is retried on top of it.
+  if (node.file->OverDirtyBudget()) {
+    if (Status s = CommitNodeLocked(node); !s.ok()) return Fail("write", s);
+  }
   if (desc.flags & (O_SYNC | O_DSYNC)) {
     if (Status s = CommitNodeLocked(node); !s.ok()) return Fail("write(O_SYNC)", s);
   }
@@ -1233,11 +1248,11 @@ bool ShieldedFiles::TryFtruncate(int fd, off_t length, long* result) {
     *result = -EBADF;
   } else if (long locked = EnsureWriterLocked(*desc->node); locked < 0) {
     *result = locked;
-  } else if (Status s = desc->node->file->Truncate(static_cast<uint64_t>(length)); !s.ok()) {
-    *result = Fail("ftruncate", s);
   } else {
-    *result = 0;
-    CommitFlusher::NotePending();
+    desc->node->only_append_writes = false;
+    Status s = desc->node->file->Truncate(static_cast<uint64_t>(length));
+    *result = s.ok() ? 0 : Fail("ftruncate", s);
+    if (s.ok()) CommitFlusher::NotePending();
   }
   return true;
 }

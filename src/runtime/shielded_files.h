@@ -43,8 +43,13 @@ struct ProtectedNode {
   bool conflicted = false;  // another process sharing a descriptor committed over its writes
   // Another process may write it through a shared descriptor (after a fork or spawn, or a
   // descriptor inherited across exec): no appended chunk is sealed to disk at write time
-  // (ProtectedFile::set_other_writers), since the other process may commit over those bytes.
-  bool other_writers = false;
+  // (ProtectedFile::set_other_writers), since the other process may commit over those bytes,
+  // and every read and write first takes in that process's commits (RefreshShared). Atomic:
+  // RefreshShared reads it before taking any lock.
+  std::atomic<bool> other_writers{false};
+  // Every write since the file was last clean was an append through an O_APPEND descriptor:
+  // what RebaseAppendsLocked may move onto another process's commit.
+  bool only_append_writes = true;
   int fd_refs = 0;   // table slots referring to it (under mutex_)
   UniqueFd lock_fd;  // the host file: cross-process writer lock and fcntl record locks
 };
@@ -167,8 +172,9 @@ class ShieldedFiles {
   long DecryptToMemfd(const std::string& path);
   // Resolves `path` (relative to dirfd) to a normalized absolute path.
   bool Resolve(int dirfd, const char* path, std::string* out) const;
-  // True when a protected file is open for writing in this process.
-  bool HasWritableDescriptor() const;
+  // The host directory of a protected file open for writing in this process (where its
+  // commit writes its journal), or "" when there is none.
+  std::string WritableFileHostDirectory() const;
   bool IsProtectedPath(const std::string& abs_path) const;
 
   // Protected descriptors that survive exec (no FD_CLOEXEC), as "fd offset flags lock_fd path"

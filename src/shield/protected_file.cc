@@ -695,7 +695,8 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
       !other_writers_ &&
       ((committed_.generation == 0 && offset + data.size() >= kMaxBufferedNewFileBytes) ||
        append_journal_ || data.size() >= kMinSealedAppendWrite);
-  if (committer_ != nullptr && data.size() >= kMinSealedAppendWrite && committed_.size > size_) {
+  if (committer_ != nullptr && !other_writers_ && data.size() >= kMinSealedAppendWrite &&
+      committed_.size > size_) {
     // A large write at the end of a file truncated since its last commit (the usual way to
     // replace a file: open with O_TRUNC, write the new content) lands in groups that overlap
     // the committed file, so its chunks would be buffered and committed through the journal
@@ -740,8 +741,7 @@ Status ProtectedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   // Buffered plaintext counts in full; a chunk sealed at write time is on disk already and
   // holds only its tag block's share of memory (a 1 GiB sequential write is one commit at the
   // end, as the program asks, not one per 32 MiB).
-  if (committer_ != nullptr &&
-      dirty_.size() * chunk_size_ + sealed_.size() * sizeof(TagBlock) > kMaxDirtyBytes) {
+  if (committer_ != nullptr && !other_writers_ && DirtyBytes() > kMaxDirtyBytes) {
     return committer_->Commit(*this);
   }
   return Status::Ok();

@@ -69,7 +69,14 @@ class ProtectedFile {
   // kept in memory until the commit, which checks for such a commit before it writes anything
   // (Volume::Commit), instead of being sealed to disk at write time over bytes the other
   // process may have committed meanwhile.
+  // It also makes no commit of its own from Write (when its buffered writes exceed
+  // kMaxDirtyBytes or after a truncation): the caller commits when OverDirtyBudget(), where a
+  // refused commit can be retried on the other process's version.
   void set_other_writers(bool other_writers) { other_writers_ = other_writers; }
+  bool other_writers() const { return other_writers_; }
+  const FileId& id() const { return id_; }
+  // The buffered writes exceed kMaxDirtyBytes (only with other writers: else Write commits).
+  bool OverDirtyBudget() const { return DirtyBytes() > kMaxDirtyBytes; }
   // After the file was renamed (Volume::RenameFile, which takes a committed file): its new
   // protected and host paths. The open host descriptor stays valid; journals and error messages
   // use the new names from now on.
@@ -151,6 +158,10 @@ class ProtectedFile {
     return offset <= prefetch_.size() && size <= prefetch_.size() - offset
                ? prefetch_.data() + offset
                : nullptr;
+  }
+  // Memory held by uncommitted writes (see kMaxDirtyBytes).
+  size_t DirtyBytes() const {
+    return dirty_.size() * chunk_size_ + sealed_.size() * sizeof(TagBlock);
   }
   // Whether whole chunks of `group` may be sealed at write time (see sealed_).
   bool GroupIsBeyondCommittedEnd(uint64_t group) const;

@@ -6,6 +6,20 @@
 #include <cstring>
 
 namespace cove::shield {
+namespace {
+
+// Releases the commit lock an observer took in LockCommits, when it goes out of scope.
+struct CommitLockRelease {
+  explicit CommitLockRelease(FspfSaveObserver* held) : observer(held) {}
+  CommitLockRelease(const CommitLockRelease&) = delete;
+  CommitLockRelease& operator=(const CommitLockRelease&) = delete;
+  ~CommitLockRelease() {
+    if (observer != nullptr) observer->UnlockCommits();
+  }
+  FspfSaveObserver* observer;
+};
+
+}  // namespace
 
 Status Volume::CreateFspf(const std::string& fspf_path, Env* env) {
   if (env == nullptr) env = &Env::Default();
@@ -141,6 +155,13 @@ const FileEntry* Volume::FindFile(const std::string& path) const {
   return it == fspf_.files.end() ? nullptr : &it->second;
 }
 
+std::optional<uint64_t> Volume::RecordedGeneration(const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  auto it = fspf_.files.find(path);
+  if (it == fspf_.files.end()) return std::nullopt;
+  return it->second.generation;
+}
+
 const FileEntry* Volume::FindFileById(const FileId& id) const {
   std::lock_guard lock(mutex_);
   for (const auto& [path, entry] : fspf_.files) {
@@ -151,26 +172,33 @@ const FileEntry* Volume::FindFileById(const FileId& id) const {
 
 Result<std::unique_ptr<ProtectedFile>> Volume::OpenFile(const std::string& path, bool writable,
                                                         UniqueFd host_fd) {
-  std::string host = HostPathFor(path);
   FileEntry entry;
+  std::string host;
   {
     std::lock_guard lock(mutex_);
-    auto it = fspf_.files.find(path);
-    if (it == fspf_.files.end()) return NotFound(path + ": not recorded in the fspf");
-    const FileEntry& found = it->second;
-    entry.path = found.path;
-    entry.kind = found.kind;
-    entry.id = found.id;
-    entry.key = found.key;
-    entry.size = found.size;
-    entry.generation = found.generation;
-    entry.chunk_size = found.chunk_size;
-    entry.group_digests = found.group_digests;
+    COVE_ASSIGN_OR_RETURN(entry, EntryLocked(path));
+    host = HostPathForLocked(path);
   }
   COVE_ASSIGN_OR_RETURN(auto file,
                         ProtectedFile::Open(*env_, host, entry, writable, std::move(host_fd)));
   file->set_committer(this);
   return file;
+}
+
+Result<FileEntry> Volume::EntryLocked(const std::string& path) const {
+  auto it = fspf_.files.find(path);
+  if (it == fspf_.files.end()) return NotFound(path + ": not recorded in the fspf");
+  const FileEntry& found = it->second;
+  FileEntry entry;
+  entry.path = found.path;
+  entry.kind = found.kind;
+  entry.id = found.id;
+  entry.key = found.key;
+  entry.size = found.size;
+  entry.generation = found.generation;
+  entry.chunk_size = found.chunk_size;
+  entry.group_digests = found.group_digests;
+  return entry;
 }
 
 Result<std::unique_ptr<ProtectedFile>> Volume::CreateFile(const std::string& path,
@@ -207,13 +235,11 @@ Result<std::unique_ptr<ProtectedFile>> Volume::CreateFile(const std::string& pat
 Status Volume::Commit(ProtectedFile& file) {
   std::lock_guard lock(mutex_);
   if (!file.dirty() && file.generation() > 0) return Status::Ok();
-  struct CommitLock {
-    FspfSaveObserver* observer;
-    ~CommitLock() {
-      if (observer != nullptr) observer->UnlockCommits();
-    }
-  } commit_lock{observer_};
-  COVE_RETURN_IF_ERROR(CheckCommitBaseLocked(file));
+  // A file only this process writes (its writer lock is exclusive) takes the commit lock at
+  // BeforeSave, for the fspf write alone. One that another process may write too takes it
+  // now, until the commit ends, so that no commit of that process comes in between.
+  CommitLockRelease commit_lock{file.other_writers() ? observer_ : nullptr};
+  if (file.other_writers()) COVE_RETURN_IF_ERROR(CheckCommitBaseLocked(file));
   COVE_ASSIGN_OR_RETURN(FileEntry entry, file.PrepareCommit());
   std::optional<FileEntry> previous;
   auto it = fspf_.files.find(entry.path);
@@ -241,13 +267,32 @@ Status Volume::CheckCommitBaseLocked(const ProtectedFile& file) {
   if (newer) COVE_RETURN_IF_ERROR(MergeNewerLocked(*newer, {}));
   auto it = fspf_.files.find(file.path());
   uint64_t recorded = it == fspf_.files.end() ? 0 : it->second.generation;
-  if (recorded == file.generation()) return Status::Ok();
+  bool same_file = it == fspf_.files.end() ? file.generation() == 0 : it->second.id == file.id();
+  if (same_file && recorded == file.generation()) return Status::Ok();
   // Processes that share one descriptor (fork) share its flock too, so both may have written:
   // committing this one's view would overwrite the other's committed chunks in place.
-  return FailedPrecondition(file.path() + ": another process committed it (generation " +
-                            std::to_string(recorded) + ") over the generation " +
-                            std::to_string(file.generation()) +
-                            " this one wrote on: not committed, it would overwrite that commit");
+  return Conflict(file.path() + ": another process committed it (generation " +
+                  std::to_string(recorded) + (same_file ? "" : ", another file") +
+                  ") over the generation " + std::to_string(file.generation()) +
+                  " this one wrote on: not committed, it would overwrite that commit");
+}
+
+Result<std::unique_ptr<ProtectedFile>> Volume::OpenLatestFile(const std::string& path,
+                                                              bool writable) {
+  std::lock_guard lock(mutex_);
+  CommitLockRelease commit_lock{observer_};
+  if (observer_ != nullptr) {
+    std::optional<FspfTag> newer;
+    COVE_RETURN_IF_ERROR(observer_->LockCommits(tag_, &newer));
+    if (newer) COVE_RETURN_IF_ERROR(MergeNewerLocked(*newer, {}));
+  }
+  // Under the commit lock: no commit of another process is half done (its journal written,
+  // its fspf not yet), which the open would take for an interrupted one and undo.
+  COVE_ASSIGN_OR_RETURN(FileEntry entry, EntryLocked(path));
+  COVE_ASSIGN_OR_RETURN(auto file,
+                        ProtectedFile::Open(*env_, HostPathForLocked(path), entry, writable));
+  file->set_committer(this);
+  return file;
 }
 
 Status Volume::Stage(ProtectedFile& file) {

@@ -79,6 +79,11 @@ class Volume final : public FileCommitter {
   // `host_fd`: the host file, already opened by the caller (see ProtectedFile::Open).
   Result<std::unique_ptr<ProtectedFile>> OpenFile(const std::string& path, bool writable,
                                                   UniqueFd host_fd = {});
+  // Opens `path` as the newest fspf records it, under the observer's commit lock: for a file
+  // another process may commit (one sharing a descriptor), whose commit must not be half done.
+  Result<std::unique_ptr<ProtectedFile>> OpenLatestFile(const std::string& path, bool writable);
+  // The generation the fspf (in memory) records for `path`, if it records it.
+  std::optional<uint64_t> RecordedGeneration(const std::string& path) const;
   // Starts a new, empty protected file at `path` (in an authenticated or encrypted region),
   // stored at `host_path` (default HostPathFor(path)). It enters the fspf at its first commit.
   // `host_fd`: a new, empty host file the caller created (see ProtectedFile::Open).
@@ -132,8 +137,10 @@ class Volume final : public FileCommitter {
   // tries again; commits of other processes are kept.
   Status SaveLocked(std::initializer_list<const std::string*> changing = {});
   // Under the observer's commit lock (kept until the commit ends): takes in another process's
-  // newer fspf, and fails when it committed `file` since this process read it.
+  // newer fspf, and fails with kConflict when it committed `file` since this process read it.
   Status CheckCommitBaseLocked(const ProtectedFile& file);
+  // A copy of the entry of `path` (NotFound when the fspf does not record it).
+  Result<FileEntry> EntryLocked(const std::string& path) const;
   Status MergeNewerLocked(const FspfTag& newer, std::initializer_list<const std::string*> changing);
   std::string HostPathForLocked(const std::string& path) const;
   Status CompleteRenameIntent();

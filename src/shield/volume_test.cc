@@ -249,8 +249,23 @@ TEST_F(VolumeTest, OnlyBufferedAppendsTellsAppendsFromOtherChanges) {
   ASSERT_TRUE(file->Truncate(9000).ok());  // an extension: zeros appended
   EXPECT_TRUE(file->OnlyBufferedAppends());
   ASSERT_TRUE(volume->Commit(*file).ok());
-  // Whole chunks of a large append are sealed to disk at write time: no longer in memory.
-  ASSERT_TRUE(file->Write(512 * 4096, Pattern(1 << 20, 5)).ok());
+  // With other writers, a large append stays in memory, and Write does not commit when the
+  // buffered bytes pass kMaxDirtyBytes: the caller does, when OverDirtyBudget says so.
+  file->set_other_writers(true);
+  uint64_t generation = file->generation();
+  auto mib = Pattern(1 << 20, 5);
+  for (uint64_t at = 9000; at < 9000 + ProtectedFile::kMaxDirtyBytes + (1 << 20);
+       at += mib.size()) {
+    ASSERT_TRUE(file->Write(at, mib).ok());
+  }
+  EXPECT_TRUE(file->OnlyBufferedAppends());
+  EXPECT_TRUE(file->OverDirtyBudget());
+  EXPECT_EQ(file->generation(), generation);
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  EXPECT_FALSE(file->OverDirtyBudget());
+  // Without, whole chunks of a large append are sealed to disk at write time.
+  file->set_other_writers(false);
+  ASSERT_TRUE(file->Write(file->size(), mib).ok());
   EXPECT_FALSE(file->OnlyBufferedAppends());
 }
 

@@ -17,8 +17,9 @@ BIG_SHA=$(sha256sum <"$WORK/big.bin")
 SERVER_PID=
 trap 'kill "$SERVER_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-# new_app USER_LINE ACCESS_LOG: the site and its configuration in plaintext, then encrypted in
-# a new volume (make_volume) whose only region is the app's directory.
+# new_app USER_LINE ACCESS_LOG [LISTEN]: the site and its configuration in plaintext, then
+# encrypted in a new volume (make_volume) whose only region is the app's directory. The server
+# listens on the unix socket, and on LISTEN too if given. Log lines start with the worker's pid.
 new_app() {
   rm -rf "$APP" "$WORK/fspf" "$WORK"/fspf.*
   mkdir -p "$APP/site" "$APP/conf"
@@ -32,14 +33,15 @@ pid $WORK/run/nginx.pid;
 error_log $WORK/run/error.log info;
 events { worker_connections 64; }
 http {
-  access_log $2;
+  log_format with_pid '\$pid "\$request" \$status';
+  access_log $2 with_pid;
   sendfile on;
   client_body_temp_path $WORK/run/body;
   proxy_temp_path $WORK/run/proxy;
   fastcgi_temp_path $WORK/run/fastcgi;
   uwsgi_temp_path $WORK/run/uwsgi;
   scgi_temp_path $WORK/run/scgi;
-  server { listen unix:$SOCKET; root $APP/site; }
+  server { listen unix:$SOCKET; ${3:+listen $3;} root $APP/site; }
 }
 EOF
   make_volume "$APP" encrypted
@@ -97,18 +99,30 @@ else
   fail "nginx did not start: $(cat "$WORK/out1" "$WORK/run/error.log" 2>/dev/null)"
 fi
 
-# 2. The access log inside the region, written by workers that can commit (same user).
+# 2. The access log inside the region, written by both workers (the same user as the master,
+# so they can commit), one request at a time with commits in between: each worker's next line
+# goes after the other's committed ones. A TCP listener with reuseport spreads the connections
+# over the workers (the unix socket would wake the same one).
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 if [ "$(id -u)" = 0 ]; then
-  new_app "user root;" "$APP/site/access.log"
+  new_app "user root;" "$APP/site/access.log" "127.0.0.1:$PORT reuseport"
 else
-  new_app "" "$APP/site/access.log"
+  new_app "" "$APP/site/access.log" "127.0.0.1:$PORT reuseport"
 fi
 if start_nginx "$WORK/out2"; then
-  for _ in 1 2 3; do get http://cove/big.bin >/dev/null; done
+  for i in $(seq 1 24); do
+    curl -sf -o /dev/null "http://127.0.0.1:$PORT/index.html?n=$i" || fail "request $i"
+    sleep 0.3  # the workers' background commits (COVE_COMMIT_DELAY_MS, 200 ms) run
+  done
   stop_nginx && pass "access log in the region: cove run exits 0" || fail "exit: $(cat "$WORK/out2")"
-  [ "$(plain_cat "$APP/site/access.log" | grep -c "GET /big.bin")" = 3 ] &&
-    pass "the workers' access log lines are committed" ||
-    fail "access.log: $(plain_cat "$APP/site/access.log" 2>&1)"
+  log=$(plain_cat "$APP/site/access.log" 2>&1)
+  [ "$(grep -o 'n=[0-9]*' <<<"$log" | sort -t= -k2 -n | tr '\n' ' ')" = \
+    "$(for i in $(seq 1 24); do printf 'n=%d ' "$i"; done)" ] &&
+    [ "$(grep 'index.html?n=' <<<"$log" | cut -d' ' -f1 | sort -u | wc -l)" = 2 ] &&
+    pass "both workers' access log lines are committed: all 24" ||
+    fail "access.log: $log"
+  grep -q "cove\[" "$WORK/out2" "$WORK/run/error.log" &&
+    fail "runtime errors: $(grep -h "cove\[" "$WORK/out2" "$WORK/run/error.log")"
   contains_bytes "$APP/site/access.log" "GET /" && fail "access.log is plaintext on disk"
 else
   fail "nginx did not start with its log in the region: $(cat "$WORK/out2")"

@@ -181,6 +181,81 @@ COVE_COMMIT_DELAY_MS=0 SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/shared_fd.py" 
   pass "overlapping overwrites through one descriptor: the second commit is refused, the file keeps the first" ||
   fail "shared overwrite: status $status, content $(plain_cat "$REGION/shared.bin" 2>&1 | head -c 80), stderr: $(cat "$WORK/err")"
 
+# The same descriptor with commits in between (the background commit runs between the turns):
+# each process's next write first takes in the other's commit (a write on the stale version
+# failed authentication); a write at the shared offset past the other's uncommitted bytes
+# (not an append: its place cannot move) is refused at commit rather than moved; and 40 MiB
+# appended after the other's commit are committed in 32 MiB rounds, each on top of it.
+cat >"$WORK/turns.py" <<'EOF'
+import os, sys, time
+path, mode = sys.argv[1], sys.argv[2]
+flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode != "hole" else 0)
+fd = os.open(path, flags, 0o644)
+if mode == "hole":
+    os.set_inheritable(fd, True)  # a shell's `> file`: the offset is shared with the child
+os.write(fd, b"setup\n")
+os.fsync(fd)
+to_child, from_parent = os.pipe()
+to_parent, from_child = os.pipe()
+pid = os.fork()
+me = b"child" if pid == 0 else b"parent"
+wait_turn = (lambda: os.read(to_child, 1)) if pid == 0 else (lambda: os.read(to_parent, 1))
+give_turn = (lambda: os.write(from_child, b"x")) if pid == 0 else (lambda: os.write(from_parent, b"x"))
+if mode == "turns":
+    for i in range(8):
+        if pid == 0:
+            wait_turn()
+        os.write(fd, b"%s %d\n" % (me, i))
+        time.sleep(0.15)  # the background commit (COVE_COMMIT_DELAY_MS=50) runs
+        give_turn()
+        if pid != 0:
+            wait_turn()
+elif mode == "hole":
+    if pid == 0:
+        wait_turn()
+        os.write(fd, b"C" * 50)  # at the shared offset: after the parent's 100 bytes
+        os._exit(0)
+    os.write(fd, b"P" * 100)
+    give_turn()
+elif mode == "overflow":
+    if pid == 0:
+        wait_turn()
+        os.write(fd, b"child line\n")
+        os._exit(0)
+    os.write(fd, b"parent line\n")
+    give_turn()
+    os.waitpid(pid, 0)  # the child committed over the parent's uncommitted line
+    for i in range(40):
+        os.write(fd, b"p" * (1 << 20))
+    sys.exit(0)
+if pid == 0:
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+EOF
+expected=$(printf 'setup\n'; for i in $(seq 0 7); do printf 'parent %d\nchild %d\n' "$i" "$i"; done)
+COVE_COMMIT_DELAY_MS=50 SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/turns.py" "$REGION/turns.log" turns \
+  2>"$WORK/err" || fail "turns through one descriptor: $(cat "$WORK/err")"
+[ "$(plain_cat "$REGION/turns.log" 2>&1)" = "$expected" ] && ! grep -q "cove\[" "$WORK/err" &&
+  pass "parent and child taking turns through one descriptor, commits between: every line, in order" ||
+  fail "turns: $(plain_cat "$REGION/turns.log" 2>&1 | tr '\n' ' ') $(cat "$WORK/err")"
+status=0
+COVE_COMMIT_DELAY_MS=0 SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/turns.py" "$REGION/hole.bin" hole \
+  2>"$WORK/err" || status=$?
+content=$(plain_cat "$REGION/hole.bin" 2>&1 | tr '\0' 0)
+[ "$status" = 74 ] && grep -q "hole.bin: another process committed it" "$WORK/err" &&
+  [ "$content" = "setup
+$(printf '0%.0s' $(seq 100))$(printf 'C%.0s' $(seq 50))" ] &&
+  pass "a write at a shared offset past the other's bytes is refused at commit, not moved" ||
+  fail "hole: status $status, content $content, stderr: $(cat "$WORK/err")"
+COVE_COMMIT_DELAY_MS=0 SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/turns.py" "$REGION/overflow.log" overflow \
+  2>"$WORK/err" || fail "40 MiB after the other's commit: $(cat "$WORK/err")"
+[ "$(plain_cat "$REGION/overflow.log" | head -3 | tr '\n' ' ')" = "setup child line parent line " ] &&
+  [ "$(plain_cat "$REGION/overflow.log" | tail -c +30 | tr -d p | wc -c)" = 0 ] &&
+  [ "$(plain_cat "$REGION/overflow.log" | wc -c)" = $((29 + 40 * 1048576)) ] &&
+  pass "40 MiB appended after the other's commit: committed in rounds on top of it" ||
+  fail "overflow: $(plain_cat "$REGION/overflow.log" 2>&1 | head -c 100) $(cat "$WORK/err")"
+
 # An fspf put back behind the runtime's back (an older copy, not a commit published in the tag
 # file) is not overwritten: the process's last commit fails, says so, and the status is 74.
 cp "$WORK/fspf" "$WORK/fspf.before"
