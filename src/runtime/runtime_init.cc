@@ -43,6 +43,9 @@ uint64_t g_heap = 0;
 bool g_sealed = false;
 bool g_committed = false;
 std::string* g_tag_file = nullptr;
+// Set by fork's prepare handler (PrepareFork) in the forking thread until its parent or child
+// handler: see ForkPrepared.
+thread_local bool t_fork_prepared = false;
 std::string* g_fspf_path = nullptr;
 // "SCONE_FSPF_TAG=" + 32 hex digits: lives in environ (putenv), updated in place.
 char g_tag_env[15 + 32 + 1] = "SCONE_FSPF_TAG=";
@@ -214,6 +217,14 @@ std::unique_ptr<shield::Volume> OpenVolumeOrRefuse(RuntimeConfig& config) {
   Refuse(last.ToString());
 }
 
+// fork's prepare handler: commits and shares the offsets while no lock of the allocator is
+// held (glibc's malloc and jemalloc take theirs after it, for the clone), then says so to the
+// clone that follows.
+void PrepareFork() {
+  CommitBeforeChild();
+  t_fork_prepared = true;
+}
+
 void ApplyLimits(const RuntimeConfig& config) {
   if (config.heap_bytes != 0) {
     // RLIMIT_DATA counts what is mapped already: the heap is on top of it.
@@ -338,7 +349,12 @@ __attribute__((constructor)) void StartRuntime() {
       unsetenv("COVE_INHERITED_FDS");
     }
     CommitFlusher::Configure(getenv("COVE_COMMIT_DELAY_MS"));
-    pthread_atfork(CommitBeforeChild, nullptr, [] { ShieldedFiles::Instance()->AfterFork(); });
+    pthread_atfork(
+        PrepareFork, [] { t_fork_prepared = false; },
+        [] {
+          t_fork_prepared = false;
+          ShieldedFiles::Instance()->AfterFork();
+        });
     files->EnableStrict();
     // Raw `syscall` instructions outside the runtime (Go, static code, glibc internals) reach
     // the shield through the trap; COVE_SYSCALL_TRAP=0 turns it off (docs/runtime.md).
@@ -419,6 +435,10 @@ uint64_t HeapLimit() {
 }
 const char* CurrentTagEnvEntry() {
   return g_sealed ? g_tag_env : nullptr;
+}
+
+bool ForkPrepared() {
+  return t_fork_prepared;
 }
 
 void CommitBeforeChild() {

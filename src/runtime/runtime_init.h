@@ -20,6 +20,10 @@ const char* CurrentTagEnvEntry();
 // Commits every modified protected file, so that a child (exec, spawn) sees it, and shares
 // the offsets of the descriptors it may inherit with it.
 void CommitBeforeChild();
+// True in a thread inside fork() after fork's prepare handler ran CommitBeforeChild: the
+// clone syscall that follows must not do that work again. By then the allocator's fork locks
+// are held, and another thread that holds the runtime's locks may be waiting for one of them.
+bool ForkPrepared();
 // After the process changed its user (setuid and friends: nginx's workers drop to www-data):
 // logs an error naming what the new user may not write when its commits would fail.
 void WarnIfUserCannotCommit(const char* call);

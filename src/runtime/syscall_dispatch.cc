@@ -152,7 +152,9 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       unsigned long flags = nr == SYS_clone ? static_cast<unsigned long>(args[0])
                                             : *static_cast<const unsigned long*>(ptr(0));
       if ((flags & CLONE_VFORK) != 0 && (flags & CLONE_THREAD) == 0) (void)files->CommitAll();
-      if ((flags & CLONE_THREAD) == 0) files->ShareOffsetsWithChild();  // a process
+      // A process; after fork's prepare handler did it, not again (ForkPrepared): a deadlock
+      // with a thread that holds the runtime's lock and waits for the allocator's.
+      if ((flags & CLONE_THREAD) == 0 && !ForkPrepared()) files->ShareOffsetsWithChild();
       if ((flags & CLONE_VM) != 0 && (flags & CLONE_THREAD) == 0) files->ExpectChildOnOurMemory();
       return false;
     }
