@@ -257,16 +257,28 @@ using MallocFn = void* (*)(size_t);
 using CallocFn = void* (*)(size_t, size_t);
 using ReallocFn = void* (*)(void*, size_t);
 
+// One function of the allocator: the program's definition (`first`) and the one after this
+// library (`after`); they differ when the executable defines it.
+template <typename Fn>
+struct AllocatorFunction {
+  std::atomic<Fn> first{nullptr};
+  std::atomic<Fn> after{nullptr};
+};
 struct NextAllocator {
-  std::atomic<MallocFn> malloc{nullptr};
-  std::atomic<CallocFn> calloc{nullptr};
-  std::atomic<ReallocFn> realloc{nullptr};
+  AllocatorFunction<MallocFn> malloc;
+  AllocatorFunction<CallocFn> calloc;
+  AllocatorFunction<ReallocFn> realloc;
 };
 NextAllocator g_next_allocator;
 thread_local bool t_resolving_allocator = false;
+// Inside the executable's own allocator, called from here: when it forwards in turn (with
+// RTLD_NEXT, as a wrapper does), it reaches this library again, which must then go on to the
+// next definition instead of calling it back forever.
+thread_local bool t_in_programs_allocator = false;
 
+// The executable's own definition of `name`, or nullptr.
 template <typename Fn>
-Fn ProgramsDefinition(const char* name, Fn ours, Fn glibc) {
+Fn ExecutablesDefinition(const char* name, Fn ours) {
   // The program's lookup scope (the executable, then the preloaded libraries and its
   // dependencies). Not RTLD_DEFAULT: from this library, -Bsymbolic puts its own symbols first.
   static void* const program = dlopen(nullptr, RTLD_LAZY | RTLD_NOLOAD);
@@ -282,8 +294,18 @@ Fn ProgramsDefinition(const char* name, Fn ours, Fn glibc) {
       found.dli_saddr == first) {
     return reinterpret_cast<Fn>(first);
   }
+  return nullptr;
+}
+
+template <typename Fn>
+void Resolve(AllocatorFunction<Fn>& function, const char* name, Fn ours, Fn glibc) {
   auto next = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-  return next != nullptr ? next : glibc;
+  Fn after = next != nullptr ? next : glibc;
+  Fn first = ExecutablesDefinition(name, ours);
+  // Threads that resolve at the same time store the same values; `after` before `first`,
+  // which the callers test.
+  function.after.store(after, std::memory_order_release);
+  function.first.store(first != nullptr ? first : after, std::memory_order_release);
 }
 
 // False while this thread is inside dlsym resolving the allocator (the caller then uses
@@ -291,40 +313,46 @@ Fn ProgramsDefinition(const char* name, Fn ours, Fn glibc) {
 [[gnu::noinline]] bool ResolveNextAllocator() {
   if (t_resolving_allocator) return false;
   t_resolving_allocator = true;
-  MallocFn next_malloc = ProgramsDefinition<MallocFn>("malloc", &malloc, __libc_malloc);
-  CallocFn next_calloc = ProgramsDefinition<CallocFn>("calloc", &calloc, __libc_calloc);
-  ReallocFn next_realloc = ProgramsDefinition<ReallocFn>("realloc", &realloc, __libc_realloc);
-  // Threads that resolve at the same time store the same values.
-  g_next_allocator.calloc.store(next_calloc, std::memory_order_release);
-  g_next_allocator.realloc.store(next_realloc, std::memory_order_release);
-  g_next_allocator.malloc.store(next_malloc, std::memory_order_release);
+  Resolve<MallocFn>(g_next_allocator.malloc, "malloc", &malloc, __libc_malloc);
+  Resolve<CallocFn>(g_next_allocator.calloc, "calloc", &calloc, __libc_calloc);
+  Resolve<ReallocFn>(g_next_allocator.realloc, "realloc", &realloc, __libc_realloc);
   t_resolving_allocator = false;
   return true;
 }
 
-template <typename Fn>
-Fn Next(std::atomic<Fn>& slot, Fn glibc) {
-  Fn fn = slot.load(std::memory_order_acquire);
-  if (fn != nullptr) [[likely]] {
-    return fn;
+// Calls the allocator function the program would have used (see above).
+template <typename Fn, typename... Args>
+void* Forward(AllocatorFunction<Fn>& function, Fn glibc, Args... args) {
+  Fn first = function.first.load(std::memory_order_acquire);
+  if (first == nullptr) [[unlikely]] {
+    if (!ResolveNextAllocator()) return glibc(args...);
+    first = function.first.load(std::memory_order_acquire);
   }
-  return ResolveNextAllocator() ? slot.load(std::memory_order_acquire) : glibc;
+  Fn after = function.after.load(std::memory_order_acquire);
+  if (first == after) [[likely]] {
+    return first(args...);
+  }
+  if (t_in_programs_allocator) return after(args...);
+  t_in_programs_allocator = true;
+  void* p = first(args...);
+  t_in_programs_allocator = false;
+  return p;
 }
 
 }  // namespace
 
 COVE_EXPORT void* malloc(size_t size) {
-  void* p = Next(g_next_allocator.malloc, __libc_malloc)(size);
+  void* p = Forward(g_next_allocator.malloc, __libc_malloc, size);
   if (p == nullptr && size != 0) ReportHeapExhausted(size);
   return p;
 }
 COVE_EXPORT void* calloc(size_t count, size_t size) {
-  void* p = Next(g_next_allocator.calloc, __libc_calloc)(count, size);
+  void* p = Forward(g_next_allocator.calloc, __libc_calloc, count, size);
   if (p == nullptr && count != 0 && size != 0) ReportHeapExhausted(count * size);
   return p;
 }
 COVE_EXPORT void* realloc(void* ptr, size_t size) {
-  void* p = Next(g_next_allocator.realloc, __libc_realloc)(ptr, size);
+  void* p = Forward(g_next_allocator.realloc, __libc_realloc, ptr, size);
   if (p == nullptr && size != 0) ReportHeapExhausted(size);
   return p;
 }

@@ -87,26 +87,37 @@ class TagPublisher final : public shield::FspfSaveObserver {
 
   void UnlockCommits() override {
     held_for_commit_ = false;
+    held_for_merge_ = false;
     lock_fd_.Reset();
   }
 
   Status BeforeSave(const shield::FspfTag& current, const shield::FspfTag& next,
                     std::optional<shield::FspfTag>* newer) override {
-    // A file commit holds the lock since LockCommits, which took any newer fspf in: the one on
-    // disk is `current`.
-    if (!held_for_commit_) {
+    // Held since LockCommits (a file commit) or since this reported a newer fspf (the merge
+    // that followed was made under it): the fspf on disk is `current`.
+    if (!held_for_commit_ && !held_for_merge_) {
       COVE_RETURN_IF_ERROR(TakeLock());
       Status fresh = CheckFspfOnDisk(current, newer);
       if (!fresh.ok()) {
-        UnlockCommits();
+        // Kept for the merge of that newer fspf, so that no other commit comes in between
+        // (the merge would find yet another version and fail).
+        if (newer->has_value()) {
+          held_for_merge_ = true;
+        } else {
+          UnlockCommits();
+        }
         return fresh;
       }
     }
     if (sealed_ && !tag_file_.empty()) {
       std::string both = HexEncode(next) + "\n" + HexEncode(current) + "\n";
-      COVE_RETURN_IF_ERROR(
+      Status written =
           WriteFileAtomically(RawSyscallEnvInstance(), tag_file_,
-                              {reinterpret_cast<const uint8_t*>(both.data()), both.size()}));
+                              {reinterpret_cast<const uint8_t*>(both.data()), both.size()});
+      if (!written.ok()) {
+        UnlockCommits();
+        return written;
+      }
     }
     return Status::Ok();
   }
@@ -125,7 +136,10 @@ class TagPublisher final : public shield::FspfSaveObserver {
       Log(kLogInfo, "fspf committed, tag %s", HexEncode(tag).c_str());
     }
     // A file commit keeps the lock until its journal is applied (UnlockCommits).
-    if (!held_for_commit_) lock_fd_.Reset();
+    if (!held_for_commit_) {
+      held_for_merge_ = false;
+      lock_fd_.Reset();
+    }
   }
 
  private:
@@ -165,6 +179,7 @@ class TagPublisher final : public shield::FspfSaveObserver {
   std::string tag_file_;
   bool sealed_;
   bool held_for_commit_ = false;  // LockCommits took the lock for a file commit
+  bool held_for_merge_ = false;   // BeforeSave kept it for the merge of a newer fspf
   UniqueFd lock_fd_;
 };
 

@@ -425,6 +425,32 @@ bool ShieldedFiles::RebaseAppendsLocked(ProtectedNode& node) {
   return true;
 }
 
+bool ShieldedFiles::ReopenLatestLocked(ProtectedNode& node) {
+  auto reopened = volume_->OpenLatestFile(node.path, true);
+  if (!reopened.ok() && ErrnoOf(reopened.status()) == EACCES) {
+    reopened = volume_->OpenLatestFile(node.path, false);
+  }
+  if (!reopened.ok()) {
+    Fail("reopen after another process's commit", reopened.status());
+    return false;
+  }
+  node.file = std::move(reopened).value();
+  node.file->set_other_writers(node.other_writers.load(std::memory_order_relaxed));
+  node.only_append_writes = true;
+  Log(kLogDebug, "%s: reopened at generation %llu (committed by another process)",
+      node.path.c_str(), static_cast<unsigned long long>(node.file->generation()));
+  return true;
+}
+
+bool ShieldedFiles::TookInCommitAfterRefreshLocked(ProtectedNode& node, const Status& failed) {
+  if (failed.code() != StatusCode::kIntegrityError ||
+      !node.other_writers.load(std::memory_order_relaxed) || node.file->dirty()) {
+    return false;
+  }
+  uint64_t generation = node.file->generation();
+  return ReopenLatestLocked(node) && node.file->generation() != generation;
+}
+
 long ShieldedFiles::EnsureWriterLocked(ProtectedNode& node) {
   if (node.conflicted) {
     // Its writes could land on the other process's committed chunks (appends are sealed to
@@ -927,25 +953,14 @@ void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
   }
   // Another process sharing the description (a child, the parent) committed the file: read on
   // from its version.
-  auto reopened = volume_->OpenLatestFile(node.path, true);
-  if (!reopened.ok() && ErrnoOf(reopened.status()) == EACCES) {
-    reopened = volume_->OpenLatestFile(node.path, false);
-  }
-  if (!reopened.ok()) {
-    Fail("reopen after another process's commit", reopened.status());
-    return;
-  }
+  uint64_t old_size = node.file->size();
+  if (!ReopenLatestLocked(node)) return;
   // A descriptor lent to a child through a spawn's dup2 keeps its own offset (it was opened
   // with O_CLOEXEC, so it has no shared one): at the end of the file before, it is at the end
   // after, as the child's writes through the same open file description would have left it.
-  if (desc.shared_offset == nullptr && desc.own_offset == node.file->size()) {
-    desc.own_offset = (*reopened)->size();
+  if (desc.shared_offset == nullptr && desc.own_offset == old_size) {
+    desc.own_offset = node.file->size();
   }
-  node.file = std::move(reopened).value();
-  node.file->set_other_writers(node.other_writers.load(std::memory_order_relaxed));
-  node.only_append_writes = true;
-  Log(kLogDebug, "%s: reopened at generation %llu (committed by another process)",
-      node.path.c_str(), static_cast<unsigned long long>(node.file->generation()));
 }
 
 void ShieldedFiles::AfterFork() {
@@ -973,6 +988,9 @@ long ShieldedFiles::ReadLocked(OpenFileDescription& desc, void* buf, size_t coun
   std::lock_guard node_lock(node.mutex);
   if (!node.file) return -EBADF;
   auto n = node.file->Read(offset, {static_cast<uint8_t*>(buf), count});
+  if (!n.ok() && TookInCommitAfterRefreshLocked(node, n.status())) {
+    n = node.file->Read(offset, {static_cast<uint8_t*>(buf), count});
+  }
   if (!n.ok()) return Fail("read", n.status());
   return static_cast<long>(*n);
 }
@@ -985,8 +1003,15 @@ long ShieldedFiles::WriteLocked(OpenFileDescription& desc, const void* buf, size
   if (!node.file) return -EBADF;
   if (long locked = EnsureWriterLocked(node); locked < 0) return locked;
   if (offset + count > kMaxFileSize) return -EFBIG;
-  if ((desc.flags & O_APPEND) == 0 || offset != node.file->size()) node.only_append_writes = false;
-  Status status = node.file->Write(offset, {static_cast<const uint8_t*>(buf), count});
+  if (!node.file->dirty()) node.only_append_writes = true;  // a new run of writes
+  bool append = (desc.flags & O_APPEND) != 0 && offset == node.file->size();
+  if (!append) node.only_append_writes = false;
+  std::span<const uint8_t> data{static_cast<const uint8_t*>(buf), count};
+  Status status = node.file->Write(offset, data);
+  if (!status.ok() && TookInCommitAfterRefreshLocked(node, status)) {
+    if (append) offset = node.file->size();
+    status = node.file->Write(offset, data);
+  }
   if (!status.ok()) return Fail("write", status);
   CommitFlusher::NotePending();
   // A file other processes may write does not commit from within Write (see

@@ -253,6 +253,14 @@ class ShieldedFiles {
   // workers writing one access log): true. False when they are not, or the newer generation
   // cannot be opened. node.mutex held.
   bool RebaseAppendsLocked(ProtectedNode& node);
+  // Replaces node.file by the newest committed version of the file (a clean node whose file
+  // another process committed). False when it cannot be opened (logged). node.mutex held.
+  bool ReopenLatestLocked(ProtectedNode& node);
+  // A read or write of a file other processes may write failed authentication (`failed`):
+  // one of them may have committed it between RefreshShared and the load of the chunk, and
+  // rewritten that chunk in place. True when node.file was clean and is now a newer version,
+  // on which the call may be retried; false for a genuine failure. node.mutex held.
+  bool TookInCommitAfterRefreshLocked(ProtectedNode& node, const Status& failed);
   // Marks `node` as written by other processes too (ProtectedNode::other_writers). node.mutex
   // held.
   static void MarkOtherWritersLocked(ProtectedNode& node);

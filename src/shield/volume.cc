@@ -96,12 +96,23 @@ Status Volume::SaveLocked(std::initializer_list<const std::string*> changing) {
       std::optional<FspfTag> newer;
       Status before = observer_->BeforeSave(tag_, tag, &newer);
       if (!before.ok()) {
-        if (!newer || merges == kMaxMerges) return before;
-        COVE_RETURN_IF_ERROR(MergeNewerLocked(*newer, changing));
+        if (!newer || merges == kMaxMerges) {
+          observer_->UnlockCommits();
+          return before;
+        }
+        // The observer keeps its commit lock for this merge (no commit comes in between).
+        if (Status merged = MergeNewerLocked(*newer, changing); !merged.ok()) {
+          observer_->UnlockCommits();
+          return merged;
+        }
         continue;
       }
     }
-    COVE_RETURN_IF_ERROR(WriteFileAtomically(*env_, fspf_path_, bytes));
+    if (Status written = WriteFileAtomically(*env_, fspf_path_, bytes); !written.ok()) {
+      // BeforeSave took the commit lock: other processes must not wait for it.
+      if (observer_ != nullptr) observer_->UnlockCommits();
+      return written;
+    }
     tag_ = tag;
     unsaved_.clear();
     if (observer_ != nullptr) observer_->AfterSave(tag_);
@@ -238,7 +249,7 @@ Status Volume::Commit(ProtectedFile& file) {
   // A file only this process writes (its writer lock is exclusive) takes the commit lock at
   // BeforeSave, for the fspf write alone. One that another process may write too takes it
   // now, until the commit ends, so that no commit of that process comes in between.
-  CommitLockRelease commit_lock{file.other_writers() ? observer_ : nullptr};
+  CommitLockRelease commit_lock{observer_};  // on every path, whoever took it
   if (file.other_writers()) COVE_RETURN_IF_ERROR(CheckCommitBaseLocked(file));
   COVE_ASSIGN_OR_RETURN(FileEntry entry, file.PrepareCommit());
   std::optional<FileEntry> previous;

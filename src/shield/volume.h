@@ -32,8 +32,8 @@ class FspfSaveObserver {
   // Before the fspf with tag `next` replaces the one with tag `current`; an error aborts the
   // save (nothing changed on disk). When the fspf on disk is no longer `current` but a newer
   // version that another process legitimately committed, the observer sets *newer to its tag
-  // along with the error: the Volume then merges its own changes into that version (see
-  // Volume::SaveLocked) and tries again.
+  // along with the error, keeping its commit lock: the Volume then merges its own changes into
+  // that version (see Volume::SaveLocked) and tries again, or calls UnlockCommits.
   virtual Status BeforeSave(const FspfTag& current, const FspfTag& next,
                             std::optional<FspfTag>* newer) = 0;
   // After the fspf with tag `tag` is durable.
@@ -43,6 +43,8 @@ class FspfSaveObserver {
   // UnlockCommits, and sets *newer as BeforeSave does when another process committed since
   // `current` (the Volume then takes that version in and checks that the file being committed
   // was not among its changes). An error: nothing is written. Default: no other process.
+  // UnlockCommits also releases the lock BeforeSave took when the save then failed; it does
+  // nothing when no lock is held.
   virtual Status LockCommits(const FspfTag& /*current*/, std::optional<FspfTag>* /*newer*/) {
     return Status::Ok();
   }

@@ -1,9 +1,10 @@
 # Programs with an allocator of their own keep it under the runtime, whose malloc wrappers
 # forward to it: an executable that defines malloc/free itself (as one linked statically with
-# tcmalloc), and python3 with jemalloc preloaded. (redis_test.sh covers a program linked with
-# jemalloc.)
+# tcmalloc), one that wraps malloc and forwards with RTLD_NEXT (back to the runtime), and
+# python3 with jemalloc preloaded. (redis_test.sh covers a program linked with jemalloc.)
 source "$(dirname "$0")/runtime_test_lib.sh" "$@"
-OWN_MALLOC=${3:?usage: allocator_test.sh COVE RUNTIME_SO OWN_MALLOC}
+OWN_MALLOC=${3:?usage: allocator_test.sh COVE RUNTIME_SO OWN_MALLOC WRAP_MALLOC}
+WRAP_MALLOC=${4:?usage: allocator_test.sh COVE RUNTIME_SO OWN_MALLOC WRAP_MALLOC}
 
 REGION=$WORK/enc
 mkdir -p "$REGION"
@@ -13,6 +14,11 @@ out=$(crun "$OWN_MALLOC" "$REGION/lines.txt" 2>&1) || fail "own_malloc: $out"
 [ "$out" = ok ] && [ "$(plain_cat "$REGION/lines.txt" | wc -l)" = 100 ] &&
   pass "an executable with its own malloc and free writes and reads a protected file" ||
   fail "own_malloc: $out"
+
+out=$(crun "$WRAP_MALLOC" "$REGION/wrapped.txt" 2>&1) || fail "wrap_malloc: $out"
+[ "$out" = "ok counted" ] && [ "$(plain_cat "$REGION/wrapped.txt")" = wrapped ] &&
+  pass "an executable that wraps malloc with RTLD_NEXT: no endless call back" ||
+  fail "wrap_malloc: $out"
 
 JEMALLOC=$(ls /usr/lib/*/libjemalloc.so.2 2>/dev/null | head -1)
 if [ -z "$JEMALLOC" ]; then

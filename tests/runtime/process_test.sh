@@ -181,11 +181,12 @@ COVE_COMMIT_DELAY_MS=0 SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/shared_fd.py" 
   pass "overlapping overwrites through one descriptor: the second commit is refused, the file keeps the first" ||
   fail "shared overwrite: status $status, content $(plain_cat "$REGION/shared.bin" 2>&1 | head -c 80), stderr: $(cat "$WORK/err")"
 
-# The same descriptor with commits in between (the background commit runs between the turns):
-# each process's next write first takes in the other's commit (a write on the stale version
-# failed authentication); a write at the shared offset past the other's uncommitted bytes
-# (not an append: its place cannot move) is refused at commit rather than moved; and 40 MiB
-# appended after the other's commit are committed in 32 MiB rounds, each on top of it.
+# The same descriptor with commits in between (fsync between the turns): each process's next
+# write first takes in the other's commit (a write on the stale version failed
+# authentication); both appending at once to a larger file with frequent commits; the parent's
+# write at the shared offset, which the child's uncommitted write past it depends on (not an
+# append: its place cannot move), is refused at commit rather than moved; and 40 MiB appended
+# after the other's commit are committed in 32 MiB rounds.
 cat >"$WORK/turns.py" <<'EOF'
 import os, sys, time
 path, mode = sys.argv[1], sys.argv[2]
@@ -193,7 +194,7 @@ flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode != "hole" else 0)
 fd = os.open(path, flags, 0o644)
 if mode == "hole":
     os.set_inheritable(fd, True)  # a shell's `> file`: the offset is shared with the child
-os.write(fd, b"setup\n")
+os.write(fd, b"setup\n" if mode != "race" else b"#" * 65535 + b"\n")  # race: no small file
 os.fsync(fd)
 to_child, from_parent = os.pipe()
 to_parent, from_child = os.pipe()
@@ -206,10 +207,14 @@ if mode == "turns":
         if pid == 0:
             wait_turn()
         os.write(fd, b"%s %d\n" % (me, i))
-        time.sleep(0.15)  # the background commit (COVE_COMMIT_DELAY_MS=50) runs
+        os.fsync(fd)  # committed before the other's turn
         give_turn()
         if pid != 0:
             wait_turn()
+elif mode == "race":  # both at once, committing in the background every few ms
+    for i in range(300):
+        os.write(fd, b"%s %d\n" % (me, i))
+        time.sleep(0.001)
 elif mode == "hole":
     if pid == 0:
         wait_turn()
@@ -234,11 +239,21 @@ _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status))
 EOF
 expected=$(printf 'setup\n'; for i in $(seq 0 7); do printf 'parent %d\nchild %d\n' "$i" "$i"; done)
-COVE_COMMIT_DELAY_MS=50 SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/turns.py" "$REGION/turns.log" turns \
+COVE_COMMIT_DELAY_MS=0 SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/turns.py" "$REGION/turns.log" turns \
   2>"$WORK/err" || fail "turns through one descriptor: $(cat "$WORK/err")"
 [ "$(plain_cat "$REGION/turns.log" 2>&1)" = "$expected" ] && ! grep -q "cove\[" "$WORK/err" &&
   pass "parent and child taking turns through one descriptor, commits between: every line, in order" ||
   fail "turns: $(plain_cat "$REGION/turns.log" 2>&1 | tr '\n' ' ') $(cat "$WORK/err")"
+# A 64 KiB file (its chunks are read from disk, not cached at open), both appending at once
+# with background commits every 5 ms: a commit of one can rewrite the chunk the other's next
+# append extends, between that one's look for commits and its load of the chunk.
+COVE_COMMIT_DELAY_MS=5 SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/turns.py" "$REGION/race.log" race \
+  2>"$WORK/err" || fail "racing appends: $(cat "$WORK/err")"
+log=$(plain_cat "$REGION/race.log" 2>&1)
+[ "$(grep -c '^child ' <<<"$log")" = 300 ] && [ "$(grep -c '^parent ' <<<"$log")" = 300 ] &&
+  ! grep -q "cove\[" "$WORK/err" &&
+  pass "parent and child appending at once to a 64 KiB file, commits every 5 ms: 600 lines" ||
+  fail "racing appends: $(grep -c . <<<"$log") lines, $(head -c 300 "$WORK/err")"
 status=0
 COVE_COMMIT_DELAY_MS=0 SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" "$WORK/turns.py" "$REGION/hole.bin" hole \
   2>"$WORK/err" || status=$?
