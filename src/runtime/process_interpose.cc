@@ -19,6 +19,7 @@
 
 #include "runtime/commit_flusher.h"
 #include "runtime/direct_syscall.h"
+#include "runtime/next_symbol.h"
 #include "runtime/runtime_init.h"
 #include "runtime/runtime_log.h"
 #include "runtime/shielded_files.h"
@@ -122,7 +123,7 @@ COVE_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file
                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
   using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*,
                           const posix_spawnattr_t*, char* const[], char* const[]);
-  static SpawnFn real = reinterpret_cast<SpawnFn>(dlsym(RTLD_NEXT, "posix_spawn"));
+  static SpawnFn real = NextSymbol<SpawnFn>("posix_spawn");
   CommitBeforeChild();
   char** patched = static_cast<char**>(alloca((CountEntries(envp) + 2) * sizeof(char*)));
   return real(pid, path, actions, attr, argv, PatchEnvironment(envp, patched));
@@ -134,7 +135,7 @@ COVE_EXPORT int posix_spawnp(pid_t* pid, const char* file,
                              char* const envp[]) {
   using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*,
                           const posix_spawnattr_t*, char* const[], char* const[]);
-  static SpawnFn real = reinterpret_cast<SpawnFn>(dlsym(RTLD_NEXT, "posix_spawnp"));
+  static SpawnFn real = NextSymbol<SpawnFn>("posix_spawnp");
   CommitBeforeChild();
   char** patched = static_cast<char**>(alloca((CountEntries(envp) + 2) * sizeof(char*)));
   return real(pid, file, actions, attr, argv, PatchEnvironment(envp, patched));
@@ -142,7 +143,7 @@ COVE_EXPORT int posix_spawnp(pid_t* pid, const char* file,
 
 COVE_EXPORT int system(const char* command) {
   using SystemFn = int (*)(const char*);
-  static SystemFn real = reinterpret_cast<SystemFn>(dlsym(RTLD_NEXT, "system"));
+  static SystemFn real = NextSymbol<SystemFn>("system");
   CommitBeforeChild();  // the child inherits environ, whose tag entry is kept current
   return real(command);
 }
@@ -153,7 +154,7 @@ thread_local bool t_dlopen_refused = false;
 
 COVE_EXPORT char* dlerror() {
   using DlerrorFn = char* (*)();
-  static DlerrorFn real = reinterpret_cast<DlerrorFn>(dlsym(RTLD_NEXT, "dlerror"));
+  static DlerrorFn real = NextSymbol<DlerrorFn>("dlerror");
   if (t_dlopen_refused) {
     t_dlopen_refused = false;
     return t_dlopen_refusal;
@@ -163,7 +164,7 @@ COVE_EXPORT char* dlerror() {
 
 COVE_EXPORT void* dlopen(const char* filename, int flags) {
   using DlopenFn = void* (*)(const char*, int);
-  static DlopenFn real = reinterpret_cast<DlopenFn>(dlsym(RTLD_NEXT, "dlopen"));
+  static DlopenFn real = NextSymbol<DlopenFn>("dlopen");
   ShieldedFiles* files = ShieldedFiles::Instance();
   if (filename == nullptr || !RuntimeStarted() || (flags & RTLD_NOLOAD)) {
     return real(filename, flags);
@@ -207,16 +208,11 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
 // ---- setuid and friends: the real call, then a word when the new user cannot commit ----
 namespace {
 
-template <typename Fn>
-Fn NextFunction(const char* name) {
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-}
-
 // Calls the next definition of `name`, then, when it succeeded, checks the new user's access.
 template <typename... Ids>
 int ChangeUser(const char* name, Ids... ids) {
   using Fn = int (*)(Ids...);
-  Fn real = NextFunction<Fn>(name);
+  Fn real = NextSymbol<Fn>(name);
   if (real == nullptr) {
     errno = ENOSYS;
     return -1;
@@ -299,7 +295,7 @@ Fn ExecutablesDefinition(const char* name, Fn ours) {
 
 template <typename Fn>
 void Resolve(AllocatorFunction<Fn>& function, const char* name, Fn ours, Fn glibc) {
-  auto next = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+  Fn next = NextSymbol<Fn>(name);
   Fn after = next != nullptr ? next : glibc;
   Fn first = ExecutablesDefinition(name, ours);
   // Threads that resolve at the same time store the same values; `after` before `first`,

@@ -46,7 +46,6 @@ std::string* g_tag_file = nullptr;
 // Set by fork's prepare handler (PrepareFork) in the forking thread until its parent or child
 // handler: see ForkPrepared.
 thread_local bool t_fork_prepared = false;
-std::string* g_fspf_path = nullptr;
 // "SCONE_FSPF_TAG=" + 32 hex digits: lives in environ (putenv), updated in place.
 char g_tag_env[15 + 32 + 1] = "SCONE_FSPF_TAG=";
 
@@ -351,7 +350,6 @@ __attribute__((constructor)) void StartRuntime() {
       }
     }
     g_tag_file = new std::string(config->tag_file);
-    g_fspf_path = new std::string(config->fspf_path);
     auto* publisher = new TagPublisher(config->fspf_path, config->tag_file, g_sealed);
     files->volume().SetSaveObserver(publisher);
     if (g_sealed) {
@@ -465,16 +463,17 @@ void CommitBeforeChild() {
 
 void WarnIfUserCannotCommit(const char* call) {
   ShieldedFiles* files = ShieldedFiles::Instance();
-  if (files == nullptr || g_fspf_path == nullptr) return;
+  if (files == nullptr) return;
+  const std::string& fspf = files->volume().fspf_path();
   struct Needed {
     std::string path;
     int mode;
     const char* what;
   };
   std::vector<Needed> needed = {
-      {ParentDirectory(*g_fspf_path), W_OK | X_OK, "write the fspf's directory"},
-      {*g_fspf_path, R_OK, "read the fspf"},
-      {CommitLockPath(*g_fspf_path), R_OK | W_OK, "open the commit lock file"},
+      {ParentDirectory(fspf), W_OK | X_OK, "write the fspf's directory"},
+      {fspf, R_OK, "read the fspf"},
+      {CommitLockPath(fspf), R_OK | W_OK, "open the commit lock file"},
   };
   if (!g_tag_file->empty()) {
     needed.push_back({ParentDirectory(*g_tag_file), W_OK | X_OK, "write the tag file's directory"});

@@ -253,6 +253,8 @@ class ShieldedFiles {
   // workers writing one access log): true. False when they are not, or the newer generation
   // cannot be opened. node.mutex held.
   bool RebaseAppendsLocked(ProtectedNode& node);
+  // Commits of one file refused, rebased (RebaseAppendsLocked) and tried again at most.
+  static constexpr int kMaxRebaseRounds = 8;
   // Replaces node.file by the newest committed version of the file (a clean node whose file
   // another process committed). False when it cannot be opened (logged). node.mutex held.
   bool ReopenLatestLocked(ProtectedNode& node);
@@ -340,8 +342,6 @@ class ShieldedFiles {
   // takes them for a crashed creator's leftovers. Saved at fsync, exit, exec and fork, on any
   // commit, and in batches (UnsavedBatchLimit).
   static constexpr size_t kMinUnsavedBatch = 64;
-  // Commits of one file refused, rebased (RebaseAppendsLocked) and tried again at most.
-  static constexpr int kMaxRebaseRounds = 8;
   static constexpr size_t kMaxUnsavedBatch = 512;
   // How many staged files may wait for the fspf: half the files it records (so that rewriting
   // the fspf costs O(1) per file however large it grows), at least kMinUnsavedBatch,

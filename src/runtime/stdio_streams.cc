@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "runtime/direct_syscall.h"
+#include "runtime/next_symbol.h"
 #include "runtime/runtime_log.h"
 #include "runtime/shielded_files.h"
 #include "runtime/syscall_trap.h"
@@ -18,14 +19,10 @@
 #define COVE_EXPORT extern "C" __attribute__((visibility("default")))
 
 using cove::runtime::DirectSyscall;
+using cove::runtime::NextSymbol;
 using cove::runtime::ShieldedFiles;
 
 namespace {
-
-template <typename Fn>
-Fn Real(const char* name) {
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-}
 
 // fopen's mode string as open(2) flags; -1 when malformed.
 int ModeToFlags(const char* mode) {
@@ -115,7 +112,7 @@ FILE* OpenStream(const char* path, const char* mode, const char* real_name) {
   int flags = mode != nullptr ? ModeToFlags(mode) : -1;
   long fd;
   if (files == nullptr || flags < 0 || !files->TryOpen(AT_FDCWD, path, flags, 0666, &fd)) {
-    static FopenFn real = Real<FopenFn>(real_name);
+    static FopenFn real = NextSymbol<FopenFn>(real_name);
     return real(path, mode);
   }
   if (fd < 0) {
@@ -124,7 +121,7 @@ FILE* OpenStream(const char* path, const char* mode, const char* real_name) {
   }
   if (!files->IsProtectedFd(static_cast<int>(fd))) {  // a translated but unprotected path
     using FdopenFn = FILE* (*)(int, const char*);
-    static FdopenFn real_fdopen = Real<FdopenFn>("fdopen");
+    static FdopenFn real_fdopen = NextSymbol<FdopenFn>("fdopen");
     return real_fdopen(static_cast<int>(fd), mode);
   }
   FILE* stream = StreamForProtectedFd(static_cast<int>(fd), mode);
@@ -148,7 +145,7 @@ COVE_EXPORT FILE* fdopen(int fd, const char* mode) {
   ShieldedFiles* files = ShieldedFiles::Instance();
   if (files != nullptr && files->IsProtectedFd(fd)) return StreamForProtectedFd(fd, mode);
   using FdopenFn = FILE* (*)(int, const char*);
-  static FdopenFn real = Real<FdopenFn>("fdopen");
+  static FdopenFn real = NextSymbol<FdopenFn>("fdopen");
   return real(fd, mode);
 }
 
@@ -169,7 +166,7 @@ FILE* ReopenStream(const char* path, const char* mode, FILE* stream, const char*
     return nullptr;
   }
   using FreopenFn = FILE* (*)(const char*, const char*, FILE*);
-  FreopenFn real = Real<FreopenFn>(real_name);
+  FreopenFn real = NextSymbol<FreopenFn>(real_name);
   return real(path, mode, stream);
 }
 }  // namespace
@@ -185,7 +182,7 @@ COVE_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) {
 // (directories themselves are not protected).
 COVE_EXPORT DIR* opendir(const char* path) {
   using OpendirFn = DIR* (*)(const char*);
-  static OpendirFn real = Real<OpendirFn>("opendir");
+  static OpendirFn real = NextSymbol<OpendirFn>("opendir");
   ShieldedFiles* files = ShieldedFiles::Instance();
   std::string host;
   long r = 0;

@@ -271,11 +271,16 @@ Status Volume::Commit(ProtectedFile& file) {
   return file.FinishCommit();
 }
 
-Status Volume::CheckCommitBaseLocked(const ProtectedFile& file) {
+Status Volume::LockCommitsLocked() {
   if (observer_ == nullptr) return Status::Ok();
   std::optional<FspfTag> newer;
   COVE_RETURN_IF_ERROR(observer_->LockCommits(tag_, &newer));
-  if (newer) COVE_RETURN_IF_ERROR(MergeNewerLocked(*newer, {}));
+  return newer ? MergeNewerLocked(*newer, {}) : Status::Ok();
+}
+
+Status Volume::CheckCommitBaseLocked(const ProtectedFile& file) {
+  if (observer_ == nullptr) return Status::Ok();  // no other process to check for
+  COVE_RETURN_IF_ERROR(LockCommitsLocked());
   auto it = fspf_.files.find(file.path());
   uint64_t recorded = it == fspf_.files.end() ? 0 : it->second.generation;
   bool same_file = it == fspf_.files.end() ? file.generation() == 0 : it->second.id == file.id();
@@ -292,11 +297,7 @@ Result<std::unique_ptr<ProtectedFile>> Volume::OpenLatestFile(const std::string&
                                                               bool writable) {
   std::lock_guard lock(mutex_);
   CommitLockRelease commit_lock{observer_};
-  if (observer_ != nullptr) {
-    std::optional<FspfTag> newer;
-    COVE_RETURN_IF_ERROR(observer_->LockCommits(tag_, &newer));
-    if (newer) COVE_RETURN_IF_ERROR(MergeNewerLocked(*newer, {}));
-  }
+  COVE_RETURN_IF_ERROR(LockCommitsLocked());
   // Under the commit lock: no commit of another process is half done (its journal written,
   // its fspf not yet), which the open would take for an interrupted one and undo.
   COVE_ASSIGN_OR_RETURN(FileEntry entry, EntryLocked(path));

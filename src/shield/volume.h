@@ -138,6 +138,9 @@ class Volume final : public FileCommitter {
   // `changing`, the paths of the operation in flight: their entries, or their absence), then
   // tries again; commits of other processes are kept.
   Status SaveLocked(std::initializer_list<const std::string*> changing = {});
+  // Takes the observer's commit lock (the caller releases it) and, when another process
+  // committed since this one last read the fspf, its newer fspf.
+  Status LockCommitsLocked();
   // Under the observer's commit lock (kept until the commit ends): takes in another process's
   // newer fspf, and fails with kConflict when it committed `file` since this process read it.
   Status CheckCommitBaseLocked(const ProtectedFile& file);
