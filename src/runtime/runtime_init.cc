@@ -361,6 +361,13 @@ __attribute__((constructor)) void StartRuntime() {
       files->AdoptInherited(inherited);
       unsetenv("COVE_INHERITED_FDS");
     }
+    // fork's prepare handlers run in the reverse order of these registrations, parent and
+    // child handlers in this order: PrepareFork commits with no lock held; the flusher's stops
+    // its rounds (which take the table lock); LockForFork then holds the table lock through
+    // the clone; the allocator's own handlers (registered before, at its first use) come last.
+    pthread_atfork([] { ShieldedFiles::Instance()->LockForFork(); },
+                   [] { ShieldedFiles::Instance()->UnlockAfterFork(); },
+                   [] { ShieldedFiles::Instance()->UnlockAfterFork(); });
     CommitFlusher::Configure(getenv("COVE_COMMIT_DELAY_MS"));
     pthread_atfork(
         PrepareFork, [] { t_fork_prepared = false; },

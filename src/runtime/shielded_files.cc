@@ -854,6 +854,16 @@ void ShieldedFiles::ShareOffsetsWithChild() {
   ShareOffsetsLocked();
 }
 
+void ShieldedFiles::LockForFork() {
+  ShieldScope scope;
+  mutex_.lock();  // released by UnlockAfterFork, in the parent and in the child
+  ShareOffsetsLocked();
+}
+
+void ShieldedFiles::UnlockAfterFork() {
+  mutex_.unlock();
+}
+
 void ShieldedFiles::MarkOtherWritersLocked(ProtectedNode& node) {
   node.other_writers.store(true, std::memory_order_relaxed);
   if (node.file) node.file->set_other_writers(true);

@@ -195,6 +195,12 @@ class ShieldedFiles {
   // exec'd program can inherit moves to memory shared with the child (see
   // OpenFileDescription).
   void ShareOffsetsWithChild();
+  // fork's: from the last prepare handler before the allocator's (LockForFork) to the parent
+  // and child handlers (UnlockAfterFork), this process's table is locked, so that no other
+  // thread is inside it when the child is made (the child would find it locked), and any
+  // descriptor opened since the first prepare handler is shared with the child too.
+  void LockForFork();
+  void UnlockAfterFork();
   // Before a child that runs on this memory is created (vfork, clone with CLONE_VM): close and
   // close_range look whether they run in such a child from then on (ChildOnOurMemoryPossible).
   void ExpectChildOnOurMemory() { child_on_our_memory_.store(true, std::memory_order_relaxed); }
