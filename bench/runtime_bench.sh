@@ -218,6 +218,11 @@ for ((rep = 0; rep < REPS; rep++)); do
     cpu_mark "$W/cpu3"
     end=$(date +%s%N)
     record "small_read.$cfg" "$(seconds "$start" "$end")"
+    # The same files rewritten (open O_TRUNC, write, close) by a third process.
+    start=$(date +%s%N)
+    run "$cfg" small "$FILES_BIN" create "$d" "$NFILES" "$FILE_SIZE"
+    end=$(date +%s%N)
+    record "small_rewrite.$cfg" "$(seconds "$start" "$end")"
     if [ "$cfg" != gocryptfs ]; then  # its daemon's work is in another process
       record "small_create_cpu.$cfg" "$(cpu_between "$W/cpu0" "$W/cpu1")"
       record "small_read_cpu.$cfg" "$(cpu_between "$W/cpu2" "$W/cpu3")"
@@ -350,6 +355,7 @@ row "seq read, cat, warm cache" MiB/s seqr_warm gc3
 row "$NFILES small files: create" s small_create native3
 row "$NFILES small files: create + sync" s small_create_sync native3
 row "$NFILES small files: read back" s small_read native3
+row "$NFILES small files: rewrite" s small_rewrite native3
 row "$NFILES small files: create, CPU time" s small_create_cpu native3
 row "$NFILES small files: read back, CPU time" s small_read_cpu native3
 row "SQLite: insert $ROWS rows, tx of 1,000" s sql_insert ""

@@ -378,11 +378,13 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     long dup = DirectSyscall(SYS_fcntl, node->lock_fd.get(), F_DUPFD_CLOEXEC, 0);
     if (dup >= 0) host_fd.Reset(static_cast<int>(dup));
   }
+  // (A staged rewrite of the path is saved first, in OpenFile.)
   Result<std::unique_ptr<shield::ProtectedFile>> file =
       create ? volume_->CreateFile(path) : volume_->OpenFile(path, true, std::move(host_fd));
   if (!file.ok() && !create && ErrnoOf(file.status()) == EACCES) {
     file = volume_->OpenFile(path, false);  // a read-only host file
   }
+  if (node->write_locked) ReleaseSavedLocks();  // that save may have saved the other ones
   if (!file.ok()) {
     *error = Fail(create ? "create" : "open", file.status());
     return nullptr;
@@ -503,22 +505,33 @@ Status ShieldedFiles::CommitNodeLocked(ProtectedNode& node) {
 }
 
 bool ShieldedFiles::StagesOnLastClose(const ProtectedNode& node) {
-  return !node.unlinked && node.file && node.file->generation() == 0 && node.lock_fd.valid() &&
-         node.write_locked;
+  if (node.unlinked || !node.file || !node.lock_fd.valid() || !node.write_locked) return false;
+  if (node.file->generation() == 0) return true;
+  // A rewrite of a small file that only this process writes (a file shared across a fork
+  // commits under the commit lock, see Volume::Commit).
+  return node.file->dirty() && !node.conflicted &&
+         !node.other_writers.load(std::memory_order_relaxed) && !node.file->other_writers() &&
+         node.file->size() <= kMaxStagedRewriteBytes &&
+         node.file->committed_size() <= kMaxStagedRewriteBytes;
 }
 
 Status ShieldedFiles::CommitOnLastCloseLocked(ProtectedNode& node) {
   if (!StagesOnLastClose(node)) return CommitNodeLocked(node);
-  // Rewriting the whole fspf at every close of a new file made creating N files cost O(N^2);
-  // close does not promise durability (fsync does), so new files are saved in batches.
-  COVE_RETURN_IF_ERROR(volume_->Stage(*node.file));
+  // Rewriting the whole fspf at every close made creating or rewriting N files cost O(N^2);
+  // close does not promise durability (fsync does), so such files are saved in batches.
+  if (node.file->generation() == 0) {
+    COVE_RETURN_IF_ERROR(volume_->Stage(*node.file));
+  } else {
+    COVE_RETURN_IF_ERROR(volume_->StageRewrite(node.file));
+  }
   Log(kLogDebug, "staged %s (recorded at the next fspf write)", node.path.c_str());
   CommitFlusher::NotePending();
   {
     std::lock_guard lock(unsaved_mutex_);
     unsaved_locks_[node.path] = std::move(node.lock_fd);
   }
-  if (volume_->unsaved_count() >= UnsavedBatchLimit()) {
+  if (volume_->unsaved_count() + volume_->staged_rewrite_count() >= UnsavedBatchLimit() ||
+      volume_->staged_rewrite_bytes() > kMaxStagedRewriteMemory) {
     RefreshIfChangedLocked();  // the fspf write must include other processes' commits
     return SaveUnsaved();
   }
@@ -532,8 +545,22 @@ size_t ShieldedFiles::UnsavedBatchLimit() const {
 
 Status ShieldedFiles::SaveUnsaved() {
   Status status = volume_->SaveIfUnsaved();
-  if (status.ok()) ReleaseSavedLocks();
-  return status;
+  if (status.ok()) {
+    ReleaseSavedLocks();
+    return status;
+  }
+  // Say which files: their closes returned long ago.
+  constexpr size_t kMaxNamed = 5;
+  std::set<std::string> paths = volume_->unsaved_paths();
+  std::string named;
+  size_t count = 0;
+  for (const std::string& path : paths) {
+    if (count++ == kMaxNamed) break;
+    named += (named.empty() ? "" : ", ") + path;
+  }
+  if (paths.size() > kMaxNamed)
+    named += " and " + std::to_string(paths.size() - kMaxNamed) + " more";
+  return status.WithContext("files closed but not recorded yet: " + named);
 }
 
 Status ShieldedFiles::CommitOpenNodes(const char* when) {

@@ -343,16 +343,22 @@ class ShieldedFiles {
   std::atomic<bool> child_on_our_memory_{false};
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<ProtectedNode>> nodes_;  // open protected paths
-  // New files closed but not yet recorded by the fspf on disk (Volume::Stage): their
-  // exclusive host-file locks stay held until the fspf is saved, so that no other process
-  // takes them for a crashed creator's leftovers. Saved at fsync, exit, exec and fork, on any
-  // commit, and in batches (UnsavedBatchLimit).
+  // New files closed but not yet recorded by the fspf on disk (Volume::Stage), and small
+  // files rewritten (Volume::StageRewrite): their exclusive host-file locks stay held until the
+  // fspf is saved, so that no other process takes a new one for a crashed creator's leftover
+  // or reads a rewritten one while its journal waits. Saved at fsync, exit, exec and fork, on
+  // any commit, and in batches (UnsavedBatchLimit; a staged rewrite counts twice, as it also
+  // keeps its file's descriptor, and their plaintext at most kMaxStagedRewriteMemory).
   static constexpr size_t kMinUnsavedBatch = 64;
   static constexpr size_t kMaxUnsavedBatch = 512;
   // How many staged files may wait for the fspf: half the files it records (so that rewriting
   // the fspf costs O(1) per file however large it grows), at least kMinUnsavedBatch,
   // at most kMaxUnsavedBatch and an eighth of RLIMIT_NOFILE (each holds its lock descriptor).
   size_t UnsavedBatchLimit() const;
+  // Rewrites of files up to this size are staged at their last close (larger ones commit):
+  // the Volume keeps each one's buffered writes and journal in memory until the save.
+  static constexpr uint64_t kMaxStagedRewriteBytes = 1u << 20;
+  static constexpr uint64_t kMaxStagedRewriteMemory = 32u << 20;
   std::mutex unsaved_mutex_;
   std::map<std::string, UniqueFd> unsaved_locks_;
   size_t unsaved_batch_by_fds_ = kMaxUnsavedBatch;  // RLIMIT_NOFILE / 8, read at start

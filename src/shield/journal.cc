@@ -60,21 +60,23 @@ Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string&
   return journal;
 }
 
-Status WriteJournal(Env& env, const std::string& host_path, const Journal& journal) {
+Status WriteJournal(Env& env, const std::string& host_path, const Journal& journal, bool sync) {
   std::string path = JournalPath(host_path);
   std::vector<uint8_t> bytes = EncodeJournal(journal);
   COVE_ASSIGN_OR_RETURN(UniqueFd fd, env.Open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600));
   COVE_RETURN_IF_ERROR(env.WriteAt(fd.get(), bytes, 0, path));
+  if (!sync) return Status::Ok();
   COVE_RETURN_IF_ERROR(env.Sync(fd.get(), path));
   return env.SyncParentDir(path);
 }
 
-Status ApplyJournal(Env& env, int fd, const std::string& host_path, const Journal& journal) {
+Status ApplyJournal(Env& env, int fd, const std::string& host_path, const Journal& journal,
+                    bool sync) {
   for (const auto& record : journal.records) {
     COVE_RETURN_IF_ERROR(env.WriteAt(fd, record.bytes, record.offset, host_path));
   }
   COVE_RETURN_IF_ERROR(env.Truncate(fd, journal.new_host_size, host_path));
-  return env.Sync(fd, host_path);
+  return sync ? env.Sync(fd, host_path) : Status::Ok();
 }
 
 }  // namespace cove::shield

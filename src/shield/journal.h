@@ -33,9 +33,13 @@ std::string JournalPath(const std::string& host_path);
 std::vector<uint8_t> EncodeJournal(const Journal& journal);
 Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string& path);
 
-// Writes the journal durably (file and directory entry).
-Status WriteJournal(Env& env, const std::string& host_path, const Journal& journal);
-// Applies records and the host size to the data file and makes it durable.
-Status ApplyJournal(Env& env, int fd, const std::string& host_path, const Journal& journal);
+// Writes the journal durably (file and directory entry); sync=false leaves that to the caller
+// (a staged batch: one syncfs before the fspf that names the journal's generation).
+Status WriteJournal(Env& env, const std::string& host_path, const Journal& journal,
+                    bool sync = true);
+// Applies records and the host size to the data file and makes it durable (sync=false: the
+// caller syncs before it removes the journal).
+Status ApplyJournal(Env& env, int fd, const std::string& host_path, const Journal& journal,
+                    bool sync = true);
 
 }  // namespace cove::shield

@@ -914,7 +914,7 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
   // crash in between is "journal present, generation not committed: drop the tail".
   if (committed_.generation > 0) {
     COVE_RETURN_IF_ERROR(
-        WriteJournal(env_, host_path_, pending.journal).WithContext(path_ + ": journal"));
+        WriteJournal(env_, host_path_, pending.journal, sync).WithContext(path_ + ": journal"));
   }
   // The host file is max(committed end, sealed appends' end) long here (an open verified the
   // committed size, an abort truncates back to it); writes below extend it to `host_end`.
@@ -990,14 +990,21 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
   return entry;
 }
 
-Status ProtectedFile::FinishCommit() {
+Status ProtectedFile::ApplyCommit(bool sync) {
   if (!pending_) return FailedPrecondition(path_ + ": no commit in progress");
+  if (pending_->applied) return Status::Ok();
   bool only_appended = pending_->journal.records.empty() &&
                        pending_->journal.new_host_size >= geometry_.HostSize(committed_.size);
   if (!only_appended) {  // appends were made durable by PrepareCommit already
-    COVE_RETURN_IF_ERROR(ApplyJournal(env_, fd_.get(), host_path_, pending_->journal)
+    COVE_RETURN_IF_ERROR(ApplyJournal(env_, fd_.get(), host_path_, pending_->journal, sync)
                              .WithContext(path_ + ": applying journal"));
   }
+  pending_->applied = true;
+  return Status::Ok();
+}
+
+Status ProtectedFile::FinishCommit() {
+  COVE_RETURN_IF_ERROR(ApplyCommit(/*sync=*/true));
   if (committed_.generation > 0) COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
   committed_ = std::move(pending_->next);
   prefetch_ = {};  // of the previous generation

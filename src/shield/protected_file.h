@@ -96,8 +96,13 @@ class ProtectedFile {
   // sync=false leaves the fsync of the written chunks to the caller (Volume::Stage: one
   // syncfs for a whole batch of new files before the fspf that records them is written).
   Result<FileEntry> PrepareCommit(bool sync = true);
-  // Phase 2, once the fspf holding the prepared entry is durable.
+  // Phase 2, once the fspf holding the prepared entry is durable: applies the journal (unless
+  // ApplyCommit did), removes it and makes the new generation the committed one.
   Status FinishCommit();
+  // The first half of phase 2 alone: applies the journal to the host file, without fsync when
+  // !sync (Volume finishes a staged batch: every journal applied, one syncfs, then each
+  // FinishCommit removes its journal, so that no journal goes before its data is durable).
+  Status ApplyCommit(bool sync);
   // Undoes a prepared commit whose fspf write failed: the file stays at its last commit and
   // the buffered writes stay buffered.
   Status AbortCommit();
@@ -125,6 +130,7 @@ class ProtectedFile {
     Committed next;
     Journal journal;                      // overwrites of committed bytes
     std::map<uint64_t, TagBlock> blocks;  // new tag blocks
+    bool applied = false;                 // ApplyCommit wrote the journal's records in place
   };
 
   ProtectedFile(Env& env, std::string host_path, const FileEntry& entry, UniqueFd fd,

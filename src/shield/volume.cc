@@ -116,7 +116,31 @@ Status Volume::SaveLocked(std::initializer_list<const std::string*> changing) {
     tag_ = tag;
     unsaved_.clear();
     if (observer_ != nullptr) observer_->AfterSave(tag_);
+    FinishStagedRewritesLocked();
     return Status::Ok();
+  }
+}
+
+Status Volume::SaveIfStagedRewriteLocked(const std::string& path) {
+  return staged_rewrites_.contains(path) ? SaveLocked() : Status::Ok();
+}
+
+void Volume::FinishStagedRewritesLocked() {
+  if (staged_rewrites_.empty()) return;
+  auto staged = std::move(staged_rewrites_);
+  staged_rewrites_.clear();
+  staged_rewrite_bytes_ = 0;
+  std::set<std::string> dirs;
+  for (auto& [path, file] : staged) {
+    if (file->ApplyCommit(/*sync=*/false).ok()) {
+      dirs.insert(ParentDirectory(file->host_path()));
+    } else {
+      file.reset();  // its journal stays for the next open
+    }
+  }
+  if (!env_->SyncFilesystems(dirs).ok()) return;  // every journal stays
+  for (auto& [path, file] : staged) {
+    if (file) (void)file->FinishCommit();  // a failure: the journal stays, as above
   }
 }
 
@@ -187,6 +211,7 @@ Result<std::unique_ptr<ProtectedFile>> Volume::OpenFile(const std::string& path,
   std::string host;
   {
     std::lock_guard lock(mutex_);
+    COVE_RETURN_IF_ERROR(SaveIfStagedRewriteLocked(path));
     COVE_ASSIGN_OR_RETURN(entry, EntryLocked(path));
     host = HostPathForLocked(path);
   }
@@ -246,6 +271,7 @@ Result<std::unique_ptr<ProtectedFile>> Volume::CreateFile(const std::string& pat
 Status Volume::Commit(ProtectedFile& file) {
   std::lock_guard lock(mutex_);
   if (!file.dirty() && file.generation() > 0) return Status::Ok();
+  COVE_RETURN_IF_ERROR(SaveIfStagedRewriteLocked(file.path()));  // one journal at a time
   // A file only this process writes (its writer lock is exclusive) takes the commit lock at
   // BeforeSave, for the fspf write alone. One that another process may write too takes it
   // now, until the commit ends, so that no commit of that process comes in between.
@@ -296,6 +322,7 @@ Status Volume::CheckCommitBaseLocked(const ProtectedFile& file) {
 Result<std::unique_ptr<ProtectedFile>> Volume::OpenLatestFile(const std::string& path,
                                                               bool writable) {
   std::lock_guard lock(mutex_);
+  COVE_RETURN_IF_ERROR(SaveIfStagedRewriteLocked(path));
   CommitLockRelease commit_lock{observer_};
   COVE_RETURN_IF_ERROR(LockCommitsLocked());
   // Under the commit lock: no commit of another process is half done (its journal written,
@@ -323,6 +350,36 @@ Status Volume::Stage(ProtectedFile& file) {
   return Status::Ok();
 }
 
+Status Volume::StageRewrite(std::unique_ptr<ProtectedFile>& file) {
+  std::lock_guard lock(mutex_);
+  if (file->generation() == 0 || file->other_writers()) {
+    return InvalidArgument(file->path() +
+                           ": only a committed file that no other process writes is staged");
+  }
+  COVE_RETURN_IF_ERROR(SaveIfStagedRewriteLocked(file->path()));
+  // Not fsynced here: SaveLocked's syncfs makes the journal and any appended chunks durable
+  // before the fspf that names the new generation; until then the host file's committed bytes
+  // are untouched, so a crash leaves the previous generation.
+  COVE_ASSIGN_OR_RETURN(FileEntry entry, file->PrepareCommit(/*sync=*/false));
+  std::string path = entry.path;
+  fspf_.files[path] = std::move(entry);
+  unsaved_.insert(path);
+  unsynced_dirs_.insert(ParentDirectory(file->host_path()));
+  staged_rewrite_bytes_ += file->size();
+  staged_rewrites_[path] = std::move(file);
+  return Status::Ok();
+}
+
+size_t Volume::staged_rewrite_count() const {
+  std::lock_guard lock(mutex_);
+  return staged_rewrites_.size();
+}
+
+uint64_t Volume::staged_rewrite_bytes() const {
+  std::lock_guard lock(mutex_);
+  return staged_rewrite_bytes_;
+}
+
 size_t Volume::file_count() const {
   std::lock_guard lock(mutex_);
   return fspf_.files.size();
@@ -331,6 +388,11 @@ size_t Volume::file_count() const {
 size_t Volume::unsaved_count() const {
   std::lock_guard lock(mutex_);
   return unsaved_.size();
+}
+
+std::set<std::string> Volume::unsaved_paths() const {
+  std::lock_guard lock(mutex_);
+  return unsaved_;
 }
 
 Status Volume::SaveIfUnsaved() {
@@ -346,12 +408,17 @@ Status Volume::Reload(const FspfTag& expected) {
 
 bool Volume::ForgetFileInMemory(const std::string& path) {
   std::lock_guard lock(mutex_);
+  if (auto staged = staged_rewrites_.find(path); staged != staged_rewrites_.end()) {
+    staged_rewrite_bytes_ -= staged->second->size();
+    staged_rewrites_.erase(staged);  // its host file is gone (the caller's reason to forget)
+  }
   unsaved_.erase(path);
   return fspf_.files.erase(path) != 0;
 }
 
 Status Volume::RemoveFile(const std::string& path) {
   std::lock_guard lock(mutex_);
+  COVE_RETURN_IF_ERROR(SaveIfStagedRewriteLocked(path));
   auto it = fspf_.files.find(path);
   if (it == fspf_.files.end()) return NotFound(path + ": not recorded in the fspf");
   std::string host = HostPathForLocked(path);
@@ -378,6 +445,8 @@ Status Volume::RemoveFile(const std::string& path) {
 // The rename intent: "cove-rename-v1\n" | from host path "\n" | to host path "\n" | to path.
 Status Volume::RenameFile(const std::string& from, const std::string& to) {
   std::lock_guard lock(mutex_);
+  COVE_RETURN_IF_ERROR(SaveIfStagedRewriteLocked(from));
+  COVE_RETURN_IF_ERROR(SaveIfStagedRewriteLocked(to));
   auto it = fspf_.files.find(from);
   if (it == fspf_.files.end()) return NotFound(from + ": not recorded in the fspf");
   if (from == to) return Status::Ok();

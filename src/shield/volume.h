@@ -4,6 +4,7 @@
 // Thread-safe: commits of different files are serialized on the fspf lock.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -124,8 +125,21 @@ class Volume final : public FileCommitter {
   // (and saved) again. Until saved, a staged file is invisible to other processes and a crash
   // loses it, exactly like data written but never fsynced.
   Status Stage(ProtectedFile& file);
-  // Number of staged files the fspf on disk does not record yet.
+  // Stages the commit of `file`, an existing file (generation > 0) that only this process
+  // writes (the caller keeps its exclusive writer lock until the next save): its chunks and redo
+  // journal are written without fsync and its new entry is recorded in memory, as Stage does
+  // for a new file. The next save makes the batch durable (one syncfs), writes the fspf, then
+  // applies the journals. The Volume keeps the file open until then (taking it from `file` on
+  // success; on failure it stays with the caller, its writes still buffered). Opening,
+  // renaming or removing the path, or committing it again, saves first. A crash before the
+  // save leaves the file at its previous commit; after it, the next open applies the journal.
+  Status StageRewrite(std::unique_ptr<ProtectedFile>& file);
+  // Staged rewrites not saved yet, and the plaintext bytes of those files (their memory).
+  size_t staged_rewrite_count() const;
+  uint64_t staged_rewrite_bytes() const;
+  // Number of staged files the fspf on disk does not record yet, and their paths.
   size_t unsaved_count() const;
+  std::set<std::string> unsaved_paths() const;
   // Number of files the fspf records (staged ones included).
   size_t file_count() const;
   // Writes the fspf if files are staged but not saved.
@@ -137,7 +151,15 @@ class Volume final : public FileCommitter {
   // committed), re-reads it and carries over this process's own changes (the staged files and
   // `changing`, the paths of the operation in flight: their entries, or their absence), then
   // tries again; commits of other processes are kept.
+  // Once the fspf is written, applies the staged rewrites' journals (see StageRewrite).
   Status SaveLocked(std::initializer_list<const std::string*> changing = {});
+  // Saves first when `path` has a staged rewrite: its host file still holds the previous
+  // generation and its journal the next one, which another open or a commit must not see.
+  Status SaveIfStagedRewriteLocked(const std::string& path);
+  // Applies every staged rewrite's journal, syncs them once, then removes the journals. A
+  // failure leaves that journal on disk, complete and durable: the next open of the file
+  // applies it (ProtectedFile::Recover), so the fspf's commit stands.
+  void FinishStagedRewritesLocked();
   // Takes the observer's commit lock (the caller releases it) and, when another process
   // committed since this one last read the fspf, its newer fspf.
   Status LockCommitsLocked();
@@ -160,6 +182,9 @@ class Volume final : public FileCommitter {
   std::set<std::string> unsaved_;  // staged paths the fspf on disk does not record yet
   // Host directories of staged files whose chunks were written without fsync.
   std::set<std::string> unsynced_dirs_;
+  // Staged rewrites (StageRewrite): prepared, their entries in fspf_, journals not applied.
+  std::map<std::string, std::unique_ptr<ProtectedFile>> staged_rewrites_;
+  uint64_t staged_rewrite_bytes_ = 0;
   mutable std::mutex mutex_;
 };
 

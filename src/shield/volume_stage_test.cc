@@ -1,5 +1,9 @@
-// Staging: new files recorded in memory and committed by one later fspf write.
+// Staging: new files and rewrites recorded in memory and committed by one later fspf write.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "shield/shield_test_util.h"
 #include "shield/volume.h"
@@ -72,6 +76,137 @@ TEST_F(VolumeStageTest, ReloadKeepsFilesStagedButNotSaved) {
   auto fresh = Reopen();
   EXPECT_NE(fresh->FindFile("/data/mine"), nullptr);
   EXPECT_NE(fresh->FindFile("/data/theirs"), nullptr);
+}
+
+// Rewrites (Volume::StageRewrite): a committed file's new content is staged with its journal.
+class VolumeStageRewriteTest : public VolumeStageTest {
+ protected:
+  void SetUp() override {
+    VolumeStageTest::SetUp();
+    auto volume = Reopen();
+    auto file = std::move(volume->CreateFile("/data/f")).value();
+    ASSERT_TRUE(file->Write(0, kOld).ok());
+    ASSERT_TRUE(volume->Commit(*file).ok());
+  }
+  // Opens /data/f in `volume`, replaces its content with kNew and stages the rewrite.
+  void StageNew(Volume& volume) {
+    auto file = std::move(volume.OpenFile("/data/f", true)).value();
+    ASSERT_TRUE(file->Truncate(0).ok());
+    ASSERT_TRUE(file->Write(0, kNew).ok());
+    ASSERT_TRUE(volume.StageRewrite(file).ok());
+    EXPECT_EQ(file, nullptr) << "the Volume keeps the file until the save";
+  }
+  std::string Journal() const { return dir_ / "enc/f.cove-journal"; }
+
+  const std::vector<uint8_t> kOld = Pattern(6000, 7);
+  const std::vector<uint8_t> kNew = Pattern(9000, 8);
+};
+
+TEST_F(VolumeStageRewriteTest, IsSavedBeforeAnOpenAndDurableOnlyAfterTheSave) {
+  auto volume = Reopen();
+  FspfTag before = volume->tag();
+  StageNew(*volume);
+  EXPECT_EQ(volume->tag(), before) << "staging must not write the fspf";
+  EXPECT_EQ(volume->staged_rewrite_count(), 1u);
+  EXPECT_EQ(volume->FindFile("/data/f")->size, kNew.size()) << "stat sees the new size";
+  // (Another process cannot open the file meanwhile: the runtime keeps its exclusive lock.)
+  EXPECT_EQ(Reopen()->FindFile("/data/f")->size, kOld.size()) << "the fspf on disk is unchanged";
+  EXPECT_TRUE(std::filesystem::exists(Journal()));
+  // An open in this process saves first: the host file must not be read before its journal
+  // is applied.
+  auto file = volume->OpenFile("/data/f", false);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_NE(volume->tag(), before);
+  EXPECT_EQ(volume->staged_rewrite_count(), 0u);
+  std::vector<uint8_t> back(kNew.size());
+  ASSERT_EQ(*(*file)->Read(0, back), kNew.size());
+  EXPECT_EQ(back, kNew);
+  EXPECT_EQ(*ReadFile("/data/f"), kNew);
+  EXPECT_FALSE(std::filesystem::exists(Journal())) << "the journal goes once applied";
+}
+
+TEST_F(VolumeStageRewriteTest, TheNextSaveOfAnyKindAppliesTheJournal) {
+  auto volume = Reopen();
+  StageNew(*volume);
+  WriteNew(*volume, "/data/new", Pattern(100, 9));
+  EXPECT_EQ(volume->unsaved_count(), 2u);
+  ASSERT_TRUE(volume->SaveIfUnsaved().ok());
+  EXPECT_EQ(volume->staged_rewrite_count(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(Journal()));
+  EXPECT_EQ(*ReadFile("/data/f"), kNew);
+  EXPECT_EQ(*ReadFile("/data/new"), Pattern(100, 9));
+}
+
+TEST_F(VolumeStageRewriteTest, RenameAndRemoveSaveFirst) {
+  auto volume = Reopen();
+  StageNew(*volume);
+  ASSERT_TRUE(volume->RenameFile("/data/f", "/data/g").ok());
+  EXPECT_FALSE(std::filesystem::exists(Journal()));
+  EXPECT_EQ(*ReadFile("/data/g"), kNew);
+  auto file = std::move(volume->OpenFile("/data/g", true)).value();
+  ASSERT_TRUE(file->Write(0, kOld).ok());
+  ASSERT_TRUE(volume->StageRewrite(file).ok());
+  ASSERT_TRUE(volume->RemoveFile("/data/g").ok());
+  EXPECT_EQ(Reopen()->FindFile("/data/g"), nullptr);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/g"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/g.cove-journal"));
+}
+
+TEST_F(VolumeStageRewriteTest, ACrashBeforeTheSaveLeavesTheCommittedVersion) {
+  {
+    auto volume = Reopen();
+    StageNew(*volume);
+  }  // gone without a save, as a killed process
+  EXPECT_TRUE(std::filesystem::exists(Journal()));
+  EXPECT_EQ(*ReadFile("/data/f"), kOld);
+  // And the file takes new commits.
+  auto volume = Reopen();
+  auto file = std::move(volume->OpenFile("/data/f", true)).value();
+  ASSERT_TRUE(file->Write(0, kNew).ok());
+  ASSERT_TRUE(volume->Commit(*file).ok());
+  EXPECT_EQ(*ReadFile("/data/f"), kNew);
+}
+
+// Ends the process right after the fspf is durable, before the journals are applied.
+class ExitAfterSave : public FspfSaveObserver {
+ public:
+  Status BeforeSave(const FspfTag&, const FspfTag&, std::optional<FspfTag>*) override {
+    return Status::Ok();
+  }
+  void AfterSave(const FspfTag&) override { _exit(0); }
+};
+
+TEST_F(VolumeStageRewriteTest, ACrashAfterTheSaveIsFinishedAtTheNextOpen) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto volume = Reopen();
+    if (volume == nullptr) _exit(2);
+    StageNew(*volume);
+    ExitAfterSave observer;
+    volume->SetSaveObserver(&observer);
+    (void)volume->SaveIfUnsaved();
+    _exit(3);  // not reached
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(std::filesystem::exists(Journal())) << "the child ended before applying it";
+  EXPECT_EQ(*ReadFile("/data/f"), kNew);
+  EXPECT_FALSE(std::filesystem::exists(Journal()));
+}
+
+TEST_F(VolumeStageRewriteTest, ANewFileOrAFileWithOtherWritersIsNotStagedAsARewrite) {
+  auto volume = Reopen();
+  auto fresh = std::move(volume->CreateFile("/data/fresh")).value();
+  ASSERT_TRUE(fresh->Write(0, kNew).ok());
+  EXPECT_FALSE(volume->StageRewrite(fresh).ok());
+  ASSERT_NE(fresh, nullptr);
+  auto shared = std::move(volume->OpenFile("/data/f", true)).value();
+  shared->set_other_writers(true);
+  ASSERT_TRUE(shared->Write(0, kNew).ok());
+  EXPECT_FALSE(volume->StageRewrite(shared).ok());
+  EXPECT_EQ(volume->staged_rewrite_count(), 0u);
 }
 
 }  // namespace

@@ -280,13 +280,22 @@ echo more | crun sh -c "cat > '$REGION/t1.txt'; cp '$WORK/fspf.before' '$WORK/fs
   pass "a last commit that cannot be made: stderr says so, exit status 74" ||
   fail "lost last commit: status $status, stderr: $(cat "$WORK/err")"
 # The same for a commit no call reports: a shell builtin's `>> file` ends with the shell's
-# dup2 restoring its stdout over the protected descriptor. (The operator first accepts the
+# dup2 restoring its stdout over the protected descriptor. A small file's rewrite is staged
+# there and fails at exit; a large one commits at the dup2. (The operator first accepts the
 # fspf put back above: its tag, the last 16 bytes, becomes the expected one.)
 tail -c 16 "$WORK/fspf" | od -An -tx1 | tr -d ' \n' >"$TAG_FILE"
 cp "$WORK/fspf" "$WORK/fspf.before"
 crun sh -c "echo more > '$REGION/t2.txt'; cp '$WORK/fspf.before' '$WORK/fspf'; echo lost >> '$REGION/t2.txt'" \
   2>"$WORK/err" && status=0 || status=$?
-[ "$status" = 74 ] && grep -q "t2.txt: writes lost: the commit when the last descriptor went (dup2" "$WORK/err" &&
+[ "$status" = 74 ] && grep -q "commit at exit: files closed but not recorded yet: $REGION/t2.txt" "$WORK/err" &&
+  pass "a failed save of a staged rewrite (shell's dup2): stderr names the file, exit status 74" ||
+  fail "failed staged rewrite: status $status, stderr: $(cat "$WORK/err")"
+tail -c 16 "$WORK/fspf" | od -An -tx1 | tr -d ' \n' >"$TAG_FILE"
+crun sh -c "head -c 2000000 /dev/zero > '$REGION/t3.bin'" || fail "t3.bin"
+cp "$WORK/fspf" "$WORK/fspf.before"
+crun sh -c "echo more >> '$REGION/t3.bin'; cp '$WORK/fspf.before' '$WORK/fspf'; echo lost >> '$REGION/t3.bin'" \
+  2>"$WORK/err" && status=0 || status=$?
+[ "$status" = 74 ] && grep -q "t3.bin: writes lost: the commit when the last descriptor went (dup2" "$WORK/err" &&
   pass "a failed commit at a shell's dup2: stderr names the file, exit status 74" ||
   fail "failed commit at dup2: status $status, stderr: $(cat "$WORK/err")"
 finish

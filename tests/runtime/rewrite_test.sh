@@ -1,0 +1,74 @@
+# Rewrites of existing small files are staged at their last close and saved in batches, as new
+# files are (docs/runtime.md, "Freshness and the tag"): many rewrites in one process keep every
+# new content; the same process reads its rewrite back at once; another process sees the new
+# content once the batch is saved (at the latest after COVE_COMMIT_DELAY_MS) and is refused
+# with EBUSY before; a process killed before the save leaves every file at its previous commit,
+# readable and writable again.
+source "$(dirname "$0")/runtime_test_lib.sh" "$@"
+PYTHON=/usr/bin/python3
+REGION=$WORK/region
+mkdir -p "$REGION"
+for i in $(seq 0 299); do echo "old $i" >"$REGION/f$i"; done
+make_volume "$REGION" encrypted
+export SCONE_ALLOW_DLOPEN=2
+
+# 300 rewrites, then each read back in the same process (its own rewrites, staged or saved).
+out=$(crun "$PYTHON" -c "
+for i in range(300):
+    with open('$REGION/f%d' % i, 'w') as f:
+        f.write('new %d\n' % i)
+print(all(open('$REGION/f%d' % i).read() == 'new %d\n' % i for i in range(300)))" 2>"$WORK/err")
+bad=0
+for i in $(seq 0 299); do
+  [ "$(plain_cat "$REGION/f$i")" = "new $i" ] || bad=$((bad + 1))
+done
+[ "$out" = True ] && [ "$bad" = 0 ] && ! ls "$REGION" | grep -q journal && [ ! -s "$WORK/err" ] &&
+  pass "300 rewrites in one process: read back at once, all committed at exit, no journal left" ||
+  fail "300 rewrites: output $out, $bad wrong, $(ls "$REGION" | grep -c journal) journals, $(head -c 300 "$WORK/err")"
+
+# Another process: refused while the rewrite waits for its batch, the new content after the
+# background save (the writer pauses longer than the commit delay, then tells the reader).
+mkfifo "$WORK/staged" "$WORK/saved"
+COVE_COMMIT_DELAY_MS=200 crun "$PYTHON" -c "
+import time
+with open('$REGION/f0', 'w') as f:
+    f.write('shared\n')
+open('$WORK/staged', 'w').close()
+open('$WORK/saved').read()   # the reader's first try is done
+time.sleep(1)                # the background save runs after 200 ms without writes
+open('$WORK/saved', 'w').close()
+time.sleep(0.5)" 2>"$WORK/err.writer" &
+writer=$!
+out=$(crun "$PYTHON" -c "
+import errno
+open('$WORK/staged').read()
+try:
+    print('first:', open('$REGION/f0').read().strip())
+except OSError as e:
+    print('first:', errno.errorcode[e.errno])
+open('$WORK/saved', 'w').close()
+open('$WORK/saved').read()
+print('then:', open('$REGION/f0').read().strip())" 2>"$WORK/err.reader")
+wait "$writer" || fail "writer: $(cat "$WORK/err.writer")"
+[ "$out" = "first: EBUSY
+then: shared" ] && grep -q "being written by another process (EBUSY)" "$WORK/err.reader" &&
+  pass "another process: EBUSY while the rewrite is staged, the new content once saved" ||
+  fail "second process: $out / $(head -c 300 "$WORK/err.reader")"
+
+# kill -9 before the save (no background save for 100 s): the previous commits stay.
+COVE_COMMIT_DELAY_MS=100000 crun "$PYTHON" -c "
+import os, signal
+for i in range(1, 50):
+    with open('$REGION/f%d' % i, 'w') as f:
+        f.write('lost %d\n' % i)
+os.kill(os.getpid(), signal.SIGKILL)" 2>/dev/null && fail "kill -9 not fatal?" || true
+bad=0
+for i in $(seq 1 49); do
+  [ "$(plain_cat "$REGION/f$i")" = "new $i" ] || bad=$((bad + 1))
+done
+out=$(crun sh -c "echo again > '$REGION/f7'; cat '$REGION/f7' '$REGION/f8'" 2>&1)
+[ "$bad" = 0 ] && [ "$out" = "again
+new 8" ] && [ "$(plain_cat "$REGION/f7")" = again ] &&
+  pass "kill -9 before the save: every file keeps its previous commit and takes new ones" ||
+  fail "after kill -9: $bad files changed, then: $out"
+finish
