@@ -26,6 +26,8 @@ namespace {
 
 constexpr int kDefaultDelayMs = 200;
 int g_delay_ms = kDefaultDelayMs;
+// A burst of writes is committed at the latest this many delays after its first write.
+constexpr int kMaxDelays = 5;
 
 std::atomic<uint32_t> g_pending{0};  // futex word: 1 while written data waits for a commit
 std::atomic<uint32_t> g_writes{0};   // bumped by every NotePending: the writes go on
@@ -52,7 +54,6 @@ void* FlusherMain(void* /*unused*/) {
     // A quiet period: the commit waits until the writes pause for a delay, so that a bulk
     // writer is not interrupted by commits, but no longer than kMaxDelays delays after the
     // first write it covers. A termination signal's request cuts the wait short.
-    constexpr int kMaxDelays = 5;
     timespec delay{g_delay_ms / 1000, static_cast<long>(g_delay_ms % 1000) * 1000000L};
     for (int waited = 0; waited < kMaxDelays; ++waited) {
       uint32_t writes = g_writes.load(std::memory_order_acquire);
@@ -119,6 +120,10 @@ void CommitFlusher::Configure(const char* delay_ms_env) {
 
 bool CommitFlusher::Enabled() {
   return g_delay_ms > 0;
+}
+
+int CommitFlusher::BusyWaitMs() {
+  return (kMaxDelays + 1) * g_delay_ms;
 }
 
 void CommitFlusher::NotePending() {

@@ -22,6 +22,10 @@ class CommitFlusher {
   // Reads COVE_COMMIT_DELAY_MS; before any other call (the runtime's constructor).
   static void Configure(const char* delay_ms_env);
   static bool Enabled();
+  // The longest a change another process staged or wrote may wait for that process's flusher
+  // (kMaxDelays delays and one more for the commit itself), assuming the same delay: how long
+  // an open waits for such a file's lock (ShieldedFiles::TryOpen). 0 when disabled.
+  static int BusyWaitMs();
   // Something was written and is not committed yet: commit it within the delay. Cheap when
   // already noted (one load); starts the thread on first use.
   static void NotePending();

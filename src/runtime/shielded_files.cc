@@ -48,6 +48,10 @@ bool IsStrictExempt(const std::string& path) {
          shield::PathIsUnder(path, "/sys");
 }
 
+// Set while TryOpen will try again an open that another process's lock refuses: only the last
+// try logs the refusal.
+thread_local bool t_busy_retry_pending = false;
+
 }  // namespace
 
 int ErrnoOf(const Status& status) {
@@ -311,7 +315,10 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::CreateNewNodeLocked(const std::str
   if (DirectSyscall(SYS_flock, fd, LOCK_EX | LOCK_NB) != 0) {
     // Another process creating the same path took the new host file's lock first: it is that
     // process's file now.
-    Log(kLogError, "create %s: another process created it at the same time (EBUSY)", path.c_str());
+    if (!t_busy_retry_pending) {
+      Log(kLogError, "create %s: another process created it at the same time (EBUSY)",
+          path.c_str());
+    }
     *error = -EBUSY;
     return nullptr;
   }
@@ -367,7 +374,9 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     node->lock_fd = std::move(staged_lock);
     node->write_locked = true;
   } else if (!lock_host(create ? LOCK_EX : LOCK_SH)) {
-    Log(kLogError, "open %s: the file is being written by another process (EBUSY)", path.c_str());
+    if (!t_busy_retry_pending) {
+      Log(kLogError, "open %s: the file is being written by another process (EBUSY)", path.c_str());
+    }
     *error = -EBUSY;
     return nullptr;
   }
@@ -391,7 +400,10 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   }
   node->file = std::move(file).value();
   if (create && !lock_host(LOCK_EX)) {  // the host file did not exist before
-    Log(kLogError, "create %s: another process created it at the same time (EBUSY)", path.c_str());
+    if (!t_busy_retry_pending) {
+      Log(kLogError, "create %s: another process created it at the same time (EBUSY)",
+          path.c_str());
+    }
     *error = -EBUSY;
     return nullptr;
   }
@@ -466,8 +478,10 @@ long ShieldedFiles::EnsureWriterLocked(ProtectedNode& node) {
   if (node.write_locked || !node.lock_fd.valid()) return 0;
   long r = DirectSyscall(SYS_flock, node.lock_fd.get(), LOCK_EX | LOCK_NB);
   if (r == -EWOULDBLOCK) {
-    Log(kLogError, "write %s: another process has the file open (EBUSY): one writer at a time",
-        node.path.c_str());
+    if (!t_busy_retry_pending) {
+      Log(kLogError, "write %s: another process has the file open (EBUSY): one writer at a time",
+          node.path.c_str());
+    }
     return -EBUSY;
   }
   node.write_locked = true;
@@ -670,6 +684,26 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
     }
     return true;
   }
+  // An open refused because another process holds the file's lock (it writes the file, or its
+  // rewrite waits for the next fspf save, see StagesOnLastClose) is tried again for as long as
+  // that process's background commit may take, so that a file handed over right after its
+  // close opens once saved instead of failing; the refusal is logged by the last try only.
+  const int wait_ms = CommitFlusher::Enabled() ? CommitFlusher::BusyWaitMs() : 0;
+  int waited_ms = 0;
+  for (int step_ms = 1;; step_ms = std::min(2 * step_ms, kMaxBusyRetryStepMs)) {
+    bool final_try = waited_ms + step_ms > wait_ms;
+    t_busy_retry_pending = !final_try;
+    OpenProtected(abs, host, flags, mode, result);
+    t_busy_retry_pending = false;
+    if (*result != -EBUSY || final_try) return true;
+    timespec pause{0, step_ms * 1000000L};
+    DirectSyscall(SYS_nanosleep, &pause, nullptr);
+    waited_ms += step_ms;
+  }
+}
+
+void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& host, int flags,
+                                  mode_t mode, long* result) {
   std::lock_guard lock(mutex_);
   RefreshIfChangedLocked();
   std::shared_ptr<ProtectedNode> node;
@@ -688,7 +722,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
       created = true;
     } else if (error != -EEXIST) {
       *result = error;
-      return true;
+      return;
     }
   }
   if (created) {
@@ -701,7 +735,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
     }
     if (exists == 0 && S_ISDIR(st.st_mode)) {  // directories are not protected, only files
       *result = RawOpen(host, flags, mode);
-      return true;
+      return;
     }
     if ((flags & O_CREAT) == 0) {
       if (exists == 0) {
@@ -710,31 +744,31 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
       } else {
         *result = -ENOENT;
       }
-      return true;
+      return;
     }
     if ((flags & O_DIRECTORY) != 0) {  // O_TMPFILE too (it includes O_DIRECTORY)
       Log(kLogDenied, "open %s: O_DIRECTORY/O_TMPFILE creation in a protected region (EINVAL)",
           abs.c_str());
       *result = -EINVAL;
-      return true;
+      return;
     }
     node = OpenNodeLocked(abs, true, result);
-    if (!node) return true;
+    if (!node) return;
   } else {
     if ((flags & O_CREAT) && (flags & O_EXCL)) {
       *result = -EEXIST;
-      return true;
+      return;
     }
     if (flags & O_DIRECTORY) {
       *result = -ENOTDIR;
-      return true;
+      return;
     }
     // The host file's permission bits are the file's: one the program may not write (mode
     // 444, another owner's) is refused as the kernel would, before any write is accepted
     // that no commit could store.
     if (writable && DirectSyscall(SYS_faccessat, AT_FDCWD, host.c_str(), W_OK) == -EACCES) {
       *result = -EACCES;
-      return true;
+      return;
     }
     if (!node) {
       node = OpenNodeLocked(abs, false, result);
@@ -748,7 +782,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
         *result = 0;
         node = CreateNewNodeLocked(abs, mode, result);
       }
-      if (!node) return true;
+      if (!node) return;
     }
     if (writable && (flags & O_TRUNC)) {
       std::lock_guard node_lock(node->mutex);
@@ -762,7 +796,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
       }
       if (*result < 0) {
         if (node->fd_refs == 0) nodes_.erase(abs);
-        return true;
+        return;
       }
     }
   }
@@ -770,7 +804,7 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
   if (fd < 0) {
     if (node->fd_refs == 0) nodes_.erase(abs);
     *result = fd;
-    return true;
+    return;
   }
   auto desc = std::make_shared<OpenFileDescription>();
   desc->node = node;
@@ -781,7 +815,6 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
   } else if (node->fd_refs == 0) {
     nodes_.erase(abs);
   }
-  return true;
 }
 
 bool ShieldedFiles::TryOpenat2(int dirfd, const char* path, const struct open_how* how, size_t size,

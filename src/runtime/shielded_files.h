@@ -111,6 +111,8 @@ class ShieldedFiles {
   // Strict mode is enforced only once initialization finished (see docs/runtime.md).
   void EnableStrict() { strict_active_ = strict_; }
 
+  // Opens, creates or truncates a file of a protected or unprotected region. A file that
+  // another process holds locked (EBUSY) is tried again for up to CommitFlusher::BusyWaitMs().
   bool TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result);
   // link/linkat: EPERM (with a log line) when either name lies in a protected region, as on
   // file systems without hard links; paths of unprotected regions are translated.
@@ -355,6 +357,11 @@ class ShieldedFiles {
   // the fspf costs O(1) per file however large it grows), at least kMinUnsavedBatch,
   // at most kMaxUnsavedBatch and an eighth of RLIMIT_NOFILE (each holds its lock descriptor).
   size_t UnsavedBatchLimit() const;
+  // One try of TryOpen for protected path `abs` (host file `host`): *result is the new
+  // descriptor or -errno.
+  void OpenProtected(const std::string& abs, const std::string& host, int flags, mode_t mode,
+                     long* result);
+  static constexpr int kMaxBusyRetryStepMs = 20;  // TryOpen's pauses: 1, 2, 4 ... 20 ms
   // Rewrites of files up to this size are staged at their last close (larger ones commit):
   // the Volume keeps each one's buffered writes and journal in memory until the save.
   static constexpr uint64_t kMaxStagedRewriteBytes = 1u << 20;
