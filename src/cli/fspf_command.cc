@@ -1,8 +1,10 @@
 // `cove fspf`: build and inspect file system protection files, with SCONE's verbs
 // (create, addr, addf, encrypt) plus `show` and `cat` for operators.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -251,6 +253,24 @@ Result<std::pair<std::string, std::string>> ResolveFileToCat(Volume& volume,
   return std::make_pair(entry->path, host);
 }
 
+// The host file of a protected file, held with a shared flock as the runtime's readers hold
+// it. A process under `cove run` holds it exclusively while it writes the file or while its
+// rewrite waits for the next fspf save with the journal not yet applied: opening the file then
+// could take that journal for a crashed writer's and undo it, and the fspf read here is about
+// to change anyway. Refused, naming the file.
+Result<UniqueFd> LockForReading(const std::string& host) {
+  COVE_ASSIGN_OR_RETURN(UniqueFd fd, Env::Default().Open(host, O_RDONLY));
+  int locked = 0;
+  while ((locked = flock(fd.get(), LOCK_SH | LOCK_NB)) != 0 && errno == EINTR) {
+  }
+  if (locked == 0) return fd;
+  if (errno != EWOULDBLOCK) return IoError("lock " + host, errno);
+  return FailedPrecondition(host +
+                            ": locked by a process under cove run (it is writing the file, or "
+                            "its rewrite waits for that process's next fspf save, within about "
+                            "a second); try again");
+}
+
 int RunCat(const FspfAccess& access, const std::string& file, const std::string& host) {
   if (access.tag_hex.empty()) {
     std::cerr << "cove fspf: warning: no --tag given: the fspf's freshness is not checked\n";
@@ -261,6 +281,8 @@ int RunCat(const FspfAccess& access, const std::string& file, const std::string&
   if (!resolved.ok()) return Fail(resolved.status());
   const shield::FileEntry* entry = (*volume)->FindFile(resolved->first);
   shield::FileEntry copy = *entry;
+  auto held = LockForReading(resolved->second);
+  if (!held.ok()) return Fail(held.status());
   auto protected_file = shield::ProtectedFile::Open(Env::Default(), resolved->second, copy, false);
   if (!protected_file.ok()) return Fail(protected_file.status());
   std::vector<uint8_t> buffer(1 << 20);

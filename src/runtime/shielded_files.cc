@@ -52,6 +52,23 @@ bool IsStrictExempt(const std::string& path) {
 // try logs the refusal.
 thread_local bool t_busy_retry_pending = false;
 
+// Runs try_once(final_try) until it returns true, pausing 1, 2, 4 ... 20 ms between tries, for
+// as long as another process's background commit may take (CommitFlusher::BusyWaitMs; once
+// when the flusher is off): for a file whose lock another process holds.
+template <typename TryOnce>
+void RetryWhileBusy(TryOnce try_once) {
+  constexpr int kMaxStepMs = 20;
+  const int wait_ms = CommitFlusher::Enabled() ? CommitFlusher::BusyWaitMs() : 0;
+  int waited_ms = 0;
+  for (int step_ms = 1;; step_ms = std::min(2 * step_ms, kMaxStepMs)) {
+    bool final_try = waited_ms + step_ms > wait_ms;
+    if (try_once(final_try) || final_try) return;
+    timespec pause{0, step_ms * 1000000L};
+    DirectSyscall(SYS_nanosleep, &pause, nullptr);
+    waited_ms += step_ms;
+  }
+}
+
 }  // namespace
 
 int ErrnoOf(const Status& status) {
@@ -396,6 +413,11 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   if (node->write_locked) ReleaseSavedLocks();  // that save may have saved the other ones
   if (!file.ok()) {
     *error = Fail(create ? "create" : "open", file.status());
+    if (node->write_locked && volume_->unsaved_paths().contains(path)) {
+      // Still staged (its save failed): the lock stays held for it.
+      std::lock_guard lock(unsaved_mutex_);
+      unsaved_locks_[path] = std::move(node->lock_fd);
+    }
     return nullptr;
   }
   node->file = std::move(file).value();
@@ -522,8 +544,9 @@ bool ShieldedFiles::StagesOnLastClose(const ProtectedNode& node) {
   if (node.unlinked || !node.file || !node.lock_fd.valid() || !node.write_locked) return false;
   if (node.file->generation() == 0) return true;
   // A rewrite of a small file that only this process writes (a file shared across a fork
-  // commits under the commit lock, see Volume::Commit).
-  return node.file->dirty() && !node.conflicted &&
+  // commits under the commit lock, see Volume::Commit), while the flusher saves it within its
+  // delay (without it, COVE_COMMIT_DELAY_MS=0, a close commits as documented).
+  return CommitFlusher::Enabled() && node.file->dirty() && !node.conflicted &&
          !node.other_writers.load(std::memory_order_relaxed) && !node.file->other_writers() &&
          node.file->size() <= kMaxStagedRewriteBytes &&
          node.file->committed_size() <= kMaxStagedRewriteBytes;
@@ -606,9 +629,19 @@ Status ShieldedFiles::CommitBeforeExec() {
 }
 
 void ShieldedFiles::ReleaseSavedLocks() {
-  if (volume_->unsaved_count() != 0) return;
+  for (const std::string& path : volume_->TakeLostRewrites()) {
+    Say("%s: writes lost: another process removed, replaced or rewrote it before this one's "
+        "staged rewrite was saved",
+        path.c_str());
+    lost_writes_.store(true, std::memory_order_relaxed);
+  }
   std::lock_guard lock(unsaved_mutex_);
-  unsaved_locks_.clear();
+  if (unsaved_locks_.empty()) return;
+  // Under unsaved_mutex_: a file another thread stages now adds its lock after its path is
+  // unsaved, so it is kept.
+  std::set<std::string> unsaved = volume_->unsaved_paths();
+  std::erase_if(unsaved_locks_,
+                [&](const auto& lock_of) { return !unsaved.contains(lock_of.first); });
 }
 
 void ShieldedFiles::AddRef(const std::shared_ptr<ProtectedNode>& node) {
@@ -688,18 +721,37 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
   // rewrite waits for the next fspf save, see StagesOnLastClose) is tried again for as long as
   // that process's background commit may take, so that a file handed over right after its
   // close opens once saved instead of failing; the refusal is logged by the last try only.
-  const int wait_ms = CommitFlusher::Enabled() ? CommitFlusher::BusyWaitMs() : 0;
-  int waited_ms = 0;
-  for (int step_ms = 1;; step_ms = std::min(2 * step_ms, kMaxBusyRetryStepMs)) {
-    bool final_try = waited_ms + step_ms > wait_ms;
+  RetryWhileBusy([&](bool final_try) {
     t_busy_retry_pending = !final_try;
     OpenProtected(abs, host, flags, mode, result);
     t_busy_retry_pending = false;
-    if (*result != -EBUSY || final_try) return true;
-    timespec pause{0, step_ms * 1000000L};
-    DirectSyscall(SYS_nanosleep, &pause, nullptr);
-    waited_ms += step_ms;
+    return *result != -EBUSY;
+  });
+  return true;
+}
+
+long ShieldedFiles::WaitForOtherWriters(const char* call, const std::string& path,
+                                        const std::string& host, UniqueFd* held) {
+  {
+    std::lock_guard lock(mutex_);
+    if (nodes_.count(path) != 0) return 0;  // open here: the lock is this process's
   }
+  {
+    std::lock_guard lock(unsaved_mutex_);
+    if (unsaved_locks_.count(path) != 0) return 0;  // staged here
+  }
+  long fd = RawOpen(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return 0;  // nothing to lock: the call itself reports a missing file
+  held->Reset(static_cast<int>(fd));
+  bool locked = false;
+  RetryWhileBusy([&](bool /*final_try*/) {
+    locked = DirectSyscall(SYS_flock, fd, LOCK_SH | LOCK_NB) == 0;
+    return locked;
+  });
+  if (locked) return 0;
+  Log(kLogError, "%s %s: the file is being written by another process (EBUSY)", call, path.c_str());
+  held->Reset();
+  return -EBUSY;
 }
 
 void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& host, int flags,
@@ -1539,6 +1591,11 @@ bool ShieldedFiles::TryUnlink(int dirfd, const char* path, int flags, long* resu
     *result = DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), flags);
     return true;
   }
+  UniqueFd held;  // no other process starts writing the file while it is removed
+  if (long busy = WaitForOtherWriters("unlink", abs, host, &held); busy < 0) {
+    *result = busy;
+    return true;
+  }
   std::lock_guard lock(mutex_);
   RefreshIfChangedLocked();  // the fspf write below must keep other processes' commits
   std::shared_ptr<ProtectedNode> node;
@@ -1584,6 +1641,17 @@ bool ShieldedFiles::TryRename(int olddirfd, const char* oldpath, int newdirfd, c
     *result =
         DirectSyscall(SYS_renameat2, AT_FDCWD, from_host.c_str(), AT_FDCWD, to_host.c_str(), flags);
     return true;
+  }
+  // No other process starts writing either file while it is moved or replaced.
+  UniqueFd held_from;
+  UniqueFd held_to;
+  if (to_where == Where::kProtectedRegion) {
+    long busy = WaitForOtherWriters("rename", from, from_host, &held_from);
+    if (busy == 0) busy = WaitForOtherWriters("rename", to, to_host, &held_to);
+    if (busy < 0) {
+      *result = busy;
+      return true;
+    }
   }
   std::lock_guard lock(mutex_);
   RefreshIfChangedLocked();  // the fspf write below must keep other processes' commits

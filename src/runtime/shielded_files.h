@@ -284,8 +284,16 @@ class ShieldedFiles {
   // Commits every open node that needs it (other processes' commits taken in first); each
   // failure is logged as `when`, the first one returned. Staged files are left to the caller.
   Status CommitOpenNodes(const char* when);
-  // Drops the locks of staged files once the fspf records them all.
+  // Drops the locks of the staged files the fspf on disk records now, and says which staged
+  // rewrites were lost to another process's change (Volume::TakeLostRewrites).
   void ReleaseSavedLocks();
+  // Before this process removes or replaces protected `path` (host file `host`): waits as
+  // TryOpen does while another process holds the file's lock exclusively (it writes the file
+  // or has a rewrite of it staged), then holds it shared in *held until the caller is done, so
+  // that none starts writing it meanwhile. 0, or -EBUSY (logged) after the wait. Nothing to do
+  // when this process holds the lock itself or there is no host file.
+  long WaitForOtherWriters(const char* call, const std::string& path, const std::string& host,
+                           UniqueFd* held);
 
   long EnsureWriterLocked(ProtectedNode& node);
   Status ReleaseRef(const std::shared_ptr<ProtectedNode>& node);
@@ -350,7 +358,7 @@ class ShieldedFiles {
   // fspf is saved, so that no other process takes a new one for a crashed creator's leftover
   // or reads a rewritten one while its journal waits. Saved at fsync, exit, exec and fork, on
   // any commit, and in batches (UnsavedBatchLimit; a staged rewrite counts twice, as it also
-  // keeps its file's descriptor, and their plaintext at most kMaxStagedRewriteMemory).
+  // keeps its file's descriptor, and they hold at most kMaxStagedRewriteMemory).
   static constexpr size_t kMinUnsavedBatch = 64;
   static constexpr size_t kMaxUnsavedBatch = 512;
   // How many staged files may wait for the fspf: half the files it records (so that rewriting
@@ -361,7 +369,6 @@ class ShieldedFiles {
   // descriptor or -errno.
   void OpenProtected(const std::string& abs, const std::string& host, int flags, mode_t mode,
                      long* result);
-  static constexpr int kMaxBusyRetryStepMs = 20;  // TryOpen's pauses: 1, 2, 4 ... 20 ms
   // Rewrites of files up to this size are staged at their last close (larger ones commit):
   // the Volume keeps each one's buffered writes and journal in memory until the save.
   static constexpr uint64_t kMaxStagedRewriteBytes = 1u << 20;

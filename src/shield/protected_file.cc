@@ -911,10 +911,13 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
   pending.journal.new_host_size = new_host;
 
   // Nothing beyond the committed file is written before the journal exists: recovery from a
-  // crash in between is "journal present, generation not committed: drop the tail".
+  // crash in between is "journal present, generation not committed: drop the tail". So the
+  // journal is durable before such writes even when the caller syncs the rest later (a power
+  // loss must not keep an extended host file without the journal that explains it).
   if (committed_.generation > 0) {
     COVE_RETURN_IF_ERROR(
-        WriteJournal(env_, host_path_, pending.journal, sync).WithContext(path_ + ": journal"));
+        WriteJournal(env_, host_path_, pending.journal, sync || new_host > committed_host)
+            .WithContext(path_ + ": journal"));
   }
   // The host file is max(committed end, sealed appends' end) long here (an open verified the
   // committed size, an abort truncates back to it); writes below extend it to `host_end`.

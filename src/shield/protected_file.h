@@ -93,8 +93,10 @@ class ProtectedFile {
   Status Truncate(uint64_t size);
 
   // Phase 1 of a commit (see the file comment). Returns the entry to record in the fspf.
-  // sync=false leaves the fsync of the written chunks to the caller (Volume::Stage: one
-  // syncfs for a whole batch of new files before the fspf that records them is written).
+  // sync=false leaves the fsync of the written chunks and of the journal to the caller
+  // (Volume::Stage and StageRewrite: one syncfs for a whole batch before the fspf that records
+  // it is written); a journal is still made durable at once when the commit writes beyond the
+  // committed end of the host file.
   Result<FileEntry> PrepareCommit(bool sync = true);
   // Phase 2, once the fspf holding the prepared entry is durable: applies the journal (unless
   // ApplyCommit did), removes it and makes the new generation the committed one.

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 
 #include <cstring>
+#include <utility>
 
 namespace cove::shield {
 namespace {
@@ -129,6 +130,7 @@ void Volume::FinishStagedRewritesLocked() {
   if (staged_rewrites_.empty()) return;
   auto staged = std::move(staged_rewrites_);
   staged_rewrites_.clear();
+  rewrites_of_saved_versions_.clear();
   staged_rewrite_bytes_ = 0;
   std::set<std::string> dirs;
   for (auto& [path, file] : staged) {
@@ -152,6 +154,27 @@ Status Volume::MergeNewerLocked(const FspfTag& newer,
   // twice would leave the moved-from (empty) one in the fspf.
   std::set<std::string> mine = unsaved_;
   for (const std::string* path : changing) mine.insert(*path);
+  // A staged rewrite was prepared on the version this process read: if the newer fspf no longer
+  // records that version (another process removed, replaced or rewrote the file, which the
+  // runtime's locks are there to prevent), its journal must never be applied: it is dropped,
+  // the newer entry stays, and the loss is reported (TakeLostRewrites).
+  // (A rewrite of a file this process staged new and has not saved yet rests on nothing the
+  // other process can have seen.)
+  for (auto it = staged_rewrites_.begin(); it != staged_rewrites_.end();) {
+    auto newer_entry = loaded.fspf.files.find(it->first);
+    if (!rewrites_of_saved_versions_.contains(it->first) ||
+        (newer_entry != loaded.fspf.files.end() && newer_entry->second.id == it->second->id() &&
+         newer_entry->second.generation == it->second->generation())) {
+      ++it;
+      continue;
+    }
+    rewrites_of_saved_versions_.erase(it->first);
+    mine.erase(it->first);
+    unsaved_.erase(it->first);
+    staged_rewrite_bytes_ -= StagedRewriteBytes(*it->second);
+    lost_rewrites_.push_back(it->first);
+    it = staged_rewrites_.erase(it);
+  }
   for (const std::string& path : mine) {
     auto entry = fspf_.files.find(path);
     if (entry != fspf_.files.end()) {
@@ -363,11 +386,17 @@ Status Volume::StageRewrite(std::unique_ptr<ProtectedFile>& file) {
   COVE_ASSIGN_OR_RETURN(FileEntry entry, file->PrepareCommit(/*sync=*/false));
   std::string path = entry.path;
   fspf_.files[path] = std::move(entry);
+  if (!unsaved_.contains(path)) rewrites_of_saved_versions_.insert(path);
   unsaved_.insert(path);
   unsynced_dirs_.insert(ParentDirectory(file->host_path()));
-  staged_rewrite_bytes_ += file->size();
+  staged_rewrite_bytes_ += StagedRewriteBytes(*file);
   staged_rewrites_[path] = std::move(file);
   return Status::Ok();
+}
+
+std::vector<std::string> Volume::TakeLostRewrites() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(lost_rewrites_, {});
 }
 
 size_t Volume::staged_rewrite_count() const {
@@ -409,8 +438,9 @@ Status Volume::Reload(const FspfTag& expected) {
 bool Volume::ForgetFileInMemory(const std::string& path) {
   std::lock_guard lock(mutex_);
   if (auto staged = staged_rewrites_.find(path); staged != staged_rewrites_.end()) {
-    staged_rewrite_bytes_ -= staged->second->size();
+    staged_rewrite_bytes_ -= StagedRewriteBytes(*staged->second);
     staged_rewrites_.erase(staged);  // its host file is gone (the caller's reason to forget)
+    rewrites_of_saved_versions_.erase(path);
   }
   unsaved_.erase(path);
   return fspf_.files.erase(path) != 0;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/env.h"
 #include "shield/fspf.h"
@@ -134,9 +135,13 @@ class Volume final : public FileCommitter {
   // renaming or removing the path, or committing it again, saves first. A crash before the
   // save leaves the file at its previous commit; after it, the next open applies the journal.
   Status StageRewrite(std::unique_ptr<ProtectedFile>& file);
-  // Staged rewrites not saved yet, and the plaintext bytes of those files (their memory).
+  // Staged rewrites not saved yet, and the memory they hold (their plaintext, twice: the
+  // buffered writes and the journal).
   size_t staged_rewrite_count() const;
   uint64_t staged_rewrite_bytes() const;
+  // Paths of staged rewrites dropped because another process changed the file meanwhile (see
+  // MergeNewerLocked); each is returned once.
+  std::vector<std::string> TakeLostRewrites();
   // Number of staged files the fspf on disk does not record yet, and their paths.
   size_t unsaved_count() const;
   std::set<std::string> unsaved_paths() const;
@@ -185,6 +190,10 @@ class Volume final : public FileCommitter {
   // Staged rewrites (StageRewrite): prepared, their entries in fspf_, journals not applied.
   std::map<std::string, std::unique_ptr<ProtectedFile>> staged_rewrites_;
   uint64_t staged_rewrite_bytes_ = 0;
+  // Staged rewrites of a version the fspf on disk records (not of a new file staged before).
+  std::set<std::string> rewrites_of_saved_versions_;
+  std::vector<std::string> lost_rewrites_;
+  static uint64_t StagedRewriteBytes(const ProtectedFile& file) { return 2 * file.size(); }
   mutable std::mutex mutex_;
 };
 

@@ -1,5 +1,6 @@
 // Test fixture for the shield's volume tests: a fresh sealed fspf in a temp directory with two
-// regions, /data (encrypted, host directory <tmp>/enc) and /auth (authenticated, <tmp>/auth).
+// regions, /data (encrypted, host directory <tmp>/enc) and /auth (authenticated, <tmp>/auth);
+// and two volumes on one fspf that merge each other's commits, as two processes' do.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -56,6 +57,48 @@ class VolumeFixture : public ::testing::Test {
   TempDir dir_;
   std::string fspf_path_;
   SecretBytes key_;
+};
+
+// Plays the runtime's tag publisher for volumes on one fspf: `published` is the tag of the last
+// save of any of them, and a save over another fspf is told about it (*newer) so that it
+// merges.
+class MergingObserver : public FspfSaveObserver {
+ public:
+  explicit MergingObserver(FspfTag* published) : published_(published) {}
+  Status BeforeSave(const FspfTag& current, const FspfTag& /*next*/,
+                    std::optional<FspfTag>* newer) override {
+    if (current == *published_) return Status::Ok();
+    ++merges;
+    *newer = *published_;
+    return FailedPrecondition("another volume committed");
+  }
+  void AfterSave(const FspfTag& tag) override { *published_ = tag; }
+  Status LockCommits(const FspfTag& current, std::optional<FspfTag>* newer) override {
+    if (current == *published_) return Status::Ok();
+    ++merges;
+    *newer = *published_;
+    return Status::Ok();
+  }
+  int merges = 0;
+
+ private:
+  FspfTag* published_;
+};
+
+// Two processes' volumes on one fspf, each told about the other's commits (MergingObserver).
+struct TwoProcesses {
+  TwoProcesses(std::unique_ptr<Volume> a, std::unique_ptr<Volume> b)
+      : first(std::move(a)),
+        second(std::move(b)),
+        first_observer(&published),
+        second_observer(&published) {
+    published = first->tag();
+    first->SetSaveObserver(&first_observer);
+    second->SetSaveObserver(&second_observer);
+  }
+  std::unique_ptr<Volume> first, second;
+  MergingObserver first_observer, second_observer;
+  FspfTag published{};
 };
 
 }  // namespace cove::shield::testing

@@ -14,6 +14,7 @@ namespace {
 
 using testing::Pattern;
 using testing::TempDir;
+using testing::TwoProcesses;
 
 class VolumeRenameTest : public testing::VolumeFixture {
  protected:
@@ -135,48 +136,6 @@ TEST_F(VolumeRenameTest, ReloadSeesAnotherWritersCommitsOnlyWithItsTag) {
   EXPECT_EQ(reader->tag(), writer->tag());
   EXPECT_EQ(Read(*reader, "/data/new"), Pattern(1234, 9));
 }
-
-// Plays the runtime's tag publisher for volumes on one fspf: `published` is the tag of the last
-// save of any of them, and a save over another fspf is told about it (*newer) so that it
-// merges.
-class MergingObserver : public FspfSaveObserver {
- public:
-  explicit MergingObserver(FspfTag* published) : published_(published) {}
-  Status BeforeSave(const FspfTag& current, const FspfTag& /*next*/,
-                    std::optional<FspfTag>* newer) override {
-    if (current == *published_) return Status::Ok();
-    ++merges;
-    *newer = *published_;
-    return FailedPrecondition("another volume committed");
-  }
-  void AfterSave(const FspfTag& tag) override { *published_ = tag; }
-  Status LockCommits(const FspfTag& current, std::optional<FspfTag>* newer) override {
-    if (current == *published_) return Status::Ok();
-    ++merges;
-    *newer = *published_;
-    return Status::Ok();
-  }
-  int merges = 0;
-
- private:
-  FspfTag* published_;
-};
-
-// Two processes' volumes on one fspf, each told about the other's commits (MergingObserver).
-struct TwoProcesses {
-  TwoProcesses(std::unique_ptr<Volume> a, std::unique_ptr<Volume> b)
-      : first(std::move(a)),
-        second(std::move(b)),
-        first_observer(&published),
-        second_observer(&published) {
-    published = first->tag();
-    first->SetSaveObserver(&first_observer);
-    second->SetSaveObserver(&second_observer);
-  }
-  std::unique_ptr<Volume> first, second;
-  MergingObserver first_observer, second_observer;
-  FspfTag published{};
-};
 
 // Two processes' volumes commit, remove, rename and stage different files of one fspf in turn,
 // each from the version it loaded: every save merges its own change into the other's newer

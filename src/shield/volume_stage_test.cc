@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "shield/shield_test_util.h"
 #include "shield/volume.h"
@@ -194,6 +196,54 @@ TEST_F(VolumeStageRewriteTest, ACrashAfterTheSaveIsFinishedAtTheNextOpen) {
   EXPECT_TRUE(std::filesystem::exists(Journal())) << "the child ended before applying it";
   EXPECT_EQ(*ReadFile("/data/f"), kNew);
   EXPECT_FALSE(std::filesystem::exists(Journal()));
+}
+
+// The runtime's locks keep other processes from changing a file whose rewrite is staged; if
+// one did anyway, the merge must not carry the staged entry over the newer one (its journal
+// was prepared on the old version): it is dropped and reported, and the rest is saved.
+TEST_F(VolumeStageRewriteTest, AMergeDropsAStagedRewriteOfAFileAnotherVolumeChanged) {
+  testing::TwoProcesses two(Reopen(), Reopen());
+  StageNew(*two.first);
+  WriteNew(*two.first, "/data/mine", Pattern(10, 11));
+  ASSERT_TRUE(two.second->RemoveFile("/data/f").ok());
+  ASSERT_TRUE(two.first->SaveIfUnsaved().ok());
+  EXPECT_EQ(two.first->TakeLostRewrites(), std::vector<std::string>{"/data/f"});
+  EXPECT_TRUE(two.first->TakeLostRewrites().empty()) << "reported once";
+  EXPECT_EQ(two.first->staged_rewrite_count(), 0u);
+  auto fresh = Reopen();
+  EXPECT_EQ(fresh->FindFile("/data/f"), nullptr) << "the other volume's removal stands";
+  EXPECT_NE(fresh->FindFile("/data/mine"), nullptr);
+}
+
+TEST_F(VolumeStageRewriteTest, AMergeKeepsAStagedRewriteWhenOtherFilesChanged) {
+  testing::TwoProcesses two(Reopen(), Reopen());
+  StageNew(*two.first);
+  auto other = std::move(two.second->CreateFile("/data/other")).value();
+  ASSERT_TRUE(other->Write(0, Pattern(10, 12)).ok());
+  ASSERT_TRUE(two.second->Commit(*other).ok());
+  ASSERT_TRUE(two.first->SaveIfUnsaved().ok());
+  EXPECT_TRUE(two.first->TakeLostRewrites().empty());
+  EXPECT_EQ(*ReadFile("/data/f"), kNew);
+  EXPECT_EQ(*ReadFile("/data/other"), Pattern(10, 12));
+}
+
+// A file staged new and rewritten before any save rests on nothing the other volume has seen
+// (a shell's `echo 1 >> new; echo 2 >> new` beside another process's commits).
+TEST_F(VolumeStageRewriteTest, AMergeKeepsARewriteOfAFileStagedNewBeforeAnySave) {
+  testing::TwoProcesses two(Reopen(), Reopen());
+  WriteNew(*two.first, "/data/n", Pattern(10, 13));
+  auto again = std::move(two.first->OpenFile("/data/n", true)).value();
+  ASSERT_TRUE(again->Write(10, Pattern(10, 14)).ok());
+  ASSERT_TRUE(two.first->StageRewrite(again).ok());
+  auto other = std::move(two.second->CreateFile("/data/other")).value();
+  ASSERT_TRUE(other->Write(0, Pattern(10, 12)).ok());
+  ASSERT_TRUE(two.second->Commit(*other).ok());
+  ASSERT_TRUE(two.first->SaveIfUnsaved().ok());
+  EXPECT_TRUE(two.first->TakeLostRewrites().empty());
+  std::vector<uint8_t> expected = Pattern(10, 13);
+  auto tail = Pattern(10, 14);
+  expected.insert(expected.end(), tail.begin(), tail.end());
+  EXPECT_EQ(*ReadFile("/data/n"), expected);
 }
 
 TEST_F(VolumeStageRewriteTest, ANewFileOrAFileWithOtherWritersIsNotStagedAsARewrite) {

@@ -68,8 +68,8 @@ wait "$writer" || fail "writer: $(cat "$WORK/err.writer")"
   pass "a file another process keeps open for writing: EBUSY after the wait, one log line" ||
   fail "busy file: $out / $(head -c 300 "$WORK/err.reader")"
 
-# kill -9 before the save (no background save for 100 s): the previous commits stay.
-COVE_COMMIT_DELAY_MS=100000 crun "$PYTHON" -c "
+# kill -9 before the save (no background save for 60 s): the previous commits stay.
+COVE_COMMIT_DELAY_MS=60000 crun "$PYTHON" -c "
 import os, signal
 for i in range(2, 50):
     with open('$REGION/f%d' % i, 'w') as f:
@@ -84,4 +84,89 @@ out=$(crun sh -c "echo again > '$REGION/f7'; cat '$REGION/f7' '$REGION/f8'" 2>&1
 new 8" ] && [ "$(plain_cat "$REGION/f7")" = again ] &&
   pass "kill -9 before the save: every file keeps its previous commit and takes new ones" ||
   fail "after kill -9: $bad files changed, then: $out"
+
+# Another process removing, replacing or printing a file whose rewrite is staged waits for the
+# writer's save: no rewrite is lost and no file broken (the writer pauses past its commit delay
+# after `staged`, and exits once `done`).
+staged_writer() {  # staged_writer FILE CONTENT [DELAY_MS]: rewrites FILE, tells `staged`, waits for `done`
+  mkfifo "$WORK/staged" "$WORK/done" 2>/dev/null || true
+  COVE_COMMIT_DELAY_MS=${3:-200} crun "$PYTHON" -c "
+with open('$1', 'w') as f:
+    f.write('$2\n')
+open('$WORK/staged', 'w').close()
+open('$WORK/done').read()" 2>"$WORK/err.writer" &
+  writer=$!
+  cat "$WORK/staged" >/dev/null
+}
+staged_writer "$REGION/f10" gone
+crun rm "$REGION/f10" 2>"$WORK/err" || fail "rm: $(cat "$WORK/err")"
+: >"$WORK/done"
+wait "$writer" && status=0 || status=$?
+[ "$status" = 0 ] && [ ! -e "$REGION/f10" ] && ! plain_cat "$REGION/f10" >/dev/null 2>&1 &&
+  [ "$(plain_cat "$REGION/f11")" = "new 11" ] &&
+  pass "rm of a file another process's rewrite staged: waits for its save, then removes it" ||
+  fail "rm of a staged file: writer status $status, $(cat "$WORK/err.writer") / $(ls "$REGION" | grep f10)"
+
+staged_writer "$REGION/f12" replaced
+crun mv "$REGION/f13" "$REGION/f12" 2>"$WORK/err" || fail "mv: $(cat "$WORK/err")"
+: >"$WORK/done"
+wait "$writer" && status=0 || status=$?
+[ "$status" = 0 ] && [ "$(plain_cat "$REGION/f12")" = "new 13" ] && [ ! -e "$REGION/f13" ] &&
+  pass "mv over a file another process's rewrite staged: waits for its save, then replaces it" ||
+  fail "mv over a staged file: writer status $status, $(cat "$WORK/err.writer"), f12: $(plain_cat "$REGION/f12" 2>&1)"
+
+staged_writer "$REGION/f14" printed 60000  # no background save before the exit
+plain_cat "$REGION/f14" >"$WORK/out" 2>&1 && status=0 || status=$?
+: >"$WORK/done"
+wait "$writer" || fail "writer: $(cat "$WORK/err.writer")"
+[ "$status" = 1 ] && grep -q "f14: locked by a process under cove run" "$WORK/out" &&
+  [ "$(plain_cat "$REGION/f14")" = printed ] &&
+  pass "cove fspf cat of a file whose rewrite is staged: refused (locked), then the new content" ||
+  fail "cat of a staged file: status $status, $(cat "$WORK/out") / $(plain_cat "$REGION/f14" 2>&1)"
+
+# A save that fails when this process reopens its staged file keeps the file locked: another
+# process cannot write it in between, and the rewrite is saved at exit once saves work again.
+mkfifo "$WORK/blocked" "$WORK/tried"
+crun "$PYTHON" -c "
+import os
+with open('$REGION/f15', 'w') as f:
+    f.write('first\n')
+os.mkdir('$WORK/fspf.cove-tmp')   # the fspf cannot be written while this directory is there
+try:
+    open('$REGION/f15').read()
+except OSError:
+    pass
+open('$WORK/blocked', 'w').close()
+open('$WORK/tried').read()
+os.rmdir('$WORK/fspf.cove-tmp')" 2>"$WORK/err.writer" &
+writer=$!
+cat "$WORK/blocked" >/dev/null
+out=$(COVE_COMMIT_DELAY_MS=50 crun "$PYTHON" -c "
+import errno
+try:
+    open('$REGION/f15', 'w').write('intruder\n')
+    print('written')
+except OSError as e:
+    print(errno.errorcode[e.errno])" 2>/dev/null)
+: >"$WORK/tried"
+wait "$writer" && status=0 || status=$?
+[ "$out" = EBUSY ] && [ "$status" = 0 ] && [ "$(plain_cat "$REGION/f15")" = first ] &&
+  pass "a failed save at a reopen keeps the staged file locked; saved at exit" ||
+  fail "failed save at reopen: other writer $out, status $status, f15: $(plain_cat "$REGION/f15" 2>&1) $(tail -c 300 "$WORK/err.writer")"
+
+# Without the background commit (COVE_COMMIT_DELAY_MS=0) a rewrite commits at its close.
+mkfifo "$WORK/closed"
+COVE_COMMIT_DELAY_MS=0 crun "$PYTHON" -c "
+with open('$REGION/f16', 'w') as f:
+    f.write('at close\n')
+open('$WORK/closed', 'w').close()
+open('$WORK/done').read()" 2>"$WORK/err.writer" &
+writer=$!
+cat "$WORK/closed" >/dev/null
+out=$(COVE_COMMIT_DELAY_MS=0 crun cat "$REGION/f16" 2>&1)
+: >"$WORK/done"
+wait "$writer" || fail "writer: $(cat "$WORK/err.writer")"
+[ "$out" = "at close" ] &&
+  pass "COVE_COMMIT_DELAY_MS=0: a rewrite is committed at its close" ||
+  fail "delay 0: $out"
 finish
