@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -57,15 +58,16 @@ thread_local bool t_busy_retry_pending = false;
 // when the flusher is off): for a file whose lock another process holds.
 template <typename TryOnce>
 void RetryWhileBusy(TryOnce try_once) {
+  using Clock = std::chrono::steady_clock;
   constexpr int kMaxStepMs = 20;
   const int wait_ms = CommitFlusher::Enabled() ? CommitFlusher::BusyWaitMs() : 0;
-  int waited_ms = 0;
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
   for (int step_ms = 1;; step_ms = std::min(2 * step_ms, kMaxStepMs)) {
-    bool final_try = waited_ms + step_ms > wait_ms;
+    // (A signal cuts a pause short: the deadline, not the pauses, bounds the wait.)
+    bool final_try = Clock::now() + std::chrono::milliseconds(step_ms) > deadline;
     if (try_once(final_try) || final_try) return;
     timespec pause{0, step_ms * 1000000L};
     DirectSyscall(SYS_nanosleep, &pause, nullptr);
-    waited_ms += step_ms;
   }
 }
 
@@ -388,7 +390,17 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     node->lock_fd.Reset(adopt_lock_fd);
     DirectSyscall(SYS_fcntl, adopt_lock_fd, F_SETFD, FD_CLOEXEC);
   } else if (staged_lock.valid()) {
+    // Still held unless something released it (an exec that failed after its save): taken
+    // again, so that a staged file is never written unlocked.
     node->lock_fd = std::move(staged_lock);
+    if (DirectSyscall(SYS_flock, node->lock_fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (!t_busy_retry_pending) {
+        Log(kLogError, "open %s: the file is being written by another process (EBUSY)",
+            path.c_str());
+      }
+      *error = -EBUSY;
+      return nullptr;
+    }
     node->write_locked = true;
   } else if (!lock_host(create ? LOCK_EX : LOCK_SH)) {
     if (!t_busy_retry_pending) {
@@ -623,8 +635,16 @@ Status ShieldedFiles::CommitBeforeExec() {
     Fail("commit before exec", saved);
     return first.ok() ? saved : first;
   }
-  std::lock_guard lock(unsaved_mutex_);
-  for (auto& [path, lock_fd] : unsaved_locks_) DirectSyscall(SYS_flock, lock_fd.get(), LOCK_UN);
+  {
+    // Unlocked explicitly (a forked child may share their descriptions) and closed: if the
+    // exec fails, the process goes on without them, as after any save.
+    std::lock_guard lock(unsaved_mutex_);
+    std::set<std::string> unsaved = volume_->unsaved_paths();
+    for (auto& [path, lock_fd] : unsaved_locks_) {
+      if (!unsaved.contains(path)) DirectSyscall(SYS_flock, lock_fd.get(), LOCK_UN);
+    }
+  }
+  ReleaseSavedLocks();
   return first;
 }
 
@@ -733,24 +753,29 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
 long ShieldedFiles::WaitForOtherWriters(const char* call, const std::string& path,
                                         const std::string& host, UniqueFd* held) {
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(mutex_);  // (unsaved_mutex_ inside it, as everywhere; fork holds it)
     if (nodes_.count(path) != 0) return 0;  // open here: the lock is this process's
-  }
-  {
-    std::lock_guard lock(unsaved_mutex_);
+    std::lock_guard unsaved_lock(unsaved_mutex_);
     if (unsaved_locks_.count(path) != 0) return 0;  // staged here
   }
-  long fd = RawOpen(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return 0;  // nothing to lock: the call itself reports a missing file
-  held->Reset(static_cast<int>(fd));
   bool locked = false;
   RetryWhileBusy([&](bool /*final_try*/) {
+    // A descriptor only while trying (a fork by another thread in a pause would give the
+    // child a share of the lock); O_NONBLOCK: a FIFO's open would wait for a writer.
+    long fd = RawOpen(host, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st {};
+    if (fd < 0 || DirectSyscall(SYS_fstat, fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      if (fd >= 0) DirectSyscall(SYS_close, fd);
+      locked = true;  // nothing to lock: the call itself reports a missing file
+      return true;
+    }
+    held->Reset(static_cast<int>(fd));
     locked = DirectSyscall(SYS_flock, fd, LOCK_SH | LOCK_NB) == 0;
+    if (!locked) held->Reset();
     return locked;
   });
   if (locked) return 0;
   Log(kLogError, "%s %s: the file is being written by another process (EBUSY)", call, path.c_str());
-  held->Reset();
   return -EBUSY;
 }
 
@@ -1646,7 +1671,9 @@ bool ShieldedFiles::TryRename(int olddirfd, const char* oldpath, int newdirfd, c
   UniqueFd held_from;
   UniqueFd held_to;
   if (to_where == Where::kProtectedRegion) {
-    long busy = WaitForOtherWriters("rename", from, from_host, &held_from);
+    long busy = from_where == Where::kProtectedRegion
+                    ? WaitForOtherWriters("rename", from, from_host, &held_from)
+                    : 0;
     if (busy == 0) busy = WaitForOtherWriters("rename", to, to_host, &held_to);
     if (busy < 0) {
       *result = busy;

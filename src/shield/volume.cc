@@ -169,6 +169,9 @@ Status Volume::MergeNewerLocked(const FspfTag& newer,
       continue;
     }
     rewrites_of_saved_versions_.erase(it->first);
+    // Its journal targets a generation the newer fspf may give another version of the file:
+    // it must never be replayed.
+    (void)env_->Unlink(JournalPath(it->second->host_path()));
     mine.erase(it->first);
     unsaved_.erase(it->first);
     staged_rewrite_bytes_ -= StagedRewriteBytes(*it->second);
