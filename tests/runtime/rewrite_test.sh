@@ -89,7 +89,9 @@ new 8" ] && [ "$(plain_cat "$REGION/f7")" = again ] &&
 # Another process removing, replacing or printing a file whose rewrite is staged waits for the
 # writer's save: no rewrite is lost and no file broken (the writer pauses past its commit delay
 # after `staged`, and exits once `done`).
-staged_writer() {  # staged_writer FILE CONTENT [DELAY_MS]: rewrites FILE, tells `staged`, waits for `done`
+# staged_writer FILE CONTENT [DELAY_MS]: a process under cove run rewrites FILE, says so through
+# `staged`, and exits once told through `done`.
+staged_writer() {
   mkfifo "$WORK/staged" "$WORK/done" 2>/dev/null || true
   COVE_COMMIT_DELAY_MS=${3:-200} crun "$PYTHON" -c "
 with open('$1', 'w') as f:
@@ -188,14 +190,7 @@ crun rm "$REGION/pipe" && [ ! -e "$REGION/pipe" ] &&
   pass "rm of a FIFO in a region does not block" || fail "rm of a FIFO"
 
 # Without the background commit (COVE_COMMIT_DELAY_MS=0) a rewrite commits at its close.
-mkfifo "$WORK/closed"
-COVE_COMMIT_DELAY_MS=0 crun "$PYTHON" -c "
-with open('$REGION/f16', 'w') as f:
-    f.write('at close\n')
-open('$WORK/closed', 'w').close()
-open('$WORK/done').read()" 2>"$WORK/err.writer" &
-writer=$!
-cat "$WORK/closed" >/dev/null
+staged_writer "$REGION/f16" "at close" 0
 out=$(COVE_COMMIT_DELAY_MS=0 crun cat "$REGION/f16" 2>&1)
 : >"$WORK/done"
 wait "$writer" || fail "writer: $(cat "$WORK/err.writer")"
