@@ -53,6 +53,14 @@ bool IsStrictExempt(const std::string& path) {
 // try logs the refusal.
 thread_local bool t_busy_retry_pending = false;
 
+// Logs that another process's lock refused `call` on `path` for `cause`, unless TryOpen is
+// going to try again.
+void LogBusy(const char* call, const std::string& path, const char* cause) {
+  if (!t_busy_retry_pending) Log(kLogError, "%s %s: %s", call, path.c_str(), cause);
+}
+constexpr const char* kBeingWritten = "the file is being written by another process (EBUSY)";
+constexpr const char* kCreatedAtTheSameTime = "another process created it at the same time (EBUSY)";
+
 // Runs try_once(final_try) until it returns true, pausing 1, 2, 4 ... 20 ms between tries, for
 // as long as another process's background commit may take (CommitFlusher::BusyWaitMs; once
 // when the flusher is off): for a file whose lock another process holds.
@@ -334,10 +342,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::CreateNewNodeLocked(const std::str
   if (DirectSyscall(SYS_flock, fd, LOCK_EX | LOCK_NB) != 0) {
     // Another process creating the same path took the new host file's lock first: it is that
     // process's file now.
-    if (!t_busy_retry_pending) {
-      Log(kLogError, "create %s: another process created it at the same time (EBUSY)",
-          path.c_str());
-    }
+    LogBusy("create", path, kCreatedAtTheSameTime);
     *error = -EBUSY;
     return nullptr;
   }
@@ -389,25 +394,22 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   if (adopt_lock_fd >= 0) {
     node->lock_fd.Reset(adopt_lock_fd);
     DirectSyscall(SYS_fcntl, adopt_lock_fd, F_SETFD, FD_CLOEXEC);
-  } else if (staged_lock.valid()) {
-    // Still held unless something released it (an exec that failed after its save): taken
-    // again, so that a staged file is never written unlocked.
-    node->lock_fd = std::move(staged_lock);
-    if (DirectSyscall(SYS_flock, node->lock_fd.get(), LOCK_EX | LOCK_NB) != 0) {
-      if (!t_busy_retry_pending) {
-        Log(kLogError, "open %s: the file is being written by another process (EBUSY)",
-            path.c_str());
-      }
+  } else {
+    bool locked = false;
+    if (staged_lock.valid()) {
+      // Still held unless something released it (an exec that failed after its save): taken
+      // again, so that a staged file is never written unlocked.
+      node->lock_fd = std::move(staged_lock);
+      locked = DirectSyscall(SYS_flock, node->lock_fd.get(), LOCK_EX | LOCK_NB) == 0;
+      node->write_locked = locked;
+    } else {
+      locked = lock_host(create ? LOCK_EX : LOCK_SH);
+    }
+    if (!locked) {
+      LogBusy("open", path, kBeingWritten);
       *error = -EBUSY;
       return nullptr;
     }
-    node->write_locked = true;
-  } else if (!lock_host(create ? LOCK_EX : LOCK_SH)) {
-    if (!t_busy_retry_pending) {
-      Log(kLogError, "open %s: the file is being written by another process (EBUSY)", path.c_str());
-    }
-    *error = -EBUSY;
-    return nullptr;
   }
   // An existing file is read through a duplicate of the lock descriptor (dup is cheaper than a
   // second open by path, and it is the very file that was locked).
@@ -434,10 +436,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   }
   node->file = std::move(file).value();
   if (create && !lock_host(LOCK_EX)) {  // the host file did not exist before
-    if (!t_busy_retry_pending) {
-      Log(kLogError, "create %s: another process created it at the same time (EBUSY)",
-          path.c_str());
-    }
+    LogBusy("create", path, kCreatedAtTheSameTime);
     *error = -EBUSY;
     return nullptr;
   }
@@ -512,10 +511,7 @@ long ShieldedFiles::EnsureWriterLocked(ProtectedNode& node) {
   if (node.write_locked || !node.lock_fd.valid()) return 0;
   long r = DirectSyscall(SYS_flock, node.lock_fd.get(), LOCK_EX | LOCK_NB);
   if (r == -EWOULDBLOCK) {
-    if (!t_busy_retry_pending) {
-      Log(kLogError, "write %s: another process has the file open (EBUSY): one writer at a time",
-          node.path.c_str());
-    }
+    LogBusy("write", node.path, "another process has the file open (EBUSY): one writer at a time");
     return -EBUSY;
   }
   node.write_locked = true;
@@ -775,7 +771,7 @@ long ShieldedFiles::WaitForOtherWriters(const char* call, const std::string& pat
     return locked;
   });
   if (locked) return 0;
-  Log(kLogError, "%s %s: the file is being written by another process (EBUSY)", call, path.c_str());
+  Log(kLogError, "%s %s: %s", call, path.c_str(), kBeingWritten);
   return -EBUSY;
 }
 

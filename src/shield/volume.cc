@@ -130,10 +130,9 @@ void Volume::FinishStagedRewritesLocked() {
   if (staged_rewrites_.empty()) return;
   auto staged = std::move(staged_rewrites_);
   staged_rewrites_.clear();
-  rewrites_of_saved_versions_.clear();
-  staged_rewrite_bytes_ = 0;
   std::set<std::string> dirs;
-  for (auto& [path, file] : staged) {
+  for (auto& [path, rewrite] : staged) {
+    std::unique_ptr<ProtectedFile>& file = rewrite.file;
     if (file->ApplyCommit(/*sync=*/false).ok()) {
       dirs.insert(ParentDirectory(file->host_path()));
     } else {
@@ -141,8 +140,8 @@ void Volume::FinishStagedRewritesLocked() {
     }
   }
   if (!env_->SyncFilesystems(dirs).ok()) return;  // every journal stays
-  for (auto& [path, file] : staged) {
-    if (file) (void)file->FinishCommit();  // a failure: the journal stays, as above
+  for (auto& [path, rewrite] : staged) {
+    if (rewrite.file) (void)rewrite.file->FinishCommit();  // a failure: the journal stays
   }
 }
 
@@ -161,20 +160,19 @@ Status Volume::MergeNewerLocked(const FspfTag& newer,
   // (A rewrite of a file this process staged new and has not saved yet rests on nothing the
   // other process can have seen.)
   for (auto it = staged_rewrites_.begin(); it != staged_rewrites_.end();) {
+    const ProtectedFile& file = *it->second.file;
     auto newer_entry = loaded.fspf.files.find(it->first);
-    if (!rewrites_of_saved_versions_.contains(it->first) ||
-        (newer_entry != loaded.fspf.files.end() && newer_entry->second.id == it->second->id() &&
-         newer_entry->second.generation == it->second->generation())) {
+    if (!it->second.of_saved_version ||
+        (newer_entry != loaded.fspf.files.end() && newer_entry->second.id == file.id() &&
+         newer_entry->second.generation == file.generation())) {
       ++it;
       continue;
     }
-    rewrites_of_saved_versions_.erase(it->first);
     // Its journal targets a generation the newer fspf may give another version of the file:
     // it must never be replayed.
-    (void)env_->Unlink(JournalPath(it->second->host_path()));
+    (void)env_->Unlink(JournalPath(file.host_path()));
     mine.erase(it->first);
     unsaved_.erase(it->first);
-    staged_rewrite_bytes_ -= StagedRewriteBytes(*it->second);
     lost_rewrites_.push_back(it->first);
     it = staged_rewrites_.erase(it);
   }
@@ -389,11 +387,10 @@ Status Volume::StageRewrite(std::unique_ptr<ProtectedFile>& file) {
   COVE_ASSIGN_OR_RETURN(FileEntry entry, file->PrepareCommit(/*sync=*/false));
   std::string path = entry.path;
   fspf_.files[path] = std::move(entry);
-  if (!unsaved_.contains(path)) rewrites_of_saved_versions_.insert(path);
+  bool of_saved_version = !unsaved_.contains(path);
   unsaved_.insert(path);
   unsynced_dirs_.insert(ParentDirectory(file->host_path()));
-  staged_rewrite_bytes_ += StagedRewriteBytes(*file);
-  staged_rewrites_[path] = std::move(file);
+  staged_rewrites_[path] = {std::move(file), of_saved_version};
   return Status::Ok();
 }
 
@@ -409,7 +406,9 @@ size_t Volume::staged_rewrite_count() const {
 
 uint64_t Volume::staged_rewrite_bytes() const {
   std::lock_guard lock(mutex_);
-  return staged_rewrite_bytes_;
+  uint64_t bytes = 0;
+  for (const auto& [path, rewrite] : staged_rewrites_) bytes += 2 * rewrite.file->size();
+  return bytes;
 }
 
 size_t Volume::file_count() const {
@@ -440,11 +439,7 @@ Status Volume::Reload(const FspfTag& expected) {
 
 bool Volume::ForgetFileInMemory(const std::string& path) {
   std::lock_guard lock(mutex_);
-  if (auto staged = staged_rewrites_.find(path); staged != staged_rewrites_.end()) {
-    staged_rewrite_bytes_ -= StagedRewriteBytes(*staged->second);
-    staged_rewrites_.erase(staged);  // its host file is gone (the caller's reason to forget)
-    rewrites_of_saved_versions_.erase(path);
-  }
+  staged_rewrites_.erase(path);  // its host file is gone (the caller's reason to forget)
   unsaved_.erase(path);
   return fspf_.files.erase(path) != 0;
 }

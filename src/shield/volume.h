@@ -188,12 +188,13 @@ class Volume final : public FileCommitter {
   // Host directories of staged files whose chunks were written without fsync.
   std::set<std::string> unsynced_dirs_;
   // Staged rewrites (StageRewrite): prepared, their entries in fspf_, journals not applied.
-  std::map<std::string, std::unique_ptr<ProtectedFile>> staged_rewrites_;
-  uint64_t staged_rewrite_bytes_ = 0;
-  // Staged rewrites of a version the fspf on disk records (not of a new file staged before).
-  std::set<std::string> rewrites_of_saved_versions_;
+  struct StagedRewrite {
+    std::unique_ptr<ProtectedFile> file;
+    // It rewrites a version the fspf on disk records (not a new file staged before the save).
+    bool of_saved_version = false;
+  };
+  std::map<std::string, StagedRewrite> staged_rewrites_;
   std::vector<std::string> lost_rewrites_;
-  static uint64_t StagedRewriteBytes(const ProtectedFile& file) { return 2 * file.size(); }
   mutable std::mutex mutex_;
 };
 
