@@ -279,10 +279,21 @@ int RunCat(const FspfAccess& access, const std::string& file, const std::string&
   if (!volume.ok()) return Fail(volume.status());
   auto resolved = ResolveFileToCat(**volume, file, host);
   if (!resolved.ok()) return Fail(resolved.status());
-  const shield::FileEntry* entry = (*volume)->FindFile(resolved->first);
-  shield::FileEntry copy = *entry;
   auto held = LockForReading(resolved->second);
   if (!held.ok()) return Fail(held.status());
+  // The fspf is read again now that the file is held: a save that finished before the lock was
+  // taken may have recorded a newer version of the file than the first read knew.
+  volume = OpenVolume(access);
+  if (!volume.ok()) {
+    return Fail(volume.status().WithContext(
+        "fspf read again once the file was locked (a process under cove run may have just "
+        "saved it: try again with the current tag)"));
+  }
+  const shield::FileEntry* entry = (*volume)->FindFile(resolved->first);
+  if (entry == nullptr) {
+    return Fail(NotFound(resolved->first + ": removed from the fspf while cat waited"));
+  }
+  shield::FileEntry copy = *entry;
   auto protected_file = shield::ProtectedFile::Open(Env::Default(), resolved->second, copy, false);
   if (!protected_file.ok()) return Fail(protected_file.status());
   std::vector<uint8_t> buffer(1 << 20);

@@ -59,6 +59,8 @@ void LogBusy(const char* call, const std::string& path, const char* cause) {
   if (!t_busy_retry_pending) Log(kLogError, "%s %s: %s", call, path.c_str(), cause);
 }
 constexpr const char* kBeingWritten = "the file is being written by another process (EBUSY)";
+constexpr const char* kOpenElsewhere =
+    "another process has the file open (EBUSY): one writer at a time";
 constexpr const char* kCreatedAtTheSameTime = "another process created it at the same time (EBUSY)";
 
 // Runs try_once(final_try) until it returns true, pausing 1, 2, 4 ... 20 ms between tries, for
@@ -366,7 +368,9 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::CreateNewNodeLocked(const std::str
 }
 
 std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& path, bool create,
-                                                             long* error, int adopt_lock_fd) {
+                                                             long* error, int adopt_lock_fd,
+                                                             bool for_truncation,
+                                                             bool* host_writable) {
   auto node = std::make_shared<ProtectedNode>();
   node->path = path;
   std::string host = volume_->HostPathFor(path);
@@ -384,6 +388,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     return DirectSyscall(SYS_flock, node->lock_fd.get(), operation | LOCK_NB) != -EWOULDBLOCK;
   };
   UniqueFd staged_lock;  // this process staged the file: it already holds the exclusive lock
+  bool took_staged_lock = false;
   {
     std::lock_guard lock(unsaved_mutex_);
     if (auto it = unsaved_locks_.find(path); it != unsaved_locks_.end()) {
@@ -402,15 +407,32 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
       node->lock_fd = std::move(staged_lock);
       locked = DirectSyscall(SYS_flock, node->lock_fd.get(), LOCK_EX | LOCK_NB) == 0;
       node->write_locked = locked;
+      took_staged_lock = locked;
     } else {
-      locked = lock_host(create ? LOCK_EX : LOCK_SH);
+      if (for_truncation) {
+        // A file the program may not write (mode 0444, another owner's) is refused as the
+        // kernel would, before its lock is taken (which would keep others out meanwhile).
+        long fd = RawOpen(host, O_RDWR | O_CLOEXEC);
+        if (fd == -EACCES) {
+          *error = -EACCES;
+          return nullptr;
+        }
+        if (fd >= 0) {
+          node->lock_fd.Reset(static_cast<int>(fd));
+          lock_fd_writable = true;
+        }
+      }
+      bool exclusive = create || for_truncation;
+      locked = lock_host(exclusive ? LOCK_EX : LOCK_SH);
+      node->write_locked = locked && for_truncation && node->lock_fd.valid();
     }
     if (!locked) {
-      LogBusy("open", path, kBeingWritten);
+      LogBusy("open", path, for_truncation ? kOpenElsewhere : kBeingWritten);
       *error = -EBUSY;
       return nullptr;
     }
   }
+  if (host_writable != nullptr) *host_writable = lock_fd_writable;
   // An existing file is read through a duplicate of the lock descriptor (dup is cheaper than a
   // second open by path, and it is the very file that was locked).
   UniqueFd host_fd;
@@ -424,7 +446,8 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   if (!file.ok() && !create && ErrnoOf(file.status()) == EACCES) {
     file = volume_->OpenFile(path, false);  // a read-only host file
   }
-  if (node->write_locked) ReleaseSavedLocks();  // that save may have saved the other ones
+  // The save of a staged rewrite of this path (in OpenFile) saved the other staged files too.
+  if (took_staged_lock) ReleaseSavedLocks();
   if (!file.ok()) {
     *error = Fail(create ? "create" : "open", file.status());
     if (node->write_locked && volume_->unsaved_paths().contains(path)) {
@@ -511,7 +534,7 @@ long ShieldedFiles::EnsureWriterLocked(ProtectedNode& node) {
   if (node.write_locked || !node.lock_fd.valid()) return 0;
   long r = DirectSyscall(SYS_flock, node.lock_fd.get(), LOCK_EX | LOCK_NB);
   if (r == -EWOULDBLOCK) {
-    LogBusy("write", node.path, "another process has the file open (EBUSY): one writer at a time");
+    LogBusy("write", node.path, kOpenElsewhere);
     return -EBUSY;
   }
   node.write_locked = true;
@@ -836,15 +859,10 @@ void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& hos
       *result = -ENOTDIR;
       return;
     }
-    // The host file's permission bits are the file's: one the program may not write (mode
-    // 444, another owner's) is refused as the kernel would, before any write is accepted
-    // that no commit could store.
-    if (writable && DirectSyscall(SYS_faccessat, AT_FDCWD, host.c_str(), W_OK) == -EACCES) {
-      *result = -EACCES;
-      return;
-    }
+    bool host_writable = false;  // the host file was just opened for writing here
+    bool truncates = writable && (flags & O_TRUNC) != 0;
     if (!node) {
-      node = OpenNodeLocked(abs, false, result);
+      node = OpenNodeLocked(abs, false, result, -1, truncates, &host_writable);
       if (!node && *result == -ENOENT && writable && (flags & O_CREAT) && (flags & O_TRUNC)) {
         // The host file was deleted outside cove, and the program discards the content anyway:
         // it gets a new, empty file, which replaces the stale entry at its first commit.
@@ -854,10 +872,20 @@ void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& hos
         volume_->ForgetFileInMemory(abs);
         *result = 0;
         node = CreateNewNodeLocked(abs, mode, result);
+        host_writable = true;  // created here, read-write
       }
       if (!node) return;
     }
-    if (writable && (flags & O_TRUNC)) {
+    // The host file's permission bits are the file's: one the program may not write (mode
+    // 444, another owner's) is refused as the kernel would, before any write is accepted
+    // that no commit could store.
+    if (writable && !host_writable &&
+        DirectSyscall(SYS_faccessat, AT_FDCWD, host.c_str(), W_OK) == -EACCES) {
+      if (node->fd_refs == 0) nodes_.erase(abs);
+      *result = -EACCES;
+      return;
+    }
+    if (truncates) {
       std::lock_guard node_lock(node->mutex);
       *result = 0;
       long locked = EnsureWriterLocked(*node);

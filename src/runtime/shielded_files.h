@@ -243,9 +243,12 @@ class ShieldedFiles {
   Where Classify(const std::string& path) const;
   bool DenyIfStrict(const char* call, const std::string& path, long* result) const;
   // adopt_lock_fd: a lock descriptor inherited across exec, whose flock (shared with the
-  // parent) is the family's: used as is instead of taking a new lock.
+  // parent) is the family's: used as is instead of taking a new lock. for_truncation: an open
+  // with O_TRUNC for writing, which takes the writer lock at once. *host_writable (optional)
+  // tells whether the host file was opened for writing here (the program may write it).
   std::shared_ptr<ProtectedNode> OpenNodeLocked(const std::string& path, bool create, long* error,
-                                                int adopt_lock_fd = -1);
+                                                int adopt_lock_fd = -1, bool for_truncation = false,
+                                                bool* host_writable = nullptr);
   // The usual create: the host file does not exist yet and is created with O_EXCL on one
   // descriptor that is both the lock and the file (-EEXIST in *error when it exists: the caller
   // takes OpenNodeLocked's general path then).

@@ -130,6 +130,7 @@ void Volume::FinishStagedRewritesLocked() {
   if (staged_rewrites_.empty()) return;
   auto staged = std::move(staged_rewrites_);
   staged_rewrites_.clear();
+  staged_rewrite_bytes_ = 0;
   std::set<std::string> dirs;
   for (auto& [path, rewrite] : staged) {
     std::unique_ptr<ProtectedFile>& file = rewrite.file;
@@ -174,7 +175,7 @@ Status Volume::MergeNewerLocked(const FspfTag& newer,
     mine.erase(it->first);
     unsaved_.erase(it->first);
     lost_rewrites_.push_back(it->first);
-    it = staged_rewrites_.erase(it);
+    it = EraseStagedRewriteLocked(it);
   }
   for (const std::string& path : mine) {
     auto entry = fspf_.files.find(path);
@@ -390,6 +391,7 @@ Status Volume::StageRewrite(std::unique_ptr<ProtectedFile>& file) {
   bool of_saved_version = !unsaved_.contains(path);
   unsaved_.insert(path);
   unsynced_dirs_.insert(ParentDirectory(file->host_path()));
+  staged_rewrite_bytes_ += StagedRewriteBytes(*file);
   staged_rewrites_[path] = {std::move(file), of_saved_version};
   return Status::Ok();
 }
@@ -406,9 +408,16 @@ size_t Volume::staged_rewrite_count() const {
 
 uint64_t Volume::staged_rewrite_bytes() const {
   std::lock_guard lock(mutex_);
-  uint64_t bytes = 0;
-  for (const auto& [path, rewrite] : staged_rewrites_) bytes += 2 * rewrite.file->size();
-  return bytes;
+  return staged_rewrite_bytes_;
+}
+
+uint64_t Volume::StagedRewriteBytes(const ProtectedFile& file) {
+  return 2 * file.size();
+}
+
+Volume::StagedRewriteMap::iterator Volume::EraseStagedRewriteLocked(StagedRewriteMap::iterator it) {
+  staged_rewrite_bytes_ -= StagedRewriteBytes(*it->second.file);
+  return staged_rewrites_.erase(it);
 }
 
 size_t Volume::file_count() const {
@@ -439,7 +448,10 @@ Status Volume::Reload(const FspfTag& expected) {
 
 bool Volume::ForgetFileInMemory(const std::string& path) {
   std::lock_guard lock(mutex_);
-  staged_rewrites_.erase(path);  // its host file is gone (the caller's reason to forget)
+  // Its host file is gone (the caller's reason to forget).
+  if (auto it = staged_rewrites_.find(path); it != staged_rewrites_.end()) {
+    EraseStagedRewriteLocked(it);
+  }
   unsaved_.erase(path);
   return fspf_.files.erase(path) != 0;
 }

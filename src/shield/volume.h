@@ -193,7 +193,13 @@ class Volume final : public FileCommitter {
     // It rewrites a version the fspf on disk records (not a new file staged before the save).
     bool of_saved_version = false;
   };
-  std::map<std::string, StagedRewrite> staged_rewrites_;
+  using StagedRewriteMap = std::map<std::string, StagedRewrite>;
+  static uint64_t StagedRewriteBytes(const ProtectedFile& file);
+  StagedRewriteMap::iterator EraseStagedRewriteLocked(StagedRewriteMap::iterator it);
+  StagedRewriteMap staged_rewrites_;
+  // Memory the staged rewrites stand for (2 x each file's size: chunks and journal), kept with
+  // the map by StageRewrite and EraseStagedRewriteLocked: the runtime asks at every close.
+  uint64_t staged_rewrite_bytes_ = 0;
   std::vector<std::string> lost_rewrites_;
   mutable std::mutex mutex_;
 };

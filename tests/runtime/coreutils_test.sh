@@ -115,10 +115,11 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
   chmod 444 "$U/r/ro" && chown -R nobody:nogroup "$U" && chmod 755 "$U"
   out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups env COVE_RUNTIME="$COVE_RUNTIME" \
     "$COVE" run --fspf "$U/fspf" --key "$ukey" --tag-file "$U/tag" -- sh -c \
-    "{ echo more >> '$U/r/ro'; } 2>/dev/null; echo \$?; cat '$U/r/ro'; echo new >> '$U/r/rw'; cat '$U/r/rw'" 2>&1)
+    "{ echo more >> '$U/r/ro'; } 2>/dev/null; echo \$?; { echo over > '$U/r/ro'; } 2>/dev/null;
+     echo \$?; cat '$U/r/ro'; echo new >> '$U/r/rw'; cat '$U/r/rw'" 2>&1)
   rm -rf "$U"
-  [ "$out" = "$(printf '2\norig\norig\nnew')" ] &&
-    pass "a protected file the user may not write is refused at open (EACCES)" ||
+  [ "$out" = "$(printf '2\n2\norig\norig\nnew')" ] &&
+    pass "a protected file the user may not write is refused at open (EACCES), with O_TRUNC too" ||
     fail "read-only protected file as nobody: $out"
 fi
 
