@@ -1,6 +1,11 @@
 // `cove run [options] -- PROGRAM [ARGS...]`: runs an unmodified dynamically linked program with
 // libcove-runtime.so preloaded, passing the options as SCONE_* variables; the exit code is
 // the program's.
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +16,7 @@
 #include <iostream>
 
 #include "cli/command_registry.h"
+#include "common/executable_format.h"
 
 #ifndef COVE_RUNTIME_BUILD_PATH
 #define COVE_RUNTIME_BUILD_PATH ""
@@ -34,8 +40,11 @@ struct RunOptions {
 // libcove-runtime.so: $COVE_RUNTIME, then beside the cove binary (build tree and install
 // layouts), then the paths compiled in.
 std::string FindRuntime() {
-  if (const char* env = std::getenv("COVE_RUNTIME"); env != nullptr && env[0] != '\0') return env;
   std::error_code ec;
+  if (const char* env = std::getenv("COVE_RUNTIME"); env != nullptr && env[0] != '\0') {
+    // Absolute: children that change directory preload it too.
+    return fs::absolute(env, ec).string();
+  }
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   std::vector<fs::path> candidates;
   if (!ec) {
@@ -52,6 +61,76 @@ std::string FindRuntime() {
   return "";
 }
 
+// The file execvp would run for `program`: itself when it names a path, else the first
+// executable regular file of that name in $PATH (empty when there is none: execvp reports it).
+std::string ResolveProgram(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/bin:/usr/bin";  // execvp's default
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+    struct stat st {};
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+long LibcReadAt(int fd, uint64_t offset, void* buffer, size_t size) {
+  return pread(fd, buffer, size, static_cast<off_t>(offset));
+}
+long LibcOpenForReading(const char* path) {
+  return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+}
+void LibcClose(int fd) {
+  close(fd);
+}
+bool LibcRunsInSecureMode(int fd) {
+  struct stat st {};
+  struct statvfs fs {};
+  if (fstat(fd, &st) != 0) return false;
+  bool nosuid = fstatvfs(fd, &fs) == 0 && (fs.f_flag & ST_NOSUID) != 0;
+  bool caps = fgetxattr(fd, "security.capability", nullptr, 0) > 0;
+  ExecCredentials caller;
+  uid_t suid = 0;
+  gid_t sgid = 0;
+  getresuid(&caller.ruid, &caller.euid, &suid);
+  getresgid(&caller.rgid, &caller.egid, &sgid);
+  caller.no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+  return RunsInSecureMode(st.st_mode, st.st_uid, st.st_gid, nosuid, caps, caller);
+}
+
+// An error message when `program` would run without the runtime (static, another ELF class or
+// machine, set-user-ID and the like, or a script whose interpreter is one of these): LD_PRELOAD
+// would be ignored, so the program would run unshielded, reading ciphertext and writing plaintext
+// into protected regions. Empty when it may run (or when it cannot be read: execvp reports what is
+// wrong).
+std::string UnshieldedProgramError(const std::string& program) {
+  std::string file = ResolveProgram(program);
+  if (file.empty()) return "";
+  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0 && errno == EACCES) {
+    return file +
+           ": not readable, so cove cannot check that its runtime can be loaded into it "
+           "(it would run unshielded if it cannot): make it readable";
+  }
+  if (fd < 0) return "";
+  static constexpr ExecutableFileOps kOps{LibcReadAt, LibcOpenForReading, LibcClose,
+                                          LibcRunsInSecureMode};
+  char interpreter[kMaxShebangLine];
+  ExecutableKind kind = ResolveExecutable(kOps, fd, interpreter, sizeof(interpreter));
+  close(fd);
+  if (!RunsUnshielded(kind)) return "";
+  std::string culprit = interpreter[0] != '\0' ? file + ": its interpreter " + interpreter : file;
+  return culprit + ": " + DescribeRefusedExecutable(kind);
+}
+
 void SetIfGiven(const char* name, const std::string& value) {
   if (!value.empty()) setenv(name, value.c_str(), 1);
 }
@@ -60,6 +139,10 @@ int Run(RunOptions& options) {
   if (options.command.empty()) {
     std::cerr << "cove run: error: no PROGRAM given (cove run [options] -- PROGRAM ARGS...)\n";
     return 2;
+  }
+  if (std::string error = UnshieldedProgramError(options.command[0]); !error.empty()) {
+    std::cerr << "cove run: error: " << error << "\n";
+    return 126;
   }
   std::string runtime = FindRuntime();
   if (runtime.empty()) {

@@ -19,6 +19,7 @@
 
 #include "runtime/commit_flusher.h"
 #include "runtime/direct_syscall.h"
+#include "runtime/exec_policy.h"
 #include "runtime/next_symbol.h"
 #include "runtime/runtime_init.h"
 #include "runtime/runtime_log.h"
@@ -40,24 +41,57 @@ constexpr char kTagName[] = "SCONE_FSPF_TAG=";
 
 constexpr char kInheritedName[] = "COVE_INHERITED_FDS=";
 
-// envp with SCONE_FSPF_TAG replaced by (or extended with) the current tag and
-// COVE_INHERITED_FDS set to `inherited` (when not null), in `out` which has room for count + 3
-// entries.
-char* const* PatchEnvironment(char* const envp[], char** out, const char* inherited = nullptr) {
+constexpr char kPreloadName[] = "LD_PRELOAD=";
+
+// Entries PatchEnvironment may add to an environment of `count` entries (the tag, LD_PRELOAD,
+// COVE_INHERITED_FDS, the carried configuration), and the terminating null.
+size_t PatchedCapacity(size_t count) {
+  return count + 4 + CarriedEnvCount();
+}
+
+bool HasName(char* const* entries, size_t count, const char* entry) {
+  size_t name = std::strcspn(entry, "=") + 1;  // "NAME="
+  for (size_t i = 0; i < count; ++i) {
+    if (std::strncmp(entries[i], entry, name) == 0) return true;
+  }
+  return false;
+}
+
+// envp for a child, in `out` (PatchedCapacity entries): SCONE_FSPF_TAG replaced by (or
+// extended with) the current tag, COVE_INHERITED_FDS set to `inherited` (when not null), and,
+// while a volume is open, the runtime's own configuration where envp lacks it (exec_policy.h):
+// LD_PRELOAD with this library, the SCONE_* and COVE_* entries the process started with.
+// `preload` holds a rewritten LD_PRELOAD entry.
+char* const* PatchEnvironment(char* const envp[], char** out, std::string& preload,
+                              const char* inherited = nullptr) {
   const char* tag = CurrentTagEnvEntry();
-  if ((tag == nullptr && inherited == nullptr) || envp == nullptr) return envp;
-  size_t n = 0, kept = 0;
+  bool carry = ExecPolicyActive();
+  if (tag == nullptr && inherited == nullptr && !carry) return envp;
+  size_t kept = 0;
   bool replaced = false;
-  for (; envp[n] != nullptr; ++n) {
+  bool has_preload = false;
+  for (size_t n = 0; envp != nullptr && envp[n] != nullptr; ++n) {
     if (strncmp(envp[n], kInheritedName, sizeof(kInheritedName) - 1) == 0) continue;
     if (tag != nullptr && strncmp(envp[n], kTagName, sizeof(kTagName) - 1) == 0) {
       out[kept++] = const_cast<char*>(tag);
       replaced = true;
+    } else if (carry && strncmp(envp[n], kPreloadName, sizeof(kPreloadName) - 1) == 0) {
+      out[kept++] = const_cast<char*>(PreloadEntryWithRuntime(envp[n], preload));
+      has_preload = true;
     } else {
       out[kept++] = envp[n];
     }
   }
   if (tag != nullptr && !replaced) out[kept++] = const_cast<char*>(tag);
+  if (carry) {
+    if (!has_preload && RuntimePreloadEntry() != nullptr) {
+      out[kept++] = const_cast<char*>(RuntimePreloadEntry());
+    }
+    for (size_t i = 0; i < CarriedEnvCount(); ++i) {
+      if (!HasName(out, kept, CarriedEnvEntry(i)))
+        out[kept++] = const_cast<char*>(CarriedEnvEntry(i));
+    }
+  }
   if (inherited != nullptr) out[kept++] = const_cast<char*>(inherited);
   out[kept] = nullptr;
   return out;
@@ -94,13 +128,17 @@ char* const* cove::runtime::EnvironmentForExec(char* const envp[]) {
   // Until the exec: kept per thread and reused by the thread's next exec (execvp tries each
   // PATH directory in turn).
   static thread_local std::string inherited_storage;
+  static thread_local std::string preload_storage;
   static thread_local std::vector<char*> patched;
   const char* inherited = InheritedEntry(inherited_storage);
-  patched.resize(CountEntries(envp) + 3);
-  return PatchEnvironment(envp, patched.data(), inherited);
+  patched.resize(PatchedCapacity(CountEntries(envp)));
+  return PatchEnvironment(envp, patched.data(), preload_storage, inherited);
 }
 
 COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+  if (long refused = RefuseUnshieldedExec(AT_FDCWD, path, 0); refused != 0) {
+    return static_cast<int>(ToLibcResult(refused));
+  }
   CommitBeforeExec();
   long r = DirectSyscall(SYS_execve, path, argv, EnvironmentForExec(envp));
   CommitFlusher::Resume();  // the exec failed: this program goes on
@@ -109,6 +147,9 @@ COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[])
 
 COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[],
                          int flags) {
+  if (long refused = RefuseUnshieldedExec(dirfd, path, flags); refused != 0) {
+    return static_cast<int>(ToLibcResult(refused));
+  }
   CommitBeforeExec();
   long r = DirectSyscall(SYS_execveat, dirfd, path, argv, EnvironmentForExec(envp), flags);
   CommitFlusher::Resume();  // the exec failed: this program goes on
@@ -124,9 +165,15 @@ COVE_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file
   using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*,
                           const posix_spawnattr_t*, char* const[], char* const[]);
   static SpawnFn real = NextSymbol<SpawnFn>("posix_spawn");
+  // (The child's execve is checked again through the syscall trap; this covers a process
+  // without it.)
+  if (long refused = RefuseUnshieldedExec(AT_FDCWD, path, 0); refused != 0) {
+    return static_cast<int>(-refused);
+  }
   CommitBeforeChild();
-  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 2) * sizeof(char*)));
-  return real(pid, path, actions, attr, argv, PatchEnvironment(envp, patched));
+  char** patched = static_cast<char**>(alloca(PatchedCapacity(CountEntries(envp)) * sizeof(char*)));
+  std::string preload;
+  return real(pid, path, actions, attr, argv, PatchEnvironment(envp, patched, preload));
 }
 
 COVE_EXPORT int posix_spawnp(pid_t* pid, const char* file,
@@ -136,9 +183,15 @@ COVE_EXPORT int posix_spawnp(pid_t* pid, const char* file,
   using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*,
                           const posix_spawnattr_t*, char* const[], char* const[]);
   static SpawnFn real = NextSymbol<SpawnFn>("posix_spawnp");
+  if (long refused =
+          std::strchr(file, '/') != nullptr ? RefuseUnshieldedExec(AT_FDCWD, file, 0) : 0;
+      refused != 0) {
+    return static_cast<int>(-refused);
+  }
   CommitBeforeChild();
-  char** patched = static_cast<char**>(alloca((CountEntries(envp) + 2) * sizeof(char*)));
-  return real(pid, file, actions, attr, argv, PatchEnvironment(envp, patched));
+  char** patched = static_cast<char**>(alloca(PatchedCapacity(CountEntries(envp)) * sizeof(char*)));
+  std::string preload;
+  return real(pid, file, actions, attr, argv, PatchEnvironment(envp, patched, preload));
 }
 
 COVE_EXPORT int system(const char* command) {

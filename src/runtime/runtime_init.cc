@@ -19,6 +19,7 @@
 #include "common/hex.h"
 #include "runtime/commit_flusher.h"
 #include "runtime/direct_syscall.h"
+#include "runtime/exec_policy.h"
 #include "runtime/raw_syscall_env.h"
 #include "runtime/runtime_log.h"
 #include "runtime/shielded_files.h"
@@ -357,6 +358,7 @@ __attribute__((constructor)) void StartRuntime() {
       putenv(g_tag_env);  // children inherit the current tag (updated in place)
     }
     ShieldedFiles::SetInstance(files);
+    CaptureExecConfiguration();  // children stay shielded (exec_policy.h)
     if (const char* inherited = getenv("COVE_INHERITED_FDS"); inherited != nullptr) {
       files->AdoptInherited(inherited);
       unsetenv("COVE_INHERITED_FDS");

@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 
 #include "runtime/direct_syscall.h"
+#include "runtime/exec_policy.h"
 #include "runtime/runtime_init.h"
 #include "runtime/shielded_files.h"
 
@@ -164,7 +165,14 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       // as Python's subprocess) exec through the raw syscall, not the interposed execve: the
       // new image loads the fspf from disk, so staged and buffered files must be committed
       // first, and it is given the environment the interposed execve gives (the protected
-      // descriptors it inherits, the current tag).
+      // descriptors it inherits, the current tag). A program that would run unshielded is
+      // refused first (exec_policy.h).
+      long refused = nr == SYS_execve ? RefuseUnshieldedExec(AT_FDCWD, str(0), 0)
+                                      : RefuseUnshieldedExec(fd(0), str(1), fd(4));
+      if (refused != 0) {
+        *result = refused;
+        return true;
+      }
       (void)files->CommitBeforeExec();
       int envp = nr == SYS_execve ? 2 : 3;
       args[envp] =

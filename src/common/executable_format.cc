@@ -1,0 +1,191 @@
+// ClassifyExecutable: the ELF header, program headers and (for the loader) dynamic section
+// (elf(5)), or a `#!` line as the kernel's binfmt_script parses it; RunsInSecureMode: the rule
+// of the kernel's commoncap (cap_bprm_creds_from_file) for AT_SECURE.
+#include "common/executable_format.h"
+
+#include <elf.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+namespace cove {
+namespace {
+
+#if defined(__x86_64__)
+constexpr uint16_t kThisMachine = EM_X86_64;
+#elif defined(__aarch64__)
+constexpr uint16_t kThisMachine = EM_AARCH64;
+#else
+#error "unsupported architecture"
+#endif
+
+// A PT_LOAD segment: where a virtual address lies in the file.
+struct LoadSegment {
+  uint64_t vaddr = 0, offset = 0, filesz = 0;
+};
+
+// Whether the ELF's dynamic section names it "ld-linux*" or "ld64.so*" (DT_SONAME): the dynamic
+// loader itself, which has no PT_INTERP but runs the program it is given with LD_PRELOAD
+// honoured (`/lib64/ld-linux-x86-64.so.2 PROGRAM`, or a copy of it bundled with an application).
+bool IsDynamicLoader(const ExecutableFileOps& ops, int fd, const Elf64_Phdr& dynamic,
+                     const LoadSegment* loads, size_t load_count) {
+  constexpr uint64_t kMaxEntries = 512;
+  uint64_t strtab = 0, soname = 0;
+  bool has_strtab = false, has_soname = false;
+  uint64_t entries = dynamic.p_filesz / sizeof(Elf64_Dyn);
+  for (uint64_t i = 0; i < entries && i < kMaxEntries; ++i) {
+    Elf64_Dyn entry;
+    if (ops.read_at(fd, dynamic.p_offset + i * sizeof(entry), &entry, sizeof(entry)) !=
+        static_cast<long>(sizeof(entry))) {
+      return false;
+    }
+    if (entry.d_tag == DT_NULL) break;
+    if (entry.d_tag == DT_STRTAB) {
+      strtab = entry.d_un.d_ptr;
+      has_strtab = true;
+    } else if (entry.d_tag == DT_SONAME) {
+      soname = entry.d_un.d_val;
+      has_soname = true;
+    }
+  }
+  if (!has_strtab || !has_soname) return false;
+  for (size_t i = 0; i < load_count; ++i) {  // DT_STRTAB is an address: its file offset
+    const LoadSegment& load = loads[i];
+    if (strtab < load.vaddr || strtab - load.vaddr >= load.filesz) continue;
+    char name[16] = {};
+    long got =
+        ops.read_at(fd, load.offset + (strtab - load.vaddr) + soname, name, sizeof(name) - 1);
+    if (got <= 0) return false;
+    return std::strncmp(name, "ld-linux", 8) == 0 || std::strncmp(name, "ld64.so", 7) == 0;
+  }
+  return false;
+}
+
+// The program headers, a few at a time into a stack buffer: dynamic when one is PT_INTERP (or
+// the file is the dynamic loader). Unreadable headers: kUnknown, the kernel will refuse it.
+ExecutableKind ClassifyElf64(const Elf64_Ehdr& header, const ExecutableFileOps& ops, int fd) {
+  if (header.e_type != ET_EXEC && header.e_type != ET_DYN) return ExecutableKind::kUnknown;
+  if (header.e_phentsize < sizeof(Elf64_Phdr) || header.e_phnum == 0) {
+    return ExecutableKind::kUnknown;
+  }
+  constexpr size_t kMaxLoads = 16;
+  LoadSegment loads[kMaxLoads];
+  size_t load_count = 0;
+  Elf64_Phdr dynamic{};
+  bool has_dynamic = false;
+  for (size_t i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr phdr;
+    uint64_t offset = header.e_phoff + i * uint64_t{header.e_phentsize};
+    if (ops.read_at(fd, offset, &phdr, sizeof(phdr)) != static_cast<long>(sizeof(phdr))) {
+      return ExecutableKind::kUnknown;
+    }
+    if (phdr.p_type == PT_INTERP) return ExecutableKind::kDynamic;
+    if (phdr.p_type == PT_LOAD && load_count < kMaxLoads) {
+      loads[load_count++] = {phdr.p_vaddr, phdr.p_offset, phdr.p_filesz};
+    } else if (phdr.p_type == PT_DYNAMIC) {
+      dynamic = phdr;
+      has_dynamic = true;
+    }
+  }
+  if (has_dynamic && IsDynamicLoader(ops, fd, dynamic, loads, load_count)) {
+    return ExecutableKind::kDynamic;
+  }
+  return ExecutableKind::kStatic;
+}
+
+bool IsShebangSpace(char c) {
+  return c == ' ' || c == '\t';
+}
+
+}  // namespace
+
+ExecutableInfo ClassifyExecutable(const ExecutableFileOps& ops, int fd) {
+  ExecutableInfo info;
+  char head[kMaxShebangLine];
+  long got = ops.read_at(fd, 0, head, sizeof(head));
+  if (got < 0) return info;
+  size_t length = static_cast<size_t>(got);
+  if (length >= 2 && head[0] == '#' && head[1] == '!') {
+    size_t i = 2;
+    while (i < length && IsShebangSpace(head[i])) ++i;
+    size_t start = i;
+    while (i < length && !IsShebangSpace(head[i]) && head[i] != '\n' && head[i] != '\0') ++i;
+    // An interpreter name that runs past the bytes the kernel reads is refused by it (ENOEXEC).
+    bool cut = i == length && length == sizeof(head);
+    if (i == start || cut || i - start >= sizeof(info.interpreter)) return info;
+    std::memcpy(info.interpreter, head + start, i - start);
+    info.interpreter[i - start] = '\0';
+    info.kind = ExecutableKind::kScript;
+    return info;
+  }
+  if (length < SELFMAG || std::memcmp(head, ELFMAG, SELFMAG) != 0) return info;
+  if (length < EI_NIDENT) return info;
+  if (head[EI_CLASS] != ELFCLASS64) {
+    info.kind = ExecutableKind::kForeign;
+    return info;
+  }
+  if (length < sizeof(Elf64_Ehdr)) return info;
+  Elf64_Ehdr header;
+  std::memcpy(&header, head, sizeof(header));
+  if (header.e_machine != kThisMachine) {
+    info.kind = ExecutableKind::kForeign;
+    return info;
+  }
+  info.kind = ClassifyElf64(header, ops, fd);
+  return info;
+}
+
+ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, char* refused, size_t size) {
+  if (size > 0) refused[0] = '\0';
+  int current = fd;  // owned (closed here) from the first interpreter on
+  for (int depth = 0;; ++depth) {
+    ExecutableInfo info = ClassifyExecutable(ops, current);
+    if (info.kind == ExecutableKind::kDynamic && ops.runs_in_secure_mode(current)) {
+      info.kind = ExecutableKind::kSecure;
+    }
+    if (current != fd) ops.close(current);
+    if (info.kind != ExecutableKind::kScript) return info.kind;
+    if (depth == kMaxInterpreterDepth) return ExecutableKind::kUnknown;  // the kernel's ELOOP
+    long opened = ops.open(info.interpreter);
+    if (opened < 0) return ExecutableKind::kUnknown;
+    current = static_cast<int>(opened);
+    if (size > 0) {
+      size_t n = std::strlen(info.interpreter);
+      if (n >= size) n = size - 1;
+      std::memcpy(refused, info.interpreter, n);
+      refused[n] = '\0';
+    }
+  }
+}
+
+bool RunsInSecureMode(uint32_t mode, uint32_t owner, uint32_t group, bool nosuid_mount,
+                      bool file_capabilities, const ExecCredentials& caller) {
+  // The set-ID bits and file capabilities count unless the mount or no_new_privs disables them.
+  bool honoured = !nosuid_mount && !caller.no_new_privs;
+  uint32_t new_euid = caller.euid;
+  uint32_t new_egid = caller.egid;
+  if (honoured && (mode & S_ISUID) != 0) new_euid = owner;
+  if (honoured && (mode & S_ISGID) != 0 && (mode & S_IXGRP) != 0) new_egid = group;
+  if (new_euid != caller.ruid || new_egid != caller.rgid) return true;
+  return honoured && file_capabilities && caller.ruid != 0;
+}
+
+const char* DescribeRefusedExecutable(ExecutableKind kind) {
+  switch (kind) {
+    case ExecutableKind::kStatic:
+      return "statically linked (no ELF interpreter): the cove runtime cannot be loaded into it, "
+             "so it would run unshielded (link it dynamically; Go: build with cgo)";
+    case ExecutableKind::kForeign:
+      return "built for another ELF class or machine (a 32-bit program?): the dynamic loader "
+             "would not load the 64-bit cove runtime into it, so it would run unshielded";
+    case ExecutableKind::kSecure:
+      return "would run in secure-execution mode (a set-user-ID or set-group-ID program, file "
+             "capabilities, or a caller whose effective user or group is not its real one), where "
+             "the dynamic loader ignores the cove runtime in LD_PRELOAD, so it would run "
+             "unshielded";
+    default:
+      return "not refused";
+  }
+}
+
+}  // namespace cove

@@ -1,0 +1,193 @@
+// Children stay shielded (exec_policy.h): the configuration recorded at start, and the check of
+// an exec's program, made with raw syscalls and stack buffers only (it runs in vfork children,
+// on their parent's memory, and in the SIGSYS handler for trapped execve calls).
+#include "runtime/exec_policy.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "common/executable_format.h"
+#include "runtime/direct_syscall.h"
+#include "runtime/runtime_log.h"
+
+extern char** environ;
+
+namespace cove::runtime {
+namespace {
+
+constexpr char kPreloadName[] = "LD_PRELOAD=";
+
+bool g_active = false;
+// Written once at start, before any thread or child of the program exists; read-only after.
+std::vector<std::string>* g_carried = nullptr;
+std::string* g_runtime_path = nullptr;   // this library, as the loader names it
+std::string* g_preload_entry = nullptr;  // "LD_PRELOAD=<this library>"
+
+bool StartsWith(const char* s, const char* prefix) {
+  return std::strncmp(s, prefix, std::strlen(prefix)) == 0;
+}
+
+// Configuration entries a child gets back when its environment lacks them. Not
+// COVE_INHERITED_FDS: it describes one exec's descriptors (EnvironmentForExec sets it).
+bool IsCarried(const char* entry) {
+  return (StartsWith(entry, "SCONE_") || StartsWith(entry, "COVE_")) &&
+         !StartsWith(entry, "COVE_INHERITED_FDS=") && std::strchr(entry, '=') != nullptr;
+}
+
+long RawReadAt(int fd, uint64_t offset, void* buffer, size_t size) {
+  return DirectSyscall(SYS_pread64, fd, buffer, size, offset);
+}
+
+long RawOpenForReading(const char* path) {
+  // O_NONBLOCK: a FIFO named as a program or interpreter must not block the check.
+  return DirectSyscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+}
+
+void RawClose(int fd) {
+  DirectSyscall(SYS_close, fd);
+}
+
+bool RawRunsInSecureMode(int fd) {
+  struct stat st {};
+  struct statfs fs {};
+  if (DirectSyscall(SYS_fstat, fd, &st) != 0) return false;
+  bool nosuid = DirectSyscall(SYS_fstatfs, fd, &fs) == 0 && (fs.f_flags & ST_NOSUID) != 0;
+  bool caps = DirectSyscall(SYS_fgetxattr, fd, "security.capability", nullptr, 0) > 0;
+  uid_t ruid = 0, euid = 0, suid = 0;
+  gid_t rgid = 0, egid = 0, sgid = 0;
+  DirectSyscall(SYS_getresuid, &ruid, &euid, &suid);
+  DirectSyscall(SYS_getresgid, &rgid, &egid, &sgid);
+  ExecCredentials caller{ruid, euid, rgid, egid,
+                         DirectSyscall(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1};
+  return RunsInSecureMode(st.st_mode, st.st_uid, st.st_gid, nosuid, caps, caller);
+}
+
+constexpr ExecutableFileOps kRawOps{RawReadAt, RawOpenForReading, RawClose, RawRunsInSecureMode};
+
+// Writes `value` in decimal at `out` (room for 11 bytes), NUL-terminated; no allocation.
+void FormatDecimal(unsigned value, char* out) {
+  char digits[11];
+  size_t n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  for (size_t i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
+  out[n] = '\0';
+}
+
+// Whether the colon- or space-separated list `list` names `path`.
+bool ListNames(const char* list, const std::string& path) {
+  for (const char* p = list; *p != '\0';) {
+    size_t n = std::strcspn(p, ": ");
+    if (n == path.size() && std::strncmp(p, path.data(), n) == 0) return true;
+    p += n;
+    if (*p != '\0') ++p;
+  }
+  return false;
+}
+
+}  // namespace
+
+void CaptureExecConfiguration() {
+  g_carried = new std::vector<std::string>();
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (IsCarried(*e)) g_carried->emplace_back(*e);
+  }
+  Dl_info self{};
+  if (dladdr(reinterpret_cast<void*>(&CaptureExecConfiguration), &self) != 0 &&
+      self.dli_fname != nullptr && self.dli_fname[0] != '\0') {
+    // A relative LD_PRELOAD entry was found from the start directory; children may start
+    // elsewhere.
+    char cwd[4096];
+    if (self.dli_fname[0] == '/') {
+      g_runtime_path = new std::string(self.dli_fname);
+    } else if (getcwd(cwd, sizeof(cwd)) != nullptr) {
+      g_runtime_path = new std::string(std::string(cwd) + "/" + self.dli_fname);
+    }
+  }
+  if (g_runtime_path != nullptr) {
+    g_preload_entry = new std::string(kPreloadName + *g_runtime_path);
+  }
+  g_active = true;
+}
+
+bool ExecPolicyActive() {
+  return g_active;
+}
+
+long RefuseUnshieldedExec(int dirfd, const char* path, int flags) {
+  if (!g_active || path == nullptr) return 0;
+  long opened = -EBADF;
+  bool fexecve = (flags & AT_EMPTY_PATH) != 0 && path[0] == '\0';
+  if (fexecve) {
+    char byte = 0;
+    if (DirectSyscall(SYS_pread64, dirfd, &byte, 1, 0) >= 0) {
+      opened = DirectSyscall(SYS_fcntl, dirfd, F_DUPFD_CLOEXEC, 0);
+    } else {  // an O_PATH descriptor: its /proc link reopens the file
+      char link[32] = "/proc/self/fd/";
+      FormatDecimal(static_cast<unsigned>(dirfd), link + std::strlen(link));
+      opened = DirectSyscall(SYS_openat, AT_FDCWD, link, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    }
+  } else {
+    int nofollow = (flags & AT_SYMLINK_NOFOLLOW) != 0 ? O_NOFOLLOW : 0;
+    opened = DirectSyscall(SYS_openat, dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | nofollow);
+  }
+  const char* name = fexecve ? "(descriptor)" : path;
+  if (opened == -EACCES) {
+    // Executable but not readable (mode 0111): nothing tells whether the runtime could be
+    // loaded into it, so it is not run (an unreadable script cannot run anyway).
+    struct stat st {};
+    long found = fexecve
+                     ? DirectSyscall(SYS_fstat, dirfd, &st)
+                     : DirectSyscall(SYS_newfstatat, dirfd, path, &st,
+                                     (flags & AT_SYMLINK_NOFOLLOW) != 0 ? AT_SYMLINK_NOFOLLOW : 0);
+    if (found == 0 && S_ISREG(st.st_mode)) {
+      Say("exec %s: not readable, so cove cannot check that its runtime can be loaded into it "
+          "(it would run unshielded if it cannot: make it readable); refused (EACCES)",
+          name);
+      return -EACCES;
+    }
+  }
+  if (opened < 0) return 0;  // missing, a directory...: the kernel's to report
+  int fd = static_cast<int>(opened);
+  char interpreter[kMaxShebangLine];
+  ExecutableKind kind = ResolveExecutable(kRawOps, fd, interpreter, sizeof(interpreter));
+  RawClose(fd);
+  if (!RunsUnshielded(kind)) return 0;
+  Say("exec %s%s%s: %s; refused (EACCES)", name, interpreter[0] != '\0' ? ": its interpreter " : "",
+      interpreter, DescribeRefusedExecutable(kind));
+  return -EACCES;
+}
+
+size_t CarriedEnvCount() {
+  return g_carried != nullptr ? g_carried->size() : 0;
+}
+
+const char* CarriedEnvEntry(size_t index) {
+  return (*g_carried)[index].c_str();
+}
+
+const char* PreloadEntryWithRuntime(const char* entry, std::string& storage) {
+  if (g_runtime_path == nullptr) return entry;
+  const char* list = entry + sizeof(kPreloadName) - 1;
+  if (ListNames(list, *g_runtime_path)) return entry;
+  storage = *g_preload_entry;
+  if (list[0] != '\0') storage += std::string(":") + list;
+  return storage.c_str();
+}
+
+const char* RuntimePreloadEntry() {
+  return g_preload_entry != nullptr ? g_preload_entry->c_str() : nullptr;
+}
+
+}  // namespace cove::runtime
