@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/byte_codec.h"
@@ -71,12 +72,32 @@ Status WriteJournal(Env& env, const std::string& host_path, const Journal& journ
 }
 
 Status ApplyJournal(Env& env, int fd, const std::string& host_path, const Journal& journal,
-                    bool sync) {
+                    bool sync, std::optional<uint64_t> host_size_before) {
+  uint64_t host_size_after = host_size_before.value_or(0);
   for (const auto& record : journal.records) {
     COVE_RETURN_IF_ERROR(env.WriteAt(fd, record.bytes, record.offset, host_path));
+    host_size_after = std::max<uint64_t>(host_size_after, record.offset + record.bytes.size());
   }
-  COVE_RETURN_IF_ERROR(env.Truncate(fd, journal.new_host_size, host_path));
+  if (!host_size_before || host_size_after != journal.new_host_size) {
+    COVE_RETURN_IF_ERROR(env.Truncate(fd, journal.new_host_size, host_path));
+  }
   return sync ? env.Sync(fd, host_path) : Status::Ok();
+}
+
+void JoinAdjacentRecords(std::vector<JournalRecord>& records) {
+  std::sort(records.begin(), records.end(),
+            [](const JournalRecord& a, const JournalRecord& b) { return a.offset < b.offset; });
+  std::vector<JournalRecord> joined;
+  joined.reserve(records.size());
+  for (JournalRecord& record : records) {
+    if (!joined.empty() && joined.back().offset + joined.back().bytes.size() == record.offset) {
+      std::vector<uint8_t>& run = joined.back().bytes;
+      run.insert(run.end(), record.bytes.begin(), record.bytes.end());
+    } else {
+      joined.push_back(std::move(record));
+    }
+  }
+  records = std::move(joined);
 }
 
 }  // namespace cove::shield

@@ -9,6 +9,7 @@
 // The journal holds only ciphertext and tags (never keys or plaintext of encrypted files).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,12 @@ Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string&
 Status WriteJournal(Env& env, const std::string& host_path, const Journal& journal,
                     bool sync = true);
 // Applies records and the host size to the data file and makes it durable (sync=false: the
-// caller syncs before it removes the journal).
+// caller syncs before it removes the journal). `host_size_before`, when the caller knows it,
+// spares the truncate when the records leave the file at its new size already.
 Status ApplyJournal(Env& env, int fd, const std::string& host_path, const Journal& journal,
-                    bool sync = true);
+                    bool sync = true, std::optional<uint64_t> host_size_before = std::nullopt);
+// Sorts `records` by offset and joins those adjacent on disk (a tag block and the chunk after
+// it) into one, so that each run is one write.
+void JoinAdjacentRecords(std::vector<JournalRecord>& records);
 
 }  // namespace cove::shield

@@ -906,6 +906,7 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
        ++appended) {
     COVE_RETURN_IF_ERROR(seal_group(*appended, nullptr));
   }
+  JoinAdjacentRecords(pending.journal.records);  // one write each when applied
   pending.journal.file_id = id_;
   pending.journal.target_generation = pending.next.generation;
   pending.journal.new_host_size = new_host;
@@ -929,25 +930,9 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
   // Records that are adjacent on disk (a group's tag block and the chunks after it) go out in
   // one write; their order does not matter before the commit point.
   auto write_records = [&](std::vector<JournalRecord>& records) -> Status {
-    std::sort(records.begin(), records.end(),
-              [](const JournalRecord& a, const JournalRecord& b) { return a.offset < b.offset; });
-    std::vector<uint8_t> run;
-    for (size_t i = 0; i < records.size();) {
-      size_t next = i + 1;
-      uint64_t end = records[i].offset + records[i].bytes.size();
-      while (next < records.size() && records[next].offset == end) {
-        end += records[next++].bytes.size();
-      }
-      if (next == i + 1) {
-        COVE_RETURN_IF_ERROR(write_host(records[i].bytes, records[i].offset));
-      } else {
-        run.clear();
-        for (size_t k = i; k < next; ++k) {
-          run.insert(run.end(), records[k].bytes.begin(), records[k].bytes.end());
-        }
-        COVE_RETURN_IF_ERROR(write_host(run, records[i].offset));
-      }
-      i = next;
+    JoinAdjacentRecords(records);
+    for (const JournalRecord& record : records) {
+      COVE_RETURN_IF_ERROR(write_host(record.bytes, record.offset));
     }
     return Status::Ok();
   };
@@ -978,6 +963,7 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
   if (host_end != keep_host) {
     COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), keep_host, host_path_));
   }
+  pending.host_size = keep_host;
   if (sync) COVE_RETURN_IF_ERROR(env_.Sync(fd_.get(), host_path_));
 
   FileEntry entry;
@@ -999,8 +985,9 @@ Status ProtectedFile::ApplyCommit(bool sync) {
   bool only_appended = pending_->journal.records.empty() &&
                        pending_->journal.new_host_size >= geometry_.HostSize(committed_.size);
   if (!only_appended) {  // appends were made durable by PrepareCommit already
-    COVE_RETURN_IF_ERROR(ApplyJournal(env_, fd_.get(), host_path_, pending_->journal, sync)
-                             .WithContext(path_ + ": applying journal"));
+    COVE_RETURN_IF_ERROR(
+        ApplyJournal(env_, fd_.get(), host_path_, pending_->journal, sync, pending_->host_size)
+            .WithContext(path_ + ": applying journal"));
   }
   pending_->applied = true;
   return Status::Ok();

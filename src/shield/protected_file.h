@@ -133,6 +133,7 @@ class ProtectedFile {
     Journal journal;                      // overwrites of committed bytes
     std::map<uint64_t, TagBlock> blocks;  // new tag blocks
     bool applied = false;                 // ApplyCommit wrote the journal's records in place
+    uint64_t host_size = 0;               // of the host file once PrepareCommit wrote it
   };
 
   ProtectedFile(Env& env, std::string host_path, const FileEntry& entry, UniqueFd fd,
