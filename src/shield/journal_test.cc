@@ -1,0 +1,79 @@
+// Tests of the redo journal's record joining and of ApplyJournal's host size: a run of adjacent
+// records becomes one, and the file always ends at the journal's new host size.
+#include "shield/journal.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include "shield/shield_test_util.h"
+
+namespace cove::shield {
+namespace {
+
+using testing::Pattern;
+using testing::ReadRaw;
+using testing::TempDir;
+using testing::WriteRaw;
+
+JournalRecord Record(uint64_t offset, size_t size, uint32_t seed) {
+  return {offset, Pattern(size, seed)};
+}
+
+TEST(JoinAdjacentRecords, JoinsRunsInOffsetOrderAndKeepsGaps) {
+  std::vector<JournalRecord> records = {Record(8192, 4096, 1), Record(4096, 4096, 2),
+                                        Record(20000, 10, 3), Record(12288, 100, 4)};
+  std::vector<uint8_t> expected_run = records[1].bytes;
+  expected_run.insert(expected_run.end(), records[0].bytes.begin(), records[0].bytes.end());
+  expected_run.insert(expected_run.end(), records[3].bytes.begin(), records[3].bytes.end());
+  std::vector<uint8_t> lone = records[2].bytes;
+  JoinAdjacentRecords(records);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].offset, 4096u);
+  EXPECT_EQ(records[0].bytes, expected_run);
+  EXPECT_EQ(records[1].offset, 20000u);
+  EXPECT_EQ(records[1].bytes, lone);
+  std::vector<JournalRecord> none;
+  JoinAdjacentRecords(none);
+  EXPECT_TRUE(none.empty());
+}
+
+// The host file after ApplyJournal of `journal` over `before`, told (or not) its size.
+std::vector<uint8_t> Applied(const std::vector<uint8_t>& before, const Journal& journal,
+                             bool tell_size) {
+  TempDir dir;
+  std::string path = dir / "host";
+  WriteRaw(path, before);
+  Env& env = Env::Default();
+  auto fd = env.Open(path, O_RDWR);
+  EXPECT_TRUE(fd.ok());
+  std::optional<uint64_t> size;
+  if (tell_size) size = before.size();
+  EXPECT_TRUE(ApplyJournal(env, fd->get(), path, journal, false, size).ok());
+  return ReadRaw(path);
+}
+
+TEST(ApplyJournal, EndsAtTheNewHostSizeWhetherOrNotTheSizeIsKnown) {
+  std::vector<uint8_t> before = Pattern(12288, 7);
+  for (uint64_t new_size : {uint64_t{12288}, uint64_t{9000}, uint64_t{16384}}) {
+    Journal journal;
+    journal.new_host_size = new_size;
+    journal.records = {Record(4096, 4096, 8)};
+    std::vector<uint8_t> expected = before;
+    std::copy(journal.records[0].bytes.begin(), journal.records[0].bytes.end(),
+              expected.begin() + 4096);
+    expected.resize(new_size, 0);
+    EXPECT_EQ(Applied(before, journal, true), expected) << new_size;
+    EXPECT_EQ(Applied(before, journal, false), expected) << new_size;
+  }
+  // A record that extends the file to exactly its new size: no truncate needed, same result.
+  Journal growing;
+  growing.new_host_size = 14000;
+  growing.records = {Record(12000, 2000, 9)};
+  std::vector<uint8_t> expected = before;
+  expected.resize(12000);
+  expected.insert(expected.end(), growing.records[0].bytes.begin(), growing.records[0].bytes.end());
+  EXPECT_EQ(Applied(before, growing, true), expected);
+}
+
+}  // namespace
+}  // namespace cove::shield
