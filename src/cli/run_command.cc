@@ -86,7 +86,8 @@ long LibcReadAt(int fd, uint64_t offset, void* buffer, size_t size) {
   return pread(fd, buffer, size, static_cast<off_t>(offset));
 }
 long LibcOpenForReading(const char* path) {
-  return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  return fd >= 0 ? fd : -errno;
 }
 void LibcClose(int fd) {
   close(fd);
@@ -106,28 +107,30 @@ bool LibcRunsInSecureMode(int fd) {
   return RunsInSecureMode(st.st_mode, st.st_uid, st.st_gid, nosuid, caps, caller);
 }
 
-// An error message when `program` would run without the runtime (static, another ELF class or
-// machine, set-user-ID and the like, or a script whose interpreter is one of these): LD_PRELOAD
-// would be ignored, so the program would run unshielded, reading ciphertext and writing plaintext
-// into protected regions. Empty when it may run (or when it cannot be read: execvp reports what is
-// wrong).
-std::string UnshieldedProgramError(const std::string& program) {
-  std::string file = ResolveProgram(program);
+// An error message when `command` would run its program without the runtime (static, another
+// ELF class or machine, secure-execution mode, unreadable, or a script or the dynamic loader
+// running one of these): LD_PRELOAD would be ignored, so the program would run unshielded,
+// reading ciphertext and writing plaintext into protected regions. Empty when it may run (or
+// when it cannot be opened for another reason: execvp reports what is wrong).
+std::string UnshieldedProgramError(const std::vector<std::string>& command) {
+  std::string file = ResolveProgram(command[0]);
   if (file.empty()) return "";
-  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0 && errno == EACCES) {
-    return file +
-           ": not readable, so cove cannot check that its runtime can be loaded into it "
-           "(it would run unshielded if it cannot): make it readable";
-  }
-  if (fd < 0) return "";
   static constexpr ExecutableFileOps kOps{LibcReadAt, LibcOpenForReading, LibcClose,
                                           LibcRunsInSecureMode};
-  char interpreter[kMaxShebangLine];
-  ExecutableKind kind = ResolveExecutable(kOps, fd, interpreter, sizeof(interpreter));
-  close(fd);
+  long fd = LibcOpenForReading(file.c_str());
+  char through[kMaxShebangLine] = {};
+  ExecutableKind kind = ExecutableKind::kUnknown;
+  if (fd == -EACCES) {
+    kind = ExecutableKind::kUnreadable;
+  } else if (fd >= 0) {
+    std::vector<char*> argv;
+    for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    kind = ResolveExecutable(kOps, static_cast<int>(fd), argv.data(), through, sizeof(through));
+    close(static_cast<int>(fd));
+  }
   if (!RunsUnshielded(kind)) return "";
-  std::string culprit = interpreter[0] != '\0' ? file + ": its interpreter " + interpreter : file;
+  std::string culprit = through[0] != '\0' ? file + " (through " + through + ")" : file;
   return culprit + ": " + DescribeRefusedExecutable(kind);
 }
 
@@ -140,7 +143,7 @@ int Run(RunOptions& options) {
     std::cerr << "cove run: error: no PROGRAM given (cove run [options] -- PROGRAM ARGS...)\n";
     return 2;
   }
-  if (std::string error = UnshieldedProgramError(options.command[0]); !error.empty()) {
+  if (std::string error = UnshieldedProgramError(options.command); !error.empty()) {
     std::cerr << "cove run: error: " << error << "\n";
     return 126;
   }

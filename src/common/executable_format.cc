@@ -6,6 +6,7 @@
 #include <elf.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace cove {
@@ -73,6 +74,8 @@ ExecutableKind ClassifyElf64(const Elf64_Ehdr& header, const ExecutableFileOps& 
   size_t load_count = 0;
   Elf64_Phdr dynamic{};
   bool has_dynamic = false;
+  // The kernel refuses program headers beyond 64 KiB (load_elf_phdrs).
+  if (uint64_t{header.e_phnum} * header.e_phentsize > 65536) return ExecutableKind::kUnknown;
   for (size_t i = 0; i < header.e_phnum; ++i) {
     Elf64_Phdr phdr;
     uint64_t offset = header.e_phoff + i * uint64_t{header.e_phentsize};
@@ -88,7 +91,7 @@ ExecutableKind ClassifyElf64(const Elf64_Ehdr& header, const ExecutableFileOps& 
     }
   }
   if (has_dynamic && IsDynamicLoader(ops, fd, dynamic, loads, load_count)) {
-    return ExecutableKind::kDynamic;
+    return ExecutableKind::kLoader;
   }
   return ExecutableKind::kStatic;
 }
@@ -135,39 +138,85 @@ ExecutableInfo ClassifyExecutable(const ExecutableFileOps& ops, int fd) {
   return info;
 }
 
-ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, char* refused, size_t size) {
+int LoaderProgramIndex(char* const argv[]) {
+  if (argv == nullptr || argv[0] == nullptr) return -1;
+  // glibc's rtld (dl_main): options until the first other argument or "--".
+  static constexpr const char* kWithValue[] = {
+      "--library-path",         "--inhibit-rpath",    "--audit", "--preload", "--argv0",
+      "--glibc-hwcaps-prepend", "--glibc-hwcaps-mask"};
+  static constexpr const char* kRunsNothing[] = {
+      "--list", "--verify", "--list-tunables", "--list-diagnostics", "--help", "--version"};
+  int i = 1;
+  while (argv[i] != nullptr && argv[i][0] == '-' && argv[i][1] == '-') {
+    if (argv[i][2] == '\0') return argv[i + 1] != nullptr ? i + 1 : -1;
+    bool known = false;
+    for (const char* option : kRunsNothing) {
+      if (std::strcmp(argv[i], option) == 0) return -1;
+    }
+    for (const char* option : kWithValue) {
+      if (std::strcmp(argv[i], option) == 0 && argv[i + 1] != nullptr) {
+        i += 2;
+        known = true;
+        break;
+      }
+    }
+    if (!known) ++i;  // --inhibit-cache, or one the loader will refuse
+  }
+  return argv[i] != nullptr ? i : -1;
+}
+
+ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, char* const argv[],
+                                 char* refused, size_t size) {
   if (size > 0) refused[0] = '\0';
-  int current = fd;  // owned (closed here) from the first interpreter on
+  auto name = [&](const char* path) {
+    if (size == 0) return;
+    size_t n = std::strlen(path);
+    if (n >= size) n = size - 1;
+    std::memcpy(refused, path, n);
+    refused[n] = '\0';
+  };
+  int current = fd;  // owned (closed here) from the first interpreter or program on
+  int loaders = 0;
   for (int depth = 0;; ++depth) {
     ExecutableInfo info = ClassifyExecutable(ops, current);
-    if (info.kind == ExecutableKind::kDynamic && ops.runs_in_secure_mode(current)) {
+    if ((info.kind == ExecutableKind::kDynamic || info.kind == ExecutableKind::kLoader) &&
+        ops.runs_in_secure_mode(current)) {
       info.kind = ExecutableKind::kSecure;
     }
     if (current != fd) ops.close(current);
-    if (info.kind != ExecutableKind::kScript) return info.kind;
-    if (depth == kMaxInterpreterDepth) return ExecutableKind::kUnknown;  // the kernel's ELOOP
-    long opened = ops.open(info.interpreter);
+    const char* next = nullptr;
+    if (info.kind == ExecutableKind::kScript) {
+      if (depth == kMaxInterpreterDepth) return ExecutableKind::kUnknown;  // the kernel's ELOOP
+      next = info.interpreter;
+    } else if (info.kind == ExecutableKind::kLoader) {
+      // The loader's program: argv shifts to it (a loader may be asked to run a loader).
+      int index = ++loaders <= kMaxInterpreterDepth ? LoaderProgramIndex(argv) : -1;
+      if (index < 0) return ExecutableKind::kDynamic;  // runs nothing, or too deep to follow
+      argv += index;
+      next = argv[0];
+    } else {
+      return info.kind;
+    }
+    long opened = ops.open(next);
+    name(next);
+    if (opened == -EACCES) return ExecutableKind::kUnreadable;
     if (opened < 0) return ExecutableKind::kUnknown;
     current = static_cast<int>(opened);
-    if (size > 0) {
-      size_t n = std::strlen(info.interpreter);
-      if (n >= size) n = size - 1;
-      std::memcpy(refused, info.interpreter, n);
-      refused[n] = '\0';
-    }
   }
 }
 
 bool RunsInSecureMode(uint32_t mode, uint32_t owner, uint32_t group, bool nosuid_mount,
                       bool file_capabilities, const ExecCredentials& caller) {
-  // The set-ID bits and file capabilities count unless the mount or no_new_privs disables them.
-  bool honoured = !nosuid_mount && !caller.no_new_privs;
+  // The set-ID bits count unless the mount or no_new_privs disables them; file capabilities
+  // unless the mount does (under no_new_privs they are not granted, but the exec is still
+  // secure: the kernel keeps the file's effective bit in its rule).
+  bool ids_honoured = !nosuid_mount && !caller.no_new_privs;
   uint32_t new_euid = caller.euid;
   uint32_t new_egid = caller.egid;
-  if (honoured && (mode & S_ISUID) != 0) new_euid = owner;
-  if (honoured && (mode & S_ISGID) != 0 && (mode & S_IXGRP) != 0) new_egid = group;
+  if (ids_honoured && (mode & S_ISUID) != 0) new_euid = owner;
+  if (ids_honoured && (mode & S_ISGID) != 0 && (mode & S_IXGRP) != 0) new_egid = group;
   if (new_euid != caller.ruid || new_egid != caller.rgid) return true;
-  return honoured && file_capabilities && caller.ruid != 0;
+  return !nosuid_mount && file_capabilities && caller.ruid != 0;
 }
 
 const char* DescribeRefusedExecutable(ExecutableKind kind) {
@@ -183,6 +232,9 @@ const char* DescribeRefusedExecutable(ExecutableKind kind) {
              "capabilities, or a caller whose effective user or group is not its real one), where "
              "the dynamic loader ignores the cove runtime in LD_PRELOAD, so it would run "
              "unshielded";
+    case ExecutableKind::kUnreadable:
+      return "not readable, so cove cannot check that its runtime can be loaded into it (it "
+             "would run unshielded if it cannot): make it readable";
     default:
       return "not refused";
   }

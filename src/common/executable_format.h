@@ -13,15 +13,18 @@
 namespace cove {
 
 enum class ExecutableKind {
-  kDynamic,  // ELF of this machine with a PT_INTERP, or the dynamic loader: the runtime is
-             // preloaded
-  kStatic,   // ELF of this machine without PT_INTERP (static, static-pie), not the loader
-  kForeign,  // ELF of another class or machine (a 32-bit program on x86-64)
-  kScript,   // "#!" followed by an interpreter path (in ExecutableInfo::interpreter)
-  kSecure,   // dynamic, but run in secure-execution mode (set-user-ID, set-group-ID, file
-             // capabilities changing the caller's credentials): the loader ignores LD_PRELOAD
-  kUnknown,  // anything else (a protected file's ciphertext, binfmt_misc formats): the kernel's
-             // call
+  kDynamic,     // ELF of this machine with a PT_INTERP, or the dynamic loader: the runtime is
+                // preloaded
+  kStatic,      // ELF of this machine without PT_INTERP (static, static-pie), not the loader
+  kForeign,     // ELF of another class or machine (a 32-bit program on x86-64)
+  kScript,      // "#!" followed by an interpreter path (in ExecutableInfo::interpreter)
+  kSecure,      // dynamic, but run in secure-execution mode (set-user-ID, set-group-ID, file
+                // capabilities changing the caller's credentials): the loader ignores LD_PRELOAD
+  kLoader,      // the dynamic loader itself (no PT_INTERP, DT_SONAME ld-linux*): it honours
+                // LD_PRELOAD, and what it runs is the program named in its arguments
+  kUnreadable,  // executable, maybe, but not readable here (mode 0111): nothing tells what
+  kUnknown,     // anything else (a protected file's ciphertext, binfmt_misc formats): the kernel's
+                // call
 };
 
 // The kernel reads at most this many bytes of a `#!` line (BINPRM_BUF_SIZE).
@@ -37,7 +40,7 @@ struct ExecutableInfo {
 struct ExecutableFileOps {
   // Reads up to `size` bytes at `offset`; the count read (less at the end of the file) or < 0.
   long (*read_at)(int fd, uint64_t offset, void* buffer, size_t size);
-  // Opens `path` (an interpreter named by a `#!` line) for reading: a descriptor or < 0.
+  // Opens `path` (an interpreter named by a `#!` line) for reading: a descriptor or -errno.
   long (*open)(const char* path);
   void (*close)(int fd);
   // Whether an exec of `fd` by this process would run in secure-execution mode (see
@@ -55,25 +58,33 @@ struct ExecCredentials {
 // preload given by path: the new effective user or group (set by a set-user-ID file, or a
 // set-group-ID and group-executable one, where the mount and no_new_privs let those bits
 // count) differs from the real one, or a non-root user gains file capabilities.
-// (SELinux and AppArmor transitions can set it too; they are not seen here.)
+// (SELinux and AppArmor transitions can set it too; they are not seen here.) no_new_privs
+// keeps the IDs but not the capabilities' effect: only a nosuid mount cancels those.
 bool RunsInSecureMode(uint32_t mode, uint32_t owner, uint32_t group, bool nosuid_mount,
                       bool file_capabilities, const ExecCredentials& caller);
 
 // Classifies the file open as `fd` alone (a script's interpreter is not followed).
 ExecutableInfo ClassifyExecutable(const ExecutableFileOps& ops, int fd);
 
-// What an exec of the file open as `fd` runs in the end: a script's interpreter is followed
-// (up to kMaxInterpreterDepth levels, as the kernel does). kStatic, kForeign or kSecure: the
-// program would run unshielded, and `refused` (of `size` bytes) names the file at fault when it is
-// an interpreter (else it is left empty). An interpreter that cannot be opened is the kernel's to
-// report (kUnknown).
+// What an exec of the file open as `fd` with arguments `argv` (may be null) runs in the end: a
+// script's interpreter is followed (up to kMaxInterpreterDepth levels, as the kernel does), and
+// so is the program that the dynamic loader run as a program is asked to run (its options
+// skipped; none with --list, --verify, --help...). When RunsUnshielded(result), `refused` (of
+// `size` bytes) names the file at fault when it is not the exec'd file itself (an interpreter,
+// the loader's program), else it is left empty. An interpreter or program that cannot be opened
+// for another reason than EACCES is the kernel's (or loader's) to report (kUnknown).
 inline constexpr int kMaxInterpreterDepth = 5;  // exec_binprm: ELOOP beyond
-ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, char* refused, size_t size);
+ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, char* const argv[],
+                                 char* refused, size_t size);
+
+// The index in `argv` of the program the dynamic loader runs when invoked as a program with
+// `argv` (argv[0] the loader), or -1 when it runs none.
+int LoaderProgramIndex(char* const argv[]);
 
 // Kinds whose exec would run the program without the runtime: refused.
 inline bool RunsUnshielded(ExecutableKind kind) {
   return kind == ExecutableKind::kStatic || kind == ExecutableKind::kForeign ||
-         kind == ExecutableKind::kSecure;
+         kind == ExecutableKind::kSecure || kind == ExecutableKind::kUnreadable;
 }
 
 // A short description of a kind that exec refuses, for error messages.

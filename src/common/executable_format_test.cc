@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -88,11 +89,15 @@ class ExecutableFormatTest : public ::testing::Test {
     return info;
   }
   ExecutableKind Resolve(const std::string& path, std::string* refused = nullptr,
-                         const ExecutableFileOps& ops = kOps) {
+                         const ExecutableFileOps& ops = kOps, std::vector<std::string> args = {}) {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     EXPECT_GE(fd, 0) << path;
+    std::vector<char*> argv;
+    args.insert(args.begin(), path);
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
     char culprit[kMaxShebangLine];
-    ExecutableKind kind = ResolveExecutable(ops, fd, culprit, sizeof(culprit));
+    ExecutableKind kind = ResolveExecutable(ops, fd, argv.data(), culprit, sizeof(culprit));
     close(fd);
     if (refused != nullptr) *refused = culprit;
     return kind;
@@ -165,6 +170,12 @@ TEST_F(ExecutableFormatTest, ScriptsAreFollowedToTheProgramThatRuns) {
   EXPECT_EQ(Resolve(Write("level6", Text("#!" + chain + "\n"))), ExecutableKind::kUnknown);
   EXPECT_EQ(Resolve(stat, &refused), ExecutableKind::kStatic);
   EXPECT_EQ(refused, "");  // the program itself is at fault
+  // An interpreter this process may execute but not read: nothing tells what it is.
+  static constexpr ExecutableFileOps kUnreadableInterpreter{
+      ReadAt, [](const char*) -> long { return -EACCES; }, Close, NeverSecure};
+  EXPECT_EQ(Resolve(via_static, &refused, kUnreadableInterpreter), ExecutableKind::kUnreadable);
+  EXPECT_EQ(refused, stat);
+  EXPECT_TRUE(RunsUnshielded(ExecutableKind::kUnreadable));
   // A missing interpreter and an endless chain are the kernel's to report.
   EXPECT_EQ(Resolve(Write("s4", Text("#!" + dir_ + "/missing\n"))), ExecutableKind::kUnknown);
   std::string loop = dir_ + "/loop";
@@ -172,21 +183,52 @@ TEST_F(ExecutableFormatTest, ScriptsAreFollowedToTheProgramThatRuns) {
   EXPECT_EQ(Resolve(loop), ExecutableKind::kUnknown);
 }
 
-TEST_F(ExecutableFormatTest, TheDynamicLoaderRunsProgramsWithPreloads) {
-  // The loader has no PT_INTERP, but its DT_SONAME names it: it runs the program it is given
-  // with LD_PRELOAD honoured, wherever it lies (a copy bundled with an application too).
-  std::string path;
+TEST_F(ExecutableFormatTest, TheDynamicLoaderIsJudgedByTheProgramItRuns) {
+  // The loader has no PT_INTERP, but its DT_SONAME names it, wherever it lies (a copy bundled
+  // with an application too); it honours LD_PRELOAD, so what counts is the program it runs.
+  std::string loader;
   for (const char* candidate : {"/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"}) {
-    if (access(candidate, R_OK) == 0) path = candidate;
+    if (access(candidate, R_OK) == 0) loader = candidate;
   }
-  ASSERT_FALSE(path.empty()) << "no dynamic loader at its usual path";
-  EXPECT_EQ(Classify(path).kind, ExecutableKind::kDynamic);
+  ASSERT_FALSE(loader.empty()) << "no dynamic loader at its usual path";
+  EXPECT_EQ(Classify(loader).kind, ExecutableKind::kLoader);
   std::string copy = dir_ + "/bundled-ld.so";
-  std::filesystem::copy_file(path, copy);
-  EXPECT_EQ(Classify(copy).kind, ExecutableKind::kDynamic);
+  std::filesystem::copy_file(loader, copy);
+  EXPECT_EQ(Classify(copy).kind, ExecutableKind::kLoader);
+  std::string stat = Write("static", Elf({PT_LOAD}));
+  std::string dyn = Write("dyn", Elf({PT_INTERP}));
+  std::string refused;
+  EXPECT_EQ(Resolve(loader, &refused, kOps, {dyn}), ExecutableKind::kDynamic);
+  EXPECT_EQ(Resolve(loader, &refused, kOps, {stat, "arg"}), ExecutableKind::kStatic);
+  EXPECT_EQ(refused, stat);
+  // Its options are skipped, a loader asked to run a loader is followed, and modes that run
+  // nothing (ldd's --verify, --list) are allowed.
+  EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--library-path", "/x", "--inhibit-cache", stat}),
+            ExecutableKind::kStatic);
+  EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--", stat}), ExecutableKind::kStatic);
+  EXPECT_EQ(Resolve(loader, nullptr, kOps, {copy, "--argv0", "x", stat}), ExecutableKind::kStatic);
+  EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--verify", stat}), ExecutableKind::kDynamic);
+  EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--list", stat}), ExecutableKind::kDynamic);
+  EXPECT_EQ(Resolve(loader, nullptr, kOps, {}), ExecutableKind::kDynamic);
+  EXPECT_EQ(Resolve(loader, nullptr, kOps, {dir_ + "/missing"}), ExecutableKind::kUnknown);
   // Without a loader's DT_SONAME, an ELF without PT_INTERP is static (static-pie).
   EXPECT_EQ(Classify(Write("static-pie", Elf({PT_LOAD, PT_DYNAMIC}))).kind,
             ExecutableKind::kStatic);
+}
+
+TEST(ExecutableFormat, LoaderOptions) {
+  auto index = [](std::vector<const char*> args) {
+    args.push_back(nullptr);
+    return LoaderProgramIndex(const_cast<char* const*>(args.data()));
+  };
+  EXPECT_EQ(index({"ld.so", "prog", "--list"}), 1);
+  EXPECT_EQ(index({"ld.so", "--preload", "a.so", "--audit", "b.so", "prog"}), 5);
+  EXPECT_EQ(index({"ld.so", "--glibc-hwcaps-mask", "x", "--", "--prog"}), 4);
+  EXPECT_EQ(index({"ld.so", "--help"}), -1);
+  EXPECT_EQ(index({"ld.so", "--version", "prog"}), -1);
+  EXPECT_EQ(index({"ld.so"}), -1);
+  EXPECT_EQ(index({"ld.so", "--preload"}), -1);
+  EXPECT_EQ(LoaderProgramIndex(nullptr), -1);
 }
 
 TEST_F(ExecutableFormatTest, SecureExecutionIgnoresThePreload) {
@@ -217,8 +259,10 @@ TEST(ExecutableFormat, SecureModeRule) {
   // A process whose effective user is not its real one (seteuid): every exec is secure.
   EXPECT_TRUE(RunsInSecureMode(kExec, 0, 0, false, false, {0, 65534, 0, 0, false}));
   EXPECT_TRUE(RunsInSecureMode(kExec, 0, 0, false, false, {1000, 1000, 1000, 0, false}));
-  // File capabilities: for every user but root, where the mount honours them.
+  // File capabilities: for every user but root, where the mount honours them (no_new_privs
+  // withholds the capabilities but the exec stays secure).
   EXPECT_TRUE(RunsInSecureMode(kExec, 0, 0, false, true, user));
+  EXPECT_TRUE(RunsInSecureMode(kExec, 0, 0, false, true, {1000, 1000, 1000, 1000, true}));
   EXPECT_FALSE(RunsInSecureMode(kExec, 0, 0, true, true, user));
   EXPECT_FALSE(RunsInSecureMode(kExec, 0, 0, false, true, root));
   EXPECT_FALSE(RunsInSecureMode(kExec, 0, 0, false, false, user));

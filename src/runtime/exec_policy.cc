@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -125,7 +126,7 @@ bool ExecPolicyActive() {
   return g_active;
 }
 
-long RefuseUnshieldedExec(int dirfd, const char* path, int flags) {
+long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const argv[]) {
   if (!g_active || path == nullptr) return 0;
   long opened = -EBADF;
   bool fexecve = (flags & AT_EMPTY_PATH) != 0 && path[0] == '\0';
@@ -143,30 +144,44 @@ long RefuseUnshieldedExec(int dirfd, const char* path, int flags) {
     opened = DirectSyscall(SYS_openat, dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | nofollow);
   }
   const char* name = fexecve ? "(descriptor)" : path;
+  char through[kMaxShebangLine] = {};
+  ExecutableKind kind = ExecutableKind::kUnknown;
   if (opened == -EACCES) {
-    // Executable but not readable (mode 0111): nothing tells whether the runtime could be
-    // loaded into it, so it is not run (an unreadable script cannot run anyway).
-    struct stat st {};
-    long found = fexecve
-                     ? DirectSyscall(SYS_fstat, dirfd, &st)
-                     : DirectSyscall(SYS_newfstatat, dirfd, path, &st,
-                                     (flags & AT_SYMLINK_NOFOLLOW) != 0 ? AT_SYMLINK_NOFOLLOW : 0);
-    if (found == 0 && S_ISREG(st.st_mode)) {
-      Say("exec %s: not readable, so cove cannot check that its runtime can be loaded into it "
-          "(it would run unshielded if it cannot: make it readable); refused (EACCES)",
-          name);
-      return -EACCES;
-    }
+    // Executable but not readable (mode 0111), or a directory on the way not searchable (then
+    // the exec fails with EACCES anyway).
+    kind = ExecutableKind::kUnreadable;
+  } else if (opened >= 0) {
+    int fd = static_cast<int>(opened);
+    kind = ResolveExecutable(kRawOps, fd, argv, through, sizeof(through));
+    RawClose(fd);
   }
-  if (opened < 0) return 0;  // missing, a directory...: the kernel's to report
-  int fd = static_cast<int>(opened);
-  char interpreter[kMaxShebangLine];
-  ExecutableKind kind = ResolveExecutable(kRawOps, fd, interpreter, sizeof(interpreter));
-  RawClose(fd);
-  if (!RunsUnshielded(kind)) return 0;
-  Say("exec %s%s%s: %s; refused (EACCES)", name, interpreter[0] != '\0' ? ": its interpreter " : "",
-      interpreter, DescribeRefusedExecutable(kind));
+  if (!RunsUnshielded(kind)) return 0;  // (missing, a directory...: the kernel's to report)
+  Say("exec %s%s%s%s: %s; refused (EACCES)", name, through[0] != '\0' ? " (through " : "", through,
+      through[0] != '\0' ? ")" : "", DescribeRefusedExecutable(kind));
   return -EACCES;
+}
+
+long RefuseUnshieldedSpawnp(const char* file, char* const argv[]) {
+  if (!g_active || file == nullptr || file[0] == '\0') return 0;
+  if (std::strchr(file, '/') != nullptr) return RefuseUnshieldedExec(AT_FDCWD, file, 0, argv);
+  // posix_spawnp searches PATH (in the caller's environment) as execvp does: the first
+  // executable file of that name is what runs. (Called in the parent: allocation is fine.)
+  const char* path = getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/bin:/usr/bin";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + file;
+    struct stat st {};
+    if (DirectSyscall(SYS_newfstatat, AT_FDCWD, candidate.c_str(), &st, 0) == 0 &&
+        S_ISREG(st.st_mode) &&
+        DirectSyscall(SYS_faccessat, AT_FDCWD, candidate.c_str(), X_OK) == 0) {
+      return RefuseUnshieldedExec(AT_FDCWD, candidate.c_str(), 0, argv);
+    }
+    start = end + 1;
+  }
+  return 0;
 }
 
 size_t CarriedEnvCount() {

@@ -167,8 +167,9 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       // first, and it is given the environment the interposed execve gives (the protected
       // descriptors it inherits, the current tag). A program that would run unshielded is
       // refused first (exec_policy.h).
-      long refused = nr == SYS_execve ? RefuseUnshieldedExec(AT_FDCWD, str(0), 0)
-                                      : RefuseUnshieldedExec(fd(0), str(1), fd(4));
+      auto argv = [&](int i) { return reinterpret_cast<char* const*>(args[i]); };
+      long refused = nr == SYS_execve ? RefuseUnshieldedExec(AT_FDCWD, str(0), 0, argv(1))
+                                      : RefuseUnshieldedExec(fd(0), str(1), fd(4), argv(2));
       if (refused != 0) {
         *result = refused;
         return true;

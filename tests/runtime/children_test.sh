@@ -40,17 +40,23 @@ printf '\x01' | dd of="$WORK/elf32" bs=1 seek=4 conv=notrunc status=none
 chmod +x "$WORK/static_script" "$WORK/elf32"
 
 # ---- cove run refuses what would run unshielded ----
-check_cove_run_refuses() {  # PROGRAM EXPECTED_TEXT
-  local rc=0 err
-  err=$(crun "$1" "$REGION/data" 2>&1 >/dev/null) || rc=$?
-  if [ "$rc" = 126 ] && grep -qF "cove run: error: " <<<"$err" && grep -qF "$2" <<<"$err"; then
-    pass "cove run refuses $(basename "$1"): $2 (exit 126)"
+check_cove_run_refuses() {  # PROGRAM EXPECTED_TEXT [ARGS...] (default: the protected file)
+  local rc=0 err program=$1 expected=$2
+  shift 2
+  (($# > 0)) || set -- "$REGION/data"
+  err=$(crun "$program" "$@" 2>&1 >/dev/null) || rc=$?
+  if [ "$rc" = 126 ] && grep -qF "cove run: error: " <<<"$err" && grep -qF "$expected" <<<"$err"; then
+    pass "cove run refuses $(basename "$program"): $expected (exit 126)"
   else
-    fail "cove run $(basename "$1"): exit $rc, stderr: $err"
+    fail "cove run $(basename "$program"): exit $rc, stderr: $err"
   fi
 }
 check_cove_run_refuses "$WORK/static_io" "static_io: statically linked"
-check_cove_run_refuses "$WORK/static_script" "its interpreter $WORK/static_io: statically linked"
+check_cove_run_refuses "$WORK/static_script" "static_script (through $WORK/static_io): statically linked"
+# The dynamic loader run as a program runs what its arguments name: judged by that program.
+check_cove_run_refuses /lib64/ld-linux-x86-64.so.2 \
+  "ld-linux-x86-64.so.2 (through $WORK/static_io): statically linked" \
+  --library-path /nonexistent "$WORK/static_io" "$REGION/data"
 check_cove_run_refuses "$WORK/elf32" "another ELF class or machine"
 # A set-user-ID program of another owner: the loader's secure-execution mode ignores LD_PRELOAD.
 # (Made by root: chown to another user.)
@@ -125,7 +131,7 @@ out=$(crun bash -c "'$WORK/static_io' '$REGION/data'; echo \"rc=\$?\"
   pass "a shielded shell cannot run a static program, a script of one or a 32-bit one (126)" ||
   fail "shell runs: $out / $(cat "$WORK/err")"
 grep -qF "exec $WORK/static_io: statically linked (no ELF interpreter)" "$WORK/err" &&
-  grep -qF "exec $WORK/static_script: its interpreter $WORK/static_io: statically linked" "$WORK/err" &&
+  grep -qF "exec $WORK/static_script (through $WORK/static_io): statically linked" "$WORK/err" &&
   grep -qF "exec $WORK/elf32: built for another ELF class or machine" "$WORK/err" &&
   pass "each refusal is logged with the program, the cause and EACCES" ||
   fail "refusal log lines: $(cat "$WORK/err")"
@@ -146,6 +152,23 @@ for how in ('run', 'popen'):
 [ "$out" = "run PermissionError
 popen PermissionError" ] && pass "Python's subprocess (vfork) and posix_spawn get PermissionError" ||
   fail "python spawn of a static program: $out / $(cat "$WORK/err")"
+# The loader asked to run a static program, and posix_spawnp finding one through PATH, with
+# the syscall trap off (then only the interposed calls see the exec).
+out=$(crun bash -c "/lib64/ld-linux-x86-64.so.2 '$WORK/static_io' '$REGION/data'; echo \"rc=\$?\"" 2>&1)
+grep -q '^rc=126$' <<<"$out" && ! grep -q 'static read' <<<"$out" &&
+  grep -qF "(through $WORK/static_io): statically linked" <<<"$out" &&
+  pass "the loader asked to run a static program is refused" ||
+  fail "ld.so static_io under a shielded shell: $out"
+out=$(PATH="$WORK:$PATH" COVE_SYSCALL_TRAP=0 crun "$PYTHON" -c "
+import os
+try:
+    os.posix_spawnp('static_io', ['static_io', '$REGION/data'], dict(os.environ))
+    print('spawned')
+except PermissionError:
+    print('refused')
+" 2>&1)
+[ "$(tail -1 <<<"$out")" = refused ] && pass "posix_spawnp through PATH is checked without the trap" ||
+  fail "posix_spawnp static_io without the trap: $out"
 out=$(crun "$PYTHON" -c "
 import os
 for flags in (os.O_RDONLY, os.O_PATH):
