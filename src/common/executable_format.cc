@@ -166,7 +166,11 @@ int LoaderProgramIndex(char* const argv[]) {
 }
 
 ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, char* const argv[],
-                                 char* refused, size_t size) {
+                                 char* const envp[], char* refused, size_t size) {
+  bool tracing = false;  // ldd: the loader lists the libraries and runs nothing
+  for (size_t i = 0; envp != nullptr && envp[i] != nullptr; ++i) {
+    tracing = tracing || std::strncmp(envp[i], "LD_TRACE_LOADED_OBJECTS=", 24) == 0;
+  }
   if (size > 0) refused[0] = '\0';
   auto name = [&](const char* path) {
     if (size == 0) return;
@@ -190,7 +194,7 @@ ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, char* con
       next = info.interpreter;
     } else if (info.kind == ExecutableKind::kLoader) {
       // The loader's program: argv shifts to it (a loader may be asked to run a loader).
-      int index = ++loaders <= kMaxInterpreterDepth ? LoaderProgramIndex(argv) : -1;
+      int index = !tracing && ++loaders <= kMaxInterpreterDepth ? LoaderProgramIndex(argv) : -1;
       if (index < 0) return ExecutableKind::kDynamic;  // runs nothing, or too deep to follow
       argv += index;
       next = argv[0];

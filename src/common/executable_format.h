@@ -66,16 +66,17 @@ bool RunsInSecureMode(uint32_t mode, uint32_t owner, uint32_t group, bool nosuid
 // Classifies the file open as `fd` alone (a script's interpreter is not followed).
 ExecutableInfo ClassifyExecutable(const ExecutableFileOps& ops, int fd);
 
-// What an exec of the file open as `fd` with arguments `argv` (may be null) runs in the end: a
-// script's interpreter is followed (up to kMaxInterpreterDepth levels, as the kernel does), and
-// so is the program that the dynamic loader run as a program is asked to run (its options
-// skipped; none with --list, --verify, --help...). When RunsUnshielded(result), `refused` (of
+// What an exec of the file open as `fd` with arguments `argv` and environment `envp` (either
+// may be null) runs in the end: a script's interpreter is followed (up to kMaxInterpreterDepth
+// levels, as the kernel does), and so is the program that the dynamic loader run as a program is
+// asked to run (its options skipped; none with --list, --verify, --help..., or in ldd's trace
+// mode, LD_TRACE_LOADED_OBJECTS). When RunsUnshielded(result), `refused` (of
 // `size` bytes) names the file at fault when it is not the exec'd file itself (an interpreter,
 // the loader's program), else it is left empty. An interpreter or program that cannot be opened
 // for another reason than EACCES is the kernel's (or loader's) to report (kUnknown).
 inline constexpr int kMaxInterpreterDepth = 5;  // exec_binprm: ELOOP beyond
 ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, char* const argv[],
-                                 char* refused, size_t size);
+                                 char* const envp[], char* refused, size_t size);
 
 // The index in `argv` of the program the dynamic loader runs when invoked as a program with
 // `argv` (argv[0] the loader), or -1 when it runs none.

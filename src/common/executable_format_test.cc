@@ -97,13 +97,18 @@ class ExecutableFormatTest : public ::testing::Test {
     for (std::string& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
     char culprit[kMaxShebangLine];
-    ExecutableKind kind = ResolveExecutable(ops, fd, argv.data(), culprit, sizeof(culprit));
+    std::vector<char*> envp;
+    for (std::string& entry : env_) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+    ExecutableKind kind =
+        ResolveExecutable(ops, fd, argv.data(), envp.data(), culprit, sizeof(culprit));
     close(fd);
     if (refused != nullptr) *refused = culprit;
     return kind;
   }
 
   std::string dir_;
+  std::vector<std::string> env_;  // the exec's environment in Resolve
 };
 
 TEST_F(ExecutableFormatTest, ElfWithInterpreterIsDynamicWithoutIsStatic) {
@@ -209,6 +214,10 @@ TEST_F(ExecutableFormatTest, TheDynamicLoaderIsJudgedByTheProgramItRuns) {
   EXPECT_EQ(Resolve(loader, nullptr, kOps, {copy, "--argv0", "x", stat}), ExecutableKind::kStatic);
   EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--verify", stat}), ExecutableKind::kDynamic);
   EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--list", stat}), ExecutableKind::kDynamic);
+  env_ = {"LD_TRACE_LOADED_OBJECTS=1"};  // ldd's trace mode: lists, runs nothing
+  EXPECT_EQ(Resolve(loader, nullptr, kOps, {stat}), ExecutableKind::kDynamic);
+  EXPECT_EQ(Resolve(stat), ExecutableKind::kStatic);  // a static program ignores it and runs
+  env_.clear();
   EXPECT_EQ(Resolve(loader, nullptr, kOps, {}), ExecutableKind::kDynamic);
   EXPECT_EQ(Resolve(loader, nullptr, kOps, {dir_ + "/missing"}), ExecutableKind::kUnknown);
   // Without a loader's DT_SONAME, an ELF without PT_INTERP is static (static-pie).

@@ -126,7 +126,8 @@ bool ExecPolicyActive() {
   return g_active;
 }
 
-long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const argv[]) {
+long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const argv[],
+                          char* const envp[]) {
   if (!g_active || path == nullptr) return 0;
   long opened = -EBADF;
   bool fexecve = (flags & AT_EMPTY_PATH) != 0 && path[0] == '\0';
@@ -152,7 +153,7 @@ long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const ar
     kind = ExecutableKind::kUnreadable;
   } else if (opened >= 0) {
     int fd = static_cast<int>(opened);
-    kind = ResolveExecutable(kRawOps, fd, argv, through, sizeof(through));
+    kind = ResolveExecutable(kRawOps, fd, argv, envp, through, sizeof(through));
     RawClose(fd);
   }
   if (!RunsUnshielded(kind)) return 0;  // (missing, a directory...: the kernel's to report)
@@ -161,9 +162,11 @@ long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const ar
   return -EACCES;
 }
 
-long RefuseUnshieldedSpawnp(const char* file, char* const argv[]) {
+long RefuseUnshieldedSpawnp(const char* file, char* const argv[], char* const envp[]) {
   if (!g_active || file == nullptr || file[0] == '\0') return 0;
-  if (std::strchr(file, '/') != nullptr) return RefuseUnshieldedExec(AT_FDCWD, file, 0, argv);
+  if (std::strchr(file, '/') != nullptr) {
+    return RefuseUnshieldedExec(AT_FDCWD, file, 0, argv, envp);
+  }
   // posix_spawnp searches PATH (in the caller's environment) as execvp does: the first
   // executable file of that name is what runs. (Called in the parent: allocation is fine.)
   const char* path = getenv("PATH");
@@ -177,7 +180,7 @@ long RefuseUnshieldedSpawnp(const char* file, char* const argv[]) {
     if (DirectSyscall(SYS_newfstatat, AT_FDCWD, candidate.c_str(), &st, 0) == 0 &&
         S_ISREG(st.st_mode) &&
         DirectSyscall(SYS_faccessat, AT_FDCWD, candidate.c_str(), X_OK) == 0) {
-      return RefuseUnshieldedExec(AT_FDCWD, candidate.c_str(), 0, argv);
+      return RefuseUnshieldedExec(AT_FDCWD, candidate.c_str(), 0, argv, envp);
     }
     start = end + 1;
   }

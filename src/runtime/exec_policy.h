@@ -21,11 +21,12 @@ void CaptureExecConfiguration();
 bool ExecPolicyActive();
 
 // 0 when an exec of `path` (execveat's dirfd and flags; AT_EMPTY_PATH with "" for fexecve)
-// with arguments `argv` may run, -EACCES (said on stderr) when it would run unshielded. No
-// allocation (vfork children, the SIGSYS handler).
-long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const argv[]);
+// with arguments `argv` and environment `envp` may run, -EACCES (said on stderr) when it would
+// run unshielded. No allocation (vfork children, the SIGSYS handler).
+long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const argv[],
+                          char* const envp[]);
 // RefuseUnshieldedExec for posix_spawnp's `file`, found through PATH as the spawn will.
-long RefuseUnshieldedSpawnp(const char* file, char* const argv[]);
+long RefuseUnshieldedSpawnp(const char* file, char* const argv[], char* const envp[]);
 
 // The recorded configuration entries ("NAME=value"), in static storage.
 size_t CarriedEnvCount();

@@ -136,7 +136,7 @@ char* const* cove::runtime::EnvironmentForExec(char* const envp[]) {
 }
 
 COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
-  if (long refused = RefuseUnshieldedExec(AT_FDCWD, path, 0, argv); refused != 0) {
+  if (long refused = RefuseUnshieldedExec(AT_FDCWD, path, 0, argv, envp); refused != 0) {
     return static_cast<int>(ToLibcResult(refused));
   }
   CommitBeforeExec();
@@ -147,7 +147,7 @@ COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[])
 
 COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[],
                          int flags) {
-  if (long refused = RefuseUnshieldedExec(dirfd, path, flags, argv); refused != 0) {
+  if (long refused = RefuseUnshieldedExec(dirfd, path, flags, argv, envp); refused != 0) {
     return static_cast<int>(ToLibcResult(refused));
   }
   CommitBeforeExec();
@@ -167,7 +167,7 @@ COVE_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file
   static SpawnFn real = NextSymbol<SpawnFn>("posix_spawn");
   // (The child's execve is checked again through the syscall trap; this covers a process
   // without it.)
-  if (long refused = RefuseUnshieldedExec(AT_FDCWD, path, 0, argv); refused != 0) {
+  if (long refused = RefuseUnshieldedExec(AT_FDCWD, path, 0, argv, envp); refused != 0) {
     return static_cast<int>(-refused);
   }
   CommitBeforeChild();
@@ -183,7 +183,7 @@ COVE_EXPORT int posix_spawnp(pid_t* pid, const char* file,
   using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*,
                           const posix_spawnattr_t*, char* const[], char* const[]);
   static SpawnFn real = NextSymbol<SpawnFn>("posix_spawnp");
-  if (long refused = RefuseUnshieldedSpawnp(file, argv); refused != 0) {
+  if (long refused = RefuseUnshieldedSpawnp(file, argv, envp); refused != 0) {
     return static_cast<int>(-refused);
   }
   CommitBeforeChild();

@@ -168,8 +168,9 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       // descriptors it inherits, the current tag). A program that would run unshielded is
       // refused first (exec_policy.h).
       auto argv = [&](int i) { return reinterpret_cast<char* const*>(args[i]); };
-      long refused = nr == SYS_execve ? RefuseUnshieldedExec(AT_FDCWD, str(0), 0, argv(1))
-                                      : RefuseUnshieldedExec(fd(0), str(1), fd(4), argv(2));
+      long refused = nr == SYS_execve
+                         ? RefuseUnshieldedExec(AT_FDCWD, str(0), 0, argv(1), argv(2))
+                         : RefuseUnshieldedExec(fd(0), str(1), fd(4), argv(2), argv(3));
       if (refused != 0) {
         *result = refused;
         return true;

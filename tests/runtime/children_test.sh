@@ -159,6 +159,10 @@ grep -q '^rc=126$' <<<"$out" && ! grep -q 'static read' <<<"$out" &&
   grep -qF "(through $WORK/static_io): statically linked" <<<"$out" &&
   pass "the loader asked to run a static program is refused" ||
   fail "ld.so static_io under a shielded shell: $out"
+out=$(crun bash -c "ldd '$WORK/static_io'; ldd /bin/true | grep -c libc.so" 2>&1)
+[ "$out" = "$(printf '\tnot a dynamic executable\n1')" ] || [ "$out" = "$(printf '\tstatically linked\n1')" ] &&
+  pass "ldd of a static and a dynamic program works (the loader only lists)" ||
+  fail "ldd under the runtime: $out"
 out=$(PATH="$WORK:$PATH" COVE_SYSCALL_TRAP=0 crun "$PYTHON" -c "
 import os
 try:
