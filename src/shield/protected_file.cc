@@ -789,6 +789,15 @@ Status ProtectedFile::SealChunk(uint64_t chunk, const uint8_t* plain, uint32_t l
 
 Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
   if (pending_) return FailedPrecondition(path_ + ": a commit is already in progress");
+  Result<FileEntry> entry = PrepareCommitOnce(sync);
+  // It may have extended the host file before it failed: the next commit truncates it to the
+  // size it computes, whatever the bookkeeping says (else a smaller commit would leave the
+  // stale tail, and the file would no longer open: "file was extended").
+  if (!entry.ok()) host_size_uncertain_ = true;
+  return entry;
+}
+
+Result<FileEntry> ProtectedFile::PrepareCommitOnce(bool sync) {
   uint64_t committed_chunks = geometry_.ChunkCount(committed_.size);
   // The last committed chunk is re-sealed when its length changes (its AAD binds the length).
   if (committed_chunks > 0 && size_ > committed_.size && committed_.size % chunk_size_ != 0 &&
@@ -960,10 +969,11 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
   // sealed appends that the file no longer reaches are cut off here, and a file that ends in a
   // hole is extended (a truncate only when the writes did not end exactly there).
   uint64_t keep_host = std::max(new_host, committed_host);
-  if (host_end != keep_host) {
+  if (host_end != keep_host || host_size_uncertain_) {
     COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), keep_host, host_path_));
+    host_size_uncertain_ = false;
   }
-  pending.host_size = keep_host;
+  pending.host_size = keep_host;  // exactly (ApplyCommit's truncate depends on it)
   if (sync) COVE_RETURN_IF_ERROR(env_.Sync(fd_.get(), host_path_));
 
   FileEntry entry;
@@ -1019,12 +1029,14 @@ Status ProtectedFile::FinishCommit() {
 Status ProtectedFile::AbortCommit() {
   if (!pending_) return Status::Ok();
   pending_.reset();
+  host_size_uncertain_ = true;  // until the truncates below succeed
   uint64_t committed_host = geometry_.HostSize(committed_.size);
   if (sealed_chunks_ != 0) {
     // The sealed appends stay on disk and buffered, and so does the journal: its target
     // generation is not the fspf's, so recovery still drops everything past the committed end.
     COVE_RETURN_IF_ERROR(
         env_.Truncate(fd_.get(), std::max(committed_host, sealed_host_end_), host_path_));
+    host_size_uncertain_ = false;
     return env_.Sync(fd_.get(), host_path_);
   }
   if (committed_.generation > 0) COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
@@ -1032,6 +1044,7 @@ Status ProtectedFile::AbortCommit() {
   sealed_.clear();
   sealed_host_end_ = 0;
   COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), committed_host, host_path_));
+  host_size_uncertain_ = false;
   return env_.Sync(fd_.get(), host_path_);
 }
 

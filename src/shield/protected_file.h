@@ -144,6 +144,8 @@ class ProtectedFile {
                                                          const FileEntry& entry, bool writable,
                                                          UniqueFd host_fd, bool check_journal);
   static Status Recover(Env& env, const std::string& host_path, int fd, const FileEntry& entry);
+  // PrepareCommit's work; PrepareCommit marks the host size uncertain when it fails.
+  Result<FileEntry> PrepareCommitOnce(bool sync);
   // Verifies every committed chunk (read whole at open into prefetch_) and keeps the plaintext
   // in committed_plain_, which then serves the reads of committed chunks.
   Status CacheCommittedPlaintext();
@@ -276,6 +278,9 @@ class ProtectedFile {
   bool append_journal_ = false;       // the never-replayable journal above is on disk
   std::vector<uint8_t> seal_buffer_;  // ciphertext of sealed appends, one block per thread
   std::optional<Pending> pending_;
+  // A failed commit or abort may have left the host file longer than committed and sealed
+  // bytes say: the next PrepareCommit truncates it to the size it computes in any case.
+  bool host_size_uncertain_ = false;
   ByteBuffer scratch_;  // ciphertext read buffer
 };
 

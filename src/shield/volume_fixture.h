@@ -59,6 +59,62 @@ class VolumeFixture : public ::testing::Test {
   SecretBytes key_;
 };
 
+// Env::Default() with one injected failure: the next fsync of a host file whose path contains
+// `fail_next_sync_of` (journals excepted) fails with EIO.
+class SyncFailingEnv : public Env {
+ public:
+  std::string fail_next_sync_of;
+
+  Result<UniqueFd> Open(const std::string& path, int flags, mode_t mode) override {
+    return base_.Open(path, flags, mode);
+  }
+  Status ReadExactly(int fd, std::span<uint8_t> buf, uint64_t offset,
+                     const std::string& path) override {
+    return base_.ReadExactly(fd, buf, offset, path);
+  }
+  Result<size_t> ReadAt(int fd, std::span<uint8_t> buf, uint64_t offset,
+                        const std::string& path) override {
+    return base_.ReadAt(fd, buf, offset, path);
+  }
+  Result<size_t> ReadOnce(int fd, std::span<uint8_t> buf, uint64_t offset,
+                          const std::string& path) override {
+    return base_.ReadOnce(fd, buf, offset, path);
+  }
+  Status WriteAt(int fd, std::span<const uint8_t> buf, uint64_t offset,
+                 const std::string& path) override {
+    return base_.WriteAt(fd, buf, offset, path);
+  }
+  Result<uint64_t> FileSize(int fd, const std::string& path) override {
+    return base_.FileSize(fd, path);
+  }
+  Status Truncate(int fd, uint64_t size, const std::string& path) override {
+    return base_.Truncate(fd, size, path);
+  }
+  Status Sync(int fd, const std::string& path) override {
+    if (!fail_next_sync_of.empty() && path.find(fail_next_sync_of) != std::string::npos &&
+        path.find("journal") == std::string::npos) {
+      fail_next_sync_of.clear();
+      return IoError("injected fsync failure of " + path, EIO);
+    }
+    return base_.Sync(fd, path);
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return base_.Rename(from, to);
+  }
+  Status Unlink(const std::string& path) override { return base_.Unlink(path); }
+  bool Exists(const std::string& path) override { return base_.Exists(path); }
+  Status SyncParentDir(const std::string& path) override { return base_.SyncParentDir(path); }
+  Status SyncFilesystems(const std::set<std::string>& dirs) override {
+    return base_.SyncFilesystems(dirs);
+  }
+  Result<UniqueFd> LockFile(const std::string& path, bool wait, bool shared) override {
+    return base_.LockFile(path, wait, shared);
+  }
+
+ private:
+  Env& base_ = Env::Default();
+};
+
 // Plays the runtime's tag publisher for volumes on one fspf: `published` is the tag of the last
 // save of any of them, and a save over another fspf is told about it (*newer) so that it
 // merges.

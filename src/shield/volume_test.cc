@@ -408,6 +408,43 @@ TEST_F(VolumeTest, SparseWritesReadZerosInHoles) {
   EXPECT_TRUE(std::equal(tail.begin(), tail.end(), back->begin() + 1000 * 4096));
 }
 
+// A commit that fails after it extended the host file (here its fsync) leaves the host file
+// longer than the committed and sealed bytes say; a later, smaller commit must still leave it
+// at exactly its new size, or the file would no longer open ("file was extended").
+TEST_F(VolumeTest, CommitAfterAFailedOneLeavesNoStaleTail) {
+  for (uint64_t rewrite_from : {uint64_t{0}, uint64_t{8192}}) {  // overwrite + extend, append
+    SCOPED_TRACE(rewrite_from);
+    testing::SyncFailingEnv env;
+    VolumeOptions options;
+    options.fspf_path = fspf_path_;
+    options.key = key_;
+    options.env = &env;
+    auto volume = std::move(Volume::Open(std::move(options))).value();
+    std::string path = "/data/f" + std::to_string(rewrite_from);
+    {
+      auto file = std::move(volume->CreateFile(path)).value();
+      ASSERT_TRUE(file->Write(0, Pattern(rewrite_from + 8192, 1)).ok());
+      ASSERT_TRUE(volume->Commit(*file).ok());
+    }
+    auto file = std::move(volume->OpenFile(path, true)).value();
+    ASSERT_TRUE(file->Write(rewrite_from, Pattern(30000, 2)).ok());
+    env.fail_next_sync_of = "/enc/";
+    EXPECT_FALSE(volume->Commit(*file).ok());
+    ASSERT_TRUE(file->Truncate(20000).ok());
+    Status committed = volume->Commit(*file);
+    ASSERT_TRUE(committed.ok()) << committed.ToString();
+    file.reset();
+    auto back = ReadFile(path);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    std::vector<uint8_t> expected = Pattern(rewrite_from + 8192, 1);
+    expected.resize(rewrite_from);
+    auto written = Pattern(30000, 2);
+    expected.insert(expected.end(), written.begin(), written.end());
+    expected.resize(20000);
+    EXPECT_EQ(*back, expected);
+  }
+}
+
 TEST_F(VolumeTest, RefusesFilesOutsideProtectedRegions) {
   auto volume = Reopen();
   auto file = volume->CreateFile("/elsewhere/x");
