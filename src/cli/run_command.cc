@@ -126,8 +126,8 @@ std::string UnshieldedProgramError(const std::vector<std::string>& command) {
     std::vector<char*> argv;
     for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
-    kind = ResolveExecutable(kOps, static_cast<int>(fd), argv.data(), environ, through,
-                             sizeof(through));
+    kind = ResolveExecutable(kOps, static_cast<int>(fd), file.c_str(), argv.data(), environ,
+                             through, sizeof(through));
     close(static_cast<int>(fd));
   }
   if (!RunsUnshielded(kind)) return "";

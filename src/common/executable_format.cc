@@ -118,6 +118,14 @@ ExecutableInfo ClassifyExecutable(const ExecutableFileOps& ops, int fd) {
     if (i == start || cut || i - start >= sizeof(info.interpreter)) return info;
     std::memcpy(info.interpreter, head + start, i - start);
     info.interpreter[i - start] = '\0';
+    // The rest of the line, blanks around it dropped, is one optional argument (binfmt_script).
+    while (i < length && IsShebangSpace(head[i])) ++i;
+    size_t arg_start = i;
+    while (i < length && head[i] != '\n' && head[i] != '\0') ++i;
+    size_t arg_end = i;
+    while (arg_end > arg_start && IsShebangSpace(head[arg_end - 1])) --arg_end;
+    std::memcpy(info.argument, head + arg_start, arg_end - arg_start);
+    info.argument[arg_end - arg_start] = '\0';
     info.kind = ExecutableKind::kScript;
     return info;
   }
@@ -138,69 +146,149 @@ ExecutableInfo ClassifyExecutable(const ExecutableFileOps& ops, int fd) {
   return info;
 }
 
-int LoaderProgramIndex(char* const argv[]) {
-  if (argv == nullptr || argv[0] == nullptr) return -1;
-  // glibc's rtld (dl_main): options until the first other argument or "--".
+namespace {
+
+// An exec's argument vector as the kernel passes it on through `#!` lines: a few leading
+// entries (an interpreter, its optional argument, the script's name) before the rest of the
+// original vector. No allocation: the entries point into the caller's storage.
+class ArgvView {
+ public:
+  explicit ArgvView(char* const* argv) : rest_(argv) {}
+
+  // Entry `i`, or nullptr past the end.
+  const char* at(size_t i) const {
+    if (i < prefix_count_) return prefix_[i];
+    if (rest_ == nullptr) return nullptr;
+    for (size_t k = 0; k < rest_skip_ + (i - prefix_count_); ++k) {
+      if (rest_[k] == nullptr) return nullptr;
+    }
+    return rest_[rest_skip_ + (i - prefix_count_)];
+  }
+
+  // The view without its first `n` entries.
+  ArgvView Dropped(size_t n) const {
+    ArgvView view = *this;
+    size_t from_prefix = n < prefix_count_ ? n : prefix_count_;
+    for (size_t k = from_prefix; k < prefix_count_; ++k) view.prefix_[k - from_prefix] = prefix_[k];
+    view.prefix_count_ = prefix_count_ - from_prefix;
+    for (size_t k = 0; k < n - from_prefix && view.at(view.prefix_count_) != nullptr; ++k) {
+      ++view.rest_skip_;
+    }
+    return view;
+  }
+
+  // What the kernel gives `interpreter` for a script exec'd as `filename` with this vector:
+  // interpreter, its argument (if any), filename, then this vector without its first entry.
+  // False when that does not fit (deeper than the kernel goes).
+  bool ForScript(const char* interpreter, const char* argument, const char* filename,
+                 ArgvView* out) const {
+    ArgvView after = Dropped(1);
+    size_t lead = argument[0] != '\0' ? 3 : 2;
+    if (after.prefix_count_ + lead > kMaxPrefix) return false;
+    *out = after;
+    for (size_t k = after.prefix_count_; k > 0; --k)
+      out->prefix_[k - 1 + lead] = after.prefix_[k - 1];
+    out->prefix_[0] = interpreter;
+    if (lead == 3) out->prefix_[1] = argument;
+    out->prefix_[lead - 1] = filename;
+    out->prefix_count_ = after.prefix_count_ + lead;
+    return true;
+  }
+
+ private:
+  static constexpr size_t kMaxPrefix = 3 * (kMaxInterpreterDepth + 1);
+  const char* prefix_[kMaxPrefix] = {};
+  size_t prefix_count_ = 0;
+  char* const* rest_ = nullptr;
+  size_t rest_skip_ = 0;
+};
+
+// glibc 2.36's rtld (dl_main): options first; "--", an unknown option or one missing its
+// value ends the loader with a usage error.
+int LoaderProgramIndexIn(const ArgvView& argv) {
+  if (argv.at(0) == nullptr) return -1;
   static constexpr const char* kWithValue[] = {
       "--library-path",         "--inhibit-rpath",    "--audit", "--preload", "--argv0",
       "--glibc-hwcaps-prepend", "--glibc-hwcaps-mask"};
   static constexpr const char* kRunsNothing[] = {
       "--list", "--verify", "--list-tunables", "--list-diagnostics", "--help", "--version"};
   int i = 1;
-  while (argv[i] != nullptr && argv[i][0] == '-' && argv[i][1] == '-') {
-    if (argv[i][2] == '\0') return argv[i + 1] != nullptr ? i + 1 : -1;
-    bool known = false;
+  for (const char* arg = argv.at(1); arg != nullptr && arg[0] == '-' && arg[1] == '-';
+       arg = argv.at(static_cast<size_t>(i))) {
     for (const char* option : kRunsNothing) {
-      if (std::strcmp(argv[i], option) == 0) return -1;
+      if (std::strcmp(arg, option) == 0) return -1;
     }
+    int step = 0;
+    if (std::strcmp(arg, "--inhibit-cache") == 0) step = 1;
     for (const char* option : kWithValue) {
-      if (std::strcmp(argv[i], option) == 0 && argv[i + 1] != nullptr) {
-        i += 2;
-        known = true;
-        break;
-      }
+      if (std::strcmp(arg, option) == 0) step = 2;
     }
-    if (!known) ++i;  // --inhibit-cache, or one the loader will refuse
+    if (step == 0 || (step == 2 && argv.at(static_cast<size_t>(i) + 1) == nullptr)) return -1;
+    i += step;
   }
-  return argv[i] != nullptr ? i : -1;
+  return argv.at(static_cast<size_t>(i)) != nullptr ? i : -1;
 }
 
-ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, char* const argv[],
-                                 char* const envp[], char* refused, size_t size) {
+}  // namespace
+
+int LoaderProgramIndex(char* const argv[]) {
+  return LoaderProgramIndexIn(ArgvView(argv));
+}
+
+ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, const char* path,
+                                 char* const argv[], char* const envp[], char* refused,
+                                 size_t size) {
   bool tracing = false;  // ldd: the loader lists the libraries and runs nothing
   for (size_t i = 0; envp != nullptr && envp[i] != nullptr; ++i) {
     tracing = tracing || std::strncmp(envp[i], "LD_TRACE_LOADED_OBJECTS=", 24) == 0;
   }
   if (size > 0) refused[0] = '\0';
-  auto name = [&](const char* path) {
+  auto name = [&](const char* file) {
     if (size == 0) return;
-    size_t n = std::strlen(path);
+    size_t n = std::strlen(file);
     if (n >= size) n = size - 1;
-    std::memcpy(refused, path, n);
+    std::memcpy(refused, file, n);
     refused[n] = '\0';
   };
-  int current = fd;  // owned (closed here) from the first interpreter or program on
-  int loaders = 0;
-  for (int depth = 0;; ++depth) {
-    ExecutableInfo info = ClassifyExecutable(ops, current);
+  // Each level's `#!` names stay here: the argument vectors built for later levels point to them.
+  ExecutableInfo levels[kMaxInterpreterDepth + 1];
+  ArgvView args(argv);
+  const char* filename = path != nullptr ? path : "";
+  bool executed = true;  // this file is exec'd by the kernel (not mapped by the loader)
+  int current = fd;      // owned (closed here) from the first interpreter or program on
+  int scripts = 0;       // `#!` levels followed (the kernel's limit)
+  int loaders = 0;       // loaders followed to their programs
+  for (;;) {
+    ExecutableInfo& info = levels[scripts];  // a loader's entry is overwritten by what it runs
+    info = ClassifyExecutable(ops, current);
+    // Set-ID bits and capabilities count for what the kernel execs, not for the loader's program.
     if ((info.kind == ExecutableKind::kDynamic || info.kind == ExecutableKind::kLoader) &&
-        ops.runs_in_secure_mode(current)) {
+        executed && ops.runs_in_secure_mode(current)) {
       info.kind = ExecutableKind::kSecure;
     }
     if (current != fd) ops.close(current);
     const char* next = nullptr;
     if (info.kind == ExecutableKind::kScript) {
-      if (depth == kMaxInterpreterDepth) return ExecutableKind::kUnknown;  // the kernel's ELOOP
+      if (scripts == kMaxInterpreterDepth) return ExecutableKind::kUnknown;  // the kernel's ELOOP
+      if (!args.ForScript(info.interpreter, info.argument, filename, &args)) {
+        return ExecutableKind::kUnknown;
+      }
       next = info.interpreter;
+      ++scripts;
+      executed = true;
     } else if (info.kind == ExecutableKind::kLoader) {
-      // The loader's program: argv shifts to it (a loader may be asked to run a loader).
-      int index = !tracing && ++loaders <= kMaxInterpreterDepth ? LoaderProgramIndex(argv) : -1;
+      // The loader's program: the vector shifts to it (a loader may be asked to run a loader).
+      int index = !tracing && ++loaders <= kMaxInterpreterDepth ? LoaderProgramIndexIn(args) : -1;
       if (index < 0) return ExecutableKind::kDynamic;  // runs nothing, or too deep to follow
-      argv += index;
-      next = argv[0];
+      args = args.Dropped(static_cast<size_t>(index));
+      next = args.at(0);
+      // A name without a slash is looked up in ld.so.cache only: a system library.
+      if (std::strchr(next, '/') == nullptr) return ExecutableKind::kDynamic;
+      executed = false;
     } else {
       return info.kind;
     }
+    filename = next;
     long opened = ops.open(next);
     name(next);
     if (opened == -EACCES) return ExecutableKind::kUnreadable;

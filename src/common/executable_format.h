@@ -33,6 +33,7 @@ inline constexpr size_t kMaxShebangLine = 256;
 struct ExecutableInfo {
   ExecutableKind kind = ExecutableKind::kUnknown;
   char interpreter[kMaxShebangLine] = {};  // kScript: the interpreter's path, NUL-terminated
+  char argument[kMaxShebangLine] = {};     // kScript: its optional argument ("" when none)
 };
 
 // The file operations the classification needs, as plain functions, so that the runtime can
@@ -66,20 +67,23 @@ bool RunsInSecureMode(uint32_t mode, uint32_t owner, uint32_t group, bool nosuid
 // Classifies the file open as `fd` alone (a script's interpreter is not followed).
 ExecutableInfo ClassifyExecutable(const ExecutableFileOps& ops, int fd);
 
-// What an exec of the file open as `fd` with arguments `argv` and environment `envp` (either
-// may be null) runs in the end: a script's interpreter is followed (up to kMaxInterpreterDepth
-// levels, as the kernel does), and so is the program that the dynamic loader run as a program is
-// asked to run (its options skipped; none with --list, --verify, --help..., or in ldd's trace
-// mode, LD_TRACE_LOADED_OBJECTS). When RunsUnshielded(result), `refused` (of
-// `size` bytes) names the file at fault when it is not the exec'd file itself (an interpreter,
-// the loader's program), else it is left empty. An interpreter or program that cannot be opened
-// for another reason than EACCES is the kernel's (or loader's) to report (kUnknown).
+// What an exec of the file open as `fd`, named `path` in the exec, with arguments `argv` and
+// environment `envp` (either may be null) runs in the end: a script's interpreter is followed
+// (up to kMaxInterpreterDepth levels, as the kernel does, with the argument vector the kernel
+// builds), and so is the program that the dynamic loader run as a program is asked to run (its
+// options skipped; none with --list, --verify, --help..., in ldd's trace mode,
+// LD_TRACE_LOADED_OBJECTS, or for a name without a slash, which it looks up in ld.so.cache). When
+// RunsUnshielded(result), `refused` (of `size` bytes) names the file at fault when it is not the
+// exec'd file itself (an interpreter, the loader's program), else it is left empty. An interpreter
+// or program that cannot be opened for another reason than EACCES is the kernel's (or loader's) to
+// report (kUnknown).
 inline constexpr int kMaxInterpreterDepth = 5;  // exec_binprm: ELOOP beyond
-ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, char* const argv[],
-                                 char* const envp[], char* refused, size_t size);
+ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, const char* path,
+                                 char* const argv[], char* const envp[], char* refused,
+                                 size_t size);
 
-// The index in `argv` of the program the dynamic loader runs when invoked as a program with
-// `argv` (argv[0] the loader), or -1 when it runs none.
+// The index in `argv` of the program the dynamic loader (glibc 2.36) runs when invoked as a
+// program with `argv` (argv[0] the loader), or -1 when it runs none.
 int LoaderProgramIndex(char* const argv[]);
 
 // Kinds whose exec would run the program without the runtime: refused.

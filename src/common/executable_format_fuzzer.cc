@@ -40,10 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   char loader[] = "ld.so", program[] = "prog", option[] = "--preload";
   char* argv[] = {loader, option, program, program, nullptr};
   char refused[64];
-  cove::ResolveExecutable(kOps, 3, argv, nullptr, refused, sizeof(refused));
+  cove::ResolveExecutable(kOps, 3, "--argv0", argv, nullptr, refused, sizeof(refused));
   char tiny[1];
   g_opens = 0;
-  cove::ResolveExecutable(kOps, 3, nullptr, argv, tiny, sizeof(tiny));
+  cove::ResolveExecutable(kOps, 3, nullptr, nullptr, argv, tiny, sizeof(tiny));
   cove::ClassifyExecutable(kOps, 3);
   return 0;
 }

@@ -100,8 +100,8 @@ class ExecutableFormatTest : public ::testing::Test {
     std::vector<char*> envp;
     for (std::string& entry : env_) envp.push_back(entry.data());
     envp.push_back(nullptr);
-    ExecutableKind kind =
-        ResolveExecutable(ops, fd, argv.data(), envp.data(), culprit, sizeof(culprit));
+    ExecutableKind kind = ResolveExecutable(ops, fd, path.c_str(), argv.data(), envp.data(),
+                                            culprit, sizeof(culprit));
     close(fd);
     if (refused != nullptr) *refused = culprit;
     return kind;
@@ -151,8 +151,9 @@ TEST_F(ExecutableFormatTest, ShebangNamesTheInterpreterAsTheKernelReadsIt) {
   ExecutableInfo plain = Classify(Write("a", Text("#!/bin/sh\necho\n")));
   EXPECT_EQ(plain.kind, ExecutableKind::kScript);
   EXPECT_STREQ(plain.interpreter, "/bin/sh");
-  ExecutableInfo spaced = Classify(Write("b", Text("#! \t/usr/bin/env python3 -u\n")));
+  ExecutableInfo spaced = Classify(Write("b", Text("#! \t/usr/bin/env python3 -u \t\n")));
   EXPECT_STREQ(spaced.interpreter, "/usr/bin/env");
+  EXPECT_STREQ(spaced.argument, "python3 -u");  // one argument, blanks around it dropped
   ExecutableInfo no_newline = Classify(Write("c", Text("#!/bin/bash")));
   EXPECT_STREQ(no_newline.interpreter, "/bin/bash");
 }
@@ -210,7 +211,30 @@ TEST_F(ExecutableFormatTest, TheDynamicLoaderIsJudgedByTheProgramItRuns) {
   // nothing (ldd's --verify, --list) are allowed.
   EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--library-path", "/x", "--inhibit-cache", stat}),
             ExecutableKind::kStatic);
-  EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--", stat}), ExecutableKind::kStatic);
+  EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--", stat}), ExecutableKind::kDynamic);  // refused
+  EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--bogus", stat}), ExecutableKind::kDynamic);
+  // A name without a slash is looked up in ld.so.cache only (a system library), not here.
+  EXPECT_EQ(Resolve(loader, nullptr, kOps, {"static"}), ExecutableKind::kDynamic);
+  // The loader as a script's interpreter: the kernel hands it the `#!` argument and the
+  // script's name before the exec's own arguments.
+  std::string via_arg = Write("via_arg", Text("#!" + loader + " " + stat + "\n"));
+  EXPECT_EQ(Resolve(via_arg, &refused, kOps, {"data"}), ExecutableKind::kStatic);
+  EXPECT_EQ(refused, stat);
+  // A script named "--argv0" exec'd by that relative name: the kernel hands the loader
+  // [loader, --argv0, --list, static, data], so --argv0 takes --list as its value and the
+  // loader runs the static program.
+  std::string named_option = Write("--argv0", Text("#!" + loader + "\n"));
+  int fd = open(named_option.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::string arg0 = "x", list = "--list", data = "data";
+  char* argv[] = {arg0.data(), list.data(), stat.data(), data.data(), nullptr};
+  char culprit[kMaxShebangLine];
+  EXPECT_EQ(ResolveExecutable(kOps, fd, "--argv0", argv, nullptr, culprit, sizeof(culprit)),
+            ExecutableKind::kStatic);
+  close(fd);
+  // A script the loader is asked to run: it cannot (not ELF), nothing runs unshielded.
+  std::string plain = Write("plain", Text("#!" + loader + "\n"));
+  EXPECT_EQ(Resolve(plain, nullptr, kOps, {"x", stat}), ExecutableKind::kUnknown);
   EXPECT_EQ(Resolve(loader, nullptr, kOps, {copy, "--argv0", "x", stat}), ExecutableKind::kStatic);
   EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--verify", stat}), ExecutableKind::kDynamic);
   EXPECT_EQ(Resolve(loader, nullptr, kOps, {"--list", stat}), ExecutableKind::kDynamic);
@@ -232,7 +256,10 @@ TEST(ExecutableFormat, LoaderOptions) {
   };
   EXPECT_EQ(index({"ld.so", "prog", "--list"}), 1);
   EXPECT_EQ(index({"ld.so", "--preload", "a.so", "--audit", "b.so", "prog"}), 5);
-  EXPECT_EQ(index({"ld.so", "--glibc-hwcaps-mask", "x", "--", "--prog"}), 4);
+  EXPECT_EQ(index({"ld.so", "--inhibit-cache", "--argv0", "x", "prog"}), 4);
+  // glibc 2.36 ends with a usage error on "--" and on an option it does not know.
+  EXPECT_EQ(index({"ld.so", "--glibc-hwcaps-mask", "x", "--", "prog"}), -1);
+  EXPECT_EQ(index({"ld.so", "--bogus", "prog"}), -1);
   EXPECT_EQ(index({"ld.so", "--help"}), -1);
   EXPECT_EQ(index({"ld.so", "--version", "prog"}), -1);
   EXPECT_EQ(index({"ld.so"}), -1);

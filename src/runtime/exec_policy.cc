@@ -131,7 +131,9 @@ long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const ar
   if (!g_active || path == nullptr) return 0;
   long opened = -EBADF;
   bool fexecve = (flags & AT_EMPTY_PATH) != 0 && path[0] == '\0';
+  char fd_name[32] = "/dev/fd/";  // the name the kernel gives a program exec'd by descriptor
   if (fexecve) {
+    FormatDecimal(static_cast<unsigned>(dirfd), fd_name + std::strlen(fd_name));
     char byte = 0;
     if (DirectSyscall(SYS_pread64, dirfd, &byte, 1, 0) >= 0) {
       opened = DirectSyscall(SYS_fcntl, dirfd, F_DUPFD_CLOEXEC, 0);
@@ -144,7 +146,7 @@ long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const ar
     int nofollow = (flags & AT_SYMLINK_NOFOLLOW) != 0 ? O_NOFOLLOW : 0;
     opened = DirectSyscall(SYS_openat, dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | nofollow);
   }
-  const char* name = fexecve ? "(descriptor)" : path;
+  const char* name = fexecve ? fd_name : path;
   char through[kMaxShebangLine] = {};
   ExecutableKind kind = ExecutableKind::kUnknown;
   if (opened == -EACCES) {
@@ -153,7 +155,7 @@ long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const ar
     kind = ExecutableKind::kUnreadable;
   } else if (opened >= 0) {
     int fd = static_cast<int>(opened);
-    kind = ResolveExecutable(kRawOps, fd, argv, envp, through, sizeof(through));
+    kind = ResolveExecutable(kRawOps, fd, name, argv, envp, through, sizeof(through));
     RawClose(fd);
   }
   if (!RunsUnshielded(kind)) return 0;  // (missing, a directory...: the kernel's to report)

@@ -33,6 +33,9 @@ C
 ${CC:-cc} -static -O1 -o "$WORK/static_io" "$WORK/static_io.c" ||
   { echo "FAIL: cannot build a static test program (libc6-dev's libc.a)" >&2; exit 1; }
 printf '#!%s\n' "$WORK/static_io" >"$WORK/static_script"
+# The loader as a script's interpreter, its `#!` argument naming the static program.
+printf '#!/lib64/ld-linux-x86-64.so.2 %s\n' "$WORK/static_io" >"$WORK/via_loader"
+chmod +x "$WORK/via_loader"
 # A 32-bit ELF header (the static program with its class byte changed): the loader would not
 # load the 64-bit runtime into a real one.
 cp "$WORK/static_io" "$WORK/elf32"
@@ -57,6 +60,7 @@ check_cove_run_refuses "$WORK/static_script" "static_script (through $WORK/stati
 check_cove_run_refuses /lib64/ld-linux-x86-64.so.2 \
   "ld-linux-x86-64.so.2 (through $WORK/static_io): statically linked" \
   --library-path /nonexistent "$WORK/static_io" "$REGION/data"
+check_cove_run_refuses "$WORK/via_loader" "via_loader (through $WORK/static_io): statically linked"
 check_cove_run_refuses "$WORK/elf32" "another ELF class or machine"
 # A set-user-ID program of another owner: the loader's secure-execution mode ignores LD_PRELOAD.
 # (Made by root: chown to another user.)
@@ -78,6 +82,11 @@ elif chown nobody "$WORK/suid_head" 2>/dev/null && chmod u+s "$WORK/suid_head"; 
       pass "under no_new_privs a set-user-ID program runs (the bit is ignored), shielded" ||
       fail "set-user-ID program under no_new_privs: $out"
   fi
+  # The loader asked to run it: the loader maps it without its privileges and honours the
+  # preload (only what the kernel execs runs in secure-execution mode).
+  out=$(crun bash -c "/lib64/ld-linux-x86-64.so.2 '$WORK/suid_head' -c 16 '$REGION/data'" 2>&1)
+  [ "$out" = "secret-plaintext" ] && pass "the loader may run a set-user-ID program, shielded" ||
+    fail "ld.so suid_head: $out"
   # A process whose effective user differs from its real one (a daemon after seteuid): every
   # exec of it runs in secure-execution mode, so none may start.
   out=$(crun "$PYTHON" -c "
@@ -126,9 +135,10 @@ out=$(PATH="$WORK:$PATH" crun static_io "$REGION/data" 2>&1) && fail "static_io 
 out=$(crun bash -c "'$WORK/static_io' '$REGION/data'; echo \"rc=\$?\"
   '$WORK/static_io' '$REGION/data' write-it; echo \"rc=\$?\"
   '$WORK/static_script' '$REGION/data'; echo \"rc=\$?\"
+  '$WORK/via_loader' '$REGION/data'; echo \"rc=\$?\"
   '$WORK/elf32'; echo \"rc=\$?\"" 2>"$WORK/err") || fail "bash: $(cat "$WORK/err")"
-[ "$(grep -c '^rc=126$' <<<"$out")" = 4 ] && ! grep -q 'static read' <<<"$out" &&
-  pass "a shielded shell cannot run a static program, a script of one or a 32-bit one (126)" ||
+[ "$(grep -c '^rc=126$' <<<"$out")" = 5 ] && ! grep -q 'static read' <<<"$out" &&
+  pass "a shielded shell cannot run a static program, a script of one (also through the loader) or a 32-bit one (126)" ||
   fail "shell runs: $out / $(cat "$WORK/err")"
 grep -qF "exec $WORK/static_io: statically linked (no ELF interpreter)" "$WORK/err" &&
   grep -qF "exec $WORK/static_script (through $WORK/static_io): statically linked" "$WORK/err" &&
