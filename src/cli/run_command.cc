@@ -61,25 +61,10 @@ std::string FindRuntime() {
   return "";
 }
 
-// The file execvp would run for `program`: itself when it names a path, else the first
-// executable regular file of that name in $PATH (empty when there is none: execvp reports it).
-std::string ResolveProgram(const std::string& program) {
-  if (program.find('/') != std::string::npos) return program;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path != nullptr ? path : "/bin:/usr/bin";  // execvp's default
-  for (size_t start = 0; start <= dirs.size();) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
-    struct stat st {};
-    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-    start = end + 1;
-  }
-  return "";
+// An executable regular file (a candidate of execvp's PATH search).
+bool IsExecutableFile(const char* path) {
+  struct stat st {};
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
 long LibcReadAt(int fd, uint64_t offset, void* buffer, size_t size) {
@@ -113,7 +98,7 @@ bool LibcRunsInSecureMode(int fd) {
 // reading ciphertext and writing plaintext into protected regions. Empty when it may run (or
 // when it cannot be opened for another reason: execvp reports what is wrong).
 std::string UnshieldedProgramError(const std::vector<std::string>& command) {
-  std::string file = ResolveProgram(command[0]);
+  std::string file = FindProgramInPath(command[0].c_str(), std::getenv("PATH"), IsExecutableFile);
   if (file.empty()) return "";
   static constexpr ExecutableFileOps kOps{LibcReadAt, LibcOpenForReading, LibcClose,
                                           LibcRunsInSecureMode};

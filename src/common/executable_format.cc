@@ -297,6 +297,21 @@ ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, const cha
   }
 }
 
+std::string FindProgramInPath(const char* name, const char* path_list,
+                              bool (*is_executable_file)(const char* path)) {
+  if (std::strchr(name, '/') != nullptr) return name;
+  std::string dirs = path_list != nullptr ? path_list : "/bin:/usr/bin";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;  // "": the current directory
+    if (is_executable_file(candidate.c_str())) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
 bool RunsInSecureMode(uint32_t mode, uint32_t owner, uint32_t group, bool nosuid_mount,
                       bool file_capabilities, const ExecCredentials& caller) {
   // The set-ID bits count unless the mount or no_new_privs disables them; file capabilities

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace cove {
 
@@ -85,6 +86,12 @@ ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, const cha
 // The index in `argv` of the program the dynamic loader (glibc 2.36) runs when invoked as a
 // program with `argv` (argv[0] the loader), or -1 when it runs none.
 int LoaderProgramIndex(char* const argv[]);
+
+// The file execvp (and posix_spawnp) would run for `name`: itself when it contains a slash,
+// else the first candidate of `path_list` (PATH; execvp's "/bin:/usr/bin" when null) for which
+// `is_executable_file` holds; "" when none does. (Allocates: not for vfork children.)
+std::string FindProgramInPath(const char* name, const char* path_list,
+                              bool (*is_executable_file)(const char* path));
 
 // Kinds whose exec would run the program without the runtime: refused.
 inline bool RunsUnshielded(ExecutableKind kind) {

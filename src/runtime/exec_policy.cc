@@ -166,27 +166,14 @@ long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const ar
 
 long RefuseUnshieldedSpawnp(const char* file, char* const argv[], char* const envp[]) {
   if (!g_active || file == nullptr || file[0] == '\0') return 0;
-  if (std::strchr(file, '/') != nullptr) {
-    return RefuseUnshieldedExec(AT_FDCWD, file, 0, argv, envp);
-  }
-  // posix_spawnp searches PATH (in the caller's environment) as execvp does: the first
-  // executable file of that name is what runs. (Called in the parent: allocation is fine.)
-  const char* path = getenv("PATH");
-  std::string dirs = path != nullptr ? path : "/bin:/usr/bin";
-  for (size_t start = 0; start <= dirs.size();) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(start, end - start);
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + file;
+  // posix_spawnp searches PATH (of the caller's environment) as execvp does. (In the parent:
+  // allocation is fine here.)
+  std::string found = FindProgramInPath(file, getenv("PATH"), [](const char* candidate) {
     struct stat st {};
-    if (DirectSyscall(SYS_newfstatat, AT_FDCWD, candidate.c_str(), &st, 0) == 0 &&
-        S_ISREG(st.st_mode) &&
-        DirectSyscall(SYS_faccessat, AT_FDCWD, candidate.c_str(), X_OK) == 0) {
-      return RefuseUnshieldedExec(AT_FDCWD, candidate.c_str(), 0, argv, envp);
-    }
-    start = end + 1;
-  }
-  return 0;
+    return DirectSyscall(SYS_newfstatat, AT_FDCWD, candidate, &st, 0) == 0 && S_ISREG(st.st_mode) &&
+           DirectSyscall(SYS_faccessat, AT_FDCWD, candidate, X_OK) == 0;
+  });
+  return found.empty() ? 0 : RefuseUnshieldedExec(AT_FDCWD, found.c_str(), 0, argv, envp);
 }
 
 size_t CarriedEnvCount() {

@@ -10,13 +10,8 @@
 namespace cove::shield {
 namespace {
 
-using testing::Pattern;
-using testing::ReadRaw;
-using testing::TempDir;
-using testing::WriteRaw;
-
 JournalRecord Record(uint64_t offset, size_t size, uint32_t seed) {
-  return {offset, Pattern(size, seed)};
+  return {offset, testing::Pattern(size, seed)};
 }
 
 TEST(JoinAdjacentRecords, JoinsRunsInOffsetOrderAndKeepsGaps) {
@@ -40,20 +35,20 @@ TEST(JoinAdjacentRecords, JoinsRunsInOffsetOrderAndKeepsGaps) {
 // The host file after ApplyJournal of `journal` over `before`, told (or not) its size.
 std::vector<uint8_t> Applied(const std::vector<uint8_t>& before, const Journal& journal,
                              bool tell_size) {
-  TempDir dir;
+  testing::TempDir dir;
   std::string path = dir / "host";
-  WriteRaw(path, before);
+  testing::WriteRaw(path, before);
   Env& env = Env::Default();
   auto fd = env.Open(path, O_RDWR);
   EXPECT_TRUE(fd.ok());
   std::optional<uint64_t> size;
   if (tell_size) size = before.size();
   EXPECT_TRUE(ApplyJournal(env, fd->get(), path, journal, false, size).ok());
-  return ReadRaw(path);
+  return testing::ReadRaw(path);
 }
 
 TEST(ApplyJournal, EndsAtTheNewHostSizeWhetherOrNotTheSizeIsKnown) {
-  std::vector<uint8_t> before = Pattern(12288, 7);
+  std::vector<uint8_t> before = testing::Pattern(12288, 7);
   for (uint64_t new_size : {uint64_t{12288}, uint64_t{9000}, uint64_t{16384}}) {
     Journal journal;
     journal.new_host_size = new_size;
