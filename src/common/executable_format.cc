@@ -196,7 +196,7 @@ class ArgvView {
   }
 
  private:
-  static constexpr size_t kMaxPrefix = 3 * (kMaxInterpreterDepth + 1);
+  static constexpr size_t kMaxPrefix = size_t{3} * (kMaxInterpreterDepth + 1);
   const char* prefix_[kMaxPrefix] = {};
   size_t prefix_count_ = 0;
   char* const* rest_ = nullptr;

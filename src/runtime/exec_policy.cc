@@ -168,6 +168,7 @@ long RefuseUnshieldedSpawnp(const char* file, char* const argv[], char* const en
   if (!g_active || file == nullptr || file[0] == '\0') return 0;
   // posix_spawnp searches PATH (of the caller's environment) as execvp does. (In the parent:
   // allocation is fine here.)
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): as glibc's posix_spawnp reads it
   std::string found = FindProgramInPath(file, getenv("PATH"), [](const char* candidate) {
     struct stat st {};
     return DirectSyscall(SYS_newfstatat, AT_FDCWD, candidate, &st, 0) == 0 && S_ISREG(st.st_mode) &&
