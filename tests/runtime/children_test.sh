@@ -145,6 +145,9 @@ grep -qF "exec $WORK/static_io: statically linked (no ELF interpreter)" "$WORK/e
   grep -qF "exec $WORK/elf32: built for another ELF class or machine" "$WORK/err" &&
   pass "each refusal is logged with the program, the cause and EACCES" ||
   fail "refusal log lines: $(cat "$WORK/err")"
+out=$(CRUN_LOG=0 crun bash -c "'$WORK/static_io' '$REGION/data'" 2>&1) || true
+grep -qF "cove: exec $WORK/static_io: statically linked" <<<"$out" &&
+  pass "a refusal is said on stderr with SCONE_LOG=0 too" || fail "refusal at SCONE_LOG=0: $out"
 [ "$(plain_cat "$REGION/data")" = "secret-plaintext" ] && [ ! -e "$REGION/write-it" ] ||
   fail "the refused static program touched the region"
 out=$(crun "$PYTHON" -c "
