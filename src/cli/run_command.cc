@@ -1,11 +1,7 @@
 // `cove run [options] -- PROGRAM [ARGS...]`: runs an unmodified dynamically linked program with
 // libcove-runtime.so preloaded, passing the options as SCONE_* variables; the exit code is
 // the program's.
-#include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -67,31 +63,6 @@ bool IsExecutableFile(const char* path) {
   return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-long LibcReadAt(int fd, uint64_t offset, void* buffer, size_t size) {
-  return pread(fd, buffer, size, static_cast<off_t>(offset));
-}
-long LibcOpenForReading(const char* path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  return fd >= 0 ? fd : -errno;
-}
-void LibcClose(int fd) {
-  close(fd);
-}
-bool LibcRunsInSecureMode(int fd) {
-  struct stat st {};
-  struct statvfs fs {};
-  if (fstat(fd, &st) != 0) return false;
-  bool nosuid = fstatvfs(fd, &fs) == 0 && (fs.f_flag & ST_NOSUID) != 0;
-  bool caps = fgetxattr(fd, "security.capability", nullptr, 0) > 0;
-  ExecCredentials caller;
-  uid_t suid = 0;
-  gid_t sgid = 0;
-  getresuid(&caller.ruid, &caller.euid, &suid);
-  getresgid(&caller.rgid, &caller.egid, &sgid);
-  caller.no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
-  return RunsInSecureMode(st.st_mode, st.st_uid, st.st_gid, nosuid, caps, caller);
-}
-
 // An error message when `command` would run its program without the runtime (static, another
 // ELF class or machine, secure-execution mode, unreadable, or a script or the dynamic loader
 // running one of these): LD_PRELOAD would be ignored, so the program would run unshielded,
@@ -100,21 +71,13 @@ bool LibcRunsInSecureMode(int fd) {
 std::string UnshieldedProgramError(const std::vector<std::string>& command) {
   std::string file = FindProgramInPath(command[0].c_str(), std::getenv("PATH"), IsExecutableFile);
   if (file.empty()) return "";
-  static constexpr ExecutableFileOps kOps{LibcReadAt, LibcOpenForReading, LibcClose,
-                                          LibcRunsInSecureMode};
-  long fd = LibcOpenForReading(file.c_str());
+  const ExecutableFileOps& ops = kSyscallExecutableOps<&LibcSyscall>;
+  std::vector<char*> argv;
+  for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
   char through[kMaxShebangLine] = {};
-  ExecutableKind kind = ExecutableKind::kUnknown;
-  if (fd == -EACCES) {
-    kind = ExecutableKind::kUnreadable;
-  } else if (fd >= 0) {
-    std::vector<char*> argv;
-    for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    kind = ResolveExecutable(kOps, static_cast<int>(fd), file.c_str(), argv.data(), environ,
-                             through, sizeof(through));
-    close(static_cast<int>(fd));
-  }
+  ExecutableKind kind = ResolveExecutable(ops, ops.open(file.c_str()), file.c_str(), argv.data(),
+                                          environ, through, sizeof(through));
   if (!RunsUnshielded(kind)) return "";
   std::string culprit = through[0] != '\0' ? file + " (through " + through + ")" : file;
   return culprit + ": " + DescribeRefusedExecutable(kind);

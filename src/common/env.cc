@@ -155,13 +155,12 @@ class SyscallEnv final : public Env {
   RawSyscallFn sys_;
 };
 
-// libc's syscall(), with its -1/errno convention turned into -errno.
+}  // namespace
+
 long LibcSyscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   long r = ::syscall(nr, a0, a1, a2, a3, a4, a5);
   return r == -1 ? -errno : r;
 }
-
-}  // namespace
 
 std::string ParentDirectory(const std::string& path) {
   auto slash = path.find_last_of('/');

@@ -55,6 +55,8 @@ class Env {
 
 // Issues system call `nr` and returns the raw kernel result (>= 0, or -errno).
 using RawSyscallFn = long (*)(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+// A RawSyscallFn over libc's syscall(), its -1/errno convention turned into -errno.
+long LibcSyscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 
 // An Env whose every OS call goes through `syscall_fn`. Env::Default() is one over libc's
 // syscall(); the runtime makes one over its trampoline, so that the shield's I/O neither

@@ -4,7 +4,11 @@
 #include "common/executable_format.h"
 
 #include <elf.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 #include <cstring>
@@ -62,11 +66,13 @@ bool IsDynamicLoader(const ExecutableFileOps& ops, int fd, const Elf64_Phdr& dyn
   return false;
 }
 
-// The program headers, a few at a time into a stack buffer: dynamic when one is PT_INTERP (or
-// the file is the dynamic loader). Unreadable headers: kUnknown, the kernel will refuse it.
+// The program headers, one at a time: dynamic when one is PT_INTERP, the loader when the file
+// is the dynamic loader. Unreadable headers: kUnknown, the kernel will refuse the file.
 ExecutableKind ClassifyElf64(const Elf64_Ehdr& header, const ExecutableFileOps& ops, int fd) {
   if (header.e_type != ET_EXEC && header.e_type != ET_DYN) return ExecutableKind::kUnknown;
-  if (header.e_phentsize < sizeof(Elf64_Phdr) || header.e_phnum == 0) {
+  // The kernel refuses program headers beyond 64 KiB (load_elf_phdrs).
+  if (header.e_phentsize < sizeof(Elf64_Phdr) || header.e_phnum == 0 ||
+      uint64_t{header.e_phnum} * header.e_phentsize > 65536) {
     return ExecutableKind::kUnknown;
   }
   constexpr size_t kMaxLoads = 16;
@@ -74,8 +80,6 @@ ExecutableKind ClassifyElf64(const Elf64_Ehdr& header, const ExecutableFileOps& 
   size_t load_count = 0;
   Elf64_Phdr dynamic{};
   bool has_dynamic = false;
-  // The kernel refuses program headers beyond 64 KiB (load_elf_phdrs).
-  if (uint64_t{header.e_phnum} * header.e_phentsize > 65536) return ExecutableKind::kUnknown;
   for (size_t i = 0; i < header.e_phnum; ++i) {
     Elf64_Phdr phdr;
     uint64_t offset = header.e_phoff + i * uint64_t{header.e_phentsize};
@@ -235,7 +239,7 @@ int LoaderProgramIndex(char* const argv[]) {
   return LoaderProgramIndexIn(ArgvView(argv));
 }
 
-ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, const char* path,
+ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, long opened, const char* path,
                                  char* const argv[], char* const envp[], char* refused,
                                  size_t size) {
   bool tracing = false;  // ldd: the loader lists the libraries and runs nothing
@@ -255,10 +259,12 @@ ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, const cha
   ArgvView args(argv);
   const char* filename = path != nullptr ? path : "";
   bool executed = true;  // this file is exec'd by the kernel (not mapped by the loader)
-  int current = fd;      // owned (closed here) from the first interpreter or program on
   int scripts = 0;       // `#!` levels followed (the kernel's limit)
   int loaders = 0;       // loaders followed to their programs
   for (;;) {
+    if (opened == -EACCES) return ExecutableKind::kUnreadable;
+    if (opened < 0) return ExecutableKind::kUnknown;
+    int current = static_cast<int>(opened);
     ExecutableInfo& info = levels[scripts];  // a loader's entry is overwritten by what it runs
     info = ClassifyExecutable(ops, current);
     // Set-ID bits and capabilities count for what the kernel execs, not for the loader's program.
@@ -266,7 +272,7 @@ ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, const cha
         executed && ops.runs_in_secure_mode(current)) {
       info.kind = ExecutableKind::kSecure;
     }
-    if (current != fd) ops.close(current);
+    ops.close(current);
     const char* next = nullptr;
     if (info.kind == ExecutableKind::kScript) {
       if (scripts == kMaxInterpreterDepth) return ExecutableKind::kUnknown;  // the kernel's ELOOP
@@ -289,11 +295,8 @@ ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, const cha
       return info.kind;
     }
     filename = next;
-    long opened = ops.open(next);
     name(next);
-    if (opened == -EACCES) return ExecutableKind::kUnreadable;
-    if (opened < 0) return ExecutableKind::kUnknown;
-    current = static_cast<int>(opened);
+    opened = ops.open(next);
   }
 }
 
@@ -310,6 +313,24 @@ std::string FindProgramInPath(const char* name, const char* path_list,
     start = end + 1;
   }
   return "";
+}
+
+bool RunsInSecureModeVia(RawSyscallFn sys, int fd) {
+  struct stat st {};
+  struct statfs fs {};
+  if (sys(SYS_fstat, fd, reinterpret_cast<long>(&st), 0, 0, 0, 0) != 0) return false;
+  bool nosuid = sys(SYS_fstatfs, fd, reinterpret_cast<long>(&fs), 0, 0, 0, 0) == 0 &&
+                (fs.f_flags & ST_NOSUID) != 0;
+  bool caps = sys(SYS_fgetxattr, fd, reinterpret_cast<long>("security.capability"), 0, 0, 0, 0) > 0;
+  uid_t ruid = 0, euid = 0, suid = 0;
+  gid_t rgid = 0, egid = 0, sgid = 0;
+  sys(SYS_getresuid, reinterpret_cast<long>(&ruid), reinterpret_cast<long>(&euid),
+      reinterpret_cast<long>(&suid), 0, 0, 0);
+  sys(SYS_getresgid, reinterpret_cast<long>(&rgid), reinterpret_cast<long>(&egid),
+      reinterpret_cast<long>(&sgid), 0, 0, 0);
+  ExecCredentials caller{ruid, euid, rgid, egid,
+                         sys(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0, 0) == 1};
+  return RunsInSecureMode(st.st_mode, st.st_uid, st.st_gid, nosuid, caps, caller);
 }
 
 bool RunsInSecureMode(uint32_t mode, uint32_t owner, uint32_t group, bool nosuid_mount,

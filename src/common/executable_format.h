@@ -7,9 +7,14 @@
 // runtime calls it between vfork and exec, with its own raw reads.
 #pragma once
 
+#include <fcntl.h>
+#include <sys/syscall.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include "common/env.h"
 
 namespace cove {
 
@@ -65,21 +70,41 @@ struct ExecCredentials {
 bool RunsInSecureMode(uint32_t mode, uint32_t owner, uint32_t group, bool nosuid_mount,
                       bool file_capabilities, const ExecCredentials& caller);
 
+// RunsInSecureMode for an exec of the file open as `fd` by this process, its inputs gathered
+// through `sys` (the runtime's trampoline, or LibcSyscall).
+bool RunsInSecureModeVia(RawSyscallFn sys, int fd);
+
+// ExecutableFileOps over the system calls `kSyscall` makes (see RawSyscallFn).
+template <RawSyscallFn kSyscall>
+inline constexpr ExecutableFileOps kSyscallExecutableOps{
+    [](int fd, uint64_t offset, void* buffer, size_t size) {
+      return kSyscall(SYS_pread64, fd, reinterpret_cast<long>(buffer), static_cast<long>(size),
+                      static_cast<long>(offset), 0, 0);
+    },
+    [](const char* path) {
+      // O_NONBLOCK: a FIFO named as a program or interpreter must not block the check.
+      return kSyscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path),
+                      O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0, 0, 0);
+    },
+    [](int fd) { kSyscall(SYS_close, fd, 0, 0, 0, 0, 0); },
+    [](int fd) { return RunsInSecureModeVia(kSyscall, fd); }};
+
 // Classifies the file open as `fd` alone (a script's interpreter is not followed).
 ExecutableInfo ClassifyExecutable(const ExecutableFileOps& ops, int fd);
 
-// What an exec of the file open as `fd`, named `path` in the exec, with arguments `argv` and
-// environment `envp` (either may be null) runs in the end: a script's interpreter is followed
-// (up to kMaxInterpreterDepth levels, as the kernel does, with the argument vector the kernel
-// builds), and so is the program that the dynamic loader run as a program is asked to run (its
-// options skipped; none with --list, --verify, --help..., in ldd's trace mode,
+// What an exec of the file `opened` (a descriptor, owned and closed here, or the -errno of its
+// open: -EACCES is kUnreadable, any other kUnknown), named `path` in the exec, with arguments
+// `argv` and environment `envp` (either may be null) runs in the end: a script's interpreter is
+// followed (up to kMaxInterpreterDepth levels, as the kernel does, with the argument vector the
+// kernel builds), and so is the program that the dynamic loader run as a program is asked to run
+// (its options skipped; none with --list, --verify, --help..., in ldd's trace mode,
 // LD_TRACE_LOADED_OBJECTS, or for a name without a slash, which it looks up in ld.so.cache). When
 // RunsUnshielded(result), `refused` (of `size` bytes) names the file at fault when it is not the
 // exec'd file itself (an interpreter, the loader's program), else it is left empty. An interpreter
 // or program that cannot be opened for another reason than EACCES is the kernel's (or loader's) to
 // report (kUnknown).
 inline constexpr int kMaxInterpreterDepth = 5;  // exec_binprm: ELOOP beyond
-ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, int fd, const char* path,
+ExecutableKind ResolveExecutable(const ExecutableFileOps& ops, long opened, const char* path,
                                  char* const argv[], char* const envp[], char* refused,
                                  size_t size);
 

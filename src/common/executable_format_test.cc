@@ -19,15 +19,7 @@
 namespace cove {
 namespace {
 
-long ReadAt(int fd, uint64_t offset, void* buffer, size_t size) {
-  return pread(fd, buffer, size, static_cast<off_t>(offset));
-}
-long OpenForReading(const char* path) {
-  return open(path, O_RDONLY | O_CLOEXEC);
-}
-void Close(int fd) {
-  close(fd);
-}
+constexpr const ExecutableFileOps& kLibc = kSyscallExecutableOps<&LibcSyscall>;
 bool NeverSecure(int /*fd*/) {
   return false;
 }
@@ -35,8 +27,8 @@ bool AlwaysSecure(int /*fd*/) {
   return true;
 }
 
-constexpr ExecutableFileOps kOps{ReadAt, OpenForReading, Close, NeverSecure};
-constexpr ExecutableFileOps kOpsSecure{ReadAt, OpenForReading, Close, AlwaysSecure};
+constexpr ExecutableFileOps kOps{kLibc.read_at, kLibc.open, kLibc.close, NeverSecure};
+constexpr ExecutableFileOps kOpsSecure{kLibc.read_at, kLibc.open, kLibc.close, AlwaysSecure};
 
 // A minimal ELF64 executable image: header, then `types` as program headers.
 std::vector<uint8_t> Elf(std::vector<uint32_t> types, unsigned char elf_class = ELFCLASS64,
@@ -101,8 +93,7 @@ class ExecutableFormatTest : public ::testing::Test {
     for (std::string& entry : env_) envp.push_back(entry.data());
     envp.push_back(nullptr);
     ExecutableKind kind = ResolveExecutable(ops, fd, path.c_str(), argv.data(), envp.data(),
-                                            culprit, sizeof(culprit));
-    close(fd);
+                                            culprit, sizeof(culprit));  // closes fd
     if (refused != nullptr) *refused = culprit;
     return kind;
   }
@@ -178,7 +169,7 @@ TEST_F(ExecutableFormatTest, ScriptsAreFollowedToTheProgramThatRuns) {
   EXPECT_EQ(refused, "");  // the program itself is at fault
   // An interpreter this process may execute but not read: nothing tells what it is.
   static constexpr ExecutableFileOps kUnreadableInterpreter{
-      ReadAt, [](const char*) -> long { return -EACCES; }, Close, NeverSecure};
+      kLibc.read_at, [](const char*) -> long { return -EACCES; }, kLibc.close, NeverSecure};
   EXPECT_EQ(Resolve(via_static, &refused, kUnreadableInterpreter), ExecutableKind::kUnreadable);
   EXPECT_EQ(refused, stat);
   EXPECT_TRUE(RunsUnshielded(ExecutableKind::kUnreadable));
@@ -231,7 +222,6 @@ TEST_F(ExecutableFormatTest, TheDynamicLoaderIsJudgedByTheProgramItRuns) {
   char culprit[kMaxShebangLine];
   EXPECT_EQ(ResolveExecutable(kOps, fd, "--argv0", argv, nullptr, culprit, sizeof(culprit)),
             ExecutableKind::kStatic);
-  close(fd);
   // A script the loader is asked to run: it cannot (not ELF), nothing runs unshielded.
   std::string plain = Write("plain", Text("#!" + loader + "\n"));
   EXPECT_EQ(Resolve(plain, nullptr, kOps, {"x", stat}), ExecutableKind::kUnknown);

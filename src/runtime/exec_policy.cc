@@ -5,10 +5,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +15,7 @@
 
 #include "common/executable_format.h"
 #include "runtime/direct_syscall.h"
+#include "runtime/raw_syscall.h"
 #include "runtime/runtime_log.h"
 
 extern char** environ;
@@ -44,35 +42,7 @@ bool IsCarried(const char* entry) {
          !StartsWith(entry, "COVE_INHERITED_FDS=") && std::strchr(entry, '=') != nullptr;
 }
 
-long RawReadAt(int fd, uint64_t offset, void* buffer, size_t size) {
-  return DirectSyscall(SYS_pread64, fd, buffer, size, offset);
-}
-
-long RawOpenForReading(const char* path) {
-  // O_NONBLOCK: a FIFO named as a program or interpreter must not block the check.
-  return DirectSyscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-}
-
-void RawClose(int fd) {
-  DirectSyscall(SYS_close, fd);
-}
-
-bool RawRunsInSecureMode(int fd) {
-  struct stat st {};
-  struct statfs fs {};
-  if (DirectSyscall(SYS_fstat, fd, &st) != 0) return false;
-  bool nosuid = DirectSyscall(SYS_fstatfs, fd, &fs) == 0 && (fs.f_flags & ST_NOSUID) != 0;
-  bool caps = DirectSyscall(SYS_fgetxattr, fd, "security.capability", nullptr, 0) > 0;
-  uid_t ruid = 0, euid = 0, suid = 0;
-  gid_t rgid = 0, egid = 0, sgid = 0;
-  DirectSyscall(SYS_getresuid, &ruid, &euid, &suid);
-  DirectSyscall(SYS_getresgid, &rgid, &egid, &sgid);
-  ExecCredentials caller{ruid, euid, rgid, egid,
-                         DirectSyscall(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1};
-  return RunsInSecureMode(st.st_mode, st.st_uid, st.st_gid, nosuid, caps, caller);
-}
-
-constexpr ExecutableFileOps kRawOps{RawReadAt, RawOpenForReading, RawClose, RawRunsInSecureMode};
+constexpr const ExecutableFileOps& kRawOps = kSyscallExecutableOps<&cove_raw_syscall>;
 
 // Writes `value` in decimal at `out` (room for 11 bytes), NUL-terminated; no allocation.
 void FormatDecimal(unsigned value, char* out) {
@@ -148,17 +118,11 @@ long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const ar
   }
   const char* name = fexecve ? fd_name : path;
   char through[kMaxShebangLine] = {};
-  ExecutableKind kind = ExecutableKind::kUnknown;
-  if (opened == -EACCES) {
-    // Executable but not readable (mode 0111), or a directory on the way not searchable (then
-    // the exec fails with EACCES anyway).
-    kind = ExecutableKind::kUnreadable;
-  } else if (opened >= 0) {
-    int fd = static_cast<int>(opened);
-    kind = ResolveExecutable(kRawOps, fd, name, argv, envp, through, sizeof(through));
-    RawClose(fd);
-  }
-  if (!RunsUnshielded(kind)) return 0;  // (missing, a directory...: the kernel's to report)
+  // (EACCES: executable but not readable, mode 0111, or a directory on the way not searchable,
+  // when the exec fails with EACCES anyway; missing, a directory...: the kernel's to report.)
+  ExecutableKind kind =
+      ResolveExecutable(kRawOps, opened, name, argv, envp, through, sizeof(through));
+  if (!RunsUnshielded(kind)) return 0;
   Say("exec %s%s%s%s: %s; refused (EACCES)", name, through[0] != '\0' ? " (through " : "", through,
       through[0] != '\0' ? ")" : "", DescribeRefusedExecutable(kind));
   return -EACCES;
