@@ -149,6 +149,10 @@ const char* CarriedEnvEntry(size_t index) {
   return (*g_carried)[index].c_str();
 }
 
+bool IsPreloadEntry(const char* entry) {
+  return StartsWith(entry, kPreloadName);
+}
+
 const char* PreloadEntryWithRuntime(const char* entry, std::string& storage) {
   if (g_runtime_path == nullptr) return entry;
   const char* list = entry + sizeof(kPreloadName) - 1;

@@ -31,6 +31,8 @@ long RefuseUnshieldedSpawnp(const char* file, char* const argv[], char* const en
 // The recorded configuration entries ("NAME=value"), in static storage.
 size_t CarriedEnvCount();
 const char* CarriedEnvEntry(size_t index);
+// Whether environment entry `entry` is LD_PRELOAD's.
+bool IsPreloadEntry(const char* entry);
 // `entry` ("LD_PRELOAD=...") with this library first unless it is in the list already: `entry`
 // itself, or a new entry in `storage`.
 const char* PreloadEntryWithRuntime(const char* entry, std::string& storage);

@@ -41,8 +41,6 @@ constexpr char kTagName[] = "SCONE_FSPF_TAG=";
 
 constexpr char kInheritedName[] = "COVE_INHERITED_FDS=";
 
-constexpr char kPreloadName[] = "LD_PRELOAD=";
-
 // Entries PatchEnvironment may add to an environment of `count` entries (the tag, LD_PRELOAD,
 // COVE_INHERITED_FDS, the carried configuration), and the terminating null.
 size_t PatchedCapacity(size_t count) {
@@ -75,7 +73,7 @@ char* const* PatchEnvironment(char* const envp[], char** out, std::string& prelo
     if (tag != nullptr && strncmp(envp[n], kTagName, sizeof(kTagName) - 1) == 0) {
       out[kept++] = const_cast<char*>(tag);
       replaced = true;
-    } else if (carry && strncmp(envp[n], kPreloadName, sizeof(kPreloadName) - 1) == 0) {
+    } else if (carry && IsPreloadEntry(envp[n])) {
       out[kept++] = const_cast<char*>(PreloadEntryWithRuntime(envp[n], preload));
       has_preload = true;
     } else {

@@ -376,15 +376,21 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   std::string host = volume_->HostPathFor(path);
   // The host file carries the cross-process lock: shared for readers, exclusive for a writer,
   // and taken BEFORE a create truncates a host file another process may be writing.
-  bool lock_fd_writable = false;  // the lock descriptor was opened by lock_host, O_RDWR
-  auto lock_host = [&](int operation) {
-    if (!node->lock_fd.valid()) {
-      long fd = RawOpen(host, O_RDWR | O_CLOEXEC);
-      lock_fd_writable = fd >= 0;
-      if (fd < 0) fd = RawOpen(host, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return true;  // nothing to lock yet
-      node->lock_fd.Reset(static_cast<int>(fd));
+  bool lock_fd_writable = false;  // the lock descriptor was opened here, O_RDWR
+  long read_write_error = 0;      // -errno of that O_RDWR open, when it failed
+  auto open_host = [&] {
+    if (node->lock_fd.valid()) return;
+    long fd = RawOpen(host, O_RDWR | O_CLOEXEC);
+    lock_fd_writable = fd >= 0;
+    if (fd < 0) {
+      read_write_error = fd;
+      fd = RawOpen(host, O_RDONLY | O_CLOEXEC);
     }
+    if (fd >= 0) node->lock_fd.Reset(static_cast<int>(fd));
+  };
+  auto lock_host = [&](int operation) {
+    open_host();
+    if (!node->lock_fd.valid()) return true;  // nothing to lock yet
     return DirectSyscall(SYS_flock, node->lock_fd.get(), operation | LOCK_NB) != -EWOULDBLOCK;
   };
   UniqueFd staged_lock;  // this process staged the file: it already holds the exclusive lock
@@ -412,14 +418,10 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
       if (for_truncation) {
         // A file the program may not write (mode 0444, another owner's) is refused as the
         // kernel would, before its lock is taken (which would keep others out meanwhile).
-        long fd = RawOpen(host, O_RDWR | O_CLOEXEC);
-        if (fd == -EACCES) {
+        open_host();
+        if (read_write_error == -EACCES) {
           *error = -EACCES;
           return nullptr;
-        }
-        if (fd >= 0) {
-          node->lock_fd.Reset(static_cast<int>(fd));
-          lock_fd_writable = true;
         }
       }
       bool exclusive = create || for_truncation;
@@ -450,7 +452,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   if (took_staged_lock) ReleaseSavedLocks();
   if (!file.ok()) {
     *error = Fail(create ? "create" : "open", file.status());
-    if (node->write_locked && volume_->unsaved_paths().contains(path)) {
+    if (node->write_locked && volume_->IsUnsaved(path)) {
       // Still staged (its save failed): the lock stays held for it.
       std::lock_guard lock(unsaved_mutex_);
       unsaved_locks_[path] = std::move(node->lock_fd);

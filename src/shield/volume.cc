@@ -430,6 +430,11 @@ size_t Volume::unsaved_count() const {
   return unsaved_.size();
 }
 
+bool Volume::IsUnsaved(const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  return unsaved_.contains(path);
+}
+
 std::set<std::string> Volume::unsaved_paths() const {
   std::lock_guard lock(mutex_);
   return unsaved_;

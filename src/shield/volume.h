@@ -145,6 +145,7 @@ class Volume final : public FileCommitter {
   // Number of staged files the fspf on disk does not record yet, and their paths.
   size_t unsaved_count() const;
   std::set<std::string> unsaved_paths() const;
+  bool IsUnsaved(const std::string& path) const;
   // Number of files the fspf records (staged ones included).
   size_t file_count() const;
   // Writes the fspf if files are staged but not saved.
