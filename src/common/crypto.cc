@@ -7,6 +7,8 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <pthread.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <climits>
@@ -74,12 +76,79 @@ void HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> message, 
 
 }  // namespace
 
-Status RandomBytes(std::span<uint8_t> out) {
+namespace {
+
+// DRBG output drawn ahead, for the small requests (file ids and keys, GCM nonces) that every
+// created or rewritten file makes: one RAND_bytes call costs ~2 us here (the DRBG's AES-CTR
+// update and key schedule, and OpenSSL's fork check, a getpid), a draw from the pool a copy.
+// The page is MADV_WIPEONFORK: a forked child finds it zeroed (empty, mutex unlocked) and
+// refills from its own DRBG (which OpenSSL reseeds after fork), so parent and child never
+// hand out the same bytes; a vfork child shares it with its suspended parent, and what one
+// takes the other does not get again. Bytes are wiped as they are handed out. MADV_DONTDUMP
+// keeps them out of core dumps.
+struct RandomPool {
+  pthread_mutex_t mutex;  // all zeros: PTHREAD_MUTEX_INITIALIZER (also after a fork's wipe)
+  uint32_t available;     // bytes left, at the start of `bytes`
+  uint8_t bytes[4096 - sizeof(pthread_mutex_t) - sizeof(uint32_t)];
+};
+static_assert(sizeof(RandomPool) <= 4096);
+constexpr size_t kPooledRequestMax = 256;  // larger requests go to the DRBG directly
+
+// The pool, or nullptr where the kernel cannot wipe it on fork (before Linux 4.14): then
+// every request goes to the DRBG.
+RandomPool* SharedRandomPool() {
+  static RandomPool* const pool = []() -> RandomPool* {
+    void* page = mmap(nullptr, sizeof(RandomPool), PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return nullptr;
+    if (madvise(page, sizeof(RandomPool), MADV_WIPEONFORK) != 0) {
+      munmap(page, sizeof(RandomPool));
+      return nullptr;
+    }
+    madvise(page, sizeof(RandomPool), MADV_DONTDUMP);  // best effort
+    return static_cast<RandomPool*>(page);             // zeros: empty and unlocked
+  }();
+  return pool;
+}
+
+Status DrbgBytes(std::span<uint8_t> out) {
   if (out.size() > INT_MAX) return InvalidArgument("RandomBytes: request too large");
   if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
     return OpenSslError("RAND_bytes");
   }
   return Status::Ok();
+}
+
+// Serves `out` from the pool, refilling it when short. False when the pool is in use by
+// another thread (or by this one, interrupted by a signal whose handler asks for bytes): the
+// caller then asks the DRBG, so that nothing ever waits here.
+bool TryPooledBytes(RandomPool& pool, std::span<uint8_t> out, Status* status) {
+  if (pthread_mutex_trylock(&pool.mutex) != 0) return false;
+  if (pool.available < out.size()) {
+    *status = DrbgBytes(pool.bytes);
+    pool.available = status->ok() ? sizeof(pool.bytes) : 0;
+  }
+  if (pool.available >= out.size()) {
+    uint8_t* from = pool.bytes + pool.available - out.size();
+    std::memcpy(out.data(), from, out.size());
+    OPENSSL_cleanse(from, out.size());
+    pool.available -= static_cast<uint32_t>(out.size());
+  }
+  pthread_mutex_unlock(&pool.mutex);
+  return true;
+}
+
+}  // namespace
+
+Status RandomBytes(std::span<uint8_t> out) {
+  if (out.empty()) return Status::Ok();
+  if (out.size() <= kPooledRequestMax) {
+    if (RandomPool* pool = SharedRandomPool(); pool != nullptr) {
+      Status status = Status::Ok();
+      if (TryPooledBytes(*pool, out, &status)) return status;
+    }
+  }
+  return DrbgBytes(out);
 }
 
 Result<SecretBytes> RandomKey(size_t size) {

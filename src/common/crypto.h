@@ -1,7 +1,8 @@
 // The cryptographic primitives cove uses, over OpenSSL 3 EVP (AES-NI/VAES, SHA-NI): CSPRNG,
-// SHA-256, HKDF-SHA256 and AES-256-GCM. Nothing here touches the OS or logs; keys stay in
-// SecretBytes. AesGcm keeps one cipher context per key (for both directions) so that sealing
-// or opening a 4 KiB chunk costs only the cipher work, not a key schedule.
+// SHA-256, HKDF-SHA256 and AES-256-GCM. Nothing here logs or touches the OS (but for the page
+// of the random pool, see RandomBytes); keys stay in SecretBytes. AesGcm keeps one cipher
+// context per key (for both directions) so that sealing or opening a 4 KiB chunk costs only
+// the cipher work, not a key schedule.
 #pragma once
 
 #include <openssl/evp.h>
@@ -24,7 +25,8 @@ using GcmNonce = std::array<uint8_t, kGcmNonceSize>;
 using GcmTag = std::array<uint8_t, kGcmTagSize>;
 using Sha256Digest = std::array<uint8_t, 32>;
 
-// Fills `out` from OpenSSL's CSPRNG; fails only if the DRBG cannot be seeded.
+// Fills `out` from OpenSSL's CSPRNG; fails only if the DRBG cannot be seeded. Requests up to
+// 256 bytes are served from a page of DRBG output drawn ahead, which a fork wipes (crypto.cc).
 Status RandomBytes(std::span<uint8_t> out);
 // A fresh random key of `size` bytes.
 Result<SecretBytes> RandomKey(size_t size = kAes256KeySize);

@@ -4,15 +4,85 @@
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
 #include <openssl/kdf.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <set>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/hex.h"
 
 namespace cove {
 namespace {
+
+// RandomBytes serves small requests from a pool of DRBG output (crypto.cc): no draw may repeat,
+// across sizes, refills and threads.
+TEST(RandomBytes, SmallDrawsNeverRepeat) {
+  std::set<std::array<uint8_t, 16>> seen;
+  std::array<uint8_t, 16> draw{};
+  std::vector<uint8_t> other(200);
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(RandomBytes(draw).ok());
+    EXPECT_TRUE(seen.insert(draw).second) << "draw " << i << " repeated";
+    ASSERT_TRUE(RandomBytes({other.data(), static_cast<size_t>(1 + i % 200)}).ok());
+  }
+  std::array<uint8_t, 0> none{};
+  EXPECT_TRUE(RandomBytes(none).ok());
+  std::vector<uint8_t> large(1 << 16);  // past the pool: straight from the DRBG
+  ASSERT_TRUE(RandomBytes(large).ok());
+  EXPECT_NE(std::count(large.begin(), large.end(), 0), static_cast<long>(large.size()));
+}
+
+TEST(RandomBytes, ThreadsNeverGetTheSameBytes) {
+  constexpr int kThreads = 4;
+  constexpr int kDraws = 3000;
+  std::vector<std::vector<std::array<uint8_t, 12>>> draws(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&draws, t] {
+      draws[t].resize(kDraws);
+      for (auto& draw : draws[t]) ASSERT_TRUE(RandomBytes(draw).ok());
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::array<uint8_t, 12>> seen;
+  for (const auto& list : draws) {
+    for (const auto& draw : list) EXPECT_TRUE(seen.insert(draw).second);
+  }
+}
+
+// The pool's page is wiped in a forked child: parent and child, drawing right after the fork
+// from a pool filled before it, must not get the same nonce (with a plain buffer they would).
+TEST(RandomBytes, ForkedChildDrawsOtherBytesThanItsParent) {
+  std::array<uint8_t, 12> before{};
+  ASSERT_TRUE(RandomBytes(before).ok());  // the pool is filled, most of it left
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::array<uint8_t, 12> draw{};
+    bool ok = RandomBytes(draw).ok() &&
+              write(fds[1], draw.data(), draw.size()) == static_cast<ssize_t>(draw.size());
+    _exit(ok ? 0 : 1);
+  }
+  close(fds[1]);
+  std::array<uint8_t, 12> parent_draw{};
+  ASSERT_TRUE(RandomBytes(parent_draw).ok());
+  std::array<uint8_t, 12> child_draw{};
+  ASSERT_EQ(read(fds[0], child_draw.data(), child_draw.size()),
+            static_cast<ssize_t>(child_draw.size()));
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(child_draw, parent_draw);
+  EXPECT_NE(child_draw, before);
+}
 
 TEST(Sha256, MatchesKnownAnswer) {
   std::string abc = "abc";
