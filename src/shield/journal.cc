@@ -10,46 +10,42 @@
 
 namespace cove::shield {
 namespace {
-constexpr char kMagic[8] = {'C', 'O', 'V', 'E', 'J', 'N', 'L', '1'};
-}
 
-std::string JournalPath(const std::string& host_path) {
-  return host_path + ".cove-journal";
-}
+constexpr size_t kMagicSize = 8;
+constexpr char kMagicV1[kMagicSize] = {'C', 'O', 'V', 'E', 'J', 'N', 'L', '1'};
+constexpr char kMagicV2[kMagicSize] = {'C', 'O', 'V', 'E', 'J', 'N', 'L', '2'};
+constexpr size_t kDescriptorSize = 12;  // u64 offset | u32 length
 
-std::vector<uint8_t> EncodeJournal(const Journal& journal) {
-  ByteWriter out;
-  out.Bytes({reinterpret_cast<const uint8_t*>(kMagic), sizeof(kMagic)});
+void EncodeHeader(ByteWriter& out, const Journal& journal, const char (&magic)[kMagicSize]) {
+  out.Bytes({reinterpret_cast<const uint8_t*>(magic), kMagicSize});
   out.Bytes(journal.file_id);
   out.U64(journal.target_generation);
   out.U64(journal.new_host_size);
   out.U32(static_cast<uint32_t>(journal.records.size()));
-  for (const auto& record : journal.records) {
-    out.U64(record.offset);
-    out.U32(static_cast<uint32_t>(record.bytes.size()));
-    out.Bytes(record.bytes);
-  }
-  Sha256Digest digest = Sha256(out.buffer());
-  out.Bytes(digest);
-  return std::move(out.buffer());
 }
 
-Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string& path) {
-  if (bytes.size() < sizeof(kMagic) + sizeof(Sha256Digest) ||
-      std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
-    return DataLoss(path + ": not a cove journal or torn");
-  }
-  auto body = bytes.subspan(0, bytes.size() - sizeof(Sha256Digest));
-  Sha256Digest digest = Sha256(body);
-  if (std::memcmp(digest.data(), bytes.data() + body.size(), digest.size()) != 0) {
-    return DataLoss(path + ": journal checksum mismatch (torn write)");
-  }
-  ByteReader in(body.subspan(sizeof(kMagic)), path);
-  Journal journal;
+Status DecodeHeader(ByteReader& in, Journal& journal, uint32_t* count) {
   COVE_RETURN_IF_ERROR(in.Bytes(journal.file_id, "file id"));
   COVE_ASSIGN_OR_RETURN(journal.target_generation, in.U64("target generation"));
   COVE_ASSIGN_OR_RETURN(journal.new_host_size, in.U64("new host size"));
-  COVE_ASSIGN_OR_RETURN(uint32_t count, in.Count("record count", 12));
+  COVE_ASSIGN_OR_RETURN(*count, in.Count("record count", kDescriptorSize));
+  return Status::Ok();
+}
+
+bool ChecksumMatches(std::span<const uint8_t> covered, std::span<const uint8_t> stored) {
+  Sha256Digest digest = Sha256(covered);
+  return std::memcmp(digest.data(), stored.data(), digest.size()) == 0;
+}
+
+Result<Journal> DecodeVersion1(std::span<const uint8_t> bytes, const std::string& path) {
+  auto body = bytes.subspan(0, bytes.size() - sizeof(Sha256Digest));
+  if (!ChecksumMatches(body, bytes.subspan(body.size()))) {
+    return DataLoss(path + ": journal checksum mismatch (torn write)");
+  }
+  ByteReader in(body.subspan(kMagicSize), path);
+  Journal journal;
+  uint32_t count = 0;
+  COVE_RETURN_IF_ERROR(DecodeHeader(in, journal, &count));
   journal.records.resize(count);
   for (auto& record : journal.records) {
     COVE_ASSIGN_OR_RETURN(record.offset, in.U64("record offset"));
@@ -59,6 +55,72 @@ Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string&
   }
   COVE_RETURN_IF_ERROR(in.ExpectEnd());
   return journal;
+}
+
+Result<Journal> DecodeVersion2(std::span<const uint8_t> bytes, const std::string& path) {
+  ByteReader in(bytes.subspan(kMagicSize), path);
+  Journal journal;
+  uint32_t count = 0;
+  COVE_RETURN_IF_ERROR(DecodeHeader(in, journal, &count));
+  journal.records.resize(count);
+  std::vector<uint32_t> lengths(count);
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    COVE_ASSIGN_OR_RETURN(journal.records[i].offset, in.U64("record offset"));
+    COVE_ASSIGN_OR_RETURN(lengths[i], in.U32("record length"));
+    total += lengths[i];
+  }
+  size_t covered = bytes.size() - in.remaining();
+  Sha256Digest stored{};
+  COVE_RETURN_IF_ERROR(in.Bytes(stored, "journal checksum"));
+  if (!ChecksumMatches(bytes.first(covered), stored)) {
+    return DataLoss(path + ": journal checksum mismatch (torn write)");
+  }
+  if (total != in.remaining()) {
+    return DataLoss(path + ": journal records hold " + std::to_string(in.remaining()) +
+                    " bytes, their descriptors " + std::to_string(total) + " (torn write)");
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    journal.records[i].bytes.resize(lengths[i]);
+    COVE_RETURN_IF_ERROR(in.Bytes(journal.records[i].bytes, "record bytes"));
+  }
+  return journal;
+}
+
+}  // namespace
+
+std::string JournalPath(const std::string& host_path) {
+  return host_path + ".cove-journal";
+}
+
+std::vector<uint8_t> EncodeJournal(const Journal& journal, uint32_t version) {
+  ByteWriter out;
+  if (version == 1) {
+    EncodeHeader(out, journal, kMagicV1);
+    for (const auto& record : journal.records) {
+      out.U64(record.offset);
+      out.U32(static_cast<uint32_t>(record.bytes.size()));
+      out.Bytes(record.bytes);
+    }
+    out.Bytes(Sha256(out.buffer()));
+    return std::move(out.buffer());
+  }
+  EncodeHeader(out, journal, kMagicV2);
+  for (const auto& record : journal.records) {
+    out.U64(record.offset);
+    out.U32(static_cast<uint32_t>(record.bytes.size()));
+  }
+  out.Bytes(Sha256(out.buffer()));
+  for (const auto& record : journal.records) out.Bytes(record.bytes);
+  return std::move(out.buffer());
+}
+
+Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string& path) {
+  if (bytes.size() >= kMagicSize + sizeof(Sha256Digest)) {
+    if (std::memcmp(bytes.data(), kMagicV2, kMagicSize) == 0) return DecodeVersion2(bytes, path);
+    if (std::memcmp(bytes.data(), kMagicV1, kMagicSize) == 0) return DecodeVersion1(bytes, path);
+  }
+  return DataLoss(path + ": not a cove journal or torn");
 }
 
 Status WriteJournal(Env& env, const std::string& host_path, const Journal& journal, bool sync) {
