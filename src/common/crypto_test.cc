@@ -42,6 +42,7 @@ TEST(RandomBytes, ThreadsNeverGetTheSameBytes) {
   constexpr int kDraws = 3000;
   std::vector<std::vector<std::array<uint8_t, 12>>> draws(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&draws, t] {
       draws[t].resize(kDraws);
