@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstring>
 #include <initializer_list>
@@ -84,8 +85,8 @@ namespace {
 // The page is MADV_WIPEONFORK: a forked child finds it zeroed (empty, mutex unlocked) and
 // refills from its own DRBG (which OpenSSL reseeds after fork), so parent and child never
 // hand out the same bytes; a vfork child shares it with its suspended parent, and what one
-// takes the other does not get again. Bytes are wiped as they are handed out. MADV_DONTDUMP
-// keeps them out of core dumps.
+// takes the other does not get again. Bytes are wiped as handed out. MADV_DONTDUMP keeps them
+// out of core dumps.
 struct RandomPool {
   pthread_mutex_t mutex;  // all zeros: PTHREAD_MUTEX_INITIALIZER (also after a fork's wipe)
   uint32_t available;     // bytes left, at the start of `bytes`
@@ -94,21 +95,36 @@ struct RandomPool {
 static_assert(sizeof(RandomPool) <= 4096);
 constexpr size_t kPooledRequestMax = 256;  // larger requests go to the DRBG directly
 
+std::atomic<RandomPool*> g_random_pool{nullptr};
+std::atomic<bool> g_random_pool_unavailable{false};
+
 // The pool, or nullptr where the kernel cannot wipe it on fork (before Linux 4.14): then
-// every request goes to the DRBG.
+// every request goes to the DRBG. Made without a guarded static: threads racing to make it
+// keep the first page published (the others unmap theirs), and nothing waits.
 RandomPool* SharedRandomPool() {
-  static RandomPool* const pool = []() -> RandomPool* {
-    void* page = mmap(nullptr, sizeof(RandomPool), PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) return nullptr;
-    if (madvise(page, sizeof(RandomPool), MADV_WIPEONFORK) != 0) {
-      munmap(page, sizeof(RandomPool));
-      return nullptr;
-    }
-    madvise(page, sizeof(RandomPool), MADV_DONTDUMP);  // best effort
-    return static_cast<RandomPool*>(page);             // zeros: empty and unlocked
-  }();
-  return pool;
+  if (RandomPool* pool = g_random_pool.load(std::memory_order_acquire); pool != nullptr) {
+    return pool;
+  }
+  if (g_random_pool_unavailable.load(std::memory_order_relaxed)) return nullptr;
+  void* page =
+      mmap(nullptr, sizeof(RandomPool), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) {
+    g_random_pool_unavailable.store(true, std::memory_order_relaxed);
+    return nullptr;
+  }
+  if (madvise(page, sizeof(RandomPool), MADV_WIPEONFORK) != 0) {
+    munmap(page, sizeof(RandomPool));
+    g_random_pool_unavailable.store(true, std::memory_order_relaxed);
+    return nullptr;
+  }
+  madvise(page, sizeof(RandomPool), MADV_DONTDUMP);  // best effort
+  auto* fresh = static_cast<RandomPool*>(page);      // zeros: empty and unlocked
+  RandomPool* published = nullptr;
+  if (!g_random_pool.compare_exchange_strong(published, fresh, std::memory_order_acq_rel)) {
+    munmap(page, sizeof(RandomPool));
+    return published;
+  }
+  return fresh;
 }
 
 Status DrbgBytes(std::span<uint8_t> out) {
@@ -119,9 +135,11 @@ Status DrbgBytes(std::span<uint8_t> out) {
   return Status::Ok();
 }
 
-// Serves `out` from the pool, refilling it when short. False when the pool is in use by
-// another thread (or by this one, interrupted by a signal whose handler asks for bytes): the
-// caller then asks the DRBG, so that nothing ever waits here.
+// Serves `out` from the pool, refilling it when short. False when the pool is in use (by
+// another thread, or by this one interrupted by a signal handler): the caller then asks the
+// DRBG, so that nothing waits for the pool. (RandomBytes is still not async-signal-safe: a
+// handler interrupting a refill would wait on the DRBG's own lock, as with RAND_bytes alone.
+// The runtime's SIGSYS handler does not enter the shield while its thread is inside it.)
 bool TryPooledBytes(RandomPool& pool, std::span<uint8_t> out, Status* status) {
   if (pthread_mutex_trylock(&pool.mutex) != 0) return false;
   if (pool.available < out.size()) {

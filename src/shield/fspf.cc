@@ -94,7 +94,7 @@ Status Fspf::AddRegion(Region region) {
 
 std::vector<uint8_t> EncodeFspfPayload(const Fspf& fspf) {
   ByteWriter out;
-  out.U32(kFspfPayloadVersion);
+  out.U32(fspf.payload_version);
   out.U32(fspf.flags);
   out.U32(static_cast<uint32_t>(fspf.regions.size()));
   for (const auto& region : fspf.regions) {
@@ -120,10 +120,12 @@ std::vector<uint8_t> EncodeFspfPayload(const Fspf& fspf) {
 Result<Fspf> DecodeFspfPayload(std::span<const uint8_t> payload, const std::string& what) {
   ByteReader in(payload, what);
   Fspf fspf;
-  COVE_ASSIGN_OR_RETURN(uint32_t version, in.U32("payload version"));
-  if (version != kFspfPayloadVersion) {
-    return Unsupported(what + ": payload version " + std::to_string(version) +
-                       " is not supported (this cove reads version " +
+  COVE_ASSIGN_OR_RETURN(fspf.payload_version, in.U32("payload version"));
+  if (fspf.payload_version < kOldestFspfPayloadVersion ||
+      fspf.payload_version > kFspfPayloadVersion) {
+    return Unsupported(what + ": payload version " + std::to_string(fspf.payload_version) +
+                       " is not supported (this cove reads versions " +
+                       std::to_string(kOldestFspfPayloadVersion) + " to " +
                        std::to_string(kFspfPayloadVersion) + ")");
   }
   COVE_ASSIGN_OR_RETURN(fspf.flags, in.U32("flags"));

@@ -9,12 +9,15 @@
 //      sealed:    nonce[12] | AES-256-GCM(fspf key, aad = bytes 0..15)(payload) | tag[16]
 //
 // The GCM tag of a sealed fspf identifies its exact content: freshness is "the fspf tag equals
-// the one the owner expects". The payload (version 1) is, little-endian:
-//   u32 payload version (=1) | u32 flags (bit 0: strict) |
+// the one the owner expects". The payload is, little-endian:
+//   u32 payload version (1 or 2) | u32 flags (bit 0: strict) |
 //   u32 region count, per region: u8 kind | string path | string kernel path
 //   u32 file count, per file: string path | u8 kind | file id[16] | key[32] | u64 size |
 //       u64 generation | u32 chunk size | u32 group count | digest[32] * group count
-// where string = u32 length | bytes. A reader refuses versions it does not know.
+// where string = u32 length | bytes. A reader refuses versions it does not know. Versions 1
+// and 2 have the same layout: 2 says that the files' redo journals may be version 2
+// (journal.h), which a cove reading only version 1 would discard as torn; such a cove refuses
+// the fspf instead. Every save by this cove writes version 2.
 #pragma once
 
 #include <map>
@@ -31,7 +34,8 @@
 namespace cove::shield {
 
 inline constexpr uint32_t kFspfContainerVersion = 1;
-inline constexpr uint32_t kFspfPayloadVersion = 1;
+inline constexpr uint32_t kFspfPayloadVersion = 2;        // written by Volume saves
+inline constexpr uint32_t kOldestFspfPayloadVersion = 1;  // still read
 inline constexpr uint32_t kFspfFlagStrict = 1;
 inline constexpr size_t kMaxPathLength = 4096;
 
@@ -49,6 +53,7 @@ struct FileEntry {
 
 // The decoded payload.
 struct Fspf {
+  uint32_t payload_version = kFspfPayloadVersion;  // as read (re-encoded as is)
   uint32_t flags = 0;
   std::vector<Region> regions;
   std::map<std::string, FileEntry> files;  // by protected path

@@ -18,8 +18,8 @@ bool SameEntry(const FileEntry& a, const FileEntry& b) {
 }
 
 bool SameFspf(const Fspf& a, const Fspf& b) {
-  if (a.flags != b.flags || a.regions.size() != b.regions.size() ||
-      a.files.size() != b.files.size()) {
+  if (a.payload_version != b.payload_version || a.flags != b.flags ||
+      a.regions.size() != b.regions.size() || a.files.size() != b.files.size()) {
     return false;
   }
   for (size_t i = 0; i < a.regions.size(); ++i) {

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "shield/shield_test_util.h"
+#include "shield/volume.h"
+
 namespace cove::shield {
 namespace {
 
@@ -89,10 +92,43 @@ TEST(Fspf, TruncatedPayloadNamesTheField) {
 
 TEST(Fspf, UnknownVersionIsRefusedClearly) {
   auto payload = EncodeFspfPayload(SampleFspf());
-  payload[0] = 9;
+  for (uint8_t version : {0, 3, 9}) {
+    payload[0] = version;
+    auto decoded = DecodeFspfPayload(payload, "fspf");
+    EXPECT_EQ(decoded.status().code(), StatusCode::kUnsupported);
+    EXPECT_NE(decoded.status().message().find("version " + std::to_string(version)),
+              std::string::npos)
+        << decoded.status().message();
+  }
+}
+
+// Payload version 1 (an older cove's) is read and re-encoded as it was; a Volume's save
+// writes version 2, which tells older coves to refuse the volume rather than discard its
+// version 2 journals as torn (fspf.h, journal.h).
+TEST(Fspf, Version1IsReadAndAVolumeSaveWritesVersion2) {
+  Fspf fspf = SampleFspf();
+  fspf.payload_version = 1;
+  auto payload = EncodeFspfPayload(fspf);
+  EXPECT_EQ(payload[0], 1);
   auto decoded = DecodeFspfPayload(payload, "fspf");
-  EXPECT_EQ(decoded.status().code(), StatusCode::kUnsupported);
-  EXPECT_NE(decoded.status().message().find("version 9"), std::string::npos);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->payload_version, 1u);
+  EXPECT_EQ(EncodeFspfPayload(*decoded), payload);
+
+  testing::TempDir dir;
+  std::string path = dir / "v.fspf";
+  auto file = EncodeFspfFile(fspf, nullptr, nullptr);
+  ASSERT_TRUE(file.ok());
+  testing::WriteRaw(path, *file);
+  VolumeOptions options;
+  options.fspf_path = path;
+  auto volume = Volume::Open(std::move(options));
+  ASSERT_TRUE(volume.ok()) << volume.status().ToString();
+  EXPECT_EQ((*volume)->fspf().payload_version, 1u);
+  (*volume)->SetStrict(true);
+  ASSERT_TRUE((*volume)->Encrypt().ok());  // a save
+  EXPECT_EQ((*volume)->fspf().payload_version, kFspfPayloadVersion);
+  EXPECT_EQ(kFspfPayloadVersion, 2u);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/byte_codec.h"
+#include "common/crc32c.h"
 
 namespace cove::shield {
 namespace {
@@ -14,77 +15,30 @@ namespace {
 constexpr size_t kMagicSize = 8;
 constexpr char kMagicV1[kMagicSize] = {'C', 'O', 'V', 'E', 'J', 'N', 'L', '1'};
 constexpr char kMagicV2[kMagicSize] = {'C', 'O', 'V', 'E', 'J', 'N', 'L', '2'};
-constexpr size_t kDescriptorSize = 12;  // u64 offset | u32 length
 
-void EncodeHeader(ByteWriter& out, const Journal& journal, const char (&magic)[kMagicSize]) {
-  out.Bytes({reinterpret_cast<const uint8_t*>(magic), kMagicSize});
-  out.Bytes(journal.file_id);
-  out.U64(journal.target_generation);
-  out.U64(journal.new_host_size);
-  out.U32(static_cast<uint32_t>(journal.records.size()));
+// The checksum that ends a journal of `version`: SHA-256 (1) or CRC-32C (2).
+size_t ChecksumSize(uint32_t version) {
+  return version == 1 ? sizeof(Sha256Digest) : sizeof(uint32_t);
 }
 
-Status DecodeHeader(ByteReader& in, Journal& journal, uint32_t* count) {
-  COVE_RETURN_IF_ERROR(in.Bytes(journal.file_id, "file id"));
-  COVE_ASSIGN_OR_RETURN(journal.target_generation, in.U64("target generation"));
-  COVE_ASSIGN_OR_RETURN(journal.new_host_size, in.U64("new host size"));
-  COVE_ASSIGN_OR_RETURN(*count, in.Count("record count", kDescriptorSize));
-  return Status::Ok();
+void AppendChecksum(ByteWriter& out, uint32_t version) {
+  if (version == 1) {
+    out.Bytes(Sha256(out.buffer()));
+  } else {
+    out.U32(Crc32c(out.buffer()));
+  }
 }
 
-bool ChecksumMatches(std::span<const uint8_t> covered, std::span<const uint8_t> stored) {
-  Sha256Digest digest = Sha256(covered);
-  return std::memcmp(digest.data(), stored.data(), digest.size()) == 0;
-}
-
-Result<Journal> DecodeVersion1(std::span<const uint8_t> bytes, const std::string& path) {
-  auto body = bytes.subspan(0, bytes.size() - sizeof(Sha256Digest));
-  if (!ChecksumMatches(body, bytes.subspan(body.size()))) {
-    return DataLoss(path + ": journal checksum mismatch (torn write)");
+bool ChecksumMatches(std::span<const uint8_t> body, std::span<const uint8_t> stored,
+                     uint32_t version) {
+  if (version == 1) {
+    Sha256Digest digest = Sha256(body);
+    return std::memcmp(digest.data(), stored.data(), digest.size()) == 0;
   }
-  ByteReader in(body.subspan(kMagicSize), path);
-  Journal journal;
-  uint32_t count = 0;
-  COVE_RETURN_IF_ERROR(DecodeHeader(in, journal, &count));
-  journal.records.resize(count);
-  for (auto& record : journal.records) {
-    COVE_ASSIGN_OR_RETURN(record.offset, in.U64("record offset"));
-    COVE_ASSIGN_OR_RETURN(uint32_t length, in.Count("record length", 1));
-    record.bytes.resize(length);
-    COVE_RETURN_IF_ERROR(in.Bytes(record.bytes, "record bytes"));
-  }
-  COVE_RETURN_IF_ERROR(in.ExpectEnd());
-  return journal;
-}
-
-Result<Journal> DecodeVersion2(std::span<const uint8_t> bytes, const std::string& path) {
-  ByteReader in(bytes.subspan(kMagicSize), path);
-  Journal journal;
-  uint32_t count = 0;
-  COVE_RETURN_IF_ERROR(DecodeHeader(in, journal, &count));
-  journal.records.resize(count);
-  std::vector<uint32_t> lengths(count);
-  uint64_t total = 0;
-  for (uint32_t i = 0; i < count; ++i) {
-    COVE_ASSIGN_OR_RETURN(journal.records[i].offset, in.U64("record offset"));
-    COVE_ASSIGN_OR_RETURN(lengths[i], in.U32("record length"));
-    total += lengths[i];
-  }
-  size_t covered = bytes.size() - in.remaining();
-  Sha256Digest stored{};
-  COVE_RETURN_IF_ERROR(in.Bytes(stored, "journal checksum"));
-  if (!ChecksumMatches(bytes.first(covered), stored)) {
-    return DataLoss(path + ": journal checksum mismatch (torn write)");
-  }
-  if (total != in.remaining()) {
-    return DataLoss(path + ": journal records hold " + std::to_string(in.remaining()) +
-                    " bytes, their descriptors " + std::to_string(total) + " (torn write)");
-  }
-  for (uint32_t i = 0; i < count; ++i) {
-    journal.records[i].bytes.resize(lengths[i]);
-    COVE_RETURN_IF_ERROR(in.Bytes(journal.records[i].bytes, "record bytes"));
-  }
-  return journal;
+  uint32_t crc = Crc32c(body);
+  uint8_t expected[sizeof(crc)];
+  for (size_t i = 0; i < sizeof(crc); ++i) expected[i] = static_cast<uint8_t>(crc >> (8 * i));
+  return std::memcmp(expected, stored.data(), sizeof(expected)) == 0;
 }
 
 }  // namespace
@@ -95,32 +49,49 @@ std::string JournalPath(const std::string& host_path) {
 
 std::vector<uint8_t> EncodeJournal(const Journal& journal, uint32_t version) {
   ByteWriter out;
-  if (version == 1) {
-    EncodeHeader(out, journal, kMagicV1);
-    for (const auto& record : journal.records) {
-      out.U64(record.offset);
-      out.U32(static_cast<uint32_t>(record.bytes.size()));
-      out.Bytes(record.bytes);
-    }
-    out.Bytes(Sha256(out.buffer()));
-    return std::move(out.buffer());
-  }
-  EncodeHeader(out, journal, kMagicV2);
+  out.Bytes({reinterpret_cast<const uint8_t*>(version == 1 ? kMagicV1 : kMagicV2), kMagicSize});
+  out.Bytes(journal.file_id);
+  out.U64(journal.target_generation);
+  out.U64(journal.new_host_size);
+  out.U32(static_cast<uint32_t>(journal.records.size()));
   for (const auto& record : journal.records) {
     out.U64(record.offset);
     out.U32(static_cast<uint32_t>(record.bytes.size()));
+    out.Bytes(record.bytes);
   }
-  out.Bytes(Sha256(out.buffer()));
-  for (const auto& record : journal.records) out.Bytes(record.bytes);
+  AppendChecksum(out, version);
   return std::move(out.buffer());
 }
 
 Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string& path) {
-  if (bytes.size() >= kMagicSize + sizeof(Sha256Digest)) {
-    if (std::memcmp(bytes.data(), kMagicV2, kMagicSize) == 0) return DecodeVersion2(bytes, path);
-    if (std::memcmp(bytes.data(), kMagicV1, kMagicSize) == 0) return DecodeVersion1(bytes, path);
+  uint32_t version = 0;
+  if (bytes.size() >= kMagicSize && std::memcmp(bytes.data(), kMagicV2, kMagicSize) == 0) {
+    version = 2;
+  } else if (bytes.size() >= kMagicSize && std::memcmp(bytes.data(), kMagicV1, kMagicSize) == 0) {
+    version = 1;
   }
-  return DataLoss(path + ": not a cove journal or torn");
+  if (version == 0 || bytes.size() < kMagicSize + ChecksumSize(version)) {
+    return DataLoss(path + ": not a cove journal or torn");
+  }
+  auto body = bytes.first(bytes.size() - ChecksumSize(version));
+  if (!ChecksumMatches(body, bytes.subspan(body.size()), version)) {
+    return DataLoss(path + ": journal checksum mismatch (torn write)");
+  }
+  ByteReader in(body.subspan(kMagicSize), path);
+  Journal journal;
+  COVE_RETURN_IF_ERROR(in.Bytes(journal.file_id, "file id"));
+  COVE_ASSIGN_OR_RETURN(journal.target_generation, in.U64("target generation"));
+  COVE_ASSIGN_OR_RETURN(journal.new_host_size, in.U64("new host size"));
+  COVE_ASSIGN_OR_RETURN(uint32_t count, in.Count("record count", 12));
+  journal.records.resize(count);
+  for (auto& record : journal.records) {
+    COVE_ASSIGN_OR_RETURN(record.offset, in.U64("record offset"));
+    COVE_ASSIGN_OR_RETURN(uint32_t length, in.Count("record length", 1));
+    record.bytes.resize(length);
+    COVE_RETURN_IF_ERROR(in.Bytes(record.bytes, "record bytes"));
+  }
+  COVE_RETURN_IF_ERROR(in.ExpectEnd());
+  return journal;
 }
 
 Status WriteJournal(Env& env, const std::string& host_path, const Journal& journal, bool sync) {

@@ -90,6 +90,9 @@ Status Volume::SaveLocked(std::initializer_list<const std::string*> changing) {
   }
   // Other processes' commits are short; a few merges in a row mean a livelock, not progress.
   constexpr int kMaxMerges = 64;
+  // This cove writes version 2 journals: the fspf says so before any can be replayed (a
+  // journal is replayed only when the fspf names its generation, i.e. after this save).
+  fspf_.payload_version = kFspfPayloadVersion;
   for (int merges = 0;; ++merges) {
     FspfTag tag{};
     COVE_ASSIGN_OR_RETURN(auto bytes, EncodeFspfFile(fspf_, key_.empty() ? nullptr : &key_, &tag));

@@ -1,0 +1,44 @@
+// CRC-32C, on the SSE4.2 crc32 instruction where the CPU has it (every CPU with AES-NI, which
+// cove needs, does), else bitwise (reflected polynomial 0x82F63B78).
+#include "common/crc32c.h"
+
+#include <cstring>
+
+namespace cove {
+namespace {
+
+constexpr uint32_t kReflectedPolynomial = 0x82F63B78;
+
+uint32_t BitwiseCrc32c(const uint8_t* data, size_t size, uint32_t crc) {
+  for (size_t i = 0; i < size; ++i) {
+    crc ^= data[i];
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (kReflectedPolynomial & (0U - (crc & 1U)));
+  }
+  return crc;
+}
+
+#if defined(__x86_64__)
+[[gnu::target("sse4.2")]] uint32_t HardwareCrc32c(const uint8_t* data, size_t size, uint32_t crc) {
+  uint64_t crc64 = crc;
+  for (; size >= 8; data += 8, size -= 8) {
+    uint64_t word = 0;
+    std::memcpy(&word, data, sizeof(word));
+    crc64 = __builtin_ia32_crc32di(crc64, word);
+  }
+  auto crc32 = static_cast<uint32_t>(crc64);
+  for (; size > 0; ++data, --size) crc32 = __builtin_ia32_crc32qi(crc32, *data);
+  return crc32;
+}
+#endif
+
+}  // namespace
+
+uint32_t Crc32c(std::span<const uint8_t> data, uint32_t crc) {
+  crc = ~crc;
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("sse4.2")) return ~HardwareCrc32c(data.data(), data.size(), crc);
+#endif
+  return ~BitwiseCrc32c(data.data(), data.size(), crc);
+}
+
+}  // namespace cove
