@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 
+#include <array>
 #include <cstring>
 #include <utility>
 
@@ -531,8 +532,7 @@ Status Volume::RenameFile(const std::string& from, const std::string& to) {
     (void)env_->Unlink(RenameIntentPath());
     return saved.WithContext("rename " + from + " -> " + to);
   }
-  Status moved_on_host = env_->Unlink(JournalPath(to_host));
-  if (moved_on_host.ok()) moved_on_host = env_->Rename(from_host, to_host);
+  Status moved_on_host = env_->Rename(from_host, to_host);
   if (!moved_on_host.ok()) {
     // The kernel refused the host rename (a directory at the target, no permission...): the
     // fspf goes back to naming `from`, as the program is told the rename failed. Only if that
@@ -546,6 +546,8 @@ Status Volume::RenameFile(const std::string& from, const std::string& to) {
     (void)env_->Unlink(RenameIntentPath());
     return moved_on_host.WithContext("rename " + from + " -> " + to);
   }
+  // A failure here leaves the intent, for the next open to move the journal.
+  COVE_RETURN_IF_ERROR(MoveJournal(from_host, to_host, /*drop_replaced=*/true));
   COVE_RETURN_IF_ERROR(env_->SyncParentDir(to_host));
   return env_->Unlink(RenameIntentPath());
 }
@@ -569,13 +571,47 @@ Status Volume::CompleteRenameIntent() {
   parts.push_back(text.substr(start));
   std::lock_guard lock(mutex_);
   // Only finish a rename the (authenticated) fspf already records: the entry at the target
-  // path must map to the target host path. Anything else was never committed: drop it.
-  if (parts.size() == 4 && parts[0] == "cove-rename-v1" && fspf_.files.count(parts[3]) != 0 &&
-      HostPathForLocked(parts[3]) == parts[2] && env_->Exists(parts[1])) {
-    COVE_RETURN_IF_ERROR(env_->Rename(parts[1], parts[2]));
-    COVE_RETURN_IF_ERROR(env_->SyncParentDir(parts[2]));
+  // path must map to the target host path and name the file being moved (the host file at
+  // the source path carries its id). An fspf that still records a file it replaces names
+  // that one: the crash came before the rename's save, which never happened. Anything else
+  // was never committed: drop it.
+  if (parts.size() == 4 && parts[0] == "cove-rename-v1") {
+    const std::string& from_host = parts[1];
+    const std::string& to_host = parts[2];
+    auto entry = fspf_.files.find(parts[3]);
+    if (entry != fspf_.files.end() && HostPathForLocked(parts[3]) == to_host) {
+      if (HostFileHasId(from_host, entry->second.id)) {
+        COVE_RETURN_IF_ERROR(env_->Rename(from_host, to_host));
+        COVE_RETURN_IF_ERROR(MoveJournal(from_host, to_host, /*drop_replaced=*/true));
+        COVE_RETURN_IF_ERROR(env_->SyncParentDir(to_host));
+      } else if (HostFileHasId(to_host, entry->second.id)) {
+        // The host file moved before the crash; its journal may not have. (A journal already
+        // at the target is this file's now: kept.)
+        COVE_RETURN_IF_ERROR(MoveJournal(from_host, to_host, /*drop_replaced=*/false));
+        COVE_RETURN_IF_ERROR(env_->SyncParentDir(to_host));
+      }
+    }
   }
   return env_->Unlink(intent_path);
+}
+
+Status Volume::MoveJournal(const std::string& from_host, const std::string& to_host,
+                           bool drop_replaced) {
+  std::string from_journal = JournalPath(from_host);
+  std::string to_journal = JournalPath(to_host);
+  if (env_->Exists(from_journal)) return env_->Rename(from_journal, to_journal);
+  return drop_replaced ? env_->Unlink(to_journal) : Status::Ok();
+}
+
+bool Volume::HostFileHasId(const std::string& host, const FileId& id) {
+  auto fd = env_->Open(host, O_RDONLY);
+  if (!fd.ok()) return false;
+  std::array<uint8_t, kHeaderSize> header{};
+  auto got = env_->ReadOnce(fd->get(), header, 0, host);
+  // The id's place in every header version (file_format.h).
+  constexpr size_t kIdOffset = 16;
+  return got.ok() && *got >= kIdOffset + id.size() &&
+         std::memcmp(header.data() + kIdOffset, id.data(), id.size()) == 0;
 }
 
 }  // namespace cove::shield

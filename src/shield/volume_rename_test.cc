@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "shield/journal.h"
 #include "shield/shield_test_util.h"
 #include "shield/volume.h"
 #include "shield/volume_fixture.h"
@@ -23,6 +24,33 @@ class VolumeRenameTest : public testing::VolumeFixture {
     ASSERT_TRUE(file.ok()) << file.status().ToString();
     ASSERT_TRUE((*file)->Write(0, content).ok());
     ASSERT_TRUE(volume.Commit(**file).ok());
+  }
+
+  // Commits `update` at offset 0 of `path` (committed before), then puts the host file back as
+  // it was with the commit's redo journal beside it: the state a crash after the fspf write
+  // and before the journal's apply leaves. Returns the committed content.
+  std::vector<uint8_t> LeaveCommitUnapplied(Volume& volume, const std::string& path,
+                                            const std::vector<uint8_t>& update) {
+    std::string host = volume.HostPathFor(path);
+    std::vector<uint8_t> before = testing::ReadRaw(host);
+    auto file = volume.OpenFile(path, true);
+    EXPECT_TRUE(file.ok()) << file.status().ToString();
+    if (!file.ok()) return {};
+    EXPECT_TRUE((*file)->Write(0, update).ok());
+    EXPECT_TRUE(volume.Commit(**file).ok());
+    std::vector<uint8_t> content((*file)->size());
+    EXPECT_TRUE((*file)->Read(0, content).ok());
+    file->reset();
+    std::vector<uint8_t> after = testing::ReadRaw(host);
+    const FileEntry* entry = volume.FindFile(path);
+    Journal journal;
+    journal.file_id = entry->id;
+    journal.target_generation = entry->generation;
+    journal.new_host_size = after.size();
+    journal.records.push_back({0, after});
+    EXPECT_TRUE(WriteJournal(Env::Default(), host, journal).ok());
+    testing::WriteRaw(host, before);
+    return content;
   }
 
   std::vector<uint8_t> Read(Volume& volume, const std::string& path) {
@@ -123,6 +151,65 @@ TEST_F(VolumeRenameTest, OpenIgnoresIntentTheFspfDoesNotRecord) {
   auto volume = Reopen();
   EXPECT_EQ(Read(*volume, "/data/a"), a);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/z"));
+}
+
+// A crash after the intent but before the rename's save, when the target existed (os.replace
+// of a temporary file over a committed one): the fspf still records the old target, which must
+// stay, and the source too. (Finishing the rename destroyed both.)
+TEST_F(VolumeRenameTest, OpenDropsAnIntentOverAnExistingTargetTheFspfStillRecords) {
+  auto a = Pattern(300, 7);
+  auto c = Pattern(500, 8);
+  {
+    auto volume = Reopen();
+    Write(*volume, "/data/a", a);
+    Write(*volume, "/data/c", c);
+  }
+  std::string intent =
+      "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/c") + "\n/data/c";
+  testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+  auto volume = Reopen();
+  EXPECT_EQ(Read(*volume, "/data/a"), a);
+  EXPECT_EQ(Read(*volume, "/data/c"), c);
+  EXPECT_FALSE(std::filesystem::exists(fspf_path_ + ".cove-rename"));
+}
+
+// A file whose last commit is recorded but not applied yet (its journal beside it) keeps that
+// commit when renamed: the journal moves with it. (It stayed under the old name, and the
+// renamed file no longer matched the fspf.)
+TEST_F(VolumeRenameTest, RenameTakesAnUnappliedCommitsJournalAlong) {
+  auto volume = Reopen();
+  Write(*volume, "/data/a", Pattern(3 * 4096, 9));
+  auto content = LeaveCommitUnapplied(*volume, "/data/a", Pattern(5000, 10));
+  ASSERT_TRUE(volume->RenameFile("/data/a", "/data/b").ok());
+  EXPECT_FALSE(std::filesystem::exists(JournalPath(dir_ / "enc/a")));
+  EXPECT_EQ(Read(*Reopen(), "/data/b"), content);
+}
+
+// The same commit when the crash came inside a rename, after its save: whether the host file
+// had moved or not, the next open moves the file and its journal, and the commit is kept.
+TEST_F(VolumeRenameTest, OpenCompletesARenameWithItsFilesUnappliedCommit) {
+  for (bool file_moved : {false, true}) {
+    SCOPED_TRACE(file_moved ? "host file moved" : "host file not moved");
+    std::vector<uint8_t> content;
+    {
+      auto volume = Reopen();
+      (void)volume->RemoveFile("/data/b");
+      Write(*volume, "/data/a", Pattern(3 * 4096, 11));
+      ASSERT_TRUE(volume->RenameFile("/data/a", "/data/b").ok());
+      content = LeaveCommitUnapplied(*volume, "/data/b", Pattern(5000, 12));
+    }
+    // Back to a rename whose save happened (the fspf says /data/b) and nothing after it on the
+    // host, or only the host file's move.
+    std::filesystem::rename(JournalPath(dir_ / "enc/b"), JournalPath(dir_ / "enc/a"));
+    if (!file_moved) std::filesystem::rename(dir_ / "enc/b", dir_ / "enc/a");
+    std::string intent =
+        "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/b") + "\n/data/b";
+    testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+    auto volume = Reopen();
+    EXPECT_EQ(Read(*volume, "/data/b"), content);
+    EXPECT_FALSE(std::filesystem::exists(JournalPath(dir_ / "enc/a")));
+    EXPECT_FALSE(std::filesystem::exists(fspf_path_ + ".cove-rename"));
+  }
 }
 
 TEST_F(VolumeRenameTest, ReloadSeesAnotherWritersCommitsOnlyWithItsTag) {
