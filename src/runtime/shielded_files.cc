@@ -303,6 +303,9 @@ bool ShieldedFiles::RemoveCrashLeftoverLocked(const std::string& path, const std
       DirectSyscall(SYS_flock, fd, LOCK_EX | LOCK_NB) != 0) {
     return false;
   }
+  // Its creator may have saved it and let go of its lock since the look above.
+  RefreshIfChangedLocked();
+  if (recorded()) return false;
   DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);
   DirectSyscall(SYS_unlinkat, AT_FDCWD, (host + ".cove-journal").c_str(), 0);
   Log(kLogWarning, "%s: removed a never-committed protected file (its creator crashed)",
@@ -609,8 +612,11 @@ Status ShieldedFiles::CommitOnLastCloseLocked(ProtectedNode& node) {
 }
 
 size_t ShieldedFiles::UnsavedBatchLimit() const {
+  // Each staged file holds its lock descriptor until the save: the descriptor limit comes
+  // last, so that a low RLIMIT_NOFILE (ulimit -n 64) never runs the program out of them.
   size_t by_size = volume_->file_count() / 2;
-  return std::max(kMinUnsavedBatch, std::min({by_size, unsaved_batch_by_fds_, kMaxUnsavedBatch}));
+  return std::min(unsaved_batch_by_fds_,
+                  std::max(kMinUnsavedBatch, std::min(by_size, kMaxUnsavedBatch)));
 }
 
 Status ShieldedFiles::SaveUnsaved() {
@@ -713,6 +719,13 @@ Status ShieldedFiles::ReleaseRef(const std::shared_ptr<ProtectedNode>& node) {
     nodes_.erase(it);
   }
   node->file.reset();
+  if (node->lock_fd.valid() && !node->unlinked && volume_->IsUnsaved(node->path)) {
+    // A staged file opened again and closed unchanged (OpenNodeLocked took its lock back): the
+    // lock stays held until its batch's save, as after its staging. Released here, another
+    // process took the unrecorded host file for a crash's leftover and removed it.
+    std::lock_guard unsaved_lock(unsaved_mutex_);
+    unsaved_locks_.try_emplace(node->path, std::move(node->lock_fd));
+  }
   node->lock_fd.Reset();
   return status;
 }

@@ -365,8 +365,9 @@ class ShieldedFiles {
   static constexpr size_t kMinUnsavedBatch = 64;
   static constexpr size_t kMaxUnsavedBatch = 512;
   // How many staged files may wait for the fspf: half the files it records (so that rewriting
-  // the fspf costs O(1) per file however large it grows), at least kMinUnsavedBatch,
-  // at most kMaxUnsavedBatch and an eighth of RLIMIT_NOFILE (each holds its lock descriptor).
+  // the fspf costs O(1) per file however large it grows), at least kMinUnsavedBatch and at
+  // most kMaxUnsavedBatch, and never more than an eighth of RLIMIT_NOFILE (each holds its lock
+  // descriptor; with `ulimit -n 64`, 8).
   size_t UnsavedBatchLimit() const;
   // One try of TryOpen for protected path `abs` (host file `host`): *result is the new
   // descriptor or -errno.
