@@ -178,7 +178,7 @@ TEST_F(VolumeRenameTest, OpenDropsAnIntentOverAnExistingTargetTheFspfStillRecord
 // renamed file no longer matched the fspf.)
 TEST_F(VolumeRenameTest, RenameTakesAnUnappliedCommitsJournalAlong) {
   auto volume = Reopen();
-  Write(*volume, "/data/a", Pattern(3 * 4096, 9));
+  Write(*volume, "/data/a", Pattern(size_t{3} * 4096, 9));
   auto content = LeaveCommitUnapplied(*volume, "/data/a", Pattern(5000, 10));
   ASSERT_TRUE(volume->RenameFile("/data/a", "/data/b").ok());
   EXPECT_FALSE(std::filesystem::exists(JournalPath(dir_ / "enc/a")));
@@ -194,7 +194,7 @@ TEST_F(VolumeRenameTest, OpenCompletesARenameWithItsFilesUnappliedCommit) {
     {
       auto volume = Reopen();
       (void)volume->RemoveFile("/data/b");
-      Write(*volume, "/data/a", Pattern(3 * 4096, 11));
+      Write(*volume, "/data/a", Pattern(size_t{3} * 4096, 11));
       ASSERT_TRUE(volume->RenameFile("/data/a", "/data/b").ok());
       content = LeaveCommitUnapplied(*volume, "/data/b", Pattern(5000, 12));
     }
