@@ -719,12 +719,15 @@ Status ShieldedFiles::ReleaseRef(const std::shared_ptr<ProtectedNode>& node) {
     nodes_.erase(it);
   }
   node->file.reset();
-  if (node->lock_fd.valid() && !node->unlinked && volume_->IsUnsaved(node->path)) {
+  if (node->lock_fd.valid() && !node->unlinked) {
     // A staged file opened again and closed unchanged (OpenNodeLocked took its lock back): the
     // lock stays held until its batch's save, as after its staging. Released here, another
-    // process took the unrecorded host file for a crash's leftover and removed it.
+    // process took the unrecorded host file for a crash's leftover and removed it. (Asked under
+    // unsaved_mutex_, as ReleaseSavedLocks does, so that a save in between is seen.)
     std::lock_guard unsaved_lock(unsaved_mutex_);
-    unsaved_locks_.try_emplace(node->path, std::move(node->lock_fd));
+    if (volume_->IsUnsaved(node->path)) {
+      unsaved_locks_.try_emplace(node->path, std::move(node->lock_fd));
+    }
   }
   node->lock_fd.Reset();
   return status;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "common/byte_codec.h"
@@ -92,6 +93,17 @@ Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string&
   }
   COVE_RETURN_IF_ERROR(in.ExpectEnd());
   return journal;
+}
+
+bool JournalIsOfFile(Env& env, const std::string& path, const FileId& id) {
+  auto fd = env.Open(path, O_RDONLY);
+  if (!fd.ok()) return false;
+  std::array<uint8_t, kMagicSize + sizeof(FileId)> head{};  // magic | file id
+  auto got = env.ReadOnce(fd->get(), head, 0, path);
+  return got.ok() && *got == head.size() &&
+         (std::memcmp(head.data(), kMagicV1, kMagicSize) == 0 ||
+          std::memcmp(head.data(), kMagicV2, kMagicSize) == 0) &&
+         std::memcmp(head.data() + kMagicSize, id.data(), id.size()) == 0;
 }
 
 Status WriteJournal(Env& env, const std::string& host_path, const Journal& journal, bool sync) {

@@ -44,6 +44,9 @@ std::string JournalPath(const std::string& host_path);
 std::vector<uint8_t> EncodeJournal(const Journal& journal, uint32_t version = kJournalVersion);
 Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string& path);
 
+// Whether the journal at `path` is one (of either version) of file `id`: read from its
+// first bytes, without decoding the rest. False when it cannot be read.
+bool JournalIsOfFile(Env& env, const std::string& path, const FileId& id);
 // Writes the journal durably (file and directory entry); sync=false leaves that to the caller
 // (a staged batch: one syncfs before the fspf that names the journal's generation).
 Status WriteJournal(Env& env, const std::string& host_path, const Journal& journal,

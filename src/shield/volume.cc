@@ -512,6 +512,7 @@ Status Volume::RenameFile(const std::string& from, const std::string& to) {
   std::string intent = "cove-rename-v1\n" + from_host + "\n" + to_host + "\n" + to;
   COVE_RETURN_IF_ERROR(WriteFileAtomically(
       *env_, RenameIntentPath(), {reinterpret_cast<const uint8_t*>(intent.data()), intent.size()}));
+  FileId moved_id = it->second.id;
   FileEntry moved = std::move(it->second);
   fspf_.files.erase(it);
   std::optional<FileEntry> replaced;
@@ -547,7 +548,7 @@ Status Volume::RenameFile(const std::string& from, const std::string& to) {
     return moved_on_host.WithContext("rename " + from + " -> " + to);
   }
   // A failure here leaves the intent, for the next open to move the journal.
-  COVE_RETURN_IF_ERROR(MoveJournal(from_host, to_host, /*drop_replaced=*/true));
+  COVE_RETURN_IF_ERROR(MoveJournal(from_host, to_host, moved_id, /*drop_replaced=*/true));
   COVE_RETURN_IF_ERROR(env_->SyncParentDir(to_host));
   return env_->Unlink(RenameIntentPath());
 }
@@ -582,12 +583,14 @@ Status Volume::CompleteRenameIntent() {
     if (entry != fspf_.files.end() && HostPathForLocked(parts[3]) == to_host) {
       if (HostFileHasId(from_host, entry->second.id)) {
         COVE_RETURN_IF_ERROR(env_->Rename(from_host, to_host));
-        COVE_RETURN_IF_ERROR(MoveJournal(from_host, to_host, /*drop_replaced=*/true));
+        COVE_RETURN_IF_ERROR(
+            MoveJournal(from_host, to_host, entry->second.id, /*drop_replaced=*/true));
         COVE_RETURN_IF_ERROR(env_->SyncParentDir(to_host));
       } else if (HostFileHasId(to_host, entry->second.id)) {
         // The host file moved before the crash; its journal may not have. (A journal already
         // at the target is this file's now: kept.)
-        COVE_RETURN_IF_ERROR(MoveJournal(from_host, to_host, /*drop_replaced=*/false));
+        COVE_RETURN_IF_ERROR(
+            MoveJournal(from_host, to_host, entry->second.id, /*drop_replaced=*/false));
         COVE_RETURN_IF_ERROR(env_->SyncParentDir(to_host));
       }
     }
@@ -596,10 +599,10 @@ Status Volume::CompleteRenameIntent() {
 }
 
 Status Volume::MoveJournal(const std::string& from_host, const std::string& to_host,
-                           bool drop_replaced) {
+                           const FileId& id, bool drop_replaced) {
   std::string from_journal = JournalPath(from_host);
   std::string to_journal = JournalPath(to_host);
-  if (env_->Exists(from_journal)) return env_->Rename(from_journal, to_journal);
+  if (JournalIsOfFile(*env_, from_journal, id)) return env_->Rename(from_journal, to_journal);
   return drop_replaced ? env_->Unlink(to_journal) : Status::Ok();
 }
 

@@ -177,10 +177,13 @@ class Volume final : public FileCommitter {
   Status MergeNewerLocked(const FspfTag& newer, std::initializer_list<const std::string*> changing);
   std::string HostPathForLocked(const std::string& path) const;
   Status CompleteRenameIntent();
-  // After a protected file's host file moved from `from_host` to `to_host`: moves its journal
-  // along (a committed generation not applied yet travels with its file). Without one, the
-  // target's journal (of the file replaced) is removed when `drop_replaced` says so.
-  Status MoveJournal(const std::string& from_host, const std::string& to_host, bool drop_replaced);
+  // After the host file of file `id` moved from `from_host` to `to_host`: moves its journal
+  // along (a committed generation not applied yet travels with its file). Only that file's:
+  // the journal at the old name may be another file's (the source's own, when the rename was
+  // never saved; a new file's created there since). Without one, the target's journal (of the
+  // file replaced) is removed when `drop_replaced` says so.
+  Status MoveJournal(const std::string& from_host, const std::string& to_host, const FileId& id,
+                     bool drop_replaced);
   // Whether the host file at `host` carries the header of file `id` (false if unreadable).
   bool HostFileHasId(const std::string& host, const FileId& id);
 

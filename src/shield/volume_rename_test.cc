@@ -212,6 +212,51 @@ TEST_F(VolumeRenameTest, OpenCompletesARenameWithItsFilesUnappliedCommit) {
   }
 }
 
+// A crash after the intent and before the save of a rename over an existing file, when the
+// source (and the target) had a commit recorded but not applied: the rename never happened,
+// so neither journal may move (moving the source's onto the target lost both commits).
+TEST_F(VolumeRenameTest, OpenKeepsBothJournalsOfARenameThatWasNeverSaved) {
+  for (bool target_journal : {true, false}) {
+    SCOPED_TRACE(target_journal ? "target with a journal" : "target without");
+    std::vector<uint8_t> a_content;
+    std::vector<uint8_t> c_content = Pattern(size_t{3} * 4096, 22);
+    {
+      auto volume = Reopen();
+      Write(*volume, "/data/a", Pattern(size_t{3} * 4096, 21));
+      Write(*volume, "/data/c", c_content);
+      a_content = LeaveCommitUnapplied(*volume, "/data/a", Pattern(5000, 23));
+      if (target_journal) c_content = LeaveCommitUnapplied(*volume, "/data/c", Pattern(5000, 24));
+    }
+    std::string intent =
+        "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/c") + "\n/data/c";
+    testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+    auto volume = Reopen();
+    EXPECT_EQ(Read(*volume, "/data/a"), a_content);
+    EXPECT_EQ(Read(*volume, "/data/c"), c_content);
+  }
+}
+
+// A rename a -> b saved and done on the host, the crash before its intent's removal; since
+// then another process created a new /data/a whose commit is recorded, not applied: the next
+// open must leave that journal to the new file.
+TEST_F(VolumeRenameTest, OpenLeavesANewFilesJournalAtTheOldName) {
+  std::vector<uint8_t> b_content = Pattern(size_t{3} * 4096, 41);
+  std::vector<uint8_t> new_a;
+  {
+    auto volume = Reopen();
+    Write(*volume, "/data/a", b_content);
+    ASSERT_TRUE(volume->RenameFile("/data/a", "/data/b").ok());
+    Write(*volume, "/data/a", Pattern(size_t{3} * 4096, 42));
+    new_a = LeaveCommitUnapplied(*volume, "/data/a", Pattern(5000, 43));
+  }
+  std::string intent =
+      "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/b") + "\n/data/b";
+  testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+  auto volume = Reopen();
+  EXPECT_EQ(Read(*volume, "/data/b"), b_content);
+  EXPECT_EQ(Read(*volume, "/data/a"), new_a);
+}
+
 TEST_F(VolumeRenameTest, ReloadSeesAnotherWritersCommitsOnlyWithItsTag) {
   auto reader = Reopen();
   FspfTag before = reader->tag();
