@@ -2,6 +2,7 @@
 // without reading it back (syncfs over the directories of staged files).
 #include "common/env.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -42,6 +43,26 @@ TEST(SyncFilesystems, FlushesEachFileSystemAndSkipsVanishedDirectories) {
   EXPECT_FALSE(status.ok());
   EXPECT_NE(status.ToString().find((dir / "file").string()), std::string::npos)
       << status.ToString();
+  std::filesystem::remove_all(dir);
+}
+
+// The runtime's Env keeps its descriptors at or above a floor, out of the program's way.
+TEST(SyscallEnv, DescriptorsStartAtTheFloorWhenOneIsGiven) {
+  char pattern[] = "/tmp/cove-env-test-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  std::filesystem::path dir(pattern);
+  std::string path = dir / "f";
+  auto env = MakeSyscallEnv(&LibcSyscall, 100);
+  auto fd = env->Open(path, O_RDWR | O_CREAT, 0600);
+  ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+  EXPECT_GE(fd->get(), 100);
+  EXPECT_NE(fcntl(fd->get(), F_GETFD) & FD_CLOEXEC, 0);
+  auto lock = env->LockFile(dir / "lock", false, false);
+  ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+  EXPECT_GE(lock->get(), 100);
+  auto low = MakeSyscallEnv(&LibcSyscall)->Open(path, O_RDONLY);
+  ASSERT_TRUE(low.ok());
+  EXPECT_LT(low->get(), 100);
   std::filesystem::remove_all(dir);
 }
 

@@ -196,8 +196,9 @@ COVE_EXPORT int creat64(const char* path, mode_t mode) {
 
 // ---- close, dup ----
 namespace {
-// In a child on its parent's memory, the runtime's lock descriptors stay open (see
-// ShieldedFiles::LockFdsToKeep); closing them is reported as done.
+// The runtime's lock descriptors stay open through a program's close_range in any process,
+// and through its close() in a child on its parent's memory (see ShieldedFiles::LockFdsToKeep);
+// closing them is reported as done.
 [[gnu::noinline]] bool KeptInChild(ShieldedFiles* files, unsigned first, unsigned last) {
   return !files->LockFdsToKeep(first, last).empty();
 }
@@ -232,9 +233,9 @@ COVE_EXPORT int close_range(unsigned first, unsigned last, int flags) {
   ShieldedFiles* files = Files();
   if (files != nullptr && (flags & CLOSE_RANGE_CLOEXEC) == 0) {
     files->ForgetRange(first, last);
-    if (files->ChildOnOurMemoryPossible() && first <= last) {
-      return static_cast<int>(CloseRangeKeeping(files, first, last, flags));
-    }
+    // The runtime's own descriptors stay open in any process (in a child before its exec,
+    // they carry the writer locks its next program takes over).
+    if (first <= last) return static_cast<int>(CloseRangeKeeping(files, first, last, flags));
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_close_range, first, last, flags)));
 }

@@ -337,7 +337,8 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::CreateNewNodeLocked(const std::str
   // O_EXCL: nobody else can have the new host file open yet; lock it before anything else.
   // The program's mode (and umask) apply to the host file, as to a plain one: a script created
   // with 0755 stays executable. The runtime itself needs read and write access to it.
-  long fd = RawOpen(host, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode & 07777) | 0600);
+  long fd = MoveAboveRuntimeFloor(
+      RawOpen(host, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode & 07777) | 0600));
   if (fd < 0) {
     *error =
         fd == -EEXIST ? -EEXIST : Fail("create", IoError("create " + host, static_cast<int>(-fd)));
@@ -351,7 +352,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::CreateNewNodeLocked(const std::str
     *error = -EBUSY;
     return nullptr;
   }
-  long dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+  long dup = DupAboveRuntimeFloor(static_cast<int>(fd));
   if (dup < 0) {
     *error = dup;
     DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);  // still empty, still ours
@@ -383,11 +384,11 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   long read_write_error = 0;      // -errno of that O_RDWR open, when it failed
   auto open_host = [&] {
     if (node->lock_fd.valid()) return;
-    long fd = RawOpen(host, O_RDWR | O_CLOEXEC);
+    long fd = MoveAboveRuntimeFloor(RawOpen(host, O_RDWR | O_CLOEXEC));
     lock_fd_writable = fd >= 0;
     if (fd < 0) {
       read_write_error = fd;
-      fd = RawOpen(host, O_RDONLY | O_CLOEXEC);
+      fd = MoveAboveRuntimeFloor(RawOpen(host, O_RDONLY | O_CLOEXEC));
     }
     if (fd >= 0) node->lock_fd.Reset(static_cast<int>(fd));
   };
@@ -442,7 +443,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   // second open by path, and it is the very file that was locked).
   UniqueFd host_fd;
   if (!create && lock_fd_writable) {
-    long dup = DirectSyscall(SYS_fcntl, node->lock_fd.get(), F_DUPFD_CLOEXEC, 0);
+    long dup = DupAboveRuntimeFloor(node->lock_fd.get());
     if (dup >= 0) host_fd.Reset(static_cast<int>(dup));
   }
   // (A staged rewrite of the path is saved first, in OpenFile.)
@@ -1006,7 +1007,6 @@ bool ShieldedFiles::InBorrowedMemory() const {
 
 std::vector<int> ShieldedFiles::LockFdsToKeep(unsigned first, unsigned last) {
   std::vector<int> keep;
-  if (!InBorrowedMemory()) return keep;
   std::lock_guard lock(mutex_);
   auto in_range = [&](int fd) {
     return fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last;
@@ -1062,7 +1062,8 @@ void ShieldedFiles::ShareOffsetsLocked() {
     std::lock_guard desc_lock(desc->mutex);
     if (desc->shared_offset != nullptr) continue;
     if (offset_pages_.empty() || offset_pages_.back().used == kCellsPerPage) {
-      long memfd = DirectSyscall(SYS_memfd_create, "cove-offsets", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+      long memfd = MoveAboveRuntimeFloor(
+          DirectSyscall(SYS_memfd_create, "cove-offsets", MFD_CLOEXEC | MFD_ALLOW_SEALING));
       if (memfd < 0 || DirectSyscall(SYS_ftruncate, memfd, kOffsetPageBytes) != 0) {
         if (memfd >= 0) DirectSyscall(SYS_close, memfd);
         Log(kLogWarning, "shared offsets: no memfd (%s): offsets are not shared with children",

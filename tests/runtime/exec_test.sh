@@ -53,4 +53,37 @@ got="$(plain_cat "$REGION/group" | tr '\n' ' ')/$(plain_cat "$REGION/append" | t
 [ "$got" = "a b c /a b c /a b c d /x y /b a|c " ] &&
   pass "the shell and its programs share each redirection's offset, as natively" ||
   fail "shared redirections wrote: $got (expected a b c /a b c /a b c d /x y /b a|c )"
+
+# The runtime's own descriptors (a protected file's host file and lock, shared offset pages)
+# are out of the way of a program's dup2 onto a number it believes free: bash's `exec 5>>f`
+# replaced the runtime's copy at 5 and lost the file. And they stay open through a close_range
+# in a forked child (subprocess with a preexec_fn, os.closerange before exec): the child's
+# program lost its output to EBUSY.
+crun bash -c "cd '$REGION'; exec 5>>low; echo a >&5; exec 3>&1; echo b >&5; exec 5>&-
+  exec 3>>low2; /bin/echo four >&3; exec 3>&-; exec 4>>low2; echo five >&4; exec 4>&-" ||
+  fail "bash exec 5>>f: status $?"
+SCONE_ALLOW_DLOPEN=2 crun /usr/bin/python3 -c "
+import os, subprocess
+os.chdir('$REGION')
+f = open('dup', 'w'); f.write('data\n'); f.flush()
+n = os.open('/dev/null', os.O_WRONLY)
+for k in range(3, 12):
+    if k not in (f.fileno(), n):
+        os.dup2(n, k)
+f.write('more\n'); f.close()
+with open('pre', 'w') as f:
+    f.write('first\n'); f.flush()
+    subprocess.run(['sh', '-c', 'echo child'], stdout=f, preexec_fn=lambda: None, check=True)
+    f.write('last\n')
+fd = os.open('closed', os.O_WRONLY | os.O_CREAT | os.O_TRUNC); os.write(fd, b'x\n')
+pid = os.fork()
+if pid == 0:
+    os.dup2(fd, 1); os.closerange(3, 1000)
+    os.execv('/bin/sh', ['sh', '-c', 'echo child; /bin/echo child2'])
+os.waitpid(pid, 0); os.write(fd, b'y\n'); os.close(fd)" 2>"$WORK/err.fds" ||
+  fail "dup2 and close_range program: $(head -c 300 "$WORK/err.fds")"
+got="$(plain_cat "$REGION/low" | tr '\n' ' ')/$(plain_cat "$REGION/low2" | tr '\n' ' ')/$(plain_cat "$REGION/dup" | tr '\n' ' ')/$(plain_cat "$REGION/pre" | tr '\n' ' ')/$(plain_cat "$REGION/closed" | tr '\n' ' ')"
+[ "$got" = "a b /four five /data more /first child last /x child child2 y " ] &&
+  pass "dup2 onto numbers a program believes free, close_range in a forked child: as natively" ||
+  fail "dup2/close_range wrote: $got"
 finish
