@@ -16,12 +16,12 @@ namespace {
 // Every call is one system call through `sys_`; errors come back as -errno.
 class SyscallEnv final : public Env {
  public:
-  SyscallEnv(RawSyscallFn sys, int descriptor_floor) : sys_(sys), floor_(descriptor_floor) {}
+  SyscallEnv(RawSyscallFn sys, DescriptorMover move) : sys_(sys), move_(move) {}
 
   Result<UniqueFd> Open(const std::string& path, int flags, mode_t mode) override {
     long fd = Call(SYS_openat, AT_FDCWD, path.c_str(), flags | O_CLOEXEC, mode);
     if (fd < 0) return IoError("open " + path, static_cast<int>(-fd));
-    return UniqueFd(static_cast<int>(AboveFloor(fd)));
+    return UniqueFd(static_cast<int>(Moved(fd)));
   }
 
   Result<size_t> ReadAt(int fd, std::span<uint8_t> buf, uint64_t offset,
@@ -90,7 +90,7 @@ class SyscallEnv final : public Env {
   Result<UniqueFd> LockFile(const std::string& path, bool wait, bool shared) override {
     long fd = Call(SYS_openat, AT_FDCWD, path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return IoError("open " + path, static_cast<int>(-fd));
-    fd = AboveFloor(fd);
+    fd = Moved(fd);
     UniqueFd guard(static_cast<int>(fd));
     int operation = (shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB);
     long locked;
@@ -142,15 +142,8 @@ class SyscallEnv final : public Env {
     long a[6] = {(long)args...};  // NOLINT: syscall arguments are machine words
     return sys_(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
   }
-  // `fd` (just opened) moved to the lowest free number at or above the floor; itself when
-  // there is no floor, or no room below the descriptor limit.
-  long AboveFloor(long fd) const {
-    if (floor_ <= 0 || fd >= floor_) return fd;
-    long high = Call(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor_);
-    if (high < 0) return fd;
-    Call(SYS_close, fd);
-    return high;
-  }
+  // `fd` (just opened) where the mover puts it, or itself.
+  long Moved(long fd) const { return move_ != nullptr ? move_(fd) : fd; }
   static Status Check(long r, const std::string& what) {
     return r < 0 ? IoError(what, static_cast<int>(-r)) : Status::Ok();
   }
@@ -163,7 +156,7 @@ class SyscallEnv final : public Env {
   }
 
   RawSyscallFn sys_;
-  int floor_;
+  DescriptorMover move_;
 };
 
 }  // namespace
@@ -179,12 +172,12 @@ std::string ParentDirectory(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-std::unique_ptr<Env> MakeSyscallEnv(RawSyscallFn syscall_fn, int descriptor_floor) {
-  return std::make_unique<SyscallEnv>(syscall_fn, descriptor_floor);
+std::unique_ptr<Env> MakeSyscallEnv(RawSyscallFn syscall_fn, DescriptorMover move_descriptor) {
+  return std::make_unique<SyscallEnv>(syscall_fn, move_descriptor);
 }
 
 Env& Env::Default() {
-  static const std::unique_ptr<Env> env = MakeSyscallEnv(&LibcSyscall, 0);
+  static const std::unique_ptr<Env> env = MakeSyscallEnv(&LibcSyscall);
   return *env;
 }
 

@@ -61,10 +61,13 @@ long LibcSyscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 // An Env whose every OS call goes through `syscall_fn`. Env::Default() is one over libc's
 // syscall(); the runtime makes one over its trampoline, so that the shield's I/O neither
 // re-enters the interposed libc functions nor trips the syscall trap.
-// With `descriptor_floor` > 0, every descriptor it opens is moved to the lowest free number at
-// or above it (when the limit allows): the runtime's descriptors live inside someone else's
-// program, which may dup2 onto any number it believes free (bash's `exec 5>>f`).
-std::unique_ptr<Env> MakeSyscallEnv(RawSyscallFn syscall_fn, int descriptor_floor = 0);
+// Every descriptor it opens goes through `move_descriptor` when one is given, which returns
+// the descriptor to use instead (the runtime's moves it high: its descriptors live inside
+// someone else's program, which may dup2 onto any number it believes free, as bash's
+// `exec 5>>f` does).
+using DescriptorMover = long (*)(long fd);
+std::unique_ptr<Env> MakeSyscallEnv(RawSyscallFn syscall_fn,
+                                    DescriptorMover move_descriptor = nullptr);
 
 // The directory holding `path`: "." for a bare name, "/" for a name in the root.
 std::string ParentDirectory(const std::string& path);

@@ -46,13 +46,21 @@ TEST(SyncFilesystems, FlushesEachFileSystemAndSkipsVanishedDirectories) {
   std::filesystem::remove_all(dir);
 }
 
-// The runtime's Env keeps its descriptors at or above a floor, out of the program's way.
-TEST(SyscallEnv, DescriptorsStartAtTheFloorWhenOneIsGiven) {
+// A mover as the runtime's: the descriptor at 100 or above.
+long MoveTo100(long fd) {
+  long high = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 100);
+  if (high < 0) return fd;
+  close(static_cast<int>(fd));
+  return high;
+}
+
+// The runtime's Env keeps its descriptors where its mover puts them, out of the program's way.
+TEST(SyscallEnv, DescriptorsGoWhereTheMoverPutsThem) {
   char pattern[] = "/tmp/cove-env-test-XXXXXX";
   ASSERT_NE(mkdtemp(pattern), nullptr);
   std::filesystem::path dir(pattern);
   std::string path = dir / "f";
-  auto env = MakeSyscallEnv(&LibcSyscall, 100);
+  auto env = MakeSyscallEnv(&LibcSyscall, &MoveTo100);
   auto fd = env->Open(path, O_RDWR | O_CREAT, 0600);
   ASSERT_TRUE(fd.ok()) << fd.status().ToString();
   EXPECT_GE(fd->get(), 100);

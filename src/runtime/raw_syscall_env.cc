@@ -42,23 +42,40 @@ int RuntimeDescriptorFloor() {
   return floor;
 }
 
+namespace {
+
+// A close-on-exec duplicate of `fd` high up: at the floor, or, when the program lowered
+// RLIMIT_NOFILE below it since the start (F_DUPFD's EINVAL), at half of the limit now.
+long DupHigh(int fd) {
+  long dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, RuntimeDescriptorFloor());
+  struct rlimit limit {};
+  if (dup == -EINVAL && DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY) {
+    dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, static_cast<long>(limit.rlim_cur / 2));
+  }
+  return dup;
+}
+
+}  // namespace
+
 long MoveAboveRuntimeFloor(long fd) {
-  int floor = RuntimeDescriptorFloor();
-  if (fd < 0 || fd >= floor) return fd;
-  long high = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor);
-  if (high < 0) return fd;
+  if (fd < 0 || fd >= RuntimeDescriptorFloor()) return fd;
+  long high = DupHigh(static_cast<int>(fd));
+  if (high < 0 || high < fd) {  // no room up there: where it is
+    if (high >= 0) DirectSyscall(SYS_close, high);
+    return fd;
+  }
   DirectSyscall(SYS_close, fd);
   return high;
 }
 
 long DupAboveRuntimeFloor(int fd) {
-  long dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, RuntimeDescriptorFloor());
+  long dup = DupHigh(fd);
   return dup >= 0 ? dup : DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
 }
 
 Env& RawSyscallEnvInstance() {
-  static const std::unique_ptr<Env> env =
-      MakeSyscallEnv(&cove_raw_syscall, RuntimeDescriptorFloor());
+  static const std::unique_ptr<Env> env = MakeSyscallEnv(&cove_raw_syscall, &MoveAboveRuntimeFloor);
   return *env;
 }
 

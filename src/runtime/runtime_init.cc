@@ -300,8 +300,8 @@ void PreGrowDescriptorTable() {
 }
 
 int OpenLogFile(const std::string& path) {
-  long fd = DirectSyscall(SYS_openat, AT_FDCWD, path.c_str(),
-                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  long fd = MoveAboveRuntimeFloor(DirectSyscall(SYS_openat, AT_FDCWD, path.c_str(),
+                                                O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (fd < 0) Refuse("SCONE_LOG_FILE " + path + ": " + strerror(static_cast<int>(-fd)));
   return static_cast<int>(fd);
 }

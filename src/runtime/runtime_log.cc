@@ -43,6 +43,10 @@ void SetLogTarget(int level, int fd) {
   g_fd = fd;
 }
 
+int LogTargetFd() {
+  return g_fd;
+}
+
 int LogLevelNow() {
   return g_level;
 }

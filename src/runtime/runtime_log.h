@@ -18,6 +18,8 @@ enum LogLevel : int {
 };
 
 void SetLogTarget(int level, int fd);
+// The descriptor logs go to (2, or SCONE_LOG_FILE's).
+int LogTargetFd();
 int LogLevelNow();
 inline bool LogEnabled(int level) {
   return level <= LogLevelNow();

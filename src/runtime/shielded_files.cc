@@ -176,7 +176,8 @@ bool ShieldedFiles::FspfUnchangedLocked() {
 
 void ShieldedFiles::RefreshIfChangedLocked() {
   if (config_.tag_file.empty() || !volume_->sealed() || FspfUnchangedLocked()) return;
-  long fd = DirectSyscall(SYS_openat, AT_FDCWD, config_.fspf_path.c_str(), O_RDONLY | O_CLOEXEC);
+  long fd = MoveAboveRuntimeFloor(
+      DirectSyscall(SYS_openat, AT_FDCWD, config_.fspf_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd < 0) return;
   UniqueFd watch(static_cast<int>(fd));
   struct stat st {};
@@ -1011,13 +1012,25 @@ std::vector<int> ShieldedFiles::LockFdsToKeep(unsigned first, unsigned last) {
   auto in_range = [&](int fd) {
     return fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last;
   };
+  std::vector<int> held;
   for (const auto& [path, node] : nodes_) {
-    if (in_range(node->lock_fd.get())) keep.push_back(node->lock_fd.get());
+    held.push_back(node->lock_fd.get());
+    std::lock_guard node_lock(node->mutex);
+    if (node->file) held.push_back(node->file->host_fd());
   }
-  for (const OffsetPage& page : offset_pages_) {
-    if (in_range(page.memfd)) keep.push_back(page.memfd);
+  for (const OffsetPage& page : offset_pages_) held.push_back(page.memfd);
+  {
+    std::lock_guard unsaved_lock(unsaved_mutex_);
+    for (const auto& [path, lock_fd] : unsaved_locks_) held.push_back(lock_fd.get());
+  }
+  volume_->AppendStagedDescriptors(held);
+  held.push_back(fspf_watch_fd_.get());
+  if (LogTargetFd() > 2) held.push_back(LogTargetFd());
+  for (int fd : held) {
+    if (in_range(fd)) keep.push_back(fd);
   }
   std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
   return keep;
 }
 

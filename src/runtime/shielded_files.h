@@ -209,11 +209,13 @@ class ShieldedFiles {
   bool ChildOnOurMemoryPossible() const {
     return child_on_our_memory_.load(std::memory_order_relaxed);
   }
-  // The runtime's lock descriptors (and pages of shared offsets) in [first, last], which the
-  // process keeps open whatever range it closes (Python's subprocess closes every descriptor
-  // above 2 before exec, also in a forked child with a preexec_fn): the runtime still uses
-  // them, and the next program's runtime takes over those of a file the child inherits, so
-  // that parent and child share its writer lock.
+  // The runtime's own descriptors in [first, last] (host files and their locks, staged files'
+  // locks and staged rewrites, pages of shared offsets, the fspf's watch, the log file), which
+  // the process keeps open whatever range it closes (a daemon's close of everything above its
+  // own descriptors; Python's subprocess closes every descriptor above 2 before exec, also in
+  // a forked child with a preexec_fn): the runtime still uses them, and the next program's
+  // runtime takes over the locks of a file the child inherits, so that parent and child share
+  // its writer lock.
   std::vector<int> LockFdsToKeep(unsigned first, unsigned last);
   // In the new program: makes the inherited O_PATH descriptors of `spec` protected again (each
   // must still name the host file of its path). Called by the constructor.

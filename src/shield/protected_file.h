@@ -50,6 +50,8 @@ class ProtectedFile {
 
   const std::string& path() const { return path_; }
   const std::string& host_path() const { return host_path_; }
+  // The host file's descriptor (the runtime keeps it open through a program's close_range).
+  int host_fd() const { return fd_.get(); }
   uint64_t size() const { return size_; }
   uint64_t generation() const { return committed_.generation; }
   // The plaintext size of the generation this object last committed or opened.

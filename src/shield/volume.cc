@@ -150,6 +150,13 @@ void Volume::FinishStagedRewritesLocked() {
   }
 }
 
+void Volume::AppendStagedDescriptors(std::vector<int>& out) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [path, rewrite] : staged_rewrites_) {
+    if (rewrite.file) out.push_back(rewrite.file->host_fd());
+  }
+}
+
 Status Volume::MergeNewerLocked(const FspfTag& newer,
                                 std::initializer_list<const std::string*> changing) {
   COVE_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(*env_, fspf_path_));

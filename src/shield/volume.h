@@ -110,6 +110,8 @@ class Volume final : public FileCommitter {
   Status RenameFile(const std::string& from, const std::string& to);
   // The fspf path of a pending rename intent (see RenameFile).
   std::string RenameIntentPath() const { return fspf_path_ + ".cove-rename"; }
+  // Appends the host descriptors of the staged rewrites (their files stay open until saved).
+  void AppendStagedDescriptors(std::vector<int>& out) const;
   // Held (flock) by a process for the whole of a rename: see RenameFile, CompleteRenameIntent.
   std::string RenameLockPath() const { return fspf_path_ + ".cove-rename-lock"; }
   void SetSaveObserver(FspfSaveObserver* observer);

@@ -56,11 +56,13 @@ got="$(plain_cat "$REGION/group" | tr '\n' ' ')/$(plain_cat "$REGION/append" | t
 
 # The runtime's own descriptors (a protected file's host file and lock, shared offset pages)
 # are out of the way of a program's dup2 onto a number it believes free: bash's `exec 5>>f`
-# replaced the runtime's copy at 5 and lost the file. And they stay open through a close_range
-# in a forked child (subprocess with a preexec_fn, os.closerange before exec): the child's
-# program lost its output to EBUSY.
+# replaced the runtime's copy at 5 and lost the file (also after a lower `ulimit -n`). And they
+# stay open through a close_range: in a forked child (subprocess with a preexec_fn,
+# os.closerange before exec; the child's program lost its output to EBUSY), and in a program
+# that closes all but its own descriptors while it has protected files open.
 crun bash -c "cd '$REGION'; exec 5>>low; echo a >&5; exec 3>&1; echo b >&5; exec 5>&-
-  exec 3>>low2; /bin/echo four >&3; exec 3>&-; exec 4>>low2; echo five >&4; exec 4>&-" ||
+  exec 3>>low2; /bin/echo four >&3; exec 3>&-; exec 4>>low2; echo five >&4; exec 4>&-
+  ulimit -n 100; exec 6>>low3; echo u >&6; exec 6>&-" ||
   fail "bash exec 5>>f: status $?"
 SCONE_ALLOW_DLOPEN=2 crun /usr/bin/python3 -c "
 import os, subprocess
@@ -80,10 +82,16 @@ pid = os.fork()
 if pid == 0:
     os.dup2(fd, 1); os.closerange(3, 1000)
     os.execv('/bin/sh', ['sh', '-c', 'echo child; /bin/echo child2'])
-os.waitpid(pid, 0); os.write(fd, b'y\n'); os.close(fd)" 2>"$WORK/err.fds" ||
+os.waitpid(pid, 0); os.write(fd, b'y\n'); os.close(fd)
+a = os.open('above', os.O_WRONLY | os.O_CREAT | os.O_TRUNC); os.write(a, b'A1\n')
+os.closerange(a + 1, 4096)  # a daemon's close of all but its own: the runtime's stay open
+os.write(a, b'A2\n')
+b = os.open('above2', os.O_WRONLY | os.O_CREAT | os.O_TRUNC); os.write(b, b'B1\n')
+os.write(a, b'A3\n'); os.close(b); os.close(a)" 2>"$WORK/err.fds" ||
   fail "dup2 and close_range program: $(head -c 300 "$WORK/err.fds")"
-got="$(plain_cat "$REGION/low" | tr '\n' ' ')/$(plain_cat "$REGION/low2" | tr '\n' ' ')/$(plain_cat "$REGION/dup" | tr '\n' ' ')/$(plain_cat "$REGION/pre" | tr '\n' ' ')/$(plain_cat "$REGION/closed" | tr '\n' ' ')"
-[ "$got" = "a b /four five /data more /first child last /x child child2 y " ] &&
-  pass "dup2 onto numbers a program believes free, close_range in a forked child: as natively" ||
+got=""
+for f in low low2 low3 dup pre closed above above2; do got="$got$(plain_cat "$REGION/$f" | tr '\n' ' ')/"; done
+[ "$got" = "a b /four five /u /data more /first child last /x child child2 y /A1 A2 A3 /B1 /" ] &&
+  pass "dup2 onto numbers a program believes free, close_range of all but its own: as natively" ||
   fail "dup2/close_range wrote: $got"
 finish
