@@ -196,16 +196,16 @@ COVE_EXPORT int creat64(const char* path, mode_t mode) {
 
 // ---- close, dup ----
 namespace {
-// The runtime's lock descriptors stay open through a program's close_range in any process,
-// and through its close() in a child on its parent's memory (see ShieldedFiles::LockFdsToKeep);
-// closing them is reported as done.
+// The runtime's own descriptors stay open through a program's close_range in any process,
+// and through its close() in a child on its parent's memory (see
+// ShieldedFiles::RuntimeFdsToKeep); closing them is reported as done.
 [[gnu::noinline]] bool KeptInChild(ShieldedFiles* files, unsigned first, unsigned last) {
-  return !files->LockFdsToKeep(first, last).empty();
+  return !files->RuntimeFdsToKeep(first, last).empty();
 }
 [[gnu::noinline]] long CloseRangeKeeping(ShieldedFiles* files, unsigned first, unsigned last,
                                          int flags) {
   unsigned from = first;
-  for (int fd : files->LockFdsToKeep(first, last)) {
+  for (int fd : files->RuntimeFdsToKeep(first, last)) {
     if (static_cast<unsigned>(fd) > from) {
       long r = Kernel(SYS_close_range, from, static_cast<unsigned>(fd) - 1, flags);
       if (r < 0) return LibcResult(r);

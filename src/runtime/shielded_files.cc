@@ -1006,7 +1006,7 @@ bool ShieldedFiles::InBorrowedMemory() const {
          DirectSyscall(SYS_getpid) != owner_pid_.load(std::memory_order_relaxed);
 }
 
-std::vector<int> ShieldedFiles::LockFdsToKeep(unsigned first, unsigned last) {
+std::vector<int> ShieldedFiles::RuntimeFdsToKeep(unsigned first, unsigned last) {
   std::vector<int> keep;
   std::lock_guard lock(mutex_);
   auto in_range = [&](int fd) {

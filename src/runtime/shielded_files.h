@@ -216,7 +216,7 @@ class ShieldedFiles {
   // a forked child with a preexec_fn): the runtime still uses them, and the next program's
   // runtime takes over the locks of a file the child inherits, so that parent and child share
   // its writer lock.
-  std::vector<int> LockFdsToKeep(unsigned first, unsigned last);
+  std::vector<int> RuntimeFdsToKeep(unsigned first, unsigned last);
   // In the new program: makes the inherited O_PATH descriptors of `spec` protected again (each
   // must still name the host file of its path). Called by the constructor.
   void AdoptInherited(const std::string& spec);
