@@ -53,6 +53,13 @@ class VolumeRenameTest : public testing::VolumeFixture {
     return content;
   }
 
+  // The intent a rename of /data/FROM to /data/TO leaves (RenameFile), as a crash would.
+  void LeaveRenameIntent(const std::string& from, const std::string& to) {
+    std::string intent = "cove-rename-v1\n" + (dir_ / ("enc/" + from)) + "\n" +
+                         (dir_ / ("enc/" + to)) + "\n/data/" + to;
+    testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+  }
+
   std::vector<uint8_t> Read(Volume& volume, const std::string& path) {
     auto file = volume.OpenFile(path, false);
     EXPECT_TRUE(file.ok()) << file.status().ToString();
@@ -130,9 +137,7 @@ TEST_F(VolumeRenameTest, OpenCompletesRenameInterruptedAfterFspfWrite) {
   // Simulate a crash between the fspf write and the host rename: undo the host rename and
   // put the intent back.
   std::filesystem::rename(dir_ / "enc/c", dir_ / "enc/a");
-  std::string intent =
-      "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/c") + "\n/data/c";
-  testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+  LeaveRenameIntent("a", "c");
   auto volume = Reopen();
   EXPECT_EQ(Read(*volume, "/data/c"), a);
   EXPECT_FALSE(std::filesystem::exists(fspf_path_ + ".cove-rename"));
@@ -145,9 +150,7 @@ TEST_F(VolumeRenameTest, OpenIgnoresIntentTheFspfDoesNotRecord) {
     Write(*volume, "/data/a", a);
   }
   // Crash before the fspf write: the fspf still records /data/a; nothing may move.
-  std::string intent =
-      "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/z") + "\n/data/z";
-  testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+  LeaveRenameIntent("a", "z");
   auto volume = Reopen();
   EXPECT_EQ(Read(*volume, "/data/a"), a);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "enc/z"));
@@ -164,9 +167,7 @@ TEST_F(VolumeRenameTest, OpenDropsAnIntentOverAnExistingTargetTheFspfStillRecord
     Write(*volume, "/data/a", a);
     Write(*volume, "/data/c", c);
   }
-  std::string intent =
-      "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/c") + "\n/data/c";
-  testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+  LeaveRenameIntent("a", "c");
   auto volume = Reopen();
   EXPECT_EQ(Read(*volume, "/data/a"), a);
   EXPECT_EQ(Read(*volume, "/data/c"), c);
@@ -202,9 +203,7 @@ TEST_F(VolumeRenameTest, OpenCompletesARenameWithItsFilesUnappliedCommit) {
     // host, or only the host file's move.
     std::filesystem::rename(JournalPath(dir_ / "enc/b"), JournalPath(dir_ / "enc/a"));
     if (!file_moved) std::filesystem::rename(dir_ / "enc/b", dir_ / "enc/a");
-    std::string intent =
-        "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/b") + "\n/data/b";
-    testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+    LeaveRenameIntent("a", "b");
     auto volume = Reopen();
     EXPECT_EQ(Read(*volume, "/data/b"), content);
     EXPECT_FALSE(std::filesystem::exists(JournalPath(dir_ / "enc/a")));
@@ -227,9 +226,7 @@ TEST_F(VolumeRenameTest, OpenKeepsBothJournalsOfARenameThatWasNeverSaved) {
       a_content = LeaveCommitUnapplied(*volume, "/data/a", Pattern(5000, 23));
       if (target_journal) c_content = LeaveCommitUnapplied(*volume, "/data/c", Pattern(5000, 24));
     }
-    std::string intent =
-        "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/c") + "\n/data/c";
-    testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+    LeaveRenameIntent("a", "c");
     auto volume = Reopen();
     EXPECT_EQ(Read(*volume, "/data/a"), a_content);
     EXPECT_EQ(Read(*volume, "/data/c"), c_content);
@@ -249,9 +246,7 @@ TEST_F(VolumeRenameTest, OpenLeavesANewFilesJournalAtTheOldName) {
     Write(*volume, "/data/a", Pattern(size_t{3} * 4096, 42));
     new_a = LeaveCommitUnapplied(*volume, "/data/a", Pattern(5000, 43));
   }
-  std::string intent =
-      "cove-rename-v1\n" + (dir_ / "enc/a") + "\n" + (dir_ / "enc/b") + "\n/data/b";
-  testing::WriteRaw(fspf_path_ + ".cove-rename", {intent.begin(), intent.end()});
+  LeaveRenameIntent("a", "b");
   auto volume = Reopen();
   EXPECT_EQ(Read(*volume, "/data/b"), b_content);
   EXPECT_EQ(Read(*volume, "/data/a"), new_a);
