@@ -181,6 +181,13 @@ Env& Env::Default() {
   return *env;
 }
 
+bool ReadFileHead(Env& env, const std::string& path, std::span<uint8_t> head) {
+  auto fd = env.Open(path, O_RDONLY);
+  if (!fd.ok()) return false;
+  auto got = env.ReadAt(fd->get(), head, 0, path);
+  return got.ok() && *got == head.size();
+}
+
 Result<std::vector<uint8_t>> ReadWholeFile(Env& env, const std::string& path) {
   COVE_ASSIGN_OR_RETURN(UniqueFd fd, env.Open(path, O_RDONLY));
   COVE_ASSIGN_OR_RETURN(uint64_t size, env.FileSize(fd.get(), path));

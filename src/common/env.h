@@ -74,6 +74,8 @@ std::string ParentDirectory(const std::string& path);
 
 // Reads a whole (small) file, e.g. an fspf.
 Result<std::vector<uint8_t>> ReadWholeFile(Env& env, const std::string& path);
+// Fills `head` with the first bytes of `path`: false when it cannot be read or is shorter.
+bool ReadFileHead(Env& env, const std::string& path, std::span<uint8_t> head);
 // Replaces `path` atomically and durably: write temp, fsync, rename, fsync directory.
 Status WriteFileAtomically(Env& env, const std::string& path, std::span<const uint8_t> data);
 

@@ -29,34 +29,33 @@ void CloseFd(int fd) {
 
 namespace cove::runtime {
 
-int RuntimeDescriptorFloor() {
-  static const int floor = [] {
-    constexpr long kFloor = 512;
-    struct rlimit limit {};
-    if (DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 &&
-        limit.rlim_cur != RLIM_INFINITY && static_cast<long>(limit.rlim_cur / 2) < kFloor) {
-      return static_cast<int>(limit.rlim_cur / 2);
-    }
-    return static_cast<int>(kFloor);
-  }();
-  return floor;
-}
-
 namespace {
 
+// 512, or half of RLIMIT_NOFILE as it is now when that is lower.
+int FloorForCurrentLimit() {
+  constexpr long kFloor = 512;
+  struct rlimit limit {};
+  if (DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY && static_cast<long>(limit.rlim_cur / 2) < kFloor) {
+    return static_cast<int>(limit.rlim_cur / 2);
+  }
+  return static_cast<int>(kFloor);
+}
+
 // A close-on-exec duplicate of `fd` high up: at the floor, or, when the program lowered
-// RLIMIT_NOFILE below it since the start (F_DUPFD's EINVAL), at half of the limit now.
+// RLIMIT_NOFILE below it since the start (F_DUPFD's EINVAL), at the floor for the limit now.
 long DupHigh(int fd) {
   long dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, RuntimeDescriptorFloor());
-  struct rlimit limit {};
-  if (dup == -EINVAL && DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 &&
-      limit.rlim_cur != RLIM_INFINITY) {
-    dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, static_cast<long>(limit.rlim_cur / 2));
-  }
+  if (dup == -EINVAL) dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, FloorForCurrentLimit());
   return dup;
 }
 
 }  // namespace
+
+int RuntimeDescriptorFloor() {
+  static const int floor = FloorForCurrentLimit();
+  return floor;
+}
 
 long MoveAboveRuntimeFloor(long fd) {
   if (fd < 0 || fd >= RuntimeDescriptorFloor()) return fd;

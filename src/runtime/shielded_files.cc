@@ -601,10 +601,7 @@ Status ShieldedFiles::CommitOnLastCloseLocked(ProtectedNode& node) {
   }
   Log(kLogDebug, "staged %s (recorded at the next fspf write)", node.path.c_str());
   CommitFlusher::NotePending();
-  {
-    std::lock_guard lock(unsaved_mutex_);
-    unsaved_locks_[node.path] = std::move(node.lock_fd);
-  }
+  // (Its lock is kept until the save by ReleaseRef, the only caller, as any unsaved file's.)
   if (volume_->unsaved_count() + volume_->staged_rewrite_count() >= UnsavedBatchLimit() ||
       volume_->staged_rewrite_bytes() > kMaxStagedRewriteMemory) {
     RefreshIfChangedLocked();  // the fspf write must include other processes' commits
@@ -722,9 +719,9 @@ Status ShieldedFiles::ReleaseRef(const std::shared_ptr<ProtectedNode>& node) {
   }
   node->file.reset();
   if (node->lock_fd.valid() && !node->unlinked) {
-    // A staged file opened again and closed unchanged (OpenNodeLocked took its lock back): the
-    // lock stays held until its batch's save, as after its staging. Released here, another
-    // process took the unrecorded host file for a crash's leftover and removed it. (Asked under
+    // A file staged by this close, or staged before and opened again (OpenNodeLocked took its
+    // lock back): the lock stays held until its batch's save. Released, another process would
+    // take an unrecorded host file for a crash's leftover and remove it. (Asked under
     // unsaved_mutex_, as ReleaseSavedLocks does, so that a save in between is seen.)
     std::lock_guard unsaved_lock(unsaved_mutex_);
     if (volume_->IsUnsaved(node->path)) {

@@ -22,24 +22,15 @@ size_t ChecksumSize(uint32_t version) {
   return version == 1 ? sizeof(Sha256Digest) : sizeof(uint32_t);
 }
 
-void AppendChecksum(ByteWriter& out, uint32_t version) {
+// The checksum of `body` as a journal of `version` stores it.
+std::vector<uint8_t> ChecksumOf(std::span<const uint8_t> body, uint32_t version) {
+  ByteWriter out;
   if (version == 1) {
-    out.Bytes(Sha256(out.buffer()));
+    out.Bytes(Sha256(body));
   } else {
-    out.U32(Crc32c(out.buffer()));
+    out.U32(Crc32c(body));
   }
-}
-
-bool ChecksumMatches(std::span<const uint8_t> body, std::span<const uint8_t> stored,
-                     uint32_t version) {
-  if (version == 1) {
-    Sha256Digest digest = Sha256(body);
-    return std::memcmp(digest.data(), stored.data(), digest.size()) == 0;
-  }
-  uint32_t crc = Crc32c(body);
-  uint8_t expected[sizeof(crc)];
-  for (size_t i = 0; i < sizeof(crc); ++i) expected[i] = static_cast<uint8_t>(crc >> (8 * i));
-  return std::memcmp(expected, stored.data(), sizeof(expected)) == 0;
+  return std::move(out.buffer());
 }
 
 }  // namespace
@@ -60,7 +51,7 @@ std::vector<uint8_t> EncodeJournal(const Journal& journal, uint32_t version) {
     out.U32(static_cast<uint32_t>(record.bytes.size()));
     out.Bytes(record.bytes);
   }
-  AppendChecksum(out, version);
+  out.Bytes(ChecksumOf(out.buffer(), version));
   return std::move(out.buffer());
 }
 
@@ -75,7 +66,8 @@ Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string&
     return DataLoss(path + ": not a cove journal or torn");
   }
   auto body = bytes.first(bytes.size() - ChecksumSize(version));
-  if (!ChecksumMatches(body, bytes.subspan(body.size()), version)) {
+  std::vector<uint8_t> checksum = ChecksumOf(body, version);
+  if (!std::equal(checksum.begin(), checksum.end(), bytes.begin() + body.size())) {
     return DataLoss(path + ": journal checksum mismatch (torn write)");
   }
   ByteReader in(body.subspan(kMagicSize), path);
@@ -96,11 +88,8 @@ Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string&
 }
 
 bool JournalIsOfFile(Env& env, const std::string& path, const FileId& id) {
-  auto fd = env.Open(path, O_RDONLY);
-  if (!fd.ok()) return false;
   std::array<uint8_t, kMagicSize + sizeof(FileId)> head{};  // magic | file id
-  auto got = env.ReadOnce(fd->get(), head, 0, path);
-  return got.ok() && *got == head.size() &&
+  return ReadFileHead(env, path, head) &&
          (std::memcmp(head.data(), kMagicV1, kMagicSize) == 0 ||
           std::memcmp(head.data(), kMagicV2, kMagicSize) == 0) &&
          std::memcmp(head.data() + kMagicSize, id.data(), id.size()) == 0;

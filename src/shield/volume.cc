@@ -614,14 +614,10 @@ Status Volume::MoveJournal(const std::string& from_host, const std::string& to_h
 }
 
 bool Volume::HostFileHasId(const std::string& host, const FileId& id) {
-  auto fd = env_->Open(host, O_RDONLY);
-  if (!fd.ok()) return false;
-  std::array<uint8_t, kHeaderSize> header{};
-  auto got = env_->ReadOnce(fd->get(), header, 0, host);
-  // The id's place in every header version (file_format.h).
-  constexpr size_t kIdOffset = 16;
-  return got.ok() && *got >= kIdOffset + id.size() &&
-         std::memcmp(header.data() + kIdOffset, id.data(), id.size()) == 0;
+  constexpr size_t kIdOffset = 16;  // the id's place in every header version (file_format.h)
+  std::array<uint8_t, kIdOffset + sizeof(FileId)> head{};
+  return ReadFileHead(*env_, host, head) &&
+         std::memcmp(head.data() + kIdOffset, id.data(), id.size()) == 0;
 }
 
 }  // namespace cove::shield
