@@ -127,11 +127,19 @@ RandomPool* SharedRandomPool() {
   return fresh;
 }
 
+// Held around every DRBG call of this copy of libcrypto (they all go through DrbgBytes), and by
+// a forking thread from its last prepare handler to the clone (HoldRandomAcrossFork): a thread
+// inside RAND_bytes may hold the primary DRBG's lock (while its own DRBG is seeded, at its
+// first draw or a reseed), and a child forked at that moment would wait for it forever at its
+// first draw.
+pthread_mutex_t g_drbg_mutex = PTHREAD_MUTEX_INITIALIZER;
+
 Status DrbgBytes(std::span<uint8_t> out) {
   if (out.size() > INT_MAX) return InvalidArgument("RandomBytes: request too large");
-  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
-    return OpenSslError("RAND_bytes");
-  }
+  pthread_mutex_lock(&g_drbg_mutex);
+  int drawn = RAND_bytes(out.data(), static_cast<int>(out.size()));
+  pthread_mutex_unlock(&g_drbg_mutex);
+  if (drawn != 1) return OpenSslError("RAND_bytes");
   return Status::Ok();
 }
 
@@ -167,6 +175,12 @@ Status RandomBytes(std::span<uint8_t> out) {
     }
   }
   return DrbgBytes(out);
+}
+
+void HoldRandomAcrossFork() {
+  pthread_atfork([] { pthread_mutex_lock(&g_drbg_mutex); },
+                 [] { pthread_mutex_unlock(&g_drbg_mutex); },
+                 [] { pthread_mutex_unlock(&g_drbg_mutex); });
 }
 
 Result<SecretBytes> RandomKey(size_t size) {

@@ -28,6 +28,12 @@ using Sha256Digest = std::array<uint8_t, 32>;
 // Fills `out` from OpenSSL's CSPRNG; fails only if the DRBG cannot be seeded. Requests up to
 // 256 bytes are served from a page of DRBG output drawn ahead, which a fork wipes (crypto.cc).
 Status RandomBytes(std::span<uint8_t> out);
+// Makes fork wait until no thread of this process is inside the DRBG, so that a child never
+// inherits its lock held (OpenSSL 3 has no fork handlers of its own): for processes that fork
+// while other threads draw random bytes (the runtime, in a program's process). Call it once,
+// before registering fork handlers that must run ahead of it (prepare handlers run in the
+// reverse order of registration).
+void HoldRandomAcrossFork();
 // A fresh random key of `size` bytes.
 Result<SecretBytes> RandomKey(size_t size = kAes256KeySize);
 

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "check/platform_check.h"
+#include "common/crypto.h"
 #include "common/hex.h"
 #include "runtime/commit_flusher.h"
 #include "runtime/direct_syscall.h"
@@ -366,7 +367,9 @@ __attribute__((constructor)) void StartRuntime() {
     // fork's prepare handlers run in the reverse order of these registrations, parent and
     // child handlers in this order: PrepareFork commits with no lock held; the flusher's stops
     // its rounds (which take the table lock); LockForFork then holds the table lock through
-    // the clone; the allocator's own handlers (registered before, at its first use) come last.
+    // the clone; the DRBG's lock is taken last (a leaf: its holders wait for nothing); the
+    // allocator's own handlers (registered before, at its first use) come after all of them.
+    HoldRandomAcrossFork();
     pthread_atfork([] { ShieldedFiles::Instance()->LockForFork(); },
                    [] { ShieldedFiles::Instance()->UnlockAfterFork(); },
                    [] { ShieldedFiles::Instance()->UnlockAfterFork(); });
