@@ -88,9 +88,10 @@ namespace {
 // takes the other does not get again. Bytes are wiped as handed out. MADV_DONTDUMP keeps them
 // out of core dumps.
 struct RandomPool {
-  pthread_mutex_t mutex;  // all zeros: PTHREAD_MUTEX_INITIALIZER (also after a fork's wipe)
-  uint32_t available;     // bytes left, at the start of `bytes`
-  uint8_t bytes[4096 - sizeof(pthread_mutex_t) - sizeof(uint32_t)];
+  pthread_mutex_t mutex;       // all zeros: PTHREAD_MUTEX_INITIALIZER (also after a fork's wipe)
+  pthread_mutex_t drbg_mutex;  // see DrbgMutex
+  uint32_t available;          // bytes left, at the start of `bytes`
+  uint8_t bytes[4096 - 2 * sizeof(pthread_mutex_t) - sizeof(uint32_t)];
 };
 static_assert(sizeof(RandomPool) <= 4096);
 constexpr size_t kPooledRequestMax = 256;  // larger requests go to the DRBG directly
@@ -127,19 +128,67 @@ RandomPool* SharedRandomPool() {
   return fresh;
 }
 
+pthread_mutex_t g_drbg_fallback_mutex = PTHREAD_MUTEX_INITIALIZER;
+
 // Held around every DRBG call of this copy of libcrypto (they all go through DrbgBytes), and by
 // a forking thread from its last prepare handler to the clone (HoldRandomAcrossFork): a thread
 // inside RAND_bytes may hold the primary DRBG's lock (while its own DRBG is seeded, at its
 // first draw or a reseed), and a child forked at that moment would wait for it forever at its
-// first draw.
-pthread_mutex_t g_drbg_mutex = PTHREAD_MUTEX_INITIALIZER;
+// first draw. It lives in the pool's page, which every fork wipes: a child forked without the
+// handlers (a raw fork or clone syscall, which the runtime lets through) starts with it
+// unlocked, whoever held it. Where the kernel cannot wipe (no pool), a plain static mutex.
+pthread_mutex_t* DrbgMutex() {
+  RandomPool* pool = SharedRandomPool();
+  return pool != nullptr ? &pool->drbg_mutex : &g_drbg_fallback_mutex;
+}
+
+// This process's own DRBG (CTR-DRBG, AES-256, seeded from OpenSSL's primary DRBG), made at the
+// first draw and used only under DrbgMutex. RAND_bytes would give each drawing thread a DRBG
+// of its own, registered at its first draw and freed at its exit under a global lock of
+// OpenSSL's that the fork handlers cannot wait for: a child forked while another thread
+// exited, whose forking thread had not drawn yet, hung at its first draw (1 fork in ~2,000
+// beside threads that draw and exit). OpenSSL reseeds this DRBG in a forked child (it
+// notices the new process id), as it does its own.
+EVP_RAND_CTX* g_drbg = nullptr;
+std::atomic<bool> g_drbg_unavailable{false};
+
+EVP_RAND_CTX* NewDrbg() {
+  EVP_RAND* rand = EVP_RAND_fetch(nullptr, "CTR-DRBG", nullptr);
+  if (rand == nullptr) return nullptr;
+  EVP_RAND_CTX* drbg = EVP_RAND_CTX_new(rand, RAND_get0_primary(nullptr));
+  EVP_RAND_free(rand);  // the context keeps its own reference
+  if (drbg == nullptr) return nullptr;
+  char cipher[] = "AES-256-CTR";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_DRBG_PARAM_CIPHER, cipher, 0),
+                         OSSL_PARAM_construct_end()};
+  if (EVP_RAND_instantiate(drbg, 0, 0, nullptr, 0, params) != 1) {
+    EVP_RAND_CTX_free(drbg);
+    return nullptr;
+  }
+  return drbg;
+}
 
 Status DrbgBytes(std::span<uint8_t> out) {
   if (out.size() > INT_MAX) return InvalidArgument("RandomBytes: request too large");
-  pthread_mutex_lock(&g_drbg_mutex);
-  int drawn = RAND_bytes(out.data(), static_cast<int>(out.size()));
-  pthread_mutex_unlock(&g_drbg_mutex);
-  if (drawn != 1) return OpenSslError("RAND_bytes");
+  constexpr size_t kMaxRequest = size_t{1} << 16;  // CTR-DRBG's largest request
+  pthread_mutex_t* mutex = DrbgMutex();
+  pthread_mutex_lock(mutex);
+  if (g_drbg == nullptr && !g_drbg_unavailable.load(std::memory_order_relaxed)) {
+    g_drbg = NewDrbg();
+    if (g_drbg == nullptr) {
+      ERR_clear_error();
+      g_drbg_unavailable.store(true, std::memory_order_relaxed);
+    }
+  }
+  bool drawn = true;
+  for (size_t done = 0; drawn && done < out.size(); done += kMaxRequest) {
+    size_t take = std::min(kMaxRequest, out.size() - done);
+    drawn = g_drbg != nullptr
+                ? EVP_RAND_generate(g_drbg, out.data() + done, take, 0, 0, nullptr, 0) == 1
+                : RAND_bytes(out.data() + done, static_cast<int>(take)) == 1;
+  }
+  pthread_mutex_unlock(mutex);
+  if (!drawn) return OpenSslError("DRBG");
   return Status::Ok();
 }
 
@@ -178,9 +227,14 @@ Status RandomBytes(std::span<uint8_t> out) {
 }
 
 void HoldRandomAcrossFork() {
-  pthread_atfork([] { pthread_mutex_lock(&g_drbg_mutex); },
-                 [] { pthread_mutex_unlock(&g_drbg_mutex); },
-                 [] { pthread_mutex_unlock(&g_drbg_mutex); });
+  // Once: a second prepare handler would lock the same mutex again and hang every fork.
+  static std::atomic<bool> registered{false};
+  if (registered.exchange(true)) return;
+  pthread_atfork([] { pthread_mutex_lock(DrbgMutex()); }, [] { pthread_mutex_unlock(DrbgMutex()); },
+                 [] {
+                   // The pool's page came to the child zeroed: its mutex is unlocked already.
+                   if (SharedRandomPool() == nullptr) pthread_mutex_unlock(&g_drbg_fallback_mutex);
+                 });
 }
 
 Result<SecretBytes> RandomKey(size_t size) {

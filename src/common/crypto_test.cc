@@ -86,13 +86,46 @@ TEST(RandomBytes, ForkedChildDrawsOtherBytesThanItsParent) {
   EXPECT_NE(child_draw, before);
 }
 
+// The process's own DRBG is reseeded in a forked child: parent and child, drawing from it
+// right after the fork (requests too large for the pool), must not get the same bytes.
+TEST(RandomBytes, ForkedChildsDrbgDrawsOtherBytesThanItsParents) {
+  std::array<uint8_t, 512> before{};
+  ASSERT_TRUE(RandomBytes(before).ok());  // the DRBG exists and is seeded before the fork
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::array<uint8_t, 512> draw{};
+    bool ok = RandomBytes(draw).ok() &&
+              write(fds[1], draw.data(), draw.size()) == static_cast<ssize_t>(draw.size());
+    _exit(ok ? 0 : 1);
+  }
+  close(fds[1]);
+  std::array<uint8_t, 512> parent_draw{};
+  ASSERT_TRUE(RandomBytes(parent_draw).ok());
+  std::array<uint8_t, 512> child_draw{};
+  ASSERT_EQ(read(fds[0], child_draw.data(), child_draw.size()),
+            static_cast<ssize_t>(child_draw.size()));
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(child_draw, parent_draw);
+}
+
 // A child forked while another thread was inside the DRBG (its first draw, which seeds it from
 // the primary DRBG under that one's lock) waited forever for the lock at its own first draw:
-// 16 children in 3,000 here before HoldRandomAcrossFork. New threads draw in a loop while the
-// main thread forks; each child draws (a request too large for the pool) under an alarm.
+// 16 children in 3,000 here before HoldRandomAcrossFork, and 1 in ~2,000 while each thread
+// drew from a DRBG of its own (RAND_bytes), which OpenSSL frees at the thread's exit under a
+// lock no fork handler can wait for. New threads draw and exit in a loop while the main thread
+// forks; each child draws (a request too large for the pool) under an alarm.
+// HoldRandomAcrossFork is called twice: a second registration once locked the mutex twice in
+// the forking thread (every fork hung; the alarm below turns that into a failure).
 TEST(RandomBytes, ChildForkedBesideDrawingThreadsCanDraw) {
-  static const bool held = (HoldRandomAcrossFork(), true);
-  ASSERT_TRUE(held);
+  HoldRandomAcrossFork();
+  HoldRandomAcrossFork();
+  alarm(120);
   std::atomic<bool> stop{false};
   std::thread spawner([&stop] {
     while (!stop.load()) {
@@ -119,6 +152,7 @@ TEST(RandomBytes, ChildForkedBesideDrawingThreadsCanDraw) {
   }
   stop.store(true);
   spawner.join();
+  alarm(0);
   EXPECT_EQ(hung, 0) << "children killed by their alarm: deadlocked in the DRBG";
   EXPECT_EQ(failed, 0);
 }
