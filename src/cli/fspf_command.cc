@@ -198,15 +198,16 @@ int RunShow(const FspfAccess& access, bool json) {
                                 {"kernel_path", region.kernel_path}});
     }
     out["files"] = nlohmann::json::array();
-    for (const auto& [path, entry] : fspf.files) {
+    fspf.files.ForEach([&](std::string_view path, const shield::FileEntry& entry) {
       out["files"].push_back({{"path", path},
                               {"kind", shield::RegionKindName(entry.kind)},
                               {"size", entry.size},
                               {"generation", entry.generation},
                               {"chunk_size", entry.chunk_size},
                               {"id", HexEncode(entry.id)},
-                              {"host_path", (*volume)->HostPathFor(path)}});
-    }
+                              {"host_path", (*volume)->HostPathFor(std::string(path))}});
+      return true;
+    });
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -221,10 +222,11 @@ int RunShow(const FspfAccess& access, bool json) {
     std::cout << "\n";
   }
   std::cout << "files: " << fspf.files.size() << "\n";
-  for (const auto& [path, entry] : fspf.files) {
+  fspf.files.ForEach([](std::string_view path, const shield::FileEntry& entry) {
     std::cout << "  " << path << "  " << shield::RegionKindName(entry.kind) << "  " << entry.size
               << " bytes  generation " << entry.generation << "\n";
-  }
+    return true;
+  });
   return 0;
 }
 

@@ -53,15 +53,26 @@ class ByteReader {
   }
   // A length-prefixed string of at most max_size bytes.
   Result<std::string> String(std::string_view field, size_t max_size) {
+    COVE_ASSIGN_OR_RETURN(std::string_view view, StringView(field, max_size));
+    return std::string(view);
+  }
+  // The same, viewed in place: valid as long as the input.
+  Result<std::string_view> StringView(std::string_view field, size_t max_size) {
     COVE_ASSIGN_OR_RETURN(uint32_t size, U32(field));
     if (size > max_size) {
       return Error(std::string(field) + " is " + std::to_string(size) + " bytes, limit " +
                    std::to_string(max_size));
     }
     COVE_RETURN_IF_ERROR(Need(size, field));
-    std::string s(reinterpret_cast<const char*>(in_.data() + pos_), size);
+    std::string_view view(reinterpret_cast<const char*>(in_.data() + pos_), size);
     pos_ += size;
-    return s;
+    return view;
+  }
+  // Steps over `n` bytes.
+  Status Skip(size_t n, std::string_view field) {
+    COVE_RETURN_IF_ERROR(Need(n, field));
+    pos_ += n;
+    return Status::Ok();
   }
   // A count of items of at least `item_size` bytes each: refuses counts the input cannot hold.
   Result<uint32_t> Count(std::string_view field, size_t item_size) {

@@ -1741,10 +1741,7 @@ bool ShieldedFiles::TryRename(int olddirfd, const char* oldpath, int newdirfd, c
   if (!is_file) {
     // A directory (or an unrecorded host file): it may move only if no protected file is
     // below it, since the fspf names files by path.
-    bool has_files = false;
-    for (const auto& [path, entry] : volume_->fspf().files) {
-      if (shield::PathIsUnder(path, from)) has_files = true;
-    }
+    bool has_files = volume_->HasFilesUnder(from);
     for (const auto& [path, open] : nodes_) {
       if (shield::PathIsUnder(path, from)) has_files = true;
     }

@@ -44,40 +44,6 @@ Result<Region> DecodeRegion(ByteReader& in) {
   return region;
 }
 
-Result<FileEntry> DecodeFileEntry(ByteReader& in) {
-  FileEntry entry;
-  COVE_ASSIGN_OR_RETURN(entry.path, in.String("file path", kMaxPathLength));
-  if (!IsNormalizedAbsolutePath(entry.path)) {
-    return in.Error("file path '" + entry.path + "' is not a normalized absolute path");
-  }
-  COVE_ASSIGN_OR_RETURN(uint8_t kind, in.U8("file kind"));
-  if (kind != static_cast<uint8_t>(RegionKind::kAuthenticated) &&
-      kind != static_cast<uint8_t>(RegionKind::kEncrypted)) {
-    return in.Error(entry.path + ": invalid file kind " + std::to_string(kind));
-  }
-  entry.kind = static_cast<RegionKind>(kind);
-  COVE_RETURN_IF_ERROR(in.Bytes(entry.id, "file id"));
-  entry.key = SecretBytes::ForOverwrite(kAes256KeySize);
-  COVE_RETURN_IF_ERROR(in.Bytes(entry.key.mutable_span(), "file key"));
-  COVE_ASSIGN_OR_RETURN(entry.size, in.U64("file size"));
-  COVE_ASSIGN_OR_RETURN(entry.generation, in.U64("file generation"));
-  COVE_ASSIGN_OR_RETURN(entry.chunk_size, in.U32("chunk size"));
-  if (!IsValidChunkSize(entry.chunk_size)) {
-    return in.Error(entry.path + ": invalid chunk size " + std::to_string(entry.chunk_size));
-  }
-  COVE_ASSIGN_OR_RETURN(uint32_t groups, in.Count("group count", sizeof(Sha256Digest)));
-  FileGeometry geometry(entry.chunk_size);
-  if (entry.size > (uint64_t{1} << 50) || groups != geometry.GroupCount(entry.size)) {
-    return in.Error(entry.path + ": group count " + std::to_string(groups) +
-                    " does not match size " + std::to_string(entry.size));
-  }
-  entry.group_digests.resize(groups);
-  for (auto& digest : entry.group_digests) {
-    COVE_RETURN_IF_ERROR(in.Bytes(digest, "group digest"));
-  }
-  return entry;
-}
-
 }  // namespace
 
 Status Fspf::AddRegion(Region region) {
@@ -102,18 +68,7 @@ std::vector<uint8_t> EncodeFspfPayload(const Fspf& fspf) {
     out.String(region.path);
     out.String(region.kernel_path);
   }
-  out.U32(static_cast<uint32_t>(fspf.files.size()));
-  for (const auto& [path, entry] : fspf.files) {
-    out.String(path);
-    out.U8(static_cast<uint8_t>(entry.kind));
-    out.Bytes(entry.id);
-    out.Bytes(entry.key.span());
-    out.U64(entry.size);
-    out.U64(entry.generation);
-    out.U32(entry.chunk_size);
-    out.U32(static_cast<uint32_t>(entry.group_digests.size()));
-    for (const auto& digest : entry.group_digests) out.Bytes(digest);
-  }
+  fspf.files.Encode(out);
   return std::move(out.buffer());
 }
 
@@ -139,37 +94,16 @@ Result<Fspf> DecodeFspfPayload(std::span<const uint8_t> payload, const std::stri
     fspf.regions.push_back(std::move(region));
   }
   COVE_ASSIGN_OR_RETURN(uint32_t files, in.Count("file count", 77));
-  for (uint32_t i = 0; i < files; ++i) {
-    COVE_ASSIGN_OR_RETURN(FileEntry entry, DecodeFileEntry(in));
-    // Entries are written in path order: each goes at the end of the map in O(1).
-    auto hint = fspf.files.end();
-    if (!fspf.files.empty() && !(std::prev(hint)->first < entry.path)) {
-      if (fspf.files.contains(entry.path)) return in.Error("duplicate file " + entry.path);
-      hint = fspf.files.lower_bound(entry.path);
-    }
-    std::string path = entry.path;
-    fspf.files.emplace_hint(hint, std::move(path), std::move(entry));
-  }
+  COVE_ASSIGN_OR_RETURN(fspf.files, FileTable::Decode(in, files, payload));
   COVE_RETURN_IF_ERROR(in.ExpectEnd());
   return fspf;
 }
 
 Result<std::vector<uint8_t>> EncodeFspfFile(const Fspf& fspf, const SecretBytes* key,
                                             FspfTag* tag) {
-  // What DecodeFileEntry would refuse is never written: an fspf that cannot be read back makes
+  // What the decoder would refuse is never written: an fspf that cannot be read back makes
   // every later start of every program on the volume fail.
-  for (const auto& [path, entry] : fspf.files) {
-    FileGeometry geometry(entry.chunk_size);
-    if (entry.path != path || !IsNormalizedAbsolutePath(path) ||
-        entry.key.size() != kAes256KeySize || !IsValidChunkSize(entry.chunk_size) ||
-        (entry.kind != RegionKind::kAuthenticated && entry.kind != RegionKind::kEncrypted) ||
-        entry.group_digests.size() != geometry.GroupCount(entry.size)) {
-      return Internal("refusing to write an fspf with an invalid entry for '" + path +
-                      "' (entry path '" + entry.path + "', key of " +
-                      std::to_string(entry.key.size()) + " bytes, chunk size " +
-                      std::to_string(entry.chunk_size) + ")");
-    }
-  }
+  COVE_RETURN_IF_ERROR(fspf.files.CheckChanged());
   std::vector<uint8_t> payload = EncodeFspfPayload(fspf);
   PayloadWiper wipe{payload};
   bool sealed = key != nullptr && !key->empty();

@@ -29,6 +29,7 @@
 #include "common/secret_bytes.h"
 #include "common/status.h"
 #include "shield/file_format.h"
+#include "shield/file_table.h"
 #include "shield/region.h"
 
 namespace cove::shield {
@@ -37,26 +38,13 @@ inline constexpr uint32_t kFspfContainerVersion = 1;
 inline constexpr uint32_t kFspfPayloadVersion = 2;        // written by Volume saves
 inline constexpr uint32_t kOldestFspfPayloadVersion = 1;  // still read
 inline constexpr uint32_t kFspfFlagStrict = 1;
-inline constexpr size_t kMaxPathLength = 4096;
-
-// What the fspf records about one protected file.
-struct FileEntry {
-  std::string path;  // protected (in-container) path
-  RegionKind kind = RegionKind::kEncrypted;
-  FileId id{};
-  SecretBytes key;  // 32-byte file key; chunk keys are derived from it with HKDF
-  uint64_t size = 0;
-  uint64_t generation = 0;  // number of commits; 0 = never committed
-  uint32_t chunk_size = kDefaultChunkSize;
-  std::vector<Sha256Digest> group_digests;
-};
 
 // The decoded payload.
 struct Fspf {
   uint32_t payload_version = kFspfPayloadVersion;  // as read (re-encoded as is)
   uint32_t flags = 0;
   std::vector<Region> regions;
-  std::map<std::string, FileEntry> files;  // by protected path
+  FileTable files;  // by protected path, decoded when first used (file_table.h)
 
   bool strict() const { return (flags & kFspfFlagStrict) != 0; }
   const Region* RegionFor(std::string_view path) const { return FindRegion(regions, path); }

@@ -17,6 +17,16 @@ bool SameEntry(const FileEntry& a, const FileEntry& b) {
          a.group_digests == b.group_digests;
 }
 
+// The files in path order, each decoded (the table decodes entries only when asked).
+std::vector<std::pair<std::string, FileEntry>> EntriesOf(const Fspf& fspf) {
+  std::vector<std::pair<std::string, FileEntry>> entries;
+  fspf.files.ForEach([&entries](std::string_view path, const FileEntry& entry) {
+    entries.emplace_back(std::string(path), entry);
+    return true;
+  });
+  return entries;
+}
+
 bool SameFspf(const Fspf& a, const Fspf& b) {
   if (a.payload_version != b.payload_version || a.flags != b.flags ||
       a.regions.size() != b.regions.size() || a.files.size() != b.files.size()) {
@@ -27,12 +37,14 @@ bool SameFspf(const Fspf& a, const Fspf& b) {
     const Region& y = b.regions[i];
     if (x.path != y.path || x.kind != y.kind || x.kernel_path != y.kernel_path) return false;
   }
-  for (auto ia = a.files.begin(), ib = b.files.begin(); ia != a.files.end(); ++ia, ++ib) {
-    if (ia->first != ib->first || ia->first != ia->second.path ||
-        !SameEntry(ia->second, ib->second))
-      return false;
+  std::vector<std::pair<std::string, FileEntry>> entries_a = EntriesOf(a);
+  std::vector<std::pair<std::string, FileEntry>> entries_b = EntriesOf(b);
+  for (size_t i = 0; i < entries_a.size(); ++i) {
+    const auto& [path_a, entry_a] = entries_a[i];
+    const auto& [path_b, entry_b] = entries_b[i];
+    if (path_a != path_b || path_a != entry_a.path || !SameEntry(entry_a, entry_b)) return false;
   }
-  return true;
+  return entries_a.size() == entries_b.size();
 }
 
 const SecretBytes& FixedKey() {
@@ -52,6 +64,24 @@ void CheckPayloadRoundTrip(const Fspf& fspf, size_t original_size) {
   Result<Fspf> decoded = DecodeFspfPayload(again, "round trip");
   if (!decoded.ok() || !SameFspf(fspf, *decoded)) std::abort();
   if (EncodeFspfPayload(*decoded) != again) std::abort();
+}
+
+// Every listed file is found by its path with the same entry (in a copy, whose entries the
+// lookups decode one by one), and an erase removes exactly one file.
+void CheckLookups(const Fspf& fspf) {
+  std::vector<std::pair<std::string, FileEntry>> listed = EntriesOf(fspf);
+  Fspf copy = fspf;
+  for (const auto& [path, entry] : listed) {
+    auto it = copy.files.find(path);
+    if (it == copy.files.end() || it->first != path || !SameEntry(it->second, entry)) std::abort();
+  }
+  if (!SameFspf(fspf, copy) || EncodeFspfPayload(copy) != EncodeFspfPayload(fspf)) std::abort();
+  if (listed.empty()) return;
+  const std::string& first = listed.front().first;
+  if (copy.files.erase(first) != 1 || copy.files.contains(first) ||
+      copy.files.size() != listed.size() - 1) {
+    std::abort();
+  }
 }
 
 // Encodes `fspf` plaintext and sealed, decodes both (the sealed one with its expected tag).
@@ -86,6 +116,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (payload.ok()) {
     CheckPayloadRoundTrip(*payload, size);
     CheckFileRoundTrip(*payload);
+    CheckLookups(*payload);
   }
 
   // 2. The input as a container, without and with the key.

@@ -22,7 +22,8 @@ Fspf SampleFspf() {
   entry.generation = 3;
   entry.group_digests.resize(1);
   entry.group_digests[0].fill(9);
-  fspf.files.emplace(entry.path, std::move(entry));
+  std::string path = entry.path;
+  fspf.files[path] = std::move(entry);
   return fspf;
 }
 

@@ -235,10 +235,22 @@ std::optional<uint64_t> Volume::RecordedGeneration(const std::string& path) cons
 
 const FileEntry* Volume::FindFileById(const FileId& id) const {
   std::lock_guard lock(mutex_);
-  for (const auto& [path, entry] : fspf_.files) {
-    if (entry.id == id) return &entry;
-  }
-  return nullptr;
+  std::string found;
+  fspf_.files.ForEach([&](std::string_view path, const FileEntry& entry) {
+    if (entry.id == id) found = path;
+    return found.empty();
+  });
+  if (found.empty()) return nullptr;
+  auto it = fspf_.files.find(found);
+  return it == fspf_.files.end() ? nullptr : &it->second;
+}
+
+bool Volume::HasFilesUnder(const std::string& directory) const {
+  std::lock_guard lock(mutex_);
+  bool found = false;
+  fspf_.files.ForEachPath(
+      [&](std::string_view path) { found = found || PathIsUnder(path, directory); });
+  return found;
 }
 
 Result<std::unique_ptr<ProtectedFile>> Volume::OpenFile(const std::string& path, bool writable,

@@ -78,6 +78,8 @@ class Volume final : public FileCommitter {
   const FileEntry* FindFile(const std::string& path) const;
   // The entry whose file id is `id` (to identify a protected file found on disk).
   const FileEntry* FindFileById(const FileId& id) const;
+  // Whether the fspf records a file below `directory` (a normalized absolute path).
+  bool HasFilesUnder(const std::string& directory) const;
 
   // Opens the protected file recorded at `path`.
   // `host_fd`: the host file, already opened by the caller (see ProtectedFile::Open).
