@@ -57,31 +57,37 @@ TEST(RandomBytes, ThreadsNeverGetTheSameBytes) {
   }
 }
 
-// The pool's page is wiped in a forked child: parent and child, drawing right after the fork
-// from a pool filled before it, must not get the same nonce (with a plain buffer they would).
-TEST(RandomBytes, ForkedChildDrawsOtherBytesThanItsParent) {
-  std::array<uint8_t, 12> before{};
-  ASSERT_TRUE(RandomBytes(before).ok());  // the pool is filled, most of it left
+// Forks; parent and child each draw N bytes right after the fork (the child sends its draw
+// through a pipe and must exit 0).
+template <size_t N>
+void DrawInParentAndChild(std::array<uint8_t, N>* parent_draw, std::array<uint8_t, N>* child_draw) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    std::array<uint8_t, 12> draw{};
+    std::array<uint8_t, N> draw{};
     bool ok = RandomBytes(draw).ok() &&
               write(fds[1], draw.data(), draw.size()) == static_cast<ssize_t>(draw.size());
     _exit(ok ? 0 : 1);
   }
   close(fds[1]);
-  std::array<uint8_t, 12> parent_draw{};
-  ASSERT_TRUE(RandomBytes(parent_draw).ok());
-  std::array<uint8_t, 12> child_draw{};
-  ASSERT_EQ(read(fds[0], child_draw.data(), child_draw.size()),
-            static_cast<ssize_t>(child_draw.size()));
+  ASSERT_TRUE(RandomBytes(*parent_draw).ok());
+  ASSERT_EQ(read(fds[0], child_draw->data(), N), static_cast<ssize_t>(N));
   close(fds[0]);
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// The pool's page is wiped in a forked child: parent and child, drawing right after the fork
+// from a pool filled before it, must not get the same nonce (with a plain buffer they would).
+TEST(RandomBytes, ForkedChildDrawsOtherBytesThanItsParent) {
+  std::array<uint8_t, 12> before{};
+  ASSERT_TRUE(RandomBytes(before).ok());  // the pool is filled, most of it left
+  std::array<uint8_t, 12> parent_draw{};
+  std::array<uint8_t, 12> child_draw{};
+  DrawInParentAndChild(&parent_draw, &child_draw);
   EXPECT_NE(child_draw, parent_draw);
   EXPECT_NE(child_draw, before);
 }
@@ -91,26 +97,9 @@ TEST(RandomBytes, ForkedChildDrawsOtherBytesThanItsParent) {
 TEST(RandomBytes, ForkedChildsDrbgDrawsOtherBytesThanItsParents) {
   std::array<uint8_t, 512> before{};
   ASSERT_TRUE(RandomBytes(before).ok());  // the DRBG exists and is seeded before the fork
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    std::array<uint8_t, 512> draw{};
-    bool ok = RandomBytes(draw).ok() &&
-              write(fds[1], draw.data(), draw.size()) == static_cast<ssize_t>(draw.size());
-    _exit(ok ? 0 : 1);
-  }
-  close(fds[1]);
   std::array<uint8_t, 512> parent_draw{};
-  ASSERT_TRUE(RandomBytes(parent_draw).ok());
   std::array<uint8_t, 512> child_draw{};
-  ASSERT_EQ(read(fds[0], child_draw.data(), child_draw.size()),
-            static_cast<ssize_t>(child_draw.size()));
-  close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  DrawInParentAndChild(&parent_draw, &child_draw);
   EXPECT_NE(child_draw, parent_draw);
 }
 
