@@ -99,15 +99,14 @@ TEST(FileTable, LookupsDecodeTheLoadedEntry) {
 
 TEST(FileTable, ChangesAreListedInPathOrderAndSaved) {
   Fspf loaded = Reloaded(ThreeFiles());
-  Put(loaded, Entry("/data/b", 5, 2));             // new, between two loaded ones
-  Put(loaded, Entry("/data/e", 9, 6));             // replaces a loaded one never decoded
-  EXPECT_EQ(loaded.files.erase("/data/a"), 1u);    // a loaded one never decoded
+  Put(loaded, Entry("/data/b", 5, 2));           // new, between two loaded ones
+  Put(loaded, Entry("/data/e", 9, 6));           // replaces a loaded one never decoded
+  EXPECT_EQ(loaded.files.erase("/data/a"), 1u);  // a loaded one never decoded
   EXPECT_EQ(loaded.files.erase("/data/a"), 0u);
   EXPECT_EQ(loaded.files.erase("/data/none"), 0u);
   loaded.files.find("/data/c")->second.generation = 8;  // decoded, then changed
-  Put(loaded, Entry("/z", 1, 7));                  // new, after every loaded one
-  std::vector<std::string> expected = {"/data/b:5:2", "/data/c:70000:8", "/data/e:9:6",
-                                       "/z:1:7"};
+  Put(loaded, Entry("/z", 1, 7));                       // new, after every loaded one
+  std::vector<std::string> expected = {"/data/b:5:2", "/data/c:70000:8", "/data/e:9:6", "/z:1:7"};
   EXPECT_EQ(Listing(loaded.files), expected);
   EXPECT_TRUE(loaded.files.CheckChanged().ok());
   Fspf again = Reloaded(loaded);
