@@ -79,8 +79,7 @@ class FileTable {
 
   // Reads `count` entries (layout in fspf.h) from `in`, which reads `payload`, and checks each
   // as a full decode would; the entries' bytes are copied out of `payload`.
-  static Result<FileTable> Decode(ByteReader& in, uint32_t count,
-                                  std::span<const uint8_t> payload);
+  static Result<FileTable> Decode(ByteReader& in, uint32_t count, std::span<const uint8_t> payload);
   // Writes the file count and the entries in path order.
   void Encode(ByteWriter& out) const;
   // Fails, naming the entry, if an entry decoded or set since the load is one that Decode
@@ -109,7 +108,7 @@ class FileTable {
   void Walk(const std::function<bool(const RawEntry&)>& on_raw,
             const std::function<bool(std::string_view, const FileEntry&)>& on_decoded) const;
 
-  std::shared_ptr<const SecretBytes> raw_;  // shared by copies; never changed after load
+  std::shared_ptr<const SecretBytes> raw_;     // shared by copies; never changed after load
   mutable std::vector<RawEntry> raw_entries_;  // sorted by path
   mutable size_t live_raw_ = 0;                // raw entries not taken
   mutable Decoded decoded_;                    // entries decoded, set or added since the load
