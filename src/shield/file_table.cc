@@ -179,8 +179,7 @@ void FileTable::Walk(
   }
 }
 
-void FileTable::ForEach(
-    const std::function<bool(std::string_view, const FileEntry&)>& fn) const {
+void FileTable::ForEach(const std::function<bool(std::string_view, const FileEntry&)>& fn) const {
   Walk(
       [&](const RawEntry& raw) {
         FileEntry entry;
