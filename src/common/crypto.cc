@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <algorithm>
 #include <atomic>
@@ -80,66 +81,67 @@ void HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> message, 
 namespace {
 
 // DRBG output drawn ahead, for the small requests (file ids and keys, GCM nonces) that every
-// created or rewritten file makes: one RAND_bytes call costs ~2 us here (the DRBG's AES-CTR
-// update and key schedule, and OpenSSL's fork check, a getpid), a draw from the pool a copy.
-// The page is MADV_WIPEONFORK: a forked child finds it zeroed (empty, mutex unlocked) and
-// refills from its own DRBG (which OpenSSL reseeds after fork), so parent and child never
-// hand out the same bytes; a vfork child shares it with its suspended parent, and what one
-// takes the other does not get again. Bytes are wiped as handed out. MADV_DONTDUMP keeps them
-// out of core dumps.
+// created or rewritten file makes: one DRBG call costs ~2 us here (the AES-CTR update with
+// its key schedule, and OpenSSL's fork check, a getpid), a draw from the pool a copy.
+// The page is MADV_WIPEONFORK: a forked child finds it zeroed (empty, mutexes unlocked, the
+// DRBG marked not reseeded in this process) and refills from the DRBG after reseeding it
+// (DrbgBytes), so parent and child never hand out the same bytes; a vfork child shares it
+// with its suspended parent, and what one takes the other does not get again. Bytes are wiped
+// as handed out. MADV_DONTDUMP keeps them out of core dumps.
 struct RandomPool {
   pthread_mutex_t mutex;       // all zeros: PTHREAD_MUTEX_INITIALIZER (also after a fork's wipe)
   pthread_mutex_t drbg_mutex;  // see DrbgMutex
+  uint32_t drbg_reseeded;      // 0 until the DRBG is reseeded in this process (see DrbgBytes)
   uint32_t available;          // bytes left, at the start of `bytes`
-  uint8_t bytes[4096 - 2 * sizeof(pthread_mutex_t) - sizeof(uint32_t)];
+  uint8_t bytes[4096 - 2 * sizeof(pthread_mutex_t) - 2 * sizeof(uint32_t)];
 };
 static_assert(sizeof(RandomPool) <= 4096);
 constexpr size_t kPooledRequestMax = 256;  // larger requests go to the DRBG directly
 
-std::atomic<RandomPool*> g_random_pool{nullptr};
-std::atomic<bool> g_random_pool_unavailable{false};
+// Stands in for the page where the kernel cannot wipe one on fork (before Linux 4.14): no pool
+// then (every request goes to the DRBG), and only its drbg_mutex is used.
+RandomPool g_unwiped_pool{PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, 0, 0, {}};
+std::atomic<RandomPool*> g_random_pool{nullptr};  // the page or &g_unwiped_pool, decided once
 
-// The pool, or nullptr where the kernel cannot wipe it on fork (before Linux 4.14): then
-// every request goes to the DRBG. Made without a guarded static: threads racing to make it
-// keep the first page published (the others unmap theirs), and nothing waits.
-RandomPool* SharedRandomPool() {
+// The page, or &g_unwiped_pool. Decided once for the process (a failed mmap is not retried),
+// so that every thread and every fork handler agrees on the DRBG's mutex. Made without a
+// guarded static: threads racing to make it keep the first answer published (the others
+// unmap their page), and nothing waits.
+RandomPool* DecidedPool() {
   if (RandomPool* pool = g_random_pool.load(std::memory_order_acquire); pool != nullptr) {
     return pool;
   }
-  if (g_random_pool_unavailable.load(std::memory_order_relaxed)) return nullptr;
+  RandomPool* candidate = &g_unwiped_pool;
   void* page =
       mmap(nullptr, sizeof(RandomPool), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (page == MAP_FAILED) {
-    g_random_pool_unavailable.store(true, std::memory_order_relaxed);
-    return nullptr;
-  }
-  if (madvise(page, sizeof(RandomPool), MADV_WIPEONFORK) != 0) {
+  if (page != MAP_FAILED && madvise(page, sizeof(RandomPool), MADV_WIPEONFORK) == 0) {
+    madvise(page, sizeof(RandomPool), MADV_DONTDUMP);  // best effort
+    candidate = static_cast<RandomPool*>(page);        // zeros: empty and unlocked
+  } else if (page != MAP_FAILED) {
     munmap(page, sizeof(RandomPool));
-    g_random_pool_unavailable.store(true, std::memory_order_relaxed);
-    return nullptr;
   }
-  madvise(page, sizeof(RandomPool), MADV_DONTDUMP);  // best effort
-  auto* fresh = static_cast<RandomPool*>(page);      // zeros: empty and unlocked
   RandomPool* published = nullptr;
-  if (!g_random_pool.compare_exchange_strong(published, fresh, std::memory_order_acq_rel)) {
-    munmap(page, sizeof(RandomPool));
+  if (!g_random_pool.compare_exchange_strong(published, candidate, std::memory_order_acq_rel)) {
+    if (candidate != &g_unwiped_pool) munmap(candidate, sizeof(RandomPool));
     return published;
   }
-  return fresh;
+  return candidate;
 }
 
-pthread_mutex_t g_drbg_fallback_mutex = PTHREAD_MUTEX_INITIALIZER;
+// The pool, or nullptr where there is none (see g_unwiped_pool).
+RandomPool* SharedRandomPool() {
+  RandomPool* pool = DecidedPool();
+  return pool == &g_unwiped_pool ? nullptr : pool;
+}
 
 // Held around every DRBG call of this copy of libcrypto (they all go through DrbgBytes), and by
-// a forking thread from its last prepare handler to the clone (HoldRandomAcrossFork): a thread
-// inside RAND_bytes may hold the primary DRBG's lock (while its own DRBG is seeded, at its
-// first draw or a reseed), and a child forked at that moment would wait for it forever at its
-// first draw. It lives in the pool's page, which every fork wipes: a child forked without the
-// handlers (a raw fork or clone syscall, which the runtime lets through) starts with it
-// unlocked, whoever held it. Where the kernel cannot wipe (no pool), a plain static mutex.
+// a forking thread from its last prepare handler to the clone (HoldRandomAcrossFork): a child
+// forked while another thread was inside the DRBG would inherit OpenSSL's locks held. It lives
+// in the pool's page, which every fork wipes: a child forked without the handlers (a raw fork
+// or clone syscall, which the runtime lets through) starts with it unlocked, whoever held it
+// (not so before Linux 4.14, where it is g_unwiped_pool's).
 pthread_mutex_t* DrbgMutex() {
-  RandomPool* pool = SharedRandomPool();
-  return pool != nullptr ? &pool->drbg_mutex : &g_drbg_fallback_mutex;
+  return &DecidedPool()->drbg_mutex;
 }
 
 // This process's own DRBG (CTR-DRBG, AES-256, seeded from OpenSSL's primary DRBG), made at the
@@ -147,8 +149,7 @@ pthread_mutex_t* DrbgMutex() {
 // of its own, registered at its first draw and freed at its exit under a global lock of
 // OpenSSL's that the fork handlers cannot wait for: a child forked while another thread
 // exited, whose forking thread had not drawn yet, hung at its first draw (1 fork in ~2,000
-// beside threads that draw and exit). OpenSSL reseeds this DRBG in a forked child (it
-// notices the new process id), as it does its own.
+// beside threads that draw and exit).
 EVP_RAND_CTX* g_drbg = nullptr;
 std::atomic<bool> g_drbg_unavailable{false};
 
@@ -168,11 +169,27 @@ EVP_RAND_CTX* NewDrbg() {
   return drbg;
 }
 
+// OpenSSL reseeds its DRBGs when the process id changes, which misses a child with its
+// parent's pid (pid 1 of a new pid namespace forked by a container's pid 1; a reused pid): the
+// child would draw its parent's file keys and nonces, and its primary DRBG would reseed it
+// with its parent's seed. So in every new process (the pool's page came zeroed) the DRBG is
+// reseeded with 32 bytes from the kernel as additional input; without the page, at every
+// call.
+bool ReseedInNewProcess(RandomPool* pool) {
+  if (pool != &g_unwiped_pool && pool->drbg_reseeded != 0) return true;
+  uint8_t fresh[32];
+  bool done = getrandom(fresh, sizeof(fresh), 0) == static_cast<ssize_t>(sizeof(fresh)) &&
+              EVP_RAND_reseed(g_drbg, 0, nullptr, 0, fresh, sizeof(fresh)) == 1;
+  OPENSSL_cleanse(fresh, sizeof(fresh));
+  if (done && pool != &g_unwiped_pool) pool->drbg_reseeded = 1;
+  return done;
+}
+
 Status DrbgBytes(std::span<uint8_t> out) {
   if (out.size() > INT_MAX) return InvalidArgument("RandomBytes: request too large");
   constexpr size_t kMaxRequest = size_t{1} << 16;  // CTR-DRBG's largest request
-  pthread_mutex_t* mutex = DrbgMutex();
-  pthread_mutex_lock(mutex);
+  RandomPool* pool = DecidedPool();
+  pthread_mutex_lock(&pool->drbg_mutex);
   if (g_drbg == nullptr && !g_drbg_unavailable.load(std::memory_order_relaxed)) {
     g_drbg = NewDrbg();
     if (g_drbg == nullptr) {
@@ -180,23 +197,23 @@ Status DrbgBytes(std::span<uint8_t> out) {
       g_drbg_unavailable.store(true, std::memory_order_relaxed);
     }
   }
-  bool drawn = true;
+  bool drawn = g_drbg == nullptr || ReseedInNewProcess(pool);
   for (size_t done = 0; drawn && done < out.size(); done += kMaxRequest) {
     size_t take = std::min(kMaxRequest, out.size() - done);
     drawn = g_drbg != nullptr
                 ? EVP_RAND_generate(g_drbg, out.data() + done, take, 0, 0, nullptr, 0) == 1
                 : RAND_bytes(out.data() + done, static_cast<int>(take)) == 1;
   }
-  pthread_mutex_unlock(mutex);
+  pthread_mutex_unlock(&pool->drbg_mutex);
   if (!drawn) return OpenSslError("DRBG");
   return Status::Ok();
 }
 
 // Serves `out` from the pool, refilling it when short. False when the pool is in use (by
 // another thread, or by this one interrupted by a signal handler): the caller then asks the
-// DRBG, so that nothing waits for the pool. (RandomBytes is still not async-signal-safe: a
-// handler interrupting a refill would wait on the DRBG's own lock, as with RAND_bytes alone.
-// The runtime's SIGSYS handler does not enter the shield while its thread is inside it.)
+// DRBG, so that nothing waits for the pool. (RandomBytes is not async-signal-safe: a handler
+// interrupting a draw would wait for the DRBG's mutex, held by its own thread. The runtime's
+// SIGSYS handler does not enter the shield while its thread is inside it.)
 bool TryPooledBytes(RandomPool& pool, std::span<uint8_t> out, Status* status) {
   if (pthread_mutex_trylock(&pool.mutex) != 0) return false;
   if (pool.available < out.size()) {
@@ -233,7 +250,7 @@ void HoldRandomAcrossFork() {
   pthread_atfork([] { pthread_mutex_lock(DrbgMutex()); }, [] { pthread_mutex_unlock(DrbgMutex()); },
                  [] {
                    // The pool's page came to the child zeroed: its mutex is unlocked already.
-                   if (SharedRandomPool() == nullptr) pthread_mutex_unlock(&g_drbg_fallback_mutex);
+                   if (SharedRandomPool() == nullptr) pthread_mutex_unlock(DrbgMutex());
                  });
 }
 

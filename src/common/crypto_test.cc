@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
 #include <openssl/kdf.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,6 +102,55 @@ TEST(RandomBytes, ForkedChildsDrbgDrawsOtherBytesThanItsParents) {
   std::array<uint8_t, 512> child_draw{};
   DrawInParentAndChild(&parent_draw, &child_draw);
   EXPECT_NE(child_draw, parent_draw);
+}
+
+// OpenSSL reseeds a DRBG after fork when it notices a new process id. A child whose pid
+// equals the one the DRBG last drew under was not reseeded, and drew the very bytes (file keys
+// and ids, nonces) its parent drew: here the child is pid 1 of a new pid namespace forked by
+// pid 1 of another (a container's init that runs `unshare -pf`; pid reuse
+// by a grandchild after its grandparent's exit is the same case). Runs in a user namespace of
+// its own; skipped where those are not allowed.
+TEST(RandomBytes, ChildWithItsParentsPidDrawsOtherBytes) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t helper = fork();  // single-threaded, so that it may unshare its user namespace
+  ASSERT_GE(helper, 0);
+  if (helper == 0) {
+    close(fds[0]);
+    if (unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0) _exit(77);
+    pid_t init = fork();  // pid 1 of the new namespace
+    if (init < 0) _exit(77);
+    if (init == 0) {
+      // The DRBG draws (and notes pid 1); this process's pool (wiped by the fork) stays empty.
+      std::array<uint8_t, 512> warm{};
+      if (!RandomBytes(warm).ok() || unshare(CLONE_NEWPID) != 0) _exit(77);
+      pid_t child = fork();  // pid 1 again, of a namespace inside
+      if (child < 0) _exit(77);
+      std::array<uint8_t, 32> key{};  // a file key, as Volume::CreateFile draws it
+      bool ok = RandomBytes(key).ok() &&
+                write(fds[1], key.data(), key.size()) == static_cast<ssize_t>(key.size());
+      if (child == 0) _exit(ok ? 0 : 1);
+      int status = 0;
+      waitpid(child, &status, 0);
+      _exit(ok && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(init, &status, 0);
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+  }
+  close(fds[1]);
+  std::array<uint8_t, 64> keys{};
+  ssize_t got = 0;
+  for (ssize_t n; got < 64 && (n = read(fds[0], keys.data() + got, 64 - got)) > 0;) got += n;
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(helper, &status, 0), helper);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "no user and pid namespaces here";
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(got, 64);
+  EXPECT_FALSE(std::equal(keys.begin(), keys.begin() + 32, keys.begin() + 32))
+      << "parent and child (both pid 1) drew the same file key";
 }
 
 // A child forked while another thread was inside the DRBG (its first draw, which seeds it from

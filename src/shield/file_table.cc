@@ -235,7 +235,7 @@ Result<FileTable> FileTable::Decode(ByteReader& in, uint32_t count,
 
 Status FileTable::CheckChanged() const {
   for (const auto& [path, entry] : decoded_) {
-    if (entry.path != path || !IsNormalizedAbsolutePath(path) ||
+    if (entry.path != path || path.size() > kMaxPathLength || !IsNormalizedAbsolutePath(path) ||
         entry.key.size() != kAes256KeySize || !IsValidChunkSize(entry.chunk_size) ||
         (entry.kind != RegionKind::kAuthenticated && entry.kind != RegionKind::kEncrypted) ||
         entry.group_digests.size() != FileGeometry(entry.chunk_size).GroupCount(entry.size)) {

@@ -143,6 +143,18 @@ TEST(FileTable, ChangedEntriesAreCheckedBeforeASave) {
   EXPECT_FALSE(loaded.files.CheckChanged().ok());
 }
 
+// CheckChanged is the guard that no save writes an fspf the decoder refuses (which would
+// refuse every later start of the volume); it did not check a path's length against the
+// decoder's kMaxPathLength.
+TEST(FileTable, AnEntryWithAPathTooLongToReadBackIsNotSaved) {
+  Fspf fspf = ThreeFiles();
+  std::string deep = "/data";
+  while (deep.size() <= kMaxPathLength) deep += "/" + std::string(200, 'd');
+  Put(fspf, Entry(deep, 10, 7));
+  EXPECT_FALSE(fspf.files.CheckChanged().ok());
+  EXPECT_FALSE(DecodeFspfPayload(EncodeFspfPayload(fspf), "saved payload").ok());
+}
+
 // The payload of `fspf` with the entries of `entry_payloads` (payloads of one file each, no
 // region) in the given order, as another writer could have laid them out.
 std::vector<uint8_t> PayloadWithEntries(const std::vector<std::vector<uint8_t>>& entry_payloads) {

@@ -21,6 +21,17 @@ struct CommitLockRelease {
   FspfSaveObserver* observer;
 };
 
+// The fspf records paths of at most kMaxPathLength bytes (its decoder refuses longer ones, and
+// a save that wrote one would refuse every later start). A protected path can be longer than
+// the host path it maps to (a long region path on a short kernel path), so this is checked
+// where a path enters the fspf, not left to the kernel.
+Status CheckRecordablePath(const std::string& path) {
+  if (path.size() <= kMaxPathLength) return Status::Ok();
+  return InvalidArgument(path.substr(0, 64) + "...: a protected path of " +
+                         std::to_string(path.size()) + " bytes is longer than the fspf's limit (" +
+                         std::to_string(kMaxPathLength) + ")");
+}
+
 }  // namespace
 
 Status Volume::CreateFspf(const std::string& fspf_path, Env* env) {
@@ -289,6 +300,7 @@ Result<std::unique_ptr<ProtectedFile>> Volume::CreateFile(const std::string& pat
                                                           std::optional<std::string> host_path,
                                                           uint32_t chunk_size, UniqueFd host_fd) {
   COVE_ASSIGN_OR_RETURN(std::string normalized, NormalizeAbsolutePath(path));
+  COVE_RETURN_IF_ERROR(CheckRecordablePath(normalized));
   if (!IsValidChunkSize(chunk_size)) {
     return InvalidArgument("chunk size " + std::to_string(chunk_size) +
                            " must be a power of two between 4 KiB and 1 MiB");
@@ -512,6 +524,7 @@ Status Volume::RemoveFile(const std::string& path) {
 
 // The rename intent: "cove-rename-v1\n" | from host path "\n" | to host path "\n" | to path.
 Status Volume::RenameFile(const std::string& from, const std::string& to) {
+  COVE_RETURN_IF_ERROR(CheckRecordablePath(to));
   std::lock_guard lock(mutex_);
   COVE_RETURN_IF_ERROR(SaveIfStagedRewriteLocked(from));
   COVE_RETURN_IF_ERROR(SaveIfStagedRewriteLocked(to));

@@ -54,6 +54,31 @@ TEST_F(VolumeTest, RoundTripsAllSizes) {
   }
 }
 
+// A protected path longer than the fspf records (4096 bytes; the host path it maps to may be
+// shorter) is refused where it would enter the fspf: a save that recorded it would have made
+// every later start of the volume fail.
+TEST_F(VolumeTest, PathsLongerThanTheFspfRecordsAreRefused) {
+  std::string deep = "/data";
+  while (deep.size() <= kMaxPathLength) deep += "/" + std::string(200, 'd');
+  {
+    auto volume = Reopen();
+    auto created = volume->CreateFile(deep);
+    ASSERT_FALSE(created.ok());
+    EXPECT_NE(created.status().message().find("longer than the fspf's limit"), std::string::npos)
+        << created.status().ToString();
+  }
+  auto content = Pattern(10, 1);
+  WriteFile("/data/short", content);
+  {
+    auto volume = Reopen();
+    Status renamed = volume->RenameFile("/data/short", deep);
+    EXPECT_EQ(renamed.code(), StatusCode::kInvalidArgument) << renamed.ToString();
+  }
+  auto back = ReadFile("/data/short");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, content);
+}
+
 TEST_F(VolumeTest, EncryptedFileIsCiphertextOnDisk) {
   std::string secret = "TOP-SECRET-PAYLOAD-";
   std::vector<uint8_t> content;
