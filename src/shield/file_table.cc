@@ -8,16 +8,29 @@
 namespace cove::shield {
 namespace {
 
+// The rules of an entry, shared by the decoder (ReadFileEntry) and the check before a save
+// (CheckChanged), so that a save never writes what the decoder refuses.
+bool IsRecordablePath(std::string_view path) {
+  return path.size() <= kMaxPathLength && IsNormalizedAbsolutePath(path);
+}
+bool IsFileKind(uint8_t kind) {
+  return kind == static_cast<uint8_t>(RegionKind::kAuthenticated) ||
+         kind == static_cast<uint8_t>(RegionKind::kEncrypted);
+}
+// `groups` digests for a file of `size` bytes in chunks of `chunk_size` (a valid one).
+bool GroupCountFits(uint64_t size, uint32_t chunk_size, uint64_t groups) {
+  return size <= (uint64_t{1} << 50) && groups == FileGeometry(chunk_size).GroupCount(size);
+}
+
 // Reads one entry and checks it. Fills `entry` when given; without it nothing is allocated
 // (the load checks every entry this way). Returns the entry's path, viewed in the input.
 Result<std::string_view> ReadFileEntry(ByteReader& in, FileEntry* entry) {
   COVE_ASSIGN_OR_RETURN(std::string_view path, in.StringView("file path", kMaxPathLength));
-  if (!IsNormalizedAbsolutePath(path)) {
+  if (!IsRecordablePath(path)) {
     return in.Error("file path '" + std::string(path) + "' is not a normalized absolute path");
   }
   COVE_ASSIGN_OR_RETURN(uint8_t kind, in.U8("file kind"));
-  if (kind != static_cast<uint8_t>(RegionKind::kAuthenticated) &&
-      kind != static_cast<uint8_t>(RegionKind::kEncrypted)) {
+  if (!IsFileKind(kind)) {
     return in.Error(std::string(path) + ": invalid file kind " + std::to_string(kind));
   }
   FileId id{};
@@ -36,7 +49,7 @@ Result<std::string_view> ReadFileEntry(ByteReader& in, FileEntry* entry) {
     return in.Error(std::string(path) + ": invalid chunk size " + std::to_string(chunk_size));
   }
   COVE_ASSIGN_OR_RETURN(uint32_t groups, in.Count("group count", sizeof(Sha256Digest)));
-  if (size > (uint64_t{1} << 50) || groups != FileGeometry(chunk_size).GroupCount(size)) {
+  if (!GroupCountFits(size, chunk_size, groups)) {
     return in.Error(std::string(path) + ": group count " + std::to_string(groups) +
                     " does not match size " + std::to_string(size));
   }
@@ -116,6 +129,7 @@ FileTable::iterator FileTable::Take(RawEntry& raw) const {
   if (!ReadFileEntry(in, &entry).ok()) return decoded_.end();
   raw.taken = true;
   --live_raw_;
+  ++decodes_;
   std::string path = entry.path;
   return decoded_.emplace(std::move(path), std::move(entry)).first;
 }
@@ -158,24 +172,25 @@ void FileTable::Walk(
     const std::function<bool(std::string_view, const FileEntry&)>& on_decoded) const {
   auto raw = raw_entries_.begin();
   auto decoded = decoded_.begin();
-  std::string last;  // the path just visited
   while (true) {
     while (raw != raw_entries_.end() && raw->taken) ++raw;
     bool raw_left = raw != raw_entries_.end();
     bool decoded_left = decoded != decoded_.end();
     if (!raw_left && !decoded_left) return;
     // A path is never both: decoding or setting it took its loaded entry.
+    std::string_view visited;  // in raw_ or a key of decoded_: stable while the walk lasts
+    size_t decodes_before = decodes_;
     if (raw_left && (!decoded_left || PathOf(*raw) < std::string_view(decoded->first))) {
-      last = PathOf(*raw);
+      visited = PathOf(*raw);
       if (!on_raw(*raw++)) return;
     } else {
       const auto& [path, entry] = *decoded++;
-      last = path;
+      visited = path;
       if (!on_decoded(path, entry)) return;
     }
-    // A lookup in the callback may have decoded a loaded entry ahead of the walk: it is now
-    // in decoded_, perhaps before the decoded cursor, and taken from the loaded ones.
-    decoded = decoded_.upper_bound(last);
+    // A lookup in the callback decoded a loaded entry, perhaps one ahead of the walk: it is
+    // now in decoded_, maybe before the decoded cursor, and taken from the loaded ones.
+    if (decodes_ != decodes_before) decoded = decoded_.upper_bound(visited);
   }
 }
 
@@ -235,10 +250,9 @@ Result<FileTable> FileTable::Decode(ByteReader& in, uint32_t count,
 
 Status FileTable::CheckChanged() const {
   for (const auto& [path, entry] : decoded_) {
-    if (entry.path != path || path.size() > kMaxPathLength || !IsNormalizedAbsolutePath(path) ||
-        entry.key.size() != kAes256KeySize || !IsValidChunkSize(entry.chunk_size) ||
-        (entry.kind != RegionKind::kAuthenticated && entry.kind != RegionKind::kEncrypted) ||
-        entry.group_digests.size() != FileGeometry(entry.chunk_size).GroupCount(entry.size)) {
+    if (entry.path != path || !IsRecordablePath(path) || entry.key.size() != kAes256KeySize ||
+        !IsValidChunkSize(entry.chunk_size) || !IsFileKind(static_cast<uint8_t>(entry.kind)) ||
+        !GroupCountFits(entry.size, entry.chunk_size, entry.group_digests.size())) {
       return Internal("refusing to write an fspf with an invalid entry for '" + path +
                       "' (entry path '" + entry.path + "', key of " +
                       std::to_string(entry.key.size()) + " bytes, chunk size " +

@@ -112,6 +112,7 @@ class FileTable {
   mutable std::vector<RawEntry> raw_entries_;  // sorted by path
   mutable size_t live_raw_ = 0;                // raw entries not taken
   mutable Decoded decoded_;                    // entries decoded, set or added since the load
+  mutable size_t decodes_ = 0;                 // loaded entries decoded so far (see Walk)
 };
 
 }  // namespace cove::shield
