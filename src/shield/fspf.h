@@ -20,7 +20,6 @@
 // the fspf instead. Every save by this cove writes version 2.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>

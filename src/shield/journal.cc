@@ -17,6 +17,14 @@ constexpr size_t kMagicSize = 8;
 constexpr char kMagicV1[kMagicSize] = {'C', 'O', 'V', 'E', 'J', 'N', 'L', '1'};
 constexpr char kMagicV2[kMagicSize] = {'C', 'O', 'V', 'E', 'J', 'N', 'L', '2'};
 
+// The version whose magic `bytes` starts with, or 0 (not a cove journal).
+uint32_t VersionOfMagic(std::span<const uint8_t> bytes) {
+  if (bytes.size() < kMagicSize) return 0;
+  if (std::memcmp(bytes.data(), kMagicV2, kMagicSize) == 0) return 2;
+  if (std::memcmp(bytes.data(), kMagicV1, kMagicSize) == 0) return 1;
+  return 0;
+}
+
 // The checksum that ends a journal of `version`: SHA-256 (1) or CRC-32C (2).
 size_t ChecksumSize(uint32_t version) {
   return version == 1 ? sizeof(Sha256Digest) : sizeof(uint32_t);
@@ -56,12 +64,7 @@ std::vector<uint8_t> EncodeJournal(const Journal& journal, uint32_t version) {
 }
 
 Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string& path) {
-  uint32_t version = 0;
-  if (bytes.size() >= kMagicSize && std::memcmp(bytes.data(), kMagicV2, kMagicSize) == 0) {
-    version = 2;
-  } else if (bytes.size() >= kMagicSize && std::memcmp(bytes.data(), kMagicV1, kMagicSize) == 0) {
-    version = 1;
-  }
+  uint32_t version = VersionOfMagic(bytes);
   if (version == 0 || bytes.size() < kMagicSize + ChecksumSize(version)) {
     return DataLoss(path + ": not a cove journal or torn");
   }
@@ -89,9 +92,7 @@ Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string&
 
 bool JournalIsOfFile(Env& env, const std::string& path, const FileId& id) {
   std::array<uint8_t, kMagicSize + sizeof(FileId)> head{};  // magic | file id
-  return ReadFileHead(env, path, head) &&
-         (std::memcmp(head.data(), kMagicV1, kMagicSize) == 0 ||
-          std::memcmp(head.data(), kMagicV2, kMagicSize) == 0) &&
+  return ReadFileHead(env, path, head) && VersionOfMagic(head) != 0 &&
          std::memcmp(head.data() + kMagicSize, id.data(), id.size()) == 0;
 }
 
