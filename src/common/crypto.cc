@@ -150,8 +150,8 @@ pthread_mutex_t* DrbgMutex() {
 // OpenSSL's that the fork handlers cannot wait for: a child forked while another thread
 // exited, whose forking thread had not drawn yet, hung at its first draw (1 fork in ~2,000
 // beside threads that draw and exit).
-EVP_RAND_CTX* g_drbg = nullptr;
-std::atomic<bool> g_drbg_unavailable{false};
+EVP_RAND_CTX* g_drbg = nullptr;   // under DrbgMutex
+bool g_drbg_unavailable = false;  // under DrbgMutex: CTR-DRBG could not be made, RAND_bytes
 
 EVP_RAND_CTX* NewDrbg() {
   EVP_RAND* rand = EVP_RAND_fetch(nullptr, "CTR-DRBG", nullptr);
@@ -190,11 +190,11 @@ Status DrbgBytes(std::span<uint8_t> out) {
   constexpr size_t kMaxRequest = size_t{1} << 16;  // CTR-DRBG's largest request
   RandomPool* pool = DecidedPool();
   pthread_mutex_lock(&pool->drbg_mutex);
-  if (g_drbg == nullptr && !g_drbg_unavailable.load(std::memory_order_relaxed)) {
+  if (g_drbg == nullptr && !g_drbg_unavailable) {
     g_drbg = NewDrbg();
     if (g_drbg == nullptr) {
       ERR_clear_error();
-      g_drbg_unavailable.store(true, std::memory_order_relaxed);
+      g_drbg_unavailable = true;
     }
   }
   bool drawn = g_drbg == nullptr || ReseedInNewProcess(pool);

@@ -25,14 +25,15 @@ using GcmNonce = std::array<uint8_t, kGcmNonceSize>;
 using GcmTag = std::array<uint8_t, kGcmTagSize>;
 using Sha256Digest = std::array<uint8_t, 32>;
 
-// Fills `out` from OpenSSL's CSPRNG; fails only if the DRBG cannot be seeded. Requests up to
-// 256 bytes are served from a page of DRBG output drawn ahead, which a fork wipes (crypto.cc).
+// Fills `out` from the process's own OpenSSL DRBG (CTR-DRBG, seeded from OpenSSL's primary and
+// reseeded in every new process); fails only if it cannot be seeded. Requests up to 256 bytes
+// are served from a page of DRBG output drawn ahead, which a fork wipes (crypto.cc).
 Status RandomBytes(std::span<uint8_t> out);
 // Makes fork wait until no thread of this process is inside the DRBG, so that a child never
-// inherits its lock held (OpenSSL 3 has no fork handlers of its own): for processes that fork
-// while other threads draw random bytes (the runtime, in a program's process). Call it once,
-// before registering fork handlers that must run ahead of it (prepare handlers run in the
-// reverse order of registration).
+// inherits OpenSSL's locks held (OpenSSL 3 has no fork handlers of its own): for processes
+// that fork while other threads draw random bytes (the runtime, in a program's process).
+// Registers once (later calls do nothing); call it before registering fork handlers that must
+// run ahead of it (prepare handlers run in the reverse order of registration).
 void HoldRandomAcrossFork();
 // A fresh random key of `size` bytes.
 Result<SecretBytes> RandomKey(size_t size = kAes256KeySize);
