@@ -22,10 +22,14 @@
 
 #include "runtime/direct_syscall.h"
 #include "runtime/interpose_syscall.h"
+#include "runtime/raw_syscall_env.h"
 #include "runtime/runtime_log.h"
 #include "runtime/shielded_files.h"
 
 #define COVE_EXPORT COVE_EXPORT_IN_RANGE
+
+// The exported functions carry libc's names, reserved ones included (__open_2, __close).
+// NOLINTBEGIN(bugprone-reserved-identifier, readability-identifier-naming)
 
 using cove::runtime::CancellationPoint;
 using cove::runtime::KernelHere;
@@ -140,7 +144,7 @@ COVE_EXPORT int open(const char* path, int flags, ...) {
   if (NeedsMode(flags)) {
     va_list args;
     va_start(args, flags);
-    mode = va_arg(args, mode_t);
+    mode = va_arg(args, mode_t);  // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
     va_end(args);
   }
   return static_cast<int>(OpenAt(AT_FDCWD, path, flags, mode));
@@ -150,7 +154,7 @@ COVE_EXPORT int open64(const char* path, int flags, ...) {
   if (NeedsMode(flags)) {
     va_list args;
     va_start(args, flags);
-    mode = va_arg(args, mode_t);
+    mode = va_arg(args, mode_t);  // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
     va_end(args);
   }
   return static_cast<int>(OpenAt(AT_FDCWD, path, flags, mode));
@@ -160,7 +164,7 @@ COVE_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
   if (NeedsMode(flags)) {
     va_list args;
     va_start(args, flags);
-    mode = va_arg(args, mode_t);
+    mode = va_arg(args, mode_t);  // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
     va_end(args);
   }
   return static_cast<int>(OpenAt(dirfd, path, flags, mode));
@@ -170,7 +174,7 @@ COVE_EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
   if (NeedsMode(flags)) {
     va_list args;
     va_start(args, flags);
-    mode = va_arg(args, mode_t);
+    mode = va_arg(args, mode_t);  // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
     va_end(args);
   }
   return static_cast<int>(OpenAt(dirfd, path, flags, mode));
@@ -196,23 +200,14 @@ COVE_EXPORT int creat64(const char* path, mode_t mode) {
 
 // ---- close, dup ----
 namespace {
-// The runtime's own descriptors stay open through a program's close_range in any process,
-// and through its close() in a child on its parent's memory (see
-// ShieldedFiles::RuntimeFdsToKeep); closing them is reported as done.
-[[gnu::noinline]] bool KeptInChild(ShieldedFiles* files, unsigned first, unsigned last) {
-  return !files->RuntimeFdsToKeep(first, last).empty();
-}
-[[gnu::noinline]] long CloseRangeKeeping(ShieldedFiles* files, unsigned first, unsigned last,
-                                         int flags) {
-  unsigned from = first;
-  for (int fd : files->RuntimeFdsToKeep(first, last)) {
-    if (static_cast<unsigned>(fd) > from) {
-      long r = Kernel(SYS_close_range, from, static_cast<unsigned>(fd) - 1, flags);
-      if (r < 0) return LibcResult(r);
-    }
-    from = static_cast<unsigned>(fd) + 1;
+// The program's close of one of the runtime's own descriptors (ShieldedFiles::
+// TryCloseRuntimeFd), out of line: the usual close pays only the filter's bit test.
+[[gnu::noinline]] long CloseIfNotRuntimeFd(int fd) {
+  long r;
+  if (ShieldedFiles* files = Files(); files != nullptr && files->TryCloseRuntimeFd(fd, &r)) {
+    return LibcResult(r);
   }
-  return from > last || from == 0 ? 0 : LibcResult(Kernel(SYS_close_range, from, last, flags));
+  return LibcResult(Kernel(SYS_close, fd));
 }
 }  // namespace
 
@@ -220,9 +215,8 @@ COVE_EXPORT int close(int fd) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return static_cast<int>(ViaShieldTry<&ShieldedFiles::TryClose, SYS_close>(files, fd));
   }
-  if (ShieldedFiles* files = Files(); files != nullptr && files->ChildOnOurMemoryPossible() &&
-                                      fd >= 0 && KeptInChild(files, fd, fd)) [[unlikely]] {
-    return 0;
+  if (cove::runtime::MayBeRuntimeDescriptor(fd)) [[unlikely]] {
+    return static_cast<int>(CloseIfNotRuntimeFd(fd));
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_close, fd)));
 }
@@ -230,12 +224,8 @@ COVE_EXPORT int __close(int fd) {
   return close(fd);
 }
 COVE_EXPORT int close_range(unsigned first, unsigned last, int flags) {
-  ShieldedFiles* files = Files();
-  if (files != nullptr && (flags & CLOSE_RANGE_CLOEXEC) == 0) {
-    files->ForgetRange(first, last);
-    // The runtime's own descriptors stay open in any process (in a child before its exec,
-    // they carry the writer locks its next program takes over).
-    if (first <= last) return static_cast<int>(CloseRangeKeeping(files, first, last, flags));
+  if (ShieldedFiles* files = Files(); files != nullptr) {
+    return static_cast<int>(LibcResult(files->CloseRange(first, last, flags)));
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_close_range, first, last, flags)));
 }
@@ -733,7 +723,7 @@ COVE_EXPORT void* mmap(void* addr, size_t length, int prot, int flags, int fd, o
     errno = static_cast<int>(-r);
     return MAP_FAILED;
   }
-  return reinterpret_cast<void*>(r);
+  return reinterpret_cast<void*>(r);  // NOLINT(performance-no-int-to-ptr): the kernel's address
 }
 COVE_EXPORT void* mmap64(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
   return mmap(addr, length, prot, flags, fd, offset);
@@ -780,3 +770,4 @@ COVE_EXPORT ssize_t copy_file_range(int in_fd, off_t* in_off, int out_fd, off_t*
   }
   return LibcResult(KernelHere(SYS_copy_file_range, in_fd, in_off, out_fd, out_off, count, flags));
 }
+// NOLINTEND(bugprone-reserved-identifier, readability-identifier-naming)

@@ -20,9 +20,31 @@ long ToLibcResult(long raw) {
 
 }  // namespace cove::runtime
 
+namespace cove::runtime {
+
+namespace detail {
+std::array<std::atomic<uint64_t>, kFilteredDescriptors / 64> g_held_descriptors{};
+}  // namespace detail
+
+namespace {
+void ForgetRuntimeDescriptor(int fd) {
+  if (fd < 0 || fd >= detail::kFilteredDescriptors) return;
+  detail::g_held_descriptors[fd / 64].fetch_and(~(uint64_t{1} << (fd % 64)),
+                                                std::memory_order_relaxed);
+}
+}  // namespace
+
+void NoteRuntimeDescriptor(long fd) {
+  if (fd < 0 || fd >= detail::kFilteredDescriptors) return;
+  detail::g_held_descriptors[fd / 64].fetch_or(uint64_t{1} << (fd % 64), std::memory_order_relaxed);
+}
+
+}  // namespace cove::runtime
+
 namespace cove {
 // Overrides common's weak CloseFd: the runtime's own closes go through the trampoline.
 void CloseFd(int fd) {
+  runtime::ForgetRuntimeDescriptor(fd);
   runtime::DirectSyscall(SYS_close, fd);
 }
 }  // namespace cove
@@ -58,19 +80,27 @@ int RuntimeDescriptorFloor() {
 }
 
 long MoveAboveRuntimeFloor(long fd) {
-  if (fd < 0 || fd >= RuntimeDescriptorFloor()) return fd;
+  if (fd < 0) return fd;
+  if (fd >= RuntimeDescriptorFloor()) {
+    NoteRuntimeDescriptor(fd);
+    return fd;
+  }
   long high = DupHigh(static_cast<int>(fd));
   if (high < 0 || high < fd) {  // no room up there: where it is
     if (high >= 0) DirectSyscall(SYS_close, high);
+    NoteRuntimeDescriptor(fd);
     return fd;
   }
   DirectSyscall(SYS_close, fd);
+  NoteRuntimeDescriptor(high);
   return high;
 }
 
 long DupAboveRuntimeFloor(int fd) {
   long dup = DupHigh(fd);
-  return dup >= 0 ? dup : DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+  NoteRuntimeDescriptor(dup);
+  return dup;
 }
 
 Env& RawSyscallEnvInstance() {

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <termios.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -409,6 +410,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   }
   if (adopt_lock_fd >= 0) {
     node->lock_fd.Reset(adopt_lock_fd);
+    NoteRuntimeDescriptor(adopt_lock_fd);
     DirectSyscall(SYS_fcntl, adopt_lock_fd, F_SETFD, FD_CLOEXEC);
   } else {
     bool locked = false;
@@ -1031,6 +1033,33 @@ std::vector<int> ShieldedFiles::RuntimeFdsToKeep(unsigned first, unsigned last) 
   return keep;
 }
 
+bool ShieldedFiles::TryCloseRuntimeFd(int fd, long* result) {
+  if (!MayBeRuntimeDescriptor(fd) || RuntimeFdsToKeep(fd, fd).empty()) return false;
+  if (InBorrowedMemory()) {
+    *result = 0;
+    return true;
+  }
+  Log(kLogDenied, "close(%d): a descriptor of the runtime's own, left open (EBADF)", fd);
+  *result = -EBADF;
+  return true;
+}
+
+long ShieldedFiles::CloseRange(unsigned first, unsigned last, unsigned flags) {
+  if ((flags & CLOSE_RANGE_CLOEXEC) != 0 || first > last) {
+    return DirectSyscall(SYS_close_range, first, last, flags);
+  }
+  ForgetRange(first, last);
+  unsigned from = first;
+  for (int fd : RuntimeFdsToKeep(first, last)) {
+    if (static_cast<unsigned>(fd) > from) {
+      long r = DirectSyscall(SYS_close_range, from, static_cast<unsigned>(fd) - 1, flags);
+      if (r < 0) return r;
+    }
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  return from > last || from == 0 ? 0 : DirectSyscall(SYS_close_range, from, last, flags);
+}
+
 namespace {
 constexpr size_t kOffsetPageBytes = 4096;
 constexpr int kCellsPerPage = kOffsetPageBytes / sizeof(uint64_t);
@@ -1118,6 +1147,7 @@ std::atomic<uint64_t>* ShieldedFiles::InheritedCellLocked(int memfd, int index) 
                               MAP_SHARED, memfd, 0);
   if (RawSyscallFailed(mapped)) return nullptr;
   DirectSyscall(SYS_fcntl, memfd, F_SETFD, FD_CLOEXEC);
+  NoteRuntimeDescriptor(memfd);
   auto* cells = reinterpret_cast<std::atomic<uint64_t>*>(mapped);
   offset_pages_.insert(offset_pages_.begin(), {memfd, cells, kCellsPerPage});
   return &cells[index];
@@ -1556,6 +1586,13 @@ bool ShieldedFiles::TryFixedAnswer(int fd, const char* call, long answer, long* 
 
 bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
   ShieldScope scope;
+  if (newfd != oldfd && MayBeRuntimeDescriptor(newfd) && !InBorrowedMemory() &&
+      !RuntimeFdsToKeep(newfd, newfd).empty()) [[unlikely]] {
+    Log(kLogDenied, "%s onto descriptor %d: the runtime holds a file of its own there (EBUSY)",
+        flags != 0 ? "dup3" : "dup2", newfd);
+    *result = -EBUSY;
+    return true;
+  }
   bool old_protected = table_.IsProtected(oldfd);
   if (!old_protected && !table_.IsProtected(newfd)) return false;
   if (newfd < 0) {

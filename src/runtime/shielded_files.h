@@ -149,7 +149,9 @@ class ShieldedFiles {
   // -errno; syscall_dispatch.cc says why for each), logged as `call`. Without it they reached
   // the O_PATH descriptor and failed with EBADF.
   bool TryFixedAnswer(int fd, const char* call, long answer, long* result);
-  // dup (newfd < 0, min_fd for F_DUPFD), dup2/dup3 (newfd >= 0).
+  // dup (newfd < 0, min_fd for F_DUPFD), dup2/dup3 (newfd >= 0). A dup2/dup3 onto one of the
+  // runtime's own descriptors (RuntimeFdsToKeep) is refused with EBUSY and a log line: it
+  // would make the runtime write a protected file's bytes into the program's file.
   bool TryDup(int oldfd, int newfd, int flags, long* result);
   bool TryFcntlDupfd(int fd, int min_fd, bool cloexec, long* result);
   bool TryFcntl(int fd, int cmd, long arg, long* result);
@@ -217,6 +219,14 @@ class ShieldedFiles {
   // runtime takes over the locks of a file the child inherits, so that parent and child share
   // its writer lock.
   std::vector<int> RuntimeFdsToKeep(unsigned first, unsigned last);
+  // The program's close of one of those descriptors (false when `fd` is not one): it stays
+  // open and the program is told EBADF, as for a number it never opened (a daemon's close()
+  // of every number up to its limit; glibc's closefrom). In a child on this memory before its
+  // exec, "closed" (0), as close_range reports.
+  bool TryCloseRuntimeFd(int fd, long* result);
+  // close_range for the interposed function and the trapped syscall: the protected
+  // descriptors in [first, last] are forgotten, the runtime's own stay open (see above).
+  long CloseRange(unsigned first, unsigned last, unsigned flags);
   // In the new program: makes the inherited O_PATH descriptors of `spec` protected again (each
   // must still name the host file of its path). Called by the constructor.
   void AdoptInherited(const std::string& spec);

@@ -13,6 +13,7 @@
 
 #include "runtime/direct_syscall.h"
 #include "runtime/exec_policy.h"
+#include "runtime/raw_syscall_env.h"
 #include "runtime/runtime_init.h"
 #include "runtime/shielded_files.h"
 
@@ -40,7 +41,11 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
     case SYS_linkat:
       return files->TryLink(fd(0), str(1), fd(2), str(3), fd(4), result);
     case SYS_close:
-      return files->TryClose(fd(0), result);
+      return files->TryClose(fd(0), result) || files->TryCloseRuntimeFd(fd(0), result);
+    case SYS_close_range:  // glibc's closefrom
+      *result = files->CloseRange(static_cast<unsigned>(args[0]), static_cast<unsigned>(args[1]),
+                                  static_cast<unsigned>(args[2]));
+      return true;
     case SYS_read:
       return files->TryRead(fd(0), ptr(1), static_cast<size_t>(args[2]), result);
     case SYS_write:
@@ -212,12 +217,14 @@ bool TrappedSyscallMayConcernShield(long nr, const long args[6]) {
     case SYS_fadvise64:
     case SYS_readahead:
     case SYS_sync_file_range:
-    case SYS_close:
     case SYS_flistxattr:
     case SYS_fgetxattr:
     case SYS_fsetxattr:
     case SYS_fremovexattr:
       return files->IsProtectedFd(static_cast<int>(args[0]));
+    case SYS_close:
+      return files->IsProtectedFd(static_cast<int>(args[0])) ||
+             MayBeRuntimeDescriptor(static_cast<int>(args[0]));
     case SYS_mmap:  // malloc's anonymous mappings
       return (args[3] & MAP_ANONYMOUS) == 0 && files->IsProtectedFd(static_cast<int>(args[4]));
     default:

@@ -1,0 +1,72 @@
+/*
+ * A program that closes or replaces descriptors it never opened, as daemons and shells do,
+ * while it writes a protected file: the runtime's own descriptors (the file's host file and
+ * lock, the fspf's watch) must survive, and the file must end up with every byte written.
+ * Usage: close_everything FILE MODE, MODE one of
+ *   loop      close() of every number from 3 to 4095 but the program's own
+ *   raw       the same through syscall(SYS_close) (the syscall trap)
+ *   closefrom glibc's closefrom (a raw close_range inside libc)
+ *   dup2      dup2 of /dev/null onto every number from 3 to 1023 but its own, then closed
+ * Prints "MODE: N closed, M busy" and the file's content read back; exit status 1 on any
+ * error other than the refusals the runtime documents (EBADF for close, EBUSY for dup2).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int fail(const char* what) {
+  fprintf(stderr, "close_everything: %s: %s\n", what, strerror(errno));
+  return 1;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  const char* mode = argv[2];
+  int fd = open(argv[1], O_CREAT | O_RDWR | O_TRUNC, 0600);
+  if (fd < 0) return fail("open");
+  if (write(fd, "hello", 5) != 5) return fail("first write");
+  int closed = 0, busy = 0;
+  if (strcmp(mode, "loop") == 0 || strcmp(mode, "raw") == 0) {
+    int raw = strcmp(mode, "raw") == 0;
+    for (int n = 3; n < 4096; n++) {
+      if (n == fd) continue;
+      long r = raw ? syscall(SYS_close, n) : close(n);
+      if (r == 0)
+        closed++;
+      else if (errno != EBADF)
+        return fail("close");
+    }
+  } else if (strcmp(mode, "closefrom") == 0) {
+    closefrom(fd + 1);
+  } else if (strcmp(mode, "dup2") == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    if (null < 0) return fail("open /dev/null");
+    for (int n = 3; n < 1024; n++) {
+      if (n == fd || n == null) continue;
+      if (dup2(null, n) == n) {
+        close(n);
+        closed++;
+      } else if (errno == EBUSY) {
+        busy++;
+      } else {
+        return fail("dup2");
+      }
+    }
+    close(null);
+  } else {
+    return 2;
+  }
+  if (write(fd, " world", 6) != 6) return fail("second write");
+  if (close(fd) != 0) return fail("close of the file");
+  char buf[64] = {0};
+  fd = open(argv[1], O_RDONLY);
+  if (fd < 0) return fail("reopen");
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  if (n < 0) return fail("read back");
+  printf("%s: %d closed, %d busy\n%s\n", mode, closed, busy, buf);
+  return 0;
+}

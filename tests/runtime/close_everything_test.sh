@@ -1,0 +1,34 @@
+# The runtime's own descriptors (a protected file's host file and its lock, the fspf's watch)
+# are out of the program's reach: a daemon's close() of every number up to its limit, the same
+# through raw syscalls, glibc's closefrom, and dup2 onto numbers the program believes free
+# leave them open (close reports EBADF, dup2 EBUSY, each logged at SCONE_LOG=7), and the
+# protected file the program writes meanwhile keeps every byte. Before, the runtime lost the
+# file's commit (close: EBADF) or wrote its bytes into /dev/null (dup2).
+# Usage: close_everything_test.sh COVE RUNTIME_SO CLOSE_EVERYTHING
+source "$(dirname "$0")/runtime_test_lib.sh" "$@"
+PROGRAM=${3:?usage: close_everything_test.sh COVE RUNTIME_SO CLOSE_EVERYTHING}
+REGION=$WORK/region
+mkdir -p "$REGION"
+make_volume "$REGION" encrypted
+
+for mode in loop raw closefrom dup2; do
+  if ! out=$(CRUN_LOG=7 crun "$PROGRAM" "$REGION/$mode" "$mode" 2>"$WORK/err.$mode"); then
+    fail "$mode: $(grep -v 'cove\[' "$WORK/err.$mode" | head -c 300)"
+    continue
+  fi
+  [ "$(sed -n 2p <<<"$out")" = "hello world" ] || fail "$mode: read back: $out"
+  [ "$(plain_cat "$REGION/$mode")" = "hello world" ] || fail "$mode: cove fspf cat: $(plain_cat "$REGION/$mode" 2>&1)"
+  contains_bytes "$REGION/$mode" "hello" && fail "$mode: plaintext on disk"
+  case $mode in
+    loop | raw)
+      grep -q "close([0-9]*): a descriptor of the runtime's own, left open (EBADF)" "$WORK/err.$mode" ||
+        fail "$mode: no log line for a refused close: $(head -c 300 "$WORK/err.$mode")" ;;
+    dup2)
+      busy=$(sed -n 's/^dup2: [0-9]* closed, \([0-9]*\) busy$/\1/p' <<<"$out")
+      [ "${busy:-0}" -gt 0 ] || fail "dup2: no number was refused: $out"
+      grep -q "dup2 onto descriptor [0-9]*: the runtime holds a file of its own there (EBUSY)" "$WORK/err.$mode" ||
+        fail "dup2: no log line for a refused dup2" ;;
+  esac
+  [ "$FAILED" = 0 ] && pass "$mode: the runtime's descriptors stayed open, the file kept every byte"
+done
+finish
