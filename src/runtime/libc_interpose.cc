@@ -215,7 +215,7 @@ COVE_EXPORT int close(int fd) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return static_cast<int>(ViaShieldTry<&ShieldedFiles::TryClose, SYS_close>(files, fd));
   }
-  if (cove::runtime::MayBeRuntimeDescriptor(fd)) [[unlikely]] {
+  if (cove::runtime::IsRuntimeDescriptor(fd)) [[unlikely]] {
     return static_cast<int>(CloseIfNotRuntimeFd(fd));
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_close, fd)));

@@ -21,6 +21,7 @@
 #include "runtime/direct_syscall.h"
 #include "runtime/exec_policy.h"
 #include "runtime/next_symbol.h"
+#include "runtime/raw_syscall_env.h"
 #include "runtime/runtime_init.h"
 #include "runtime/runtime_log.h"
 #include "runtime/shielded_files.h"
@@ -249,7 +250,7 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
   char proc_path[40];
   snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%ld", memfd);
   void* handle = real(proc_path, flags);
-  DirectSyscall(SYS_close, memfd);
+  CloseDescriptor(memfd);
   Log(kLogDebug, "dlopen %s: loaded from its verified plaintext in memory", abs.c_str());
   return handle;
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "runtime/direct_syscall.h"
@@ -23,20 +24,38 @@ long ToLibcResult(long raw) {
 namespace cove::runtime {
 
 namespace detail {
-std::array<std::atomic<uint64_t>, kFilteredDescriptors / 64> g_held_descriptors{};
+std::array<std::atomic<uint64_t>, kTrackedDescriptors / 64> g_runtime_descriptors{};
 }  // namespace detail
 
-namespace {
-void ForgetRuntimeDescriptor(int fd) {
-  if (fd < 0 || fd >= detail::kFilteredDescriptors) return;
-  detail::g_held_descriptors[fd / 64].fetch_and(~(uint64_t{1} << (fd % 64)),
-                                                std::memory_order_relaxed);
-}
-}  // namespace
-
 void NoteRuntimeDescriptor(long fd) {
-  if (fd < 0 || fd >= detail::kFilteredDescriptors) return;
-  detail::g_held_descriptors[fd / 64].fetch_or(uint64_t{1} << (fd % 64), std::memory_order_relaxed);
+  if (fd < 0 || fd >= detail::kTrackedDescriptors) return;
+  detail::g_runtime_descriptors[fd / 64].fetch_or(uint64_t{1} << (fd % 64),
+                                                  std::memory_order_relaxed);
+}
+
+void ForgetRuntimeDescriptor(int fd) {
+  if (fd < 0 || fd >= detail::kTrackedDescriptors) return;
+  detail::g_runtime_descriptors[fd / 64].fetch_and(~(uint64_t{1} << (fd % 64)),
+                                                   std::memory_order_relaxed);
+}
+
+long CloseDescriptor(int fd) {
+  ForgetRuntimeDescriptor(fd);
+  return DirectSyscall(SYS_close, fd);
+}
+
+int NextRuntimeDescriptor(unsigned first, unsigned last) {
+  constexpr unsigned kEnd = detail::kTrackedDescriptors;
+  if (first > last || first >= kEnd) return -1;
+  last = std::min(last, kEnd - 1);
+  for (unsigned word = first / 64; word <= last / 64; ++word) {
+    uint64_t bits = detail::g_runtime_descriptors[word].load(std::memory_order_relaxed);
+    if (word == first / 64) bits &= ~uint64_t{0} << (first % 64);
+    if (bits == 0) continue;
+    unsigned fd = word * 64 + static_cast<unsigned>(__builtin_ctzll(bits));
+    return fd <= last ? static_cast<int>(fd) : -1;
+  }
+  return -1;
 }
 
 }  // namespace cove::runtime
@@ -44,8 +63,7 @@ void NoteRuntimeDescriptor(long fd) {
 namespace cove {
 // Overrides common's weak CloseFd: the runtime's own closes go through the trampoline.
 void CloseFd(int fd) {
-  runtime::ForgetRuntimeDescriptor(fd);
-  runtime::DirectSyscall(SYS_close, fd);
+  runtime::CloseDescriptor(fd);
 }
 }  // namespace cove
 

@@ -27,23 +27,31 @@ long MoveAboveRuntimeFloor(long fd);
 // is no room there), or -errno.
 long DupAboveRuntimeFloor(int fd);
 
-// A filter over the descriptors the runtime has held, for the program's close, close_range,
-// dup2 and dup3 (ShieldedFiles::IsRuntimeFd): MayBeRuntimeDescriptor(fd) false means that
-// `fd` was never one of the runtime's, so that the program's own descriptors pay one load and
-// a bit test. MoveAboveRuntimeFloor and DupAboveRuntimeFloor note their results, the runtime's
-// CloseFd forgets; a number closed another way stays noted (a superset is all the filter
-// promises). Descriptors from 65536 up always pass. Lock-free, async-signal-safe.
+// The set of descriptors the runtime holds (host files and their locks, staged files, pages
+// of shared offsets, the fspf's watch, the log file, a journal being written), which are not
+// the program's: its close, close_range, dup2 and dup3 leave them alone (ShieldedFiles::
+// TryCloseRuntimeFd, CloseRange, TryDup). One bit per number, lock-free and async-signal-safe,
+// so that a call on any other descriptor pays one load and a bit test. Exact as long as every
+// descriptor the runtime keeps comes from MoveAboveRuntimeFloor or DupAboveRuntimeFloor (or
+// is noted when adopted after an exec) and every close the runtime makes goes through
+// CloseDescriptor or CloseFd. Numbers from 2^20 up (reachable only after raising the
+// kernel's fs.nr_open) are never in the set.
 void NoteRuntimeDescriptor(long fd);
+// `fd` is no longer the runtime's (it closes it, or found it replaced).
+void ForgetRuntimeDescriptor(int fd);
+// close(2) for the runtime: `fd` forgotten first (a number being closed is nobody's after).
+long CloseDescriptor(int fd);
 namespace detail {
-inline constexpr int kFilteredDescriptors = 1 << 16;
-// One bit per descriptor below kFilteredDescriptors (8 KiB, zero until the runtime holds one).
-extern std::array<std::atomic<uint64_t>, kFilteredDescriptors / 64> g_held_descriptors;
+inline constexpr int kTrackedDescriptors = 1 << 20;
+// 128 KiB of address space; a page is touched only when the runtime holds a number in it.
+extern std::array<std::atomic<uint64_t>, kTrackedDescriptors / 64> g_runtime_descriptors;
 }  // namespace detail
-inline bool MayBeRuntimeDescriptor(int fd) {
-  if (fd < 0) return false;
-  if (fd >= detail::kFilteredDescriptors) return true;
-  return ((detail::g_held_descriptors[fd / 64].load(std::memory_order_relaxed) >> (fd % 64)) & 1) !=
-         0;
+inline bool IsRuntimeDescriptor(int fd) {
+  if (fd < 0 || fd >= detail::kTrackedDescriptors) return false;
+  uint64_t word = detail::g_runtime_descriptors[fd / 64].load(std::memory_order_relaxed);
+  return ((word >> (fd % 64)) & 1) != 0;
 }
+// The lowest runtime descriptor in [first, last], or -1.
+int NextRuntimeDescriptor(unsigned first, unsigned last);
 
 }  // namespace cove::runtime

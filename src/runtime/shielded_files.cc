@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/stat.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -169,7 +170,7 @@ bool ShieldedFiles::FspfUnchangedLocked() {
   if (!ours) {
     // The program closed the number (closefrom, dup2 over it) and may be using it for a file
     // of its own: forget it without closing.
-    fspf_watch_fd_.Release();
+    ForgetRuntimeDescriptor(fspf_watch_fd_.Release());
     return false;
   }
   return st.st_nlink > 0;
@@ -739,7 +740,7 @@ long ShieldedFiles::InstallNew(long host_fd, std::shared_ptr<OpenFileDescription
   auto node = desc->node;
   auto previous = table_.Install(static_cast<int>(host_fd), std::move(desc), &ok);
   if (!ok) {
-    DirectSyscall(SYS_close, host_fd);
+    CloseDescriptor(host_fd);
     Log(kLogError, "open %s: descriptor %ld is beyond the runtime's table (EMFILE)",
         node->path.c_str(), host_fd);
     return -EMFILE;
@@ -803,7 +804,7 @@ long ShieldedFiles::WaitForOtherWriters(const char* call, const std::string& pat
     long fd = RawOpen(host, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
     struct stat st {};
     if (fd < 0 || DirectSyscall(SYS_fstat, fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      if (fd >= 0) DirectSyscall(SYS_close, fd);
+      if (fd >= 0) CloseDescriptor(fd);
       locked = true;  // nothing to lock: the call itself reports a missing file
       return true;
     }
@@ -1005,36 +1006,8 @@ bool ShieldedFiles::InBorrowedMemory() const {
          DirectSyscall(SYS_getpid) != owner_pid_.load(std::memory_order_relaxed);
 }
 
-std::vector<int> ShieldedFiles::RuntimeFdsToKeep(unsigned first, unsigned last) {
-  std::vector<int> keep;
-  std::lock_guard lock(mutex_);
-  auto in_range = [&](int fd) {
-    return fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last;
-  };
-  std::vector<int> held;
-  for (const auto& [path, node] : nodes_) {
-    held.push_back(node->lock_fd.get());
-    std::lock_guard node_lock(node->mutex);
-    if (node->file) held.push_back(node->file->host_fd());
-  }
-  for (const OffsetPage& page : offset_pages_) held.push_back(page.memfd);
-  {
-    std::lock_guard unsaved_lock(unsaved_mutex_);
-    for (const auto& [path, lock_fd] : unsaved_locks_) held.push_back(lock_fd.get());
-  }
-  volume_->AppendStagedDescriptors(held);
-  held.push_back(fspf_watch_fd_.get());
-  if (LogTargetFd() > 2) held.push_back(LogTargetFd());
-  for (int fd : held) {
-    if (in_range(fd)) keep.push_back(fd);
-  }
-  std::sort(keep.begin(), keep.end());
-  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
-  return keep;
-}
-
 bool ShieldedFiles::TryCloseRuntimeFd(int fd, long* result) {
-  if (!MayBeRuntimeDescriptor(fd) || RuntimeFdsToKeep(fd, fd).empty()) return false;
+  if (!IsRuntimeDescriptor(fd)) return false;
   if (InBorrowedMemory()) {
     *result = 0;
     return true;
@@ -1045,19 +1018,25 @@ bool ShieldedFiles::TryCloseRuntimeFd(int fd, long* result) {
 }
 
 long ShieldedFiles::CloseRange(unsigned first, unsigned last, unsigned flags) {
-  if ((flags & CLOSE_RANGE_CLOEXEC) != 0 || first > last) {
-    return DirectSyscall(SYS_close_range, first, last, flags);
+  // The kernel's own checks first, so that nothing is forgotten when it would refuse.
+  if ((flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) != 0 || first > last) return -EINVAL;
+  if ((flags & CLOSE_RANGE_CLOEXEC) != 0) return DirectSyscall(SYS_close_range, first, last, flags);
+  if ((flags & CLOSE_RANGE_UNSHARE) != 0) {
+    // Done once here, also when the range holds nothing but the runtime's descriptors.
+    long unshared = DirectSyscall(SYS_unshare, CLONE_FILES);
+    if (unshared < 0) return unshared;
+    flags &= ~CLOSE_RANGE_UNSHARE;
   }
   ForgetRange(first, last);
-  unsigned from = first;
-  for (int fd : RuntimeFdsToKeep(first, last)) {
+  unsigned from = first;  // the runtime's descriptors (below 2^20) are skipped
+  for (int fd; from <= last && (fd = NextRuntimeDescriptor(from, last)) >= 0;
+       from = static_cast<unsigned>(fd) + 1) {
     if (static_cast<unsigned>(fd) > from) {
       long r = DirectSyscall(SYS_close_range, from, static_cast<unsigned>(fd) - 1, flags);
       if (r < 0) return r;
     }
-    from = static_cast<unsigned>(fd) + 1;
   }
-  return from > last || from == 0 ? 0 : DirectSyscall(SYS_close_range, from, last, flags);
+  return from > last ? 0 : DirectSyscall(SYS_close_range, from, last, flags);
 }
 
 namespace {
@@ -1104,7 +1083,7 @@ void ShieldedFiles::ShareOffsetsLocked() {
       long memfd = MoveAboveRuntimeFloor(
           DirectSyscall(SYS_memfd_create, "cove-offsets", MFD_CLOEXEC | MFD_ALLOW_SEALING));
       if (memfd < 0 || DirectSyscall(SYS_ftruncate, memfd, kOffsetPageBytes) != 0) {
-        if (memfd >= 0) DirectSyscall(SYS_close, memfd);
+        if (memfd >= 0) CloseDescriptor(memfd);
         Log(kLogWarning, "shared offsets: no memfd (%s): offsets are not shared with children",
             strerror(memfd < 0 ? static_cast<int>(-memfd) : EIO));
         return;
@@ -1114,7 +1093,7 @@ void ShieldedFiles::ShareOffsetsLocked() {
       long mapped = DirectSyscall(SYS_mmap, nullptr, kOffsetPageBytes, PROT_READ | PROT_WRITE,
                                   MAP_SHARED, memfd, 0);
       if (RawSyscallFailed(mapped)) {
-        DirectSyscall(SYS_close, memfd);
+        CloseDescriptor(memfd);
         return;
       }
       offset_pages_.push_back(
@@ -1199,13 +1178,13 @@ void ShieldedFiles::AfterFork() {
 
 bool ShieldedFiles::TryClose(int fd, long* result) {
   if (table_.IsProtected(fd) && InBorrowedMemory()) {
-    *result = DirectSyscall(SYS_close, fd);
+    *result = CloseDescriptor(fd);
     return true;
   }
   auto desc = table_.Remove(fd);
   if (!desc) return false;
   ShieldScope scope;
-  long closed = DirectSyscall(SYS_close, fd);
+  long closed = CloseDescriptor(fd);
   Status status = ReleaseRef(desc->node);
   *result = status.ok() ? closed : Fail("close", status);
   return true;
@@ -1586,8 +1565,7 @@ bool ShieldedFiles::TryFixedAnswer(int fd, const char* call, long answer, long* 
 
 bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
   ShieldScope scope;
-  if (newfd != oldfd && MayBeRuntimeDescriptor(newfd) && !InBorrowedMemory() &&
-      !RuntimeFdsToKeep(newfd, newfd).empty()) [[unlikely]] {
+  if (newfd != oldfd && IsRuntimeDescriptor(newfd)) [[unlikely]] {
     Log(kLogDenied, "%s onto descriptor %d: the runtime holds a file of its own there (EBUSY)",
         flags != 0 ? "dup3" : "dup2", newfd);
     *result = -EBUSY;
@@ -1620,7 +1598,7 @@ bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
     if (ok) {
       ++desc->node->fd_refs;
     } else {
-      DirectSyscall(SYS_close, *result);
+      CloseDescriptor(*result);
       *result = -EMFILE;
     }
   } else {
@@ -1642,7 +1620,7 @@ bool ShieldedFiles::TryFcntlDupfd(int fd, int min_fd, bool cloexec, long* result
   if (ok) {
     ++desc->node->fd_refs;
   } else {
-    DirectSyscall(SYS_close, *result);
+    CloseDescriptor(*result);
     *result = -EMFILE;
   }
   return true;
@@ -1984,7 +1962,7 @@ long ShieldedFiles::DecryptToMemfd(const std::string& path) {
   TryClose(static_cast<int>(fd), &closed);
   if (memfd < 0) return memfd;
   if (n < 0) {
-    DirectSyscall(SYS_close, memfd);
+    CloseDescriptor(memfd);
     return n;
   }
   return memfd;
@@ -2070,7 +2048,7 @@ std::vector<int> ShieldedFiles::UnlistedAliasesInChild(
       }
     }
   }
-  DirectSyscall(SYS_close, dir);
+  CloseDescriptor(dir);
   return found;
 }
 

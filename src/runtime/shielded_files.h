@@ -150,8 +150,9 @@ class ShieldedFiles {
   // the O_PATH descriptor and failed with EBADF.
   bool TryFixedAnswer(int fd, const char* call, long answer, long* result);
   // dup (newfd < 0, min_fd for F_DUPFD), dup2/dup3 (newfd >= 0). A dup2/dup3 onto one of the
-  // runtime's own descriptors (RuntimeFdsToKeep) is refused with EBUSY and a log line: it
-  // would make the runtime write a protected file's bytes into the program's file.
+  // runtime's own descriptors is refused with EBUSY and a log line: it would make the runtime
+  // write a protected file's bytes into the program's file (in a child on this memory, the
+  // next program could not take over a protected descriptor's lock).
   bool TryDup(int oldfd, int newfd, int flags, long* result);
   bool TryFcntlDupfd(int fd, int min_fd, bool cloexec, long* result);
   bool TryFcntl(int fd, int cmd, long arg, long* result);
@@ -211,21 +212,16 @@ class ShieldedFiles {
   bool ChildOnOurMemoryPossible() const {
     return child_on_our_memory_.load(std::memory_order_relaxed);
   }
-  // The runtime's own descriptors in [first, last] (host files and their locks, staged files'
-  // locks and staged rewrites, pages of shared offsets, the fspf's watch, the log file), which
-  // the process keeps open whatever range it closes (a daemon's close of everything above its
-  // own descriptors; Python's subprocess closes every descriptor above 2 before exec, also in
-  // a forked child with a preexec_fn): the runtime still uses them, and the next program's
-  // runtime takes over the locks of a file the child inherits, so that parent and child share
-  // its writer lock.
-  std::vector<int> RuntimeFdsToKeep(unsigned first, unsigned last);
-  // The program's close of one of those descriptors (false when `fd` is not one): it stays
-  // open and the program is told EBADF, as for a number it never opened (a daemon's close()
-  // of every number up to its limit; glibc's closefrom). In a child on this memory before its
-  // exec, "closed" (0), as close_range reports.
+  // The program's close of one of the runtime's own descriptors (raw_syscall_env.h; false when
+  // `fd` is not one): it stays open and the program is told EBADF, as for a number it never
+  // opened (a daemon's close() of every number up to its limit). In a child on this memory
+  // before its exec, "closed" (0), as close_range reports: the next program's runtime takes
+  // over the locks of the protected files the child inherits.
   bool TryCloseRuntimeFd(int fd, long* result);
-  // close_range for the interposed function and the trapped syscall: the protected
-  // descriptors in [first, last] are forgotten, the runtime's own stay open (see above).
+  // close_range for the interposed function and the trapped syscall (glibc's closefrom): the
+  // protected descriptors in [first, last] are forgotten, the runtime's own stay open and are
+  // reported closed (Python's subprocess closes every descriptor above 2 before exec, also in
+  // a forked child with a preexec_fn; the runtime still uses them).
   long CloseRange(unsigned first, unsigned last, unsigned flags);
   // In the new program: makes the inherited O_PATH descriptors of `spec` protected again (each
   // must still name the host file of its path). Called by the constructor.

@@ -89,7 +89,9 @@ int CookieClose(void* cookie) {
   int fd = static_cast<int>(reinterpret_cast<intptr_t>(cookie));
   long r;
   ShieldedFiles* files = ShieldedFiles::Instance();
-  if (files == nullptr || !files->TryClose(fd, &r)) r = DirectSyscall(SYS_close, fd);
+  if (files == nullptr || (!files->TryClose(fd, &r) && !files->TryCloseRuntimeFd(fd, &r))) {
+    r = DirectSyscall(SYS_close, fd);
+  }
   if (r < 0) {
     errno = static_cast<int>(-r);
     return -1;

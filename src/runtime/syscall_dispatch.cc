@@ -224,7 +224,7 @@ bool TrappedSyscallMayConcernShield(long nr, const long args[6]) {
       return files->IsProtectedFd(static_cast<int>(args[0]));
     case SYS_close:
       return files->IsProtectedFd(static_cast<int>(args[0])) ||
-             MayBeRuntimeDescriptor(static_cast<int>(args[0]));
+             IsRuntimeDescriptor(static_cast<int>(args[0]));
     case SYS_mmap:  // malloc's anonymous mappings
       return (args[3] & MAP_ANONYMOUS) == 0 && files->IsProtectedFd(static_cast<int>(args[4]));
     default:

@@ -7,16 +7,34 @@
  *   raw       the same through syscall(SYS_close) (the syscall trap)
  *   closefrom glibc's closefrom (a raw close_range inside libc)
  *   dup2      dup2 of /dev/null onto every number from 3 to 1023 but its own, then closed
+ *   badflags  a raw close_range of its own descriptor with a flag the kernel refuses (EINVAL:
+ *             the descriptor must stay usable)
+ *   signal    a timer's signal handler closes numbers above 65535 and the runtime's first
+ *             numbers while the program writes other protected files (close in a handler
+ *             must neither lock nor allocate)
  * Prints "MODE: N closed, M busy" and the file's content read back; exit status 1 on any
  * error other than the refusals the runtime documents (EBADF for close, EBUSY for dup2).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t g_signals;
+
+static void CloseInHandler(int sig) {
+  (void)sig;
+  int saved = errno;
+  close(70000);
+  for (int n = 512; n < 516; n++) close(n);
+  g_signals++;
+  errno = saved;
+}
 
 static int fail(const char* what) {
   fprintf(stderr, "close_everything: %s: %s\n", what, strerror(errno));
@@ -57,6 +75,24 @@ int main(int argc, char** argv) {
       }
     }
     close(null);
+  } else if (strcmp(mode, "badflags") == 0) {
+    if (syscall(SYS_close_range, fd, fd, 0x1000) != -1 || errno != EINVAL) {
+      return fail("close_range with a bad flag: expected EINVAL");
+    }
+  } else if (strcmp(mode, "signal") == 0) {
+    struct sigaction action = {.sa_handler = CloseInHandler};
+    sigaction(SIGALRM, &action, NULL);
+    struct itimerval every = {{0, 100}, {0, 100}};
+    setitimer(ITIMER_REAL, &every, NULL);
+    char other[4096];
+    for (int i = 0; i < 300; i++) {
+      snprintf(other, sizeof other, "%s.%d", argv[1], i % 10);
+      int o = open(other, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+      if (o < 0 || write(o, "x", 1) != 1 || close(o) != 0) return fail("other file");
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    if (g_signals == 0) return fail("no signal arrived");
   } else {
     return 2;
   }
