@@ -372,7 +372,7 @@ __attribute__((constructor)) void StartRuntime() {
     HoldRandomAcrossFork();
     pthread_atfork([] { ShieldedFiles::Instance()->LockForFork(); },
                    [] { ShieldedFiles::Instance()->UnlockAfterFork(); },
-                   [] { ShieldedFiles::Instance()->UnlockAfterFork(); });
+                   [] { ShieldedFiles::Instance()->UnlockAfterForkInChild(); });
     CommitFlusher::Configure(getenv("COVE_COMMIT_DELAY_MS"));
     pthread_atfork(
         PrepareFork, [] { t_fork_prepared = false; },

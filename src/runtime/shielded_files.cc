@@ -541,18 +541,21 @@ long ShieldedFiles::EnsureWriterLocked(ProtectedNode& node) {
         node.path.c_str());
     return -EIO;
   }
-  if (node.write_locked || !node.lock_fd.valid()) return 0;
-  long r = DirectSyscall(SYS_flock, node.lock_fd.get(), LOCK_EX | LOCK_NB);
-  if (r == -EWOULDBLOCK) {
-    LogBusy("write", node.path, kOpenElsewhere);
-    return -EBUSY;
+  if (!node.write_locked && node.lock_fd.valid()) {
+    long r = DirectSyscall(SYS_flock, node.lock_fd.get(), LOCK_EX | LOCK_NB);
+    if (r == -EWOULDBLOCK) {
+      LogBusy("write", node.path, kOpenElsewhere);
+      return -EBUSY;
+    }
+    node.write_locked = true;
   }
-  node.write_locked = true;
+  node.parents_writes = false;  // what this process commits from now on includes its writes
   return 0;
 }
 
 bool ShieldedFiles::NeedsCommit(const ProtectedNode& node) {
-  return !node.unlinked && node.file && (node.file->dirty() || node.file->generation() == 0);
+  return !node.unlinked && !node.parents_writes && node.file &&
+         (node.file->dirty() || node.file->generation() == 0);
 }
 
 Status ShieldedFiles::CommitNodeLocked(ProtectedNode& node) {
@@ -1055,10 +1058,29 @@ void ShieldedFiles::LockForFork() {
   ShieldScope scope;
   mutex_.lock();  // released by UnlockAfterFork, in the parent and in the child
   ShareOffsetsLocked();
+  // Every file's lock after the table's, as everywhere; a thread in a write or a commit
+  // finishes it first. Two files' locks are only ever held together under the table's lock,
+  // which this thread holds, so their order among themselves does not matter.
+  locked_for_fork_.clear();
+  for (const auto& [path, node] : nodes_) locked_for_fork_.push_back(node);
+  for (const auto& [fd, desc] : table_.Snapshot()) locked_for_fork_.push_back(desc->node);
+  std::sort(locked_for_fork_.begin(), locked_for_fork_.end());
+  locked_for_fork_.erase(std::unique(locked_for_fork_.begin(), locked_for_fork_.end()),
+                         locked_for_fork_.end());
+  for (const auto& node : locked_for_fork_) node->mutex.lock();
 }
 
 void ShieldedFiles::UnlockAfterFork() {
+  for (const auto& node : locked_for_fork_) node->mutex.unlock();
+  locked_for_fork_.clear();
   mutex_.unlock();
+}
+
+void ShieldedFiles::UnlockAfterForkInChild() {
+  for (const auto& node : locked_for_fork_) {
+    if (NeedsCommit(*node)) node->parents_writes = true;
+  }
+  UnlockAfterFork();
 }
 
 void ShieldedFiles::MarkOtherWritersLocked(ProtectedNode& node) {

@@ -50,6 +50,10 @@ struct ProtectedNode {
   // Every write since the file was last clean was an append through an O_APPEND descriptor:
   // what RebaseAppendsLocked may move onto another process's commit.
   bool only_append_writes = true;
+  // In a forked child: the file holds writes its parent made and had not committed at the
+  // fork. The parent commits them; the child does not, unless it writes the file itself (then
+  // its commit is one of two processes writing a shared file, as above).
+  bool parents_writes = false;
   int fd_refs = 0;   // table slots referring to it (under mutex_)
   UniqueFd lock_fd;  // the host file: cross-process writer lock and fcntl record locks
 };
@@ -201,11 +205,15 @@ class ShieldedFiles {
   // OpenFileDescription).
   void ShareOffsetsWithChild();
   // fork's: from the last prepare handler before the allocator's (LockForFork) to the parent
-  // and child handlers (UnlockAfterFork), this process's table is locked, so that no other
-  // thread is inside it when the child is made (the child would find it locked), and any
-  // descriptor opened since the first prepare handler is shared with the child too.
+  // and child handlers (UnlockAfterFork, UnlockAfterForkInChild), this process's table and
+  // every open protected file are locked, so that no other thread is inside them when the
+  // child is made (the child would find a file locked by a thread it does not have, and its
+  // buffers half-changed), and any descriptor opened since the first prepare handler is
+  // shared with the child too. In the child, the writes another thread made since fork's first
+  // prepare handler committed (PrepareFork) stay its parent's (ProtectedNode::parents_writes).
   void LockForFork();
   void UnlockAfterFork();
+  void UnlockAfterForkInChild();
   // Before a child that runs on this memory is created (vfork, clone with CLONE_VM): close and
   // close_range look whether they run in such a child from then on (ChildOnOurMemoryPossible).
   void ExpectChildOnOurMemory() { child_on_our_memory_.store(true, std::memory_order_relaxed); }
@@ -364,6 +372,7 @@ class ShieldedFiles {
   std::atomic<bool> child_on_our_memory_{false};
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<ProtectedNode>> nodes_;  // open protected paths
+  std::vector<std::shared_ptr<ProtectedNode>> locked_for_fork_;  // by LockForFork
   // New files closed but not yet recorded by the fspf on disk (Volume::Stage), and small
   // files rewritten (Volume::StageRewrite): their exclusive host-file locks stay held until the
   // fspf is saved, so that no other process takes a new one for a crashed creator's leftover

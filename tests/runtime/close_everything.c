@@ -9,9 +9,11 @@
  *   dup2      dup2 of /dev/null onto every number from 3 to 1023 but its own, then closed
  *   badflags  a raw close_range of its own descriptor with a flag the kernel refuses (EINVAL:
  *             the descriptor must stay usable)
- *   signal    a timer's signal handler closes numbers above 65535 and the runtime's first
- *             numbers while the program writes other protected files (close in a handler
- *             must neither lock nor allocate)
+ *   signal    a timer's signal handler closes a number above 65535 and the runtime's
+ *             descriptor of its log file (SCONE_LOG_FILE=.../signal.log) while the program
+ *             writes other protected files: close in a handler must neither lock nor allocate.
+ *             (Not the runtime's other numbers: a handler closing descriptors the interrupted
+ *             code may be opening races with it, natively as under cove.)
  * Prints "MODE: N closed, M busy" and the file's content read back; exit status 1 on any
  * error other than the refusals the runtime documents (EBADF for close, EBUSY for dup2).
  */
@@ -26,14 +28,28 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t g_signals;
+static int g_log_fd = -1;
 
 static void CloseInHandler(int sig) {
   (void)sig;
   int saved = errno;
   close(70000);
-  for (int n = 512; n < 516; n++) close(n);
+  close(g_log_fd);
   g_signals++;
   errno = saved;
+}
+
+/* The descriptor whose link ends in "/signal.log", or -1. */
+static int FindLogFd(void) {
+  for (int n = 3; n < 4096; n++) {
+    char link[64], target[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", n);
+    ssize_t length = readlink(link, target, sizeof target - 1);
+    if (length <= 0) continue;
+    target[length] = '\0';
+    if (length >= 11 && strcmp(target + length - 11, "/signal.log") == 0) return n;
+  }
+  return -1;
 }
 
 static int fail(const char* what) {
@@ -80,6 +96,8 @@ int main(int argc, char** argv) {
       return fail("close_range with a bad flag: expected EINVAL");
     }
   } else if (strcmp(mode, "signal") == 0) {
+    g_log_fd = FindLogFd();
+    if (g_log_fd < 0) return fail("no descriptor of signal.log (SCONE_LOG_FILE)");
     struct sigaction action = {.sa_handler = CloseInHandler};
     sigaction(SIGALRM, &action, NULL);
     struct itimerval every = {{0, 100}, {0, 100}};
@@ -93,6 +111,7 @@ int main(int argc, char** argv) {
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &off, NULL);
     if (g_signals == 0) return fail("no signal arrived");
+    if (fcntl(g_log_fd, F_GETFD) < 0) return fail("the runtime's log descriptor was closed");
   } else {
     return 2;
   }
