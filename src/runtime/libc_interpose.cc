@@ -116,6 +116,11 @@ COVE_IN_SYSCALL_RANGE long OpenAt(int dirfd, const char* path, int flags, mode_t
   if (ShieldedFiles* files = FilesForPath(path, dirfd); files != nullptr) [[unlikely]] {
     return ViaShieldTry<&ShieldedFiles::TryOpen, SYS_openat>(files, dirfd, path, flags, mode);
   }
+  if (ShieldedFiles::MayNameDescriptor(path)) [[unlikely]] {  // "/dev/stdout" and the like
+    if (ShieldedFiles* files = Files(); files != nullptr) {
+      return ViaShieldTry<&ShieldedFiles::TryOpen, SYS_openat>(files, dirfd, path, flags, mode);
+    }
+  }
   return LibcResult(CancellationPoint(SYS_openat, dirfd, path, flags, mode));
 }
 

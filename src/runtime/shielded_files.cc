@@ -753,8 +753,35 @@ long ShieldedFiles::InstallNew(long host_fd, std::shared_ptr<OpenFileDescription
   return host_fd;
 }
 
+int ShieldedFiles::DescriptorOfLink(const char* path) {
+  if (!MayNameDescriptor(path)) return -1;
+  std::string_view p(path);
+  if (p == "/dev/stdin") return 0;
+  if (p == "/dev/stdout") return 1;
+  if (p == "/dev/stderr") return 2;
+  for (std::string_view dir : {"/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"}) {
+    if (!p.starts_with(dir)) continue;
+    std::string_view digits = p.substr(dir.size());
+    if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) return -1;
+    int fd = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return -1;
+      fd = fd * 10 + (c - '0');
+    }
+    return fd;
+  }
+  return -1;
+}
+
 bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result) {
-  if (ClearlyOutside(path)) return false;
+  if (ClearlyOutside(path)) {
+    int named = DescriptorOfLink(path);
+    auto desc = named >= 0 ? table_.Get(named) : nullptr;
+    if (!desc) return false;
+    std::string reopened = desc->node->path;  // a protected path: not clearly outside
+    Log(kLogDebug, "open %s: reopens %s (descriptor %d)", path, reopened.c_str(), named);
+    return TryOpen(AT_FDCWD, reopened.c_str(), flags, mode, result);
+  }
   ShieldScope scope;
   std::string abs;
   if (!Resolve(dirfd, path, &abs)) return false;
@@ -848,7 +875,21 @@ void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& hos
     // A new, empty file: nothing to look up, truncate or refuse.
   } else if (!recorded) {
     struct stat st {};
-    long exists = DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &st, 0);
+    long exists = DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+    if (exists == 0 && S_ISLNK(st.st_mode)) {
+      // The runtime matches files by the path the program names: through the link, the kernel
+      // would read or write the target's host file (another protected file's, or one outside
+      // the region) as this path's. Links to directories are followed (they are not protected).
+      exists = DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &st, 0);
+      if (exists != 0 || !S_ISDIR(st.st_mode)) {
+        Log(kLogDenied,
+            "open %s: a symbolic link in a protected region is not followed (ELOOP): name the "
+            "file by its target's path",
+            abs.c_str());
+        *result = -ELOOP;
+        return;
+      }
+    }
     if (exists == 0 && S_ISREG(st.st_mode) && RemoveCrashLeftoverLocked(abs, host)) {
       exists = -ENOENT;
     }

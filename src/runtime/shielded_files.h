@@ -117,7 +117,18 @@ class ShieldedFiles {
 
   // Opens, creates or truncates a file of a protected or unprotected region. A file that
   // another process holds locked (EBUSY) is tried again for up to CommitFlusher::BusyWaitMs().
+  // A link that names a protected descriptor (DescriptorOfLink) opens that descriptor's
+  // protected file, as the kernel reopens the file of any other descriptor: `tee /dev/stdout`
+  // or `cat /dev/stdin` on a shell's redirection from or to a protected file (they reached the
+  // host file: ciphertext read, plaintext written over the protected file).
   bool TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result);
+  // "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd/N", "/proc/self/fd/N" and
+  // "/proc/thread-self/fd/N": the descriptor the path names (0, 1, 2 for the first three), or
+  // -1. MayNameDescriptor is its cheap first test for the interposed open.
+  static int DescriptorOfLink(const char* path);
+  static bool MayNameDescriptor(const char* path) {
+    return path != nullptr && path[0] == '/' && (path[1] == 'd' || path[1] == 'p');
+  }
   // link/linkat: EPERM (with a log line) when either name lies in a protected region, as on
   // file systems without hard links; paths of unprotected regions are translated.
   bool TryLink(int olddirfd, const char* oldpath, int newdirfd, const char* newpath, int flags,

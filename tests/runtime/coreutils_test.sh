@@ -132,4 +132,34 @@ modes=$(crun sh -c "umask 022; echo n > '$REGION/new.txt'; touch '$REGION/touche
   stat -c %a '$REGION/new.txt' '$REGION/touched' '$REGION/run2.sh' '$REGION/private.txt'" | tr '\n' ' ')
 [ "$modes" = "644 644 755 600 " ] && pass "new files take the mode asked for under the umask" ||
   fail "modes: $modes (expected 644 644 755 600)"
+
+# /dev/stdin, /dev/stdout, /dev/fd/N and /proc/self/fd/N naming a shell's redirection from or
+# to a protected file reopen the protected file, as natively; they reached the host file
+# (ciphertext read, plaintext written over the file, which then failed with EBADMSG).
+got=$(crun sh -c "seq 1 3 > '$REGION/lines'; cat /dev/stdin < '$REGION/lines' | tr '\n' ' '
+  cat /dev/fd/3 3< '$REGION/lines' | wc -l; cat /proc/self/fd/4 4< '$REGION/lines' | tail -1
+  echo via | tee /dev/stdout > '$REGION/teed'; echo hello > '$REGION/reopened'
+  sh -c 'echo x > /dev/stdout' >> '$REGION/reopened'; cat '$REGION/teed' '$REGION/reopened'" |
+  tr '\n' ' ' || true)
+[ "$got" = "1 2 3 3 3 via x " ] &&
+  pass "/dev/stdin, /dev/stdout, /dev/fd/N, /proc/self/fd/N reopen the protected file" ||
+  fail "descriptor links printed: $got (expected 1 2 3 3 3 via x )"
+for f in teed reopened; do
+  contains_bytes "$REGION/$f" "COVEPF01" || fail "$f: the host file is no longer a protected file"
+done
+
+# A symbolic link in the region to a file is not followed (ELOOP, with a log line): through it
+# the kernel wrote the path's ciphertext into the target's host file (another protected file,
+# then unreadable, or a file outside the region). A link to a directory is followed.
+echo "outside plain" >"$WORK/outside.conf"
+got=$(CRUN_LOG=7 crun sh -c "echo target > '$REGION/target'; ln -s target '$REGION/link'
+  ln -s '$WORK/outside.conf' '$REGION/out-link'; mkdir '$REGION/sub'; ln -s sub '$REGION/sub-link'
+  echo via > '$REGION/link' 2>/dev/null || echo refused; cat '$REGION/link' 2>/dev/null || echo refused
+  echo new > '$REGION/out-link' 2>/dev/null || echo refused; cat '$REGION/target'
+  echo in-sub > '$REGION/sub-link/f'; cat '$REGION/sub-link/f'" 2>"$WORK/err.links" | tr '\n' ' ' || true)
+[ "$got" = "refused refused refused target in-sub " ] &&
+  [ "$(cat "$WORK/outside.conf")" = "outside plain" ] &&
+  grep -q "a symbolic link in a protected region is not followed (ELOOP)" "$WORK/err.links" &&
+  pass "a symbolic link to a file in a region is refused (ELOOP); its target stays intact" ||
+  fail "symbolic links: $got / outside: $(head -c 20 "$WORK/outside.conf") / $(head -c 300 "$WORK/err.links")"
 finish
