@@ -25,6 +25,7 @@
 #include "runtime/direct_syscall.h"
 #include "runtime/raw_syscall_env.h"
 #include "runtime/runtime_log.h"
+#include "shield/journal.h"
 
 namespace cove::runtime {
 
@@ -751,6 +752,62 @@ long ShieldedFiles::InstallNew(long host_fd, std::shared_ptr<OpenFileDescription
   ++node->fd_refs;  // mutex_ held by the caller
   if (previous) Log(kLogWarning, "descriptor %ld was still marked protected", host_fd);
   return host_fd;
+}
+
+namespace {
+
+bool IsJournalName(const char* name) {
+  size_t length = strlen(name);
+  return length > shield::kJournalSuffix.size() &&
+         std::string_view(name + length - shield::kJournalSuffix.size()) == shield::kJournalSuffix;
+}
+
+}  // namespace
+
+bool ShieldedFiles::TryGetdents64(int fd, void* buffer, size_t size, long* result) {
+  auto* bytes = static_cast<char*>(buffer);
+  for (;;) {
+    long n = DirectSyscall(SYS_getdents64, fd, buffer, size);
+    *result = n;
+    if (n <= 0) return true;
+    auto entry_at = [&](long at) { return reinterpret_cast<struct dirent64*>(bytes + at); };
+    bool journals = false;
+    for (long at = 0; at < n && !journals; at += entry_at(at)->d_reclen) {
+      journals = IsJournalName(entry_at(at)->d_name);
+    }
+    if (!journals || !InProtectedHostDirectory(fd)) return true;
+    long kept = 0;
+    for (long at = 0; at < n;) {
+      struct dirent64* entry = entry_at(at);
+      long length = entry->d_reclen;
+      if (!IsJournalName(entry->d_name)) {
+        if (kept != at) std::memmove(bytes + kept, entry, static_cast<size_t>(length));
+        kept += length;
+      }
+      at += length;
+    }
+    *result = kept;
+    if (kept > 0) return true;
+    // Every entry of this batch was a journal: read on (0 would end the listing).
+  }
+}
+
+bool ShieldedFiles::InProtectedHostDirectory(int fd) const {
+  char link[32];
+  char target[PATH_MAX];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  long length = DirectSyscall(SYS_readlinkat, AT_FDCWD, link, target, sizeof(target) - 1);
+  if (length <= 0) return false;
+  std::string_view dir(target, static_cast<size_t>(length));
+  for (const shield::Region& region : volume_->fspf().regions) {
+    if (region.kind == RegionKind::kNotProtected) continue;
+    std::string_view root = region.kernel_path.empty() ? region.path : region.kernel_path;
+    if (dir == root || (dir.starts_with(root) && dir.size() > root.size() &&
+                        (root == "/" || dir[root.size()] == '/'))) {
+      return true;
+    }
+  }
+  return false;
 }
 
 int ShieldedFiles::DescriptorOfLink(const char* path) {

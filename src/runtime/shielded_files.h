@@ -122,6 +122,14 @@ class ShieldedFiles {
   // or `cat /dev/stdin` on a shell's redirection from or to a protected file (they reached the
   // host file: ciphertext read, plaintext written over the protected file).
   bool TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result);
+  // getdents64 (readdir, ls, os.listdir, reached through the syscall trap): in a directory of
+  // a protected region, the redo journals the runtime keeps beside the files while a staged
+  // rewrite waits for its save ("NAME.cove-journal") are not listed. Programs that copy or
+  // remove a tree found a name that was gone a moment later (shutil.copytree and rmtree, pip
+  // install of a package whose sources are in a region).
+  bool TryGetdents64(int fd, void* buffer, size_t size, long* result);
+  // Whether directory descriptor `fd` is one of a protected region's host directories.
+  bool InProtectedHostDirectory(int fd) const;
   // "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd/N", "/proc/self/fd/N" and
   // "/proc/thread-self/fd/N": the descriptor the path names (0, 1, 2 for the first three), or
   // -1. MayNameDescriptor is its cheap first test for the interposed open.

@@ -42,6 +42,8 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       return files->TryLink(fd(0), str(1), fd(2), str(3), fd(4), result);
     case SYS_close:
       return files->TryClose(fd(0), result) || files->TryCloseRuntimeFd(fd(0), result);
+    case SYS_getdents64:  // readdir
+      return files->TryGetdents64(fd(0), ptr(1), static_cast<size_t>(args[2]), result);
     case SYS_close_range:  // glibc's closefrom
       *result = files->CloseRange(static_cast<unsigned>(args[0]), static_cast<unsigned>(args[1]),
                                   static_cast<unsigned>(args[2]));

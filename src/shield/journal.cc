@@ -9,6 +9,8 @@
 
 #include "common/byte_codec.h"
 #include "common/crc32c.h"
+#include "common/crypto.h"
+#include "common/hex.h"
 
 namespace cove::shield {
 namespace {
@@ -44,7 +46,18 @@ std::vector<uint8_t> ChecksumOf(std::span<const uint8_t> body, uint32_t version)
 }  // namespace
 
 std::string JournalPath(const std::string& host_path) {
-  return host_path + ".cove-journal";
+  size_t name_start = host_path.rfind('/') + 1;  // npos + 1 == 0: a bare name
+  size_t name_length = host_path.size() - name_start;
+  if (name_length + kJournalSuffix.size() <= kMaxNameLength) {
+    return host_path + std::string(kJournalSuffix);
+  }
+  // Too long a name for the suffix (a file whose name is 243-255 bytes could be created but
+  // never changed): its first 200 bytes and a digest of the whole name, so that two such names
+  // never share a journal.
+  std::string_view name = std::string_view(host_path).substr(name_start);
+  Sha256Digest digest = Sha256({reinterpret_cast<const uint8_t*>(name.data()), name.size()});
+  return host_path.substr(0, name_start + 200) + "." + HexEncode(std::span(digest).first(16)) +
+         std::string(kJournalSuffix);
 }
 
 std::vector<uint8_t> EncodeJournal(const Journal& journal, uint32_t version) {

@@ -18,6 +18,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/env.h"
@@ -39,6 +40,10 @@ struct Journal {
 
 inline constexpr uint32_t kJournalVersion = 2;  // written; 1 is still read
 
+inline constexpr std::string_view kJournalSuffix = ".cove-journal";
+inline constexpr size_t kMaxNameLength = 255;  // NAME_MAX of Linux file systems
+// "<host path>.cove-journal"; for a name too long for the suffix, the name's first 200 bytes,
+// "." and 32 hex digits of its SHA-256, then the suffix.
 std::string JournalPath(const std::string& host_path);
 // `version` 1 only for tests of what an older cove left behind.
 std::vector<uint8_t> EncodeJournal(const Journal& journal, uint32_t version = kJournalVersion);

@@ -15,6 +15,24 @@ JournalRecord Record(uint64_t offset, size_t size, uint32_t seed) {
   return {offset, testing::Pattern(size, seed)};
 }
 
+TEST(JournalPath, FitsTheNameLimitForEveryLegalName) {
+  EXPECT_EQ(JournalPath("/data/db.sqlite"), "/data/db.sqlite.cove-journal");
+  EXPECT_EQ(JournalPath(std::string(242, 'a')), std::string(242, 'a') + ".cove-journal");
+  // Names of 243-255 bytes: ENAMETOOLONG with the suffix appended (every commit failed).
+  std::string common(200, 'c');
+  std::string one = "/d/" + common + std::string(55, 'x');
+  std::string two = "/d/" + common + std::string(55, 'y');
+  std::string journal_one = JournalPath(one);
+  std::string journal_two = JournalPath(two);
+  for (const std::string& journal : {journal_one, journal_two}) {
+    ASSERT_TRUE(journal.starts_with("/d/" + common + "."));
+    ASSERT_TRUE(journal.ends_with(".cove-journal"));
+    EXPECT_LE(journal.size() - 3, kMaxNameLength);
+  }
+  EXPECT_NE(journal_one, journal_two);  // two long names that share 200 bytes
+  EXPECT_EQ(JournalPath(one), journal_one);
+}
+
 TEST(JoinAdjacentRecords, JoinsRunsInOffsetOrderAndKeepsGaps) {
   std::vector<JournalRecord> records = {Record(8192, 4096, 1), Record(4096, 4096, 2),
                                         Record(20000, 10, 3), Record(12288, 100, 4)};

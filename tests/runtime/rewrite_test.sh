@@ -231,4 +231,28 @@ for i in 0 57 58 199; do [ "$(plain_cat "$REGION/many/m$i")" = "m $i" ] || bad=$
 [ "$out" = created ] && [ "$bad" = 0 ] &&
   pass "ulimit -n 64: 200 files created one at a time" ||
   fail "ulimit -n 64: $(head -c 300 <<<"$out"), $bad unreadable"
+
+# While a rewrite waits for its save, its redo journal (NAME.cove-journal) lies beside the file:
+# directory listings leave it out, so copying or removing the tree right after a rewrite works
+# (shutil.copytree failed on the journal's name, rmtree on its vanishing; pip install of a
+# package whose sources are in a region did both). Names of 243-255 bytes, whose journal name
+# would pass NAME_MAX, can be rewritten, renamed onto and removed.
+mkdir -p "$REGION/tree"
+long=$(printf 'L%.0s' $(seq 1 250))
+out=$(crun "$PYTHON" -c "
+import os, shutil
+os.chdir('$REGION')
+for name in ('g', 'h', '$long'):
+    open('tree/' + name, 'w').write('one')
+    open('tree/' + name, 'w').write('two')  # a rewrite: staged, its journal beside it
+print(sorted(len(n) for n in os.listdir('tree')))
+shutil.copytree('tree', 'copy')
+print(open('copy/$long').read())
+open('tree/' + '$long', 'a').write(' more')
+os.rename('tree/g', 'tree/${long:0:245}')
+shutil.rmtree('tree')
+print(sorted(len(n) for n in os.listdir('copy')), os.path.exists('tree'))" 2>&1 || true)
+[ "$out" = "$(printf '[1, 1, 250]\ntwo\n[1, 1, 250] False')" ] &&
+  pass "listings leave out journals; copytree and rmtree right after rewrites; 250-byte names" ||
+  fail "journals in listings or long names: $(head -c 400 <<<"$out")"
 finish
