@@ -192,7 +192,9 @@ void CommitFlusher::AfterFork() {
 uint64_t DefaultActionSignalsToCommitOn() {
   if (!CommitFlusher::Enabled()) return 0;
   uint64_t set = 0;
-  for (int sig : {SIGHUP, SIGINT, SIGPIPE, SIGALRM, SIGTERM, SIGUSR1, SIGUSR2}) {
+  // Not SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL: they mostly tell of a program whose memory
+  // may be corrupt (malloc's abort, a bad pointer), and a commit from it could seal that.
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGALRM, SIGTERM, SIGUSR1, SIGUSR2}) {
     set |= uint64_t{1} << (sig - 1);
   }
   return set;

@@ -33,6 +33,13 @@ os.kill(os.getpid(), signal.SIGTERM)" 2>&1) && status=0 || status=$?
 [ "$status" = 143 ] && [ "$out" = True ] && [ "$(plain_cat "$REGION/term")" = "kept after SIGTERM" ] &&
   pass "SIGTERM right after a write: committed, then the process ends by SIGTERM; SIG_DFL shown" ||
   fail "SIGTERM: status $status, output $out, file: $(plain_cat "$REGION/term" 2>&1)"
+out=$(crun "$PYTHON" -c "
+import os, signal
+open('$REGION/quit', 'w').write('kept after SIGQUIT\n')
+os.kill(os.getpid(), signal.SIGQUIT)" 2>&1) && status=0 || status=$?
+[ "$status" = 131 ] && [ "$(plain_cat "$REGION/quit")" = "kept after SIGQUIT" ] &&
+  pass "SIGQUIT right after a write: committed, then the process ends by SIGQUIT" ||
+  fail "SIGQUIT: status $status, output $out, file: $(plain_cat "$REGION/quit" 2>&1)"
 
 out=$(crun "$PYTHON" -c "
 import os, signal, sys
