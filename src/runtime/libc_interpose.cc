@@ -358,7 +358,7 @@ COVE_EXPORT ssize_t preadv2(int fd, const struct iovec* iov, int iovcnt, off_t o
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return ViaShield([=] {
       long r;
-      return files->TryReadv(fd, iov, iovcnt, offset, &r)
+      return files->TryReadv(fd, iov, iovcnt, offset, &r, flags)
                  ? LibcResult(r)
                  : LibcResult(Kernel(SYS_preadv2, fd, iov, iovcnt, offset, 0, flags));
     });
@@ -369,12 +369,21 @@ COVE_EXPORT ssize_t pwritev2(int fd, const struct iovec* iov, int iovcnt, off_t 
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {
     return ViaShield([=] {
       long r;
-      return files->TryWritev(fd, iov, iovcnt, offset, &r)
+      return files->TryWritev(fd, iov, iovcnt, offset, &r, flags)
                  ? LibcResult(r)
                  : LibcResult(Kernel(SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags));
     });
   }
   return LibcResult(CancellationPoint(SYS_pwritev2, fd, iov, iovcnt, offset, 0, flags));
+}
+// The names that _FILE_OFFSET_BITS=64 programs (Python) call them by.
+COVE_EXPORT ssize_t preadv64v2(int fd, const struct iovec* iov, int iovcnt, off_t offset,
+                               int flags) {
+  return preadv2(fd, iov, iovcnt, offset, flags);
+}
+COVE_EXPORT ssize_t pwritev64v2(int fd, const struct iovec* iov, int iovcnt, off_t offset,
+                                int flags) {
+  return pwritev2(fd, iov, iovcnt, offset, flags);
 }
 COVE_EXPORT off_t lseek(int fd, off_t offset, int whence) {
   if (ShieldedFiles* files = FilesForFd(fd); files != nullptr) [[unlikely]] {

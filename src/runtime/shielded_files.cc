@@ -1424,28 +1424,34 @@ long TransferIovecs(const struct iovec* iov, int iovcnt, uint64_t& pos, Transfer
 }  // namespace
 
 bool ShieldedFiles::TryReadv(int fd, const struct iovec* iov, int iovcnt, off_t offset,
-                             long* result) {
-  return TryVectorIo(fd, iov, iovcnt, offset, /*write=*/false, result);
+                             long* result, int rwf) {
+  return TryVectorIo(fd, iov, iovcnt, offset, /*write=*/false, rwf, result);
 }
 
 bool ShieldedFiles::TryWritev(int fd, const struct iovec* iov, int iovcnt, off_t offset,
-                              long* result) {
-  return TryVectorIo(fd, iov, iovcnt, offset, /*write=*/true, result);
+                              long* result, int rwf) {
+  return TryVectorIo(fd, iov, iovcnt, offset, /*write=*/true, rwf, result);
 }
 
 bool ShieldedFiles::TryVectorIo(int fd, const struct iovec* iov, int iovcnt, off_t offset,
-                                bool write, long* result) {
+                                bool write, int rwf, long* result) {
   auto desc = table_.Get(fd);
   if (!desc) return false;
   ShieldScope scope;
+  constexpr int kKnownRwf = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND;
   if (iovcnt < 0 || iovcnt > IOV_MAX) {
     *result = -EINVAL;
     return true;
   }
+  if ((rwf & ~kKnownRwf) != 0) {
+    *result = -EOPNOTSUPP;
+    return true;
+  }
   RefreshShared(*desc);
-  std::lock_guard lock(desc->mutex);
+  std::unique_lock lock(desc->mutex);
   uint64_t pos = offset < 0 ? desc->offset() : static_cast<uint64_t>(offset);
-  if (write && offset < 0 && (desc->flags & O_APPEND)) {
+  bool append = write && ((offset < 0 && (desc->flags & O_APPEND)) || (rwf & RWF_APPEND));
+  if (append) {
     std::lock_guard node_lock(desc->node->mutex);
     if (desc->node->file) pos = desc->node->file->size();
   }
@@ -1453,6 +1459,12 @@ bool ShieldedFiles::TryVectorIo(int fd, const struct iovec* iov, int iovcnt, off
     return write ? WriteLocked(*desc, base, length, at) : ReadLocked(*desc, base, length, at);
   });
   if (offset < 0 && total > 0) desc->set_offset(pos);
+  lock.unlock();
+  if (write && total > 0 && (rwf & (RWF_DSYNC | RWF_SYNC)) != 0) {
+    long synced = 0;
+    TryFsync(fd, &synced);
+    if (synced < 0) total = synced;
+  }
   *result = total;
   return true;
 }

@@ -152,8 +152,13 @@ class ShieldedFiles {
   bool TryPread(int fd, void* buf, size_t count, off_t offset, long* result);
   bool TryPwrite(int fd, const void* buf, size_t count, off_t offset, long* result);
   // offset < 0: use and advance the description's offset (readv/writev).
-  bool TryReadv(int fd, const struct iovec* iov, int iovcnt, off_t offset, long* result);
-  bool TryWritev(int fd, const struct iovec* iov, int iovcnt, off_t offset, long* result);
+  // readv/writev (offset -1) and preadv/pwritev; `rwf` holds preadv2/pwritev2's RWF_* flags:
+  // RWF_APPEND appends, RWF_DSYNC and RWF_SYNC commit the file after the write (as fsync),
+  // RWF_HIPRI and RWF_NOWAIT are hints; any other flag is EOPNOTSUPP, as the kernel answers.
+  bool TryReadv(int fd, const struct iovec* iov, int iovcnt, off_t offset, long* result,
+                int rwf = 0);
+  bool TryWritev(int fd, const struct iovec* iov, int iovcnt, off_t offset, long* result,
+                 int rwf = 0);
   bool TryLseek(int fd, off_t offset, int whence, long* result);
   bool TryFstat(int fd, struct stat* st, long* result);
   // fstatat/newfstatat/stat/lstat (flags: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH).
@@ -344,7 +349,7 @@ class ShieldedFiles {
   // The plaintext size of `path` when it is a protected file (open or recorded).
   bool ProtectedSize(const std::string& path, uint64_t* size);
   // readv/writev (preadv/pwritev with offset >= 0) on protected descriptor `fd`.
-  bool TryVectorIo(int fd, const struct iovec* iov, int iovcnt, off_t offset, bool write,
+  bool TryVectorIo(int fd, const struct iovec* iov, int iovcnt, off_t offset, bool write, int rwf,
                    long* result);
   long ReadLocked(OpenFileDescription& desc, void* buf, size_t count, uint64_t offset);
   long WriteLocked(OpenFileDescription& desc, const void* buf, size_t count, uint64_t offset);

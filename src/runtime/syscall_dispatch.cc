@@ -11,6 +11,8 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
+#include <string>
+
 #include "runtime/direct_syscall.h"
 #include "runtime/exec_policy.h"
 #include "runtime/raw_syscall_env.h"
@@ -42,6 +44,26 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       return files->TryLink(fd(0), str(1), fd(2), str(3), fd(4), result);
     case SYS_close:
       return files->TryClose(fd(0), result) || files->TryCloseRuntimeFd(fd(0), result);
+    // Metadata through a protected descriptor goes to its host file, as the interposed fchmod,
+    // fchown and futimens do (Go issues the raw syscalls; glibc's futimes and perl's utime on
+    // a handle reach utimensat with a null path); syncfs commits the file, as fsync.
+    case SYS_fchmod:
+    case SYS_fchown:
+    case SYS_utimensat: {
+      if (nr == SYS_utimensat && args[1] != 0) return false;  // a path: not a descriptor call
+      std::string host;
+      if (!files->TryHostPathOfFd(fd(0), &host)) return false;
+      if (nr == SYS_fchmod) {
+        *result = DirectSyscall(SYS_fchmodat, AT_FDCWD, host.c_str(), args[1], 0);
+      } else if (nr == SYS_fchown) {
+        *result = DirectSyscall(SYS_fchownat, AT_FDCWD, host.c_str(), args[1], args[2], 0);
+      } else {
+        *result = DirectSyscall(SYS_utimensat, AT_FDCWD, host.c_str(), args[2], 0);
+      }
+      return true;
+    }
+    case SYS_syncfs:
+      return files->TryFsync(fd(0), result);
     case SYS_getdents64:  // readdir
       return files->TryGetdents64(fd(0), ptr(1), static_cast<size_t>(args[2]), result);
     case SYS_close_range:  // glibc's closefrom
@@ -64,6 +86,12 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       return files->TryReadv(fd(0), static_cast<const iovec*>(ptr(1)), fd(2), args[3], result);
     case SYS_pwritev:
       return files->TryWritev(fd(0), static_cast<const iovec*>(ptr(1)), fd(2), args[3], result);
+    case SYS_preadv2:  // glibc's preadv64v2 (Python's os.preadv)
+      return files->TryReadv(fd(0), static_cast<const iovec*>(ptr(1)), fd(2), args[3], result,
+                             fd(5));
+    case SYS_pwritev2:
+      return files->TryWritev(fd(0), static_cast<const iovec*>(ptr(1)), fd(2), args[3], result,
+                              fd(5));
     case SYS_lseek:
       return files->TryLseek(fd(0), args[1], fd(2), result);
     case SYS_fstat:
@@ -219,6 +247,9 @@ bool TrappedSyscallMayConcernShield(long nr, const long args[6]) {
     case SYS_fadvise64:
     case SYS_readahead:
     case SYS_sync_file_range:
+    case SYS_fchmod:
+    case SYS_fchown:
+    case SYS_syncfs:
     case SYS_flistxattr:
     case SYS_fgetxattr:
     case SYS_fsetxattr:

@@ -162,4 +162,24 @@ got=$(CRUN_LOG=7 crun sh -c "echo target > '$REGION/target'; ln -s target '$REGI
   grep -q "a symbolic link in a protected region is not followed (ELOOP)" "$WORK/err.links" &&
   pass "a symbolic link to a file in a region is refused (ELOOP); its target stays intact" ||
   fail "symbolic links: $got / outside: $(head -c 20 "$WORK/outside.conf") / $(head -c 300 "$WORK/err.links")"
+
+# Descriptor calls that reached the O_PATH placeholder (EBADF): Python's os.preadv/os.pwritev
+# (glibc's preadv64v2/pwritev64v2, raw preadv2/pwritev2) with RWF_APPEND, a raw fchmod (what
+# Go issues), perl's utime on a handle (glibc's futimes: utimensat with a null path), sync -f.
+got=$(SCONE_ALLOW_DLOPEN=2 crun /usr/bin/python3 -c "
+import ctypes, os
+fd = os.open('$REGION/vec', os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, b'0123456789')
+b = bytearray(3); os.preadv(fd, [b], 1); print(b.decode(), end=' ')
+os.pwritev(fd, [b'ab'], 1)
+os.pwritev(fd, [b'APP'], 0, os.RWF_APPEND)
+print(ctypes.CDLL(None, use_errno=True).syscall(91, fd, 0o600), end=' ')  # SYS_fchmod
+os.close(fd)
+print(oct(os.stat('$REGION/vec').st_mode & 0o777))" 2>&1 || true)
+crun perl -e 'open(my $h, "+<", "'"$REGION/vec"'") or die; utime(1e9, 1e9, $h) or die "utime: $!"' &&
+  crun sync -f "$REGION/vec" && synced=yes || synced=no
+[ "$got" = "123 0 0o600" ] && [ "$(plain_cat "$REGION/vec")" = "0ab3456789APP" ] &&
+  [ "$(stat -c %Y "$REGION/vec")" = 1000000000 ] && [ "$synced" = yes ] &&
+  pass "preadv/pwritev(RWF_APPEND), raw fchmod, futimes and syncfs on a protected descriptor" ||
+  fail "descriptor calls: $got / $(plain_cat "$REGION/vec" 2>&1) / mtime $(stat -c %Y "$REGION/vec") / synced $synced"
 finish
