@@ -179,28 +179,41 @@ bool ShieldedFiles::FspfUnchangedLocked() {
 
 void ShieldedFiles::RefreshIfChangedLocked() {
   if (config_.tag_file.empty() || !volume_->sealed() || FspfUnchangedLocked()) return;
-  long fd = MoveAboveRuntimeFloor(
-      DirectSyscall(SYS_openat, AT_FDCWD, config_.fspf_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd < 0) return;
-  UniqueFd watch(static_cast<int>(fd));
-  struct stat st {};
-  shield::FspfTag on_disk{};
-  if (DirectSyscall(SYS_fstat, fd, &st) != 0 ||
-      !ReadFspfTagAt(static_cast<int>(fd), static_cast<uint64_t>(st.st_size), &on_disk)) {
-    return;
-  }
-  if (on_disk == volume_->tag()) {  // the version this process knows: watch it from now on
-    fspf_watch_fd_ = std::move(watch);
-    fspf_watch_dev_ = st.st_dev;
-    fspf_watch_ino_ = st.st_ino;
-    return;
-  }
-  if (!IsPublishedTag(config_.tag_file, on_disk)) return;  // not a commit of this session
-  Status reloaded = volume_->Reload(on_disk);
-  if (reloaded.ok()) {
-    Log(kLogInfo, "fspf reloaded: another process committed (tag %s)", HexEncode(on_disk).c_str());
-  } else {
-    Log(kLogError, "fspf reload: %s", reloaded.ToString().c_str());
+  // Reload reads the fspf again by its path: a third process's commit may replace it between
+  // the two reads (make -j, xargs -P), which is a newer version to take, not a rollback.
+  constexpr int kAttempts = 4;
+  for (int attempt = 1;; ++attempt) {
+    long fd = MoveAboveRuntimeFloor(
+        DirectSyscall(SYS_openat, AT_FDCWD, config_.fspf_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd < 0) return;
+    UniqueFd watch(static_cast<int>(fd));
+    struct stat st {};
+    shield::FspfTag on_disk{};
+    if (DirectSyscall(SYS_fstat, fd, &st) != 0 ||
+        !ReadFspfTagAt(static_cast<int>(fd), static_cast<uint64_t>(st.st_size), &on_disk)) {
+      return;
+    }
+    if (on_disk == volume_->tag()) {  // the version this process knows: watch it from now on
+      fspf_watch_fd_ = std::move(watch);
+      fspf_watch_dev_ = st.st_dev;
+      fspf_watch_ino_ = st.st_ino;
+      return;
+    }
+    if (!IsPublishedTag(config_.tag_file, on_disk)) return;  // not a commit of this session
+    Status reloaded = volume_->Reload(on_disk);
+    if (reloaded.ok()) {
+      Log(kLogInfo, "fspf reloaded: another process committed (tag %s)",
+          HexEncode(on_disk).c_str());
+      return;
+    }
+    struct stat now {};
+    bool replaced =
+        DirectSyscall(SYS_newfstatat, AT_FDCWD, config_.fspf_path.c_str(), &now, 0) == 0 &&
+        (now.st_ino != st.st_ino || now.st_dev != st.st_dev);
+    if (!replaced || attempt == kAttempts) {
+      Log(kLogError, "fspf reload: %s", reloaded.ToString().c_str());
+      return;
+    }
   }
 }
 
