@@ -1,6 +1,7 @@
 // Status helpers: mapping to errno for the libc boundary and human-readable text.
 #include "common/status.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace cove {
@@ -30,8 +31,12 @@ int Status::ToErrno() const {
       return ENOSYS;
     case StatusCode::kFailedPrecondition:
       return EPERM;
-    case StatusCode::kIo:
-      return EIO;
+    case StatusCode::kIo: {
+      // IoError appends "(errno N)"; context added since goes before it.
+      auto at = message_.rfind("(errno ");
+      int value = at == std::string::npos ? 0 : std::atoi(message_.c_str() + at + 7);
+      return value > 0 ? value : EIO;
+    }
     case StatusCode::kInternal:
       return EIO;
     case StatusCode::kConflict:

@@ -42,7 +42,8 @@ class [[nodiscard]] Status {
     return {code_, context + ": " + message_};
   }
 
-  // The errno value the runtime reports for this status at the libc boundary.
+  // The errno value the runtime reports for this status at the libc boundary (an OS error
+  // keeps its own errno).
   int ToErrno() const;
   std::string ToString() const;
 

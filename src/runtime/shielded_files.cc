@@ -86,17 +86,6 @@ void RetryWhileBusy(TryOnce try_once) {
 
 }  // namespace
 
-int ErrnoOf(const Status& status) {
-  if (status.code() == StatusCode::kIo) {
-    auto at = status.message().rfind("(errno ");
-    if (at != std::string::npos) {
-      int value = std::atoi(status.message().c_str() + at + 7);
-      if (value > 0) return value;
-    }
-  }
-  return status.ToErrno();
-}
-
 ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield::Volume> volume,
                              bool strict)
     : volume_(std::move(volume)), strict_(strict), owner_pid_(DirectSyscall(SYS_getpid)) {
@@ -218,7 +207,7 @@ void ShieldedFiles::RefreshIfChangedLocked() {
 }
 
 long ShieldedFiles::Fail(const char* call, const Status& status) const {
-  int err = ErrnoOf(status);
+  int err = status.ToErrno();
   int level = status.code() == StatusCode::kIntegrityError || status.code() == StatusCode::kDataLoss
                   ? kLogFatal
                   : kLogError;
@@ -467,7 +456,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   // (A staged rewrite of the path is saved first, in OpenFile.)
   Result<std::unique_ptr<shield::ProtectedFile>> file =
       create ? volume_->CreateFile(path) : volume_->OpenFile(path, true, std::move(host_fd));
-  if (!file.ok() && !create && ErrnoOf(file.status()) == EACCES) {
+  if (!file.ok() && !create && file.status().ToErrno() == EACCES) {
     file = volume_->OpenFile(path, false);  // a read-only host file
   }
   // The save of a staged rewrite of this path (in OpenFile) saved the other staged files too.
@@ -521,7 +510,7 @@ bool ShieldedFiles::RebaseAppendsLocked(ProtectedNode& node) {
 
 bool ShieldedFiles::ReopenLatestLocked(ProtectedNode& node) {
   auto reopened = volume_->OpenLatestFile(node.path, true);
-  if (!reopened.ok() && ErrnoOf(reopened.status()) == EACCES) {
+  if (!reopened.ok() && reopened.status().ToErrno() == EACCES) {
     reopened = volume_->OpenLatestFile(node.path, false);
   }
   if (!reopened.ok()) {

@@ -443,7 +443,4 @@ std::vector<shield::FspfTag> ParseTagFile(const std::string& text);
 // An fspf with any other tag was not published by a process of the session.
 bool IsPublishedTag(const std::string& tag_file, const shield::FspfTag& tag);
 
-// The errno for a Status at the libc boundary (an OS error keeps its original errno).
-int ErrnoOf(const Status& status);
-
 }  // namespace cove::runtime

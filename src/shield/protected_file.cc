@@ -179,9 +179,13 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::st
     } else {
       auto opened = env.Open(host_path, (writable || has_journal) ? O_RDWR : O_RDONLY);
       if (!opened.ok()) {
-        return opened.status().WithContext(
-            entry.path + ": recorded in the fspf (generation " + std::to_string(entry.generation) +
-            ") but its host file cannot be opened (deleted outside cove?)");
+        int err = opened.status().ToErrno();
+        const char* hint = err == ENOENT                    ? " (deleted outside cove?)"
+                           : err == EMFILE || err == ENFILE ? " (too many open files: ulimit -n)"
+                                                            : "";
+        return opened.status().WithContext(entry.path + ": recorded in the fspf (generation " +
+                                           std::to_string(entry.generation) +
+                                           ") but its host file cannot be opened" + hint);
       }
       fd = std::move(opened).value();
     }
