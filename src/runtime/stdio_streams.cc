@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <cwchar>
 
 #include "runtime/direct_syscall.h"
 #include "runtime/next_symbol.h"
@@ -178,6 +179,59 @@ COVE_EXPORT FILE* freopen(const char* path, const char* mode, FILE* stream) {
 }
 COVE_EXPORT FILE* freopen64(const char* path, const char* mode, FILE* stream) {
   return ReopenStream(path, mode, stream, "freopen64");
+}
+
+// Wide-character input on a protected file's stream. glibc makes fopencookie's streams
+// byte-oriented with no wide buffers: fwprintf and fputws fail cleanly with EOF, but fgetwc
+// and fgetws use the wide buffers unchecked and crashed the program. On such a stream (byte-
+// oriented, on a protected descriptor) they fail instead, with EBADF and a log line.
+namespace {
+bool RefusedWide(FILE* stream, const char* call) {
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  if (stream == nullptr || files == nullptr || !files->IsProtectedFd(stream->_fileno) ||
+      fwide(stream, 0) >= 0) {
+    return false;
+  }
+  cove::runtime::Log(cove::runtime::kLogDenied,
+                     "%s on a protected file's stream: wide-character stdio is not supported "
+                     "(EBADF); read bytes (fgets, fread) and convert",
+                     call);
+  errno = EBADF;
+  return true;
+}
+template <typename Fn>
+Fn NextWide(const char* name) {
+  return NextSymbol<Fn>(name);
+}
+}  // namespace
+
+COVE_EXPORT wint_t fgetwc(FILE* stream) {
+  static auto real = NextWide<wint_t (*)(FILE*)>("fgetwc");
+  return RefusedWide(stream, "fgetwc") ? WEOF : real(stream);
+}
+COVE_EXPORT wint_t getwc(FILE* stream) {
+  static auto real = NextWide<wint_t (*)(FILE*)>("getwc");
+  return RefusedWide(stream, "getwc") ? WEOF : real(stream);
+}
+COVE_EXPORT wint_t fgetwc_unlocked(FILE* stream) {
+  static auto real = NextWide<wint_t (*)(FILE*)>("fgetwc_unlocked");
+  return RefusedWide(stream, "fgetwc_unlocked") ? WEOF : real(stream);
+}
+COVE_EXPORT wint_t getwc_unlocked(FILE* stream) {
+  static auto real = NextWide<wint_t (*)(FILE*)>("getwc_unlocked");
+  return RefusedWide(stream, "getwc_unlocked") ? WEOF : real(stream);
+}
+COVE_EXPORT wchar_t* fgetws(wchar_t* out, int size, FILE* stream) {
+  static auto real = NextWide<wchar_t* (*)(wchar_t*, int, FILE*)>("fgetws");
+  return RefusedWide(stream, "fgetws") ? nullptr : real(out, size, stream);
+}
+COVE_EXPORT wchar_t* fgetws_unlocked(wchar_t* out, int size, FILE* stream) {
+  static auto real = NextWide<wchar_t* (*)(wchar_t*, int, FILE*)>("fgetws_unlocked");
+  return RefusedWide(stream, "fgetws_unlocked") ? nullptr : real(out, size, stream);
+}
+COVE_EXPORT wint_t ungetwc(wint_t c, FILE* stream) {
+  static auto real = NextWide<wint_t (*)(wint_t, FILE*)>("ungetwc");
+  return RefusedWide(stream, "ungetwc") ? WEOF : real(c, stream);
 }
 
 // Directory streams: only region kernel-path translation and strict mode concern them
