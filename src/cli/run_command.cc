@@ -4,13 +4,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
 
+#include "cli/argv.h"
 #include "cli/command_registry.h"
 #include "common/executable_format.h"
 
@@ -25,6 +31,36 @@ namespace cove::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+// execvp, except for a file the kernel refuses as no program (ENOEXEC): instead of running it
+// with /bin/sh, as execvp does, it goes to `cove exec-protected` (`self`), which, under the
+// runtime, runs a protected file's #! interpreter (the kernel reads ciphertext) and any other
+// such file with /bin/sh. Returns the errno of the failure.
+int ExecSearchingPath(std::vector<std::string>& command, const std::string& self) {
+  std::vector<char*> argv = ArgvOf(command);
+  auto try_exec = [&](const std::string& path) {
+    execv(path.c_str(), argv.data());
+    if (errno != ENOEXEC || self.empty()) return errno;
+    std::vector<std::string> helper = {self, "exec-protected", "--", path};
+    helper.insert(helper.end(), command.begin() + 1, command.end());
+    std::vector<char*> helper_argv = ArgvOf(helper);
+    execv(self.c_str(), helper_argv.data());
+    return errno;
+  };
+  const std::string& name = command.front();
+  if (name.find('/') != std::string::npos) return try_exec(name);
+  const char* path_env = std::getenv("PATH");
+  std::string_view dirs = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  int err = ENOENT;
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = std::min(dirs.find(':', start), dirs.size());
+    std::string dir(dirs.substr(start, end - start));
+    int tried = try_exec((dir.empty() ? "." : dir) + "/" + name);
+    if (tried != ENOENT && tried != ENOTDIR) err = tried;  // EACCES wins over ENOENT, as execvp
+    start = end + 1;
+  }
+  return err;
+}
 
 struct RunOptions {
   std::string fspf, key, tag, tag_file, mode, log, log_file, heap, stack, dlopen, config;
@@ -131,13 +167,14 @@ int Run(RunOptions& options) {
     preload += ":" + std::string(existing);
   }
   setenv("LD_PRELOAD", preload.c_str(), 1);
-  std::vector<char*> argv;
-  for (auto& arg : options.command) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  execvp(argv[0], argv.data());
-  int err = errno;
+  // The runtime runs a file of a protected region through `cove exec-protected` (the kernel
+  // cannot: it would load the host file), so children find this binary.
+  std::error_code self_error;
+  std::string self = fs::read_symlink("/proc/self/exe", self_error).string();
+  if (!self.empty()) setenv("COVE_EXEC_HELPER", self.c_str(), 1);
+  int err = ExecSearchingPath(options.command, self);
   std::cerr << "cove run: error: cannot execute " << options.command[0] << ": "
-            << std::strerror(err) << "\n";
+            << std::generic_category().message(err) << "\n";
   return err == ENOENT ? 127 : 126;
 }
 

@@ -11,12 +11,14 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "common/executable_format.h"
 #include "runtime/direct_syscall.h"
 #include "runtime/raw_syscall.h"
 #include "runtime/runtime_log.h"
+#include "runtime/shielded_files.h"
 
 extern char** environ;
 
@@ -30,6 +32,7 @@ bool g_active = false;
 std::vector<std::string>* g_carried = nullptr;
 std::string* g_runtime_path = nullptr;   // this library, as the loader names it
 std::string* g_preload_entry = nullptr;  // "LD_PRELOAD=<this library>"
+std::string* g_exec_helper = nullptr;    // COVE_EXEC_HELPER: `cove`, for ProtectedExecArgv
 
 bool StartsWith(const char* s, const char* prefix) {
   return std::strncmp(s, prefix, std::strlen(prefix)) == 0;
@@ -71,8 +74,14 @@ bool ListNames(const char* list, const std::string& path) {
 
 void CaptureExecConfiguration() {
   g_carried = new std::vector<std::string>();
+  constexpr char kHelperName[] = "COVE_EXEC_HELPER=";
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     if (IsCarried(*e)) g_carried->emplace_back(*e);
+    // From environ, not getenv: bash's own getenv, which the program exports, answers from
+    // its shell variables and did not know this one yet.
+    if (StartsWith(*e, kHelperName) && (*e)[sizeof(kHelperName) - 1] == '/') {
+      g_exec_helper = new std::string(*e + sizeof(kHelperName) - 1);
+    }
   }
   Dl_info self{};
   if (dladdr(reinterpret_cast<void*>(&CaptureExecConfiguration), &self) != 0 &&
@@ -126,6 +135,24 @@ long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const ar
   Say("exec %s%s%s%s: %s; refused (EACCES)", name, through[0] != '\0' ? " (through " : "", through,
       through[0] != '\0' ? ")" : "", DescribeRefusedExecutable(kind));
   return -EACCES;
+}
+
+char* const* ProtectedExecArgv(int dirfd, const char* path, char* const argv[]) {
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  if (g_exec_helper == nullptr || files == nullptr || path == nullptr ||
+      !files->NamesProtectedFile(dirfd, path)) {
+    return nullptr;
+  }
+  static thread_local std::vector<std::string> storage;
+  static thread_local std::vector<char*> args;
+  storage = {*g_exec_helper, "exec-protected", "--", path};
+  for (size_t i = 1; argv != nullptr && argv[0] != nullptr && argv[i] != nullptr; ++i) {
+    storage.emplace_back(argv[i]);
+  }
+  args.clear();
+  for (std::string& arg : storage) args.push_back(arg.data());
+  args.push_back(nullptr);
+  return args.data();
 }
 
 long RefuseUnshieldedSpawnp(const char* file, char* const argv[], char* const envp[]) {

@@ -25,6 +25,13 @@ bool ExecPolicyActive();
 // run unshielded. No allocation (vfork children, the SIGSYS handler).
 long RefuseUnshieldedExec(int dirfd, const char* path, int flags, char* const argv[],
                           char* const envp[]);
+// An exec of a file that a protected region records: the kernel would load its host file (the
+// region's format, not the program or script). Returns the arguments of the exec that replaces
+// it, `cove exec-protected -- PATH ARGV[1]...` (the helper `cove run` names in
+// COVE_EXEC_HELPER), which reads the file through the shield and runs its #! interpreter; its
+// first element is the helper's path. nullptr for any other file or without a helper. Valid
+// until the calling thread's next exec; allocates (as EnvironmentForExec does).
+char* const* ProtectedExecArgv(int dirfd, const char* path, char* const argv[]);
 // RefuseUnshieldedExec for posix_spawnp's `file`, found through PATH as the spawn will.
 long RefuseUnshieldedSpawnp(const char* file, char* const argv[], char* const envp[]);
 

@@ -135,6 +135,10 @@ char* const* cove::runtime::EnvironmentForExec(char* const envp[]) {
 }
 
 COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+  if (char* const* helper = ProtectedExecArgv(AT_FDCWD, path, argv); helper != nullptr) {
+    path = helper[0];  // a protected file: through `cove exec-protected`
+    argv = helper;
+  }
   if (long refused = RefuseUnshieldedExec(AT_FDCWD, path, 0, argv, envp); refused != 0) {
     return static_cast<int>(ToLibcResult(refused));
   }
@@ -146,6 +150,14 @@ COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[])
 
 COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[],
                          int flags) {
+  if ((flags & AT_EMPTY_PATH) == 0 || path[0] != '\0') {
+    if (char* const* helper = ProtectedExecArgv(dirfd, path, argv); helper != nullptr) {
+      dirfd = AT_FDCWD;  // a protected file: through `cove exec-protected`
+      path = helper[0];
+      argv = helper;
+      flags = 0;
+    }
+  }
   if (long refused = RefuseUnshieldedExec(dirfd, path, flags, argv, envp); refused != 0) {
     return static_cast<int>(ToLibcResult(refused));
   }

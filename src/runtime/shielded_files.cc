@@ -278,6 +278,15 @@ std::string ShieldedFiles::WritableFileHostDirectory() const {
   return "";
 }
 
+bool ShieldedFiles::NamesProtectedFile(int dirfd, const char* path) {
+  if (ClearlyOutside(path)) return false;
+  ShieldScope scope;
+  std::string abs;
+  uint64_t size = 0;
+  return Resolve(dirfd, path, &abs) && Classify(abs) == Where::kProtectedRegion &&
+         ProtectedSize(abs, &size);
+}
+
 bool ShieldedFiles::IsProtectedPath(const std::string& abs_path) const {
   return Classify(abs_path) == Where::kProtectedRegion;
 }

@@ -209,6 +209,8 @@ class ShieldedFiles {
   // commit writes its journal), or "" when there is none.
   std::string WritableFileHostDirectory() const;
   bool IsProtectedPath(const std::string& abs_path) const;
+  // Whether `path` (against `dirfd`) names a file the fspf records in a protected region.
+  bool NamesProtectedFile(int dirfd, const char* path);
 
   // Protected descriptors that survive exec (no FD_CLOEXEC), as "fd offset flags lock_fd path"
   // records (their lock descriptors are made inheritable too)

@@ -203,6 +203,20 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       // descriptors it inherits, the current tag). A program that would run unshielded is
       // refused first (exec_policy.h).
       auto argv = [&](int i) { return reinterpret_cast<char* const*>(args[i]); };
+      // A file of a protected region runs through `cove exec-protected` (exec_policy.h).
+      if (nr == SYS_execve) {
+        if (char* const* helper = ProtectedExecArgv(AT_FDCWD, str(0), argv(1))) {
+          args[0] = reinterpret_cast<long>(helper[0]);
+          args[1] = reinterpret_cast<long>(helper);
+        }
+      } else if ((fd(4) & AT_EMPTY_PATH) == 0) {
+        if (char* const* helper = ProtectedExecArgv(fd(0), str(1), argv(2))) {
+          args[0] = AT_FDCWD;
+          args[1] = reinterpret_cast<long>(helper[0]);
+          args[2] = reinterpret_cast<long>(helper);
+          args[4] = 0;
+        }
+      }
       long refused = nr == SYS_execve
                          ? RefuseUnshieldedExec(AT_FDCWD, str(0), 0, argv(1), argv(2))
                          : RefuseUnshieldedExec(fd(0), str(1), fd(4), argv(2), argv(3));

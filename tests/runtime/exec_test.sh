@@ -94,4 +94,23 @@ for f in low low2 low3 dup pre closed above above2; do got="$got$(plain_cat "$RE
 [ "$got" = "a b /four five /u /data more /first child last /x child child2 y /A1 A2 A3 /B1 /" ] &&
   pass "dup2 onto numbers a program believes free, close_range of all but its own: as natively" ||
   fail "dup2/close_range wrote: $got"
+
+# A file stored in the region is executed through `cove exec-protected`: the kernel would load
+# its host file (ciphertext), so a #! script ran with the wrong interpreter (sh printed syntax
+# errors for a Python script) and dash's vfork child got EPERM. Every way of starting it runs
+# its interpreter now; a script without #! runs with sh; a program (ELF) gets a clear refusal.
+crun sh -c "printf '#!/usr/bin/python3 -S\nimport sys\nprint(\"py\", *sys.argv[1:])\n' > '$REGION/s.py'
+  printf 'echo sh \"\$@\"\n' > '$REGION/plain.sh'; cp /bin/true '$REGION/true'
+  chmod +x '$REGION/s.py' '$REGION/plain.sh' '$REGION/true'" || fail "writing the scripts"
+got=$( (crun "$REGION/s.py" run; crun bash -c "'$REGION/s.py' bash; cd '$REGION' && ./s.py relative"
+  crun sh -c "'$REGION/s.py' dash; '$REGION/plain.sh' noshebang"
+  SCONE_ALLOW_DLOPEN=2 crun /usr/bin/python3 -c "import subprocess; subprocess.run(['$REGION/s.py', 'subprocess'])") 2>&1 | tr '\n' ' ' || true)
+[ "$got" = "py run py bash py relative py dash sh noshebang py subprocess " ] &&
+  pass "an encrypted #! script runs with its interpreter from cove run, bash, dash, subprocess" ||
+  fail "encrypted scripts printed: $got"
+status=0
+crun sh -c "'$REGION/true'" 2>"$WORK/err.elf" || status=$?
+[ "$status" = 126 ] && grep -q "cannot execute a program stored in a protected region" "$WORK/err.elf" &&
+  pass "a program (ELF) in a region is refused with a message, status 126" ||
+  fail "ELF in a region: status $status, $(head -c 300 "$WORK/err.elf")"
 finish
