@@ -65,6 +65,18 @@ constexpr const char* kBeingWritten = "the file is being written by another proc
 constexpr const char* kOpenElsewhere =
     "another process has the file open (EBUSY): one writer at a time";
 constexpr const char* kCreatedAtTheSameTime = "another process created it at the same time (EBUSY)";
+constexpr const char* kNotSavedYet =
+    "another process created it and has not recorded it in the fspf yet (EBUSY)";
+
+// Whether another process holds the exclusive lock of host file `host`: a new file it staged
+// and has not saved yet keeps that lock until the fspf records the file.
+bool LockedByAnotherProcess(const std::string& host) {
+  long fd = RawOpen(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return false;
+  bool locked = DirectSyscall(SYS_flock, fd, LOCK_SH | LOCK_NB) == -EWOULDBLOCK;
+  DirectSyscall(SYS_close, fd);
+  return locked;
+}
 
 // Runs try_once(final_try) until it returns true, pausing 1, 2, 4 ... 20 ms between tries, for
 // as long as another process's background commit may take (CommitFlusher::BusyWaitMs; once
@@ -966,7 +978,12 @@ void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& hos
       return;
     }
     if ((flags & O_CREAT) == 0) {
-      if (exists == 0) {
+      if (exists == 0 && LockedByAnotherProcess(host)) {
+        // Staged by its creator (a pool's parent wrote it just before handing it to a worker):
+        // TryOpen tries again while that process's background save may take.
+        LogBusy("open", abs, kNotSavedYet);
+        *result = -EBUSY;
+      } else if (exists == 0) {
         Log(kLogDenied, "open %s: a host file that the fspf does not record (EACCES)", abs.c_str());
         *result = -EACCES;
       } else {

@@ -232,6 +232,22 @@ for i in 0 57 58 199; do [ "$(plain_cat "$REGION/many/m$i")" = "m $i" ] || bad=$
   pass "ulimit -n 64: 200 files created one at a time" ||
   fail "ulimit -n 64: $(head -c 300 <<<"$out"), $bad unreadable"
 
+# A new file that its creator closed but has not recorded in the fspf yet (staged), opened by
+# a process that was already running (a pool's worker): the open waits for the creator's
+# background save instead of failing at once with EACCES (an unrecorded host file).
+out=$(SCONE_ALLOW_DLOPEN=2 crun "$PYTHON" -c "
+import multiprocessing as mp
+def rd(n):
+    try: return open('$REGION/pool%d' % n).read()
+    except OSError as e: return 'ERR%d' % e.errno
+if __name__ == '__main__':
+    with mp.Pool(2) as pool:
+        for n in range(4): open('$REGION/pool%d' % n, 'w').write('data%d' % n)
+        print(' '.join(pool.map(rd, range(4))))" 2>&1 || true)
+[ "$out" = "data0 data1 data2 data3" ] &&
+  pass "a pool worker opens the files its parent just created (it waits for their save)" ||
+  fail "pool worker: $(head -c 300 <<<"$out")"
+
 # While a rewrite waits for its save, its redo journal (NAME.cove-journal) lies beside the file:
 # directory listings leave it out, so copying or removing the tree right after a rewrite works
 # (shutil.copytree failed on the journal's name, rmtree on its vanishing; pip install of a
