@@ -873,6 +873,15 @@ bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode,
     *result = RawOpen(host, flags, mode);
     return true;
   }
+  if (size_t n = strlen(path); n > 1 && path[n - 1] == '/') {
+    // "file/" (normalized away above) names a directory: the kernel's answers for a file.
+    struct stat st {};
+    long found = DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &st, 0);
+    if (found != 0 || !S_ISDIR(st.st_mode)) {
+      *result = found == 0 ? -ENOTDIR : (flags & O_CREAT) != 0 ? -EISDIR : found;
+      return true;
+    }
+  }
   if (InBorrowedMemory()) {
     struct stat st {};
     if (DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode)) {

@@ -182,4 +182,14 @@ crun perl -e 'open(my $h, "+<", "'"$REGION/vec"'") or die; utime(1e9, 1e9, $h) o
   [ "$(stat -c %Y "$REGION/vec")" = 1000000000 ] && [ "$synced" = yes ] &&
   pass "preadv/pwritev(RWF_APPEND), raw fchmod, futimes and syncfs on a protected descriptor" ||
   fail "descriptor calls: $got / $(plain_cat "$REGION/vec" 2>&1) / mtime $(stat -c %Y "$REGION/vec") / synced $synced"
+
+# A trailing slash names a directory: "file/" is ENOTDIR, a new "name/" EISDIR, as natively
+# (the runtime's path normalization dropped the slash and opened the file).
+got=$(crun /usr/bin/python3 -c "
+import os
+for p, fl in [('vec/', os.O_RDONLY), ('missing/', os.O_RDONLY), ('new/', os.O_CREAT | os.O_WRONLY)]:
+    try: os.close(os.open('$REGION/' + p, fl)); print('opened', end=' ')
+    except OSError as e: print(e.errno, end=' ')" 2>&1 || true)
+[ "$got" = "20 2 21 " ] && pass "open of 'file/' fails with ENOTDIR, of a new 'name/' with EISDIR" ||
+  fail "trailing slash: $got (expected 20 2 21)"
 finish
