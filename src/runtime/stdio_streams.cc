@@ -199,38 +199,29 @@ bool RefusedWide(FILE* stream, const char* call) {
   errno = EBADF;
   return true;
 }
-template <typename Fn>
-Fn NextWide(const char* name) {
-  return NextSymbol<Fn>(name);
-}
 }  // namespace
 
-COVE_EXPORT wint_t fgetwc(FILE* stream) {
-  static auto real = NextWide<wint_t (*)(FILE*)>("fgetwc");
-  return RefusedWide(stream, "fgetwc") ? WEOF : real(stream);
-}
-COVE_EXPORT wint_t getwc(FILE* stream) {
-  static auto real = NextWide<wint_t (*)(FILE*)>("getwc");
-  return RefusedWide(stream, "getwc") ? WEOF : real(stream);
-}
-COVE_EXPORT wint_t fgetwc_unlocked(FILE* stream) {
-  static auto real = NextWide<wint_t (*)(FILE*)>("fgetwc_unlocked");
-  return RefusedWide(stream, "fgetwc_unlocked") ? WEOF : real(stream);
-}
-COVE_EXPORT wint_t getwc_unlocked(FILE* stream) {
-  static auto real = NextWide<wint_t (*)(FILE*)>("getwc_unlocked");
-  return RefusedWide(stream, "getwc_unlocked") ? WEOF : real(stream);
-}
+// The wide getters of one stream argument, each refused as above or handed to libc's.
+#define COVE_WIDE_GETTER(name)                               \
+  COVE_EXPORT wint_t name(FILE* stream) {                    \
+    static auto real = NextSymbol<wint_t (*)(FILE*)>(#name); \
+    return RefusedWide(stream, #name) ? WEOF : real(stream); \
+  }
+COVE_WIDE_GETTER(fgetwc)
+COVE_WIDE_GETTER(getwc)
+COVE_WIDE_GETTER(fgetwc_unlocked)
+COVE_WIDE_GETTER(getwc_unlocked)
+#undef COVE_WIDE_GETTER
 COVE_EXPORT wchar_t* fgetws(wchar_t* out, int size, FILE* stream) {
-  static auto real = NextWide<wchar_t* (*)(wchar_t*, int, FILE*)>("fgetws");
+  static auto real = NextSymbol<wchar_t* (*)(wchar_t*, int, FILE*)>("fgetws");
   return RefusedWide(stream, "fgetws") ? nullptr : real(out, size, stream);
 }
 COVE_EXPORT wchar_t* fgetws_unlocked(wchar_t* out, int size, FILE* stream) {
-  static auto real = NextWide<wchar_t* (*)(wchar_t*, int, FILE*)>("fgetws_unlocked");
+  static auto real = NextSymbol<wchar_t* (*)(wchar_t*, int, FILE*)>("fgetws_unlocked");
   return RefusedWide(stream, "fgetws_unlocked") ? nullptr : real(out, size, stream);
 }
 COVE_EXPORT wint_t ungetwc(wint_t c, FILE* stream) {
-  static auto real = NextWide<wint_t (*)(wint_t, FILE*)>("ungetwc");
+  static auto real = NextSymbol<wint_t (*)(wint_t, FILE*)>("ungetwc");
   return RefusedWide(stream, "ungetwc") ? WEOF : real(c, stream);
 }
 
