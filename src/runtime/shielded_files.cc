@@ -27,6 +27,11 @@
 #include "runtime/runtime_log.h"
 #include "shield/journal.h"
 
+// glibc's stdio list lock (libio, exported; not in its headers).
+extern "C" void _IO_list_lock();
+extern "C" void _IO_list_unlock();
+extern "C" void _IO_list_resetlock();
+
 namespace cove::runtime {
 
 std::atomic<ShieldedFiles*> ShieldedFiles::instance_{nullptr};
@@ -267,10 +272,16 @@ bool ShieldedFiles::ClearlyOutsideResolved(int dirfd, const char* path) const {
   size_t length = strlen(path);
   if (used + length >= sizeof(buffer)) return false;
   std::memcpy(buffer + used, path, length + 1);
+  // Outside, and not another spelling of "/dev/stdout" and the like while a protected
+  // descriptor is open ("../dev/stdin", "/dev/./stdout", "stdout" from /dev): TryOpen reopens.
+  auto outside = [&] {
+    return significant_regions_.ClearlyOutside(buffer) &&
+           !(table_.AnyProtected() && DescriptorOfLink(buffer) >= 0);
+  };
   // Usually the joined path is already normal (getcwd's is): decided without normalizing.
-  if (significant_regions_.ClearlyOutside(buffer)) return true;
+  if (outside()) return true;
   buffer[shield::NormalizeAbsolutePathInPlace(buffer, used + length)] = '\0';
-  return significant_regions_.ClearlyOutside(buffer);
+  return outside();
 }
 
 ShieldedFiles::Where ShieldedFiles::Classify(const std::string& path) const {
@@ -319,7 +330,13 @@ bool ShieldedFiles::RemoveCrashLeftoverLocked(const std::string& path, const std
   // packs its parent then looks for).
   RefreshIfChangedLocked();
   if (recorded()) return false;
-  long fd = RawOpen(host, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  // Only a host file reached through no symbolic link: through a link to a directory, `path`
+  // is another name of a recorded file (`cat dirlink/f` removed d/f). Without openat2 (before
+  // Linux 5.6), nothing is removed.
+  struct open_how how {};
+  how.flags = O_RDWR | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  long fd = DirectSyscall(SYS_openat2, AT_FDCWD, host.c_str(), &how, sizeof(how));
   if (fd < 0) return false;
   UniqueFd guard(static_cast<int>(fd));
   char magic[8] = {};
@@ -334,7 +351,7 @@ bool ShieldedFiles::RemoveCrashLeftoverLocked(const std::string& path, const std
   RefreshIfChangedLocked();
   if (recorded()) return false;
   DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);
-  DirectSyscall(SYS_unlinkat, AT_FDCWD, (host + ".cove-journal").c_str(), 0);
+  DirectSyscall(SYS_unlinkat, AT_FDCWD, shield::JournalPath(host).c_str(), 0);
   Log(kLogWarning, "%s: removed a never-committed protected file (its creator crashed)",
       path.c_str());
   return true;
@@ -609,7 +626,10 @@ Status ShieldedFiles::CommitNodeLocked(ProtectedNode& node) {
 }
 
 bool ShieldedFiles::StagesOnLastClose(const ProtectedNode& node) {
-  if (node.unlinked || !node.file || !node.lock_fd.valid() || !node.write_locked) return false;
+  if (node.unlinked || node.parents_writes || !node.file || !node.lock_fd.valid() ||
+      !node.write_locked) {
+    return false;
+  }
   if (node.file->generation() == 0) return true;
   // A rewrite of a small file that only this process writes (a file shared across a fork
   // commits under the commit lock, see Volume::Commit), while the flusher saves it within its
@@ -853,19 +873,30 @@ int ShieldedFiles::DescriptorOfLink(const char* path) {
   return -1;
 }
 
-bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result) {
-  if (ClearlyOutside(path)) {
-    int named = DescriptorOfLink(path);
-    auto desc = named >= 0 ? table_.Get(named) : nullptr;
-    if (!desc) return false;
-    std::string reopened = desc->node->path;  // a protected path: not clearly outside
-    Log(kLogDebug, "open %s: reopens %s (descriptor %d)", path, reopened.c_str(), named);
-    return TryOpen(AT_FDCWD, reopened.c_str(), flags, mode, result);
+bool ShieldedFiles::TryReopenThroughLink(const char* path, int flags, mode_t mode, long* result) {
+  int named = DescriptorOfLink(path);
+  auto desc = named >= 0 ? table_.Get(named) : nullptr;
+  if (!desc) return false;
+  std::string reopened;  // a protected path: not clearly outside
+  {
+    std::lock_guard node_lock(desc->node->mutex);  // a rename may move it
+    reopened = desc->node->path;
   }
+  Log(kLogDebug, "open %s: reopens %s (descriptor %d)", path, reopened.c_str(), named);
+  return TryOpen(AT_FDCWD, reopened.c_str(), flags, mode, result);
+}
+
+bool ShieldedFiles::TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result) {
+  if (ClearlyOutside(path)) return TryReopenThroughLink(path, flags, mode, result);
   ShieldScope scope;
   std::string abs;
   if (!Resolve(dirfd, path, &abs)) return false;
   Where where = Classify(abs);
+  // Another spelling of a descriptor link, or strict mode (where nothing is clearly outside).
+  if (where != Where::kProtectedRegion && table_.AnyProtected() &&
+      TryReopenThroughLink(abs.c_str(), flags, mode, result)) {
+    return true;
+  }
   if (where == Where::kOutside) return DenyIfStrict("open", abs, result);
   std::string host = volume_->HostPathFor(abs);
   if (where == Where::kUnprotectedRegion || (flags & O_PATH) != 0) {
@@ -970,6 +1001,10 @@ void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& hos
       // would read or write the target's host file (another protected file's, or one outside
       // the region) as this path's. Links to directories are followed (they are not protected).
       exists = DirectSyscall(SYS_newfstatat, AT_FDCWD, host.c_str(), &st, 0);
+      if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+        *result = -EEXIST;  // the link exists, as the kernel says
+        return;
+      }
       if (exists != 0 || !S_ISDIR(st.st_mode)) {
         Log(kLogDenied,
             "open %s: a symbolic link in a protected region is not followed (ELOOP): name the "
@@ -1191,6 +1226,10 @@ void ShieldedFiles::ShareOffsetsWithChild() {
 
 void ShieldedFiles::LockForFork() {
   ShieldScope scope;
+  // glibc's stdio list lock first (recursive; fork takes it again after the prepare
+  // handlers): fflush(NULL) holds it while it writes protected streams, which take the locks
+  // below, so a fork beside it hung.
+  _IO_list_lock();
   mutex_.lock();  // released by UnlockAfterFork, in the parent and in the child
   ShareOffsetsLocked();
   // Every file's lock after the table's, as everywhere; a thread in a write or a commit
@@ -1206,16 +1245,22 @@ void ShieldedFiles::LockForFork() {
 }
 
 void ShieldedFiles::UnlockAfterFork() {
-  for (const auto& node : locked_for_fork_) node->mutex.unlock();
-  locked_for_fork_.clear();
-  mutex_.unlock();
+  UnlockFilesAfterFork();
+  _IO_list_unlock();
 }
 
 void ShieldedFiles::UnlockAfterForkInChild() {
   for (const auto& node : locked_for_fork_) {
     if (NeedsCommit(*node)) node->parents_writes = true;
   }
-  UnlockAfterFork();
+  UnlockFilesAfterFork();
+  _IO_list_resetlock();  // as glibc's fork does in the child
+}
+
+void ShieldedFiles::UnlockFilesAfterFork() {
+  for (const auto& node : locked_for_fork_) node->mutex.unlock();
+  locked_for_fork_.clear();
+  mutex_.unlock();
 }
 
 void ShieldedFiles::MarkOtherWritersLocked(ProtectedNode& node) {
@@ -1301,7 +1346,7 @@ void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
   std::lock_guard node_lock(node.mutex);
   std::optional<uint64_t> recorded = volume_->RecordedGeneration(node.path);
   if (!node.file || !recorded || *recorded == node.file->generation()) return;
-  if (node.file->dirty()) {
+  if (node.file->dirty() && !node.parents_writes) {  // (the parent's writes: its to commit)
     uint64_t mine_ended = node.file->size();
     if (!node.conflicted && RebaseAppendsLocked(node)) {
       // A descriptor left at the end of this one's appends stays at their (new) end.
@@ -1874,7 +1919,7 @@ bool ShieldedFiles::TryUnlink(int dirfd, const char* path, int flags, long* resu
     if (status.ok()) ReleaseSavedLocks();  // the fspf just written records the staged files
   } else {
     *result = DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);
-    DirectSyscall(SYS_unlinkat, AT_FDCWD, (host + ".cove-journal").c_str(), 0);
+    DirectSyscall(SYS_unlinkat, AT_FDCWD, shield::JournalPath(host).c_str(), 0);
     if (node && *result == -ENOENT) *result = 0;
   }
   if (*result == 0) Log(kLogDebug, "unlinked %s", abs.c_str());

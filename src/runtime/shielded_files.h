@@ -134,6 +134,9 @@ class ShieldedFiles {
   // "/proc/thread-self/fd/N": the descriptor the path names (0, 1, 2 for the first three), or
   // -1. MayNameDescriptor is its cheap first test for the interposed open.
   static int DescriptorOfLink(const char* path);
+  // TryOpen of the protected file of the descriptor `path` names (DescriptorOfLink); false
+  // when it names none.
+  bool TryReopenThroughLink(const char* path, int flags, mode_t mode, long* result);
   static bool MayNameDescriptor(const char* path) {
     return path != nullptr && path[0] == '/' && (path[1] == 'd' || path[1] == 'p');
   }
@@ -240,6 +243,7 @@ class ShieldedFiles {
   void LockForFork();
   void UnlockAfterFork();
   void UnlockAfterForkInChild();
+  void UnlockFilesAfterFork();  // both's: the files' locks and the table's
   // Before a child that runs on this memory is created (vfork, clone with CLONE_VM): close and
   // close_range look whether they run in such a child from then on (ChildOnOurMemoryPossible).
   void ExpectChildOnOurMemory() { child_on_our_memory_.store(true, std::memory_order_relaxed); }
