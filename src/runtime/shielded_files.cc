@@ -27,10 +27,12 @@
 #include "runtime/runtime_log.h"
 #include "shield/journal.h"
 
-// glibc's stdio list lock (libio, exported; not in its headers).
+// glibc's stdio list lock (libio, exported; not in its headers), under glibc's names.
+// NOLINTBEGIN(bugprone-reserved-identifier, readability-identifier-naming)
 extern "C" void _IO_list_lock();
 extern "C" void _IO_list_unlock();
 extern "C" void _IO_list_resetlock();
+// NOLINTEND(bugprone-reserved-identifier, readability-identifier-naming)
 
 namespace cove::runtime {
 
