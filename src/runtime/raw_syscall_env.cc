@@ -19,10 +19,6 @@ long ToLibcResult(long raw) {
   return raw;
 }
 
-}  // namespace cove::runtime
-
-namespace cove::runtime {
-
 namespace detail {
 std::array<std::atomic<uint64_t>, kTrackedDescriptors / 64> g_runtime_descriptors{};
 }  // namespace detail

@@ -33,9 +33,10 @@ long DupAboveRuntimeFloor(int fd);
 // TryCloseRuntimeFd, CloseRange, TryDup). One bit per number, lock-free and async-signal-safe,
 // so that a call on any other descriptor pays one load and a bit test. Exact as long as every
 // descriptor the runtime keeps comes from MoveAboveRuntimeFloor or DupAboveRuntimeFloor (or
-// is noted when adopted after an exec) and every close the runtime makes goes through
-// CloseDescriptor or CloseFd. Numbers from 2^20 up (reachable only after raising the
-// kernel's fs.nr_open) are never in the set.
+// is noted when adopted after an exec) and every noted descriptor is closed through
+// CloseDescriptor or CloseFd (a descriptor the runtime holds within one call and never notes,
+// such as a probe's, may be closed directly). Numbers from 2^20 up (reachable only after raising
+// the kernel's fs.nr_open) are never in the set.
 void NoteRuntimeDescriptor(long fd);
 // `fd` is no longer the runtime's (it closes it, or found it replaced).
 void ForgetRuntimeDescriptor(int fd);
