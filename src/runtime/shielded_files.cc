@@ -847,10 +847,7 @@ bool ShieldedFiles::InProtectedHostDirectory(int fd) const {
   for (const shield::Region& region : volume_->fspf().regions) {
     if (region.kind == RegionKind::kNotProtected) continue;
     std::string_view root = region.kernel_path.empty() ? region.path : region.kernel_path;
-    if (dir == root || (dir.starts_with(root) && dir.size() > root.size() &&
-                        (root == "/" || dir[root.size()] == '/'))) {
-      return true;
-    }
+    if (shield::PathIsUnder(dir, root)) return true;
   }
   return false;
 }
