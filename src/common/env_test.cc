@@ -1,16 +1,19 @@
 // Tests of the Env helpers: path arithmetic, and the calls whose result the shield relies on
-// without reading it back (syncfs over the directories of staged files).
+// without reading it back (syncfs over the directories of staged files); and of SharedFd.
 #include "common/env.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
+
+#include "common/unique_fd.h"
 
 namespace cove {
 namespace {
@@ -72,6 +75,25 @@ TEST(SyscallEnv, DescriptorsGoWhereTheMoverPutsThem) {
   ASSERT_TRUE(low.ok());
   EXPECT_LT(low->get(), 100);
   std::filesystem::remove_all(dir);
+}
+
+// The runtime's lock and its file's reads share one descriptor: it stays open while either
+// holds it, and is closed once, by the last.
+TEST(SharedFd, ClosesWhenTheLastOwnerLetsGo) {
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  SharedFd first{UniqueFd(fd)};
+  SharedFd second = first;
+  EXPECT_EQ(second.get(), fd);
+  first.Reset();
+  EXPECT_FALSE(first.valid());
+  EXPECT_NE(fcntl(fd, F_GETFD), -1) << "closed while the second owner holds it";
+  SharedFd moved = std::move(second);
+  EXPECT_EQ(moved.get(), fd);
+  moved.Reset();
+  EXPECT_EQ(fcntl(fd, F_GETFD), -1);
+  EXPECT_EQ(errno, EBADF);
+  EXPECT_EQ(SharedFd{UniqueFd()}.get(), -1);  // an empty UniqueFd makes an empty owner
 }
 
 }  // namespace

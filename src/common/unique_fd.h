@@ -3,6 +3,7 @@
 // syscall through its trampoline (so that the syscall trap does not catch its own closes).
 #pragma once
 
+#include <memory>
 #include <utility>
 
 namespace cove {
@@ -37,6 +38,24 @@ class UniqueFd {
 
  private:
   int fd_ = -1;
+};
+
+// One descriptor held by several owners, closed (once) when the last lets go. The runtime's
+// lock on a protected host file and the file's reads and writes use one descriptor this way:
+// a dup per open would cost two more system calls and a third descriptor per open file.
+class SharedFd {
+ public:
+  SharedFd() = default;
+  SharedFd(UniqueFd fd)  // NOLINT(google-explicit-constructor): a UniqueFd is given away here
+      : owner_(fd.valid() ? std::make_shared<const UniqueFd>(std::move(fd)) : nullptr) {}
+
+  int get() const { return owner_ ? owner_->get() : -1; }
+  bool valid() const { return owner_ != nullptr; }
+  // Lets go of this owner's share (closing the descriptor if it was the last), then owns `fd`.
+  void Reset(int fd = -1) { *this = SharedFd(UniqueFd(fd)); }
+
+ private:
+  std::shared_ptr<const UniqueFd> owner_;
 };
 
 }  // namespace cove

@@ -110,15 +110,53 @@ long MoveAboveRuntimeFloor(long fd) {
   return high;
 }
 
-long DupAboveRuntimeFloor(int fd) {
-  long dup = DupHigh(fd);
-  if (dup < 0) dup = DirectSyscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
-  NoteRuntimeDescriptor(dup);
-  return dup;
+namespace {
+
+// Three: a save holds the commit lock and opens the fspf's new copy, then its directory.
+std::array<std::atomic<int>, 3> g_spare_descriptors{-1, -1, -1};
+std::atomic<bool> g_spare_missing{true};
+
+// Closes one spare descriptor: false when none is left.
+bool GiveBackSpareDescriptor() {
+  for (std::atomic<int>& spare : g_spare_descriptors) {
+    int fd = spare.exchange(-1);
+    if (fd < 0) continue;
+    g_spare_missing.store(true, std::memory_order_relaxed);
+    CloseDescriptor(fd);
+    return true;
+  }
+  return false;
+}
+
+// The system calls of RawSyscallEnvInstance(): an open that finds the table full tries again
+// in a spare descriptor's place.
+long SyscallWithSpares(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+  long result = cove_raw_syscall(nr, a1, a2, a3, a4, a5, a6);
+  while (result == -EMFILE && nr == SYS_openat && GiveBackSpareDescriptor()) {
+    result = cove_raw_syscall(nr, a1, a2, a3, a4, a5, a6);
+  }
+  return result;
+}
+
+}  // namespace
+
+void ReserveSpareDescriptors() {
+  if (!g_spare_missing.exchange(false, std::memory_order_relaxed)) return;
+  for (std::atomic<int>& spare : g_spare_descriptors) {
+    if (spare.load(std::memory_order_relaxed) >= 0) continue;
+    long fd = MoveAboveRuntimeFloor(DirectSyscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC));
+    if (fd < 0) {
+      g_spare_missing.store(true, std::memory_order_relaxed);  // the table is full: later
+      return;
+    }
+    int none = -1;
+    if (!spare.compare_exchange_strong(none, static_cast<int>(fd))) CloseDescriptor(fd);
+  }
 }
 
 Env& RawSyscallEnvInstance() {
-  static const std::unique_ptr<Env> env = MakeSyscallEnv(&cove_raw_syscall, &MoveAboveRuntimeFloor);
+  static const std::unique_ptr<Env> env =
+      MakeSyscallEnv(&SyscallWithSpares, &MoveAboveRuntimeFloor);
   return *env;
 }
 

@@ -23,25 +23,28 @@ int RuntimeDescriptorFloor();
 // `fd` (just opened by the runtime) moved at or above RuntimeDescriptorFloor() (itself when
 // there is no room there).
 long MoveAboveRuntimeFloor(long fd);
-// A close-on-exec duplicate of `fd` at or above RuntimeDescriptorFloor() (anywhere when there
-// is no room there), or -errno.
-long DupAboveRuntimeFloor(int fd);
 
 // The set of descriptors the runtime holds (host files and their locks, staged files, pages
 // of shared offsets, the fspf's watch, the log file, a journal being written), which are not
 // the program's: its close, close_range, dup2 and dup3 leave them alone (ShieldedFiles::
 // TryCloseRuntimeFd, CloseRange, TryDup). One bit per number, lock-free and async-signal-safe,
 // so that a call on any other descriptor pays one load and a bit test. Exact as long as every
-// descriptor the runtime keeps comes from MoveAboveRuntimeFloor or DupAboveRuntimeFloor (or
-// is noted when adopted after an exec) and every noted descriptor is closed through
-// CloseDescriptor or CloseFd (a descriptor the runtime holds within one call and never notes,
-// such as a probe's, may be closed directly). Numbers from 2^20 up (reachable only after raising
-// the kernel's fs.nr_open) are never in the set.
+// descriptor the runtime keeps comes from MoveAboveRuntimeFloor (or is noted when adopted after an
+// exec) and every noted descriptor is closed through CloseDescriptor or CloseFd (a descriptor the
+// runtime holds within one call and never notes, such as a probe's, may be closed directly).
+// Numbers from 2^20 up (reachable only after raising the kernel's fs.nr_open) are never in the set.
 void NoteRuntimeDescriptor(long fd);
 // `fd` is no longer the runtime's (it closes it, or found it replaced).
 void ForgetRuntimeDescriptor(int fd);
 // close(2) for the runtime: `fd` forgotten first (a number being closed is nobody's after).
 long CloseDescriptor(int fd);
+
+// Descriptors held back for the runtime's own bookkeeping (the fspf's save, journals, the
+// commit lock). When the program has filled its descriptor table (ulimit -n), an open of
+// RawSyscallEnvInstance() that fails with EMFILE gives one back and tries again: without them,
+// the commit at the next close or at exit failed, and the program's writes were lost. Takes
+// the missing ones (all at start, those given back since later; cheap when none is missing).
+void ReserveSpareDescriptors();
 namespace detail {
 inline constexpr int kTrackedDescriptors = 1 << 20;
 // 128 KiB of address space; a page is touched only when the runtime holds a number in it.

@@ -123,6 +123,7 @@ ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield
   config_.log_level = config.log_level;
   config_.fspf_path = config.fspf_path;
   config_.tag_file = config.tag_file;
+  ReserveSpareDescriptors();
 }
 
 ShieldedFiles::~ShieldedFiles() {
@@ -398,14 +399,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::CreateNewNodeLocked(const std::str
     *error = -EBUSY;
     return nullptr;
   }
-  long dup = DupAboveRuntimeFloor(static_cast<int>(fd));
-  if (dup < 0) {
-    *error = dup;
-    DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);  // still empty, still ours
-    return nullptr;
-  }
-  auto file = volume_->CreateFile(path, std::nullopt, shield::kDefaultChunkSize,
-                                  UniqueFd(static_cast<int>(dup)));
+  auto file = volume_->CreateFile(path, std::nullopt, shield::kDefaultChunkSize, node->lock_fd);
   if (!file.ok()) {
     *error = Fail("create", file.status());
     DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), 0);  // nobody can know it yet
@@ -443,7 +437,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     if (!node->lock_fd.valid()) return true;  // nothing to lock yet
     return DirectSyscall(SYS_flock, node->lock_fd.get(), operation | LOCK_NB) != -EWOULDBLOCK;
   };
-  UniqueFd staged_lock;  // this process staged the file: it already holds the exclusive lock
+  SharedFd staged_lock;  // this process staged the file: it already holds the exclusive lock
   bool took_staged_lock = false;
   {
     std::lock_guard lock(unsaved_mutex_);
@@ -486,13 +480,10 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     }
   }
   if (host_writable != nullptr) *host_writable = lock_fd_writable;
-  // An existing file is read through a duplicate of the lock descriptor (dup is cheaper than a
-  // second open by path, and it is the very file that was locked).
-  UniqueFd host_fd;
-  if (!create && lock_fd_writable) {
-    long dup = DupAboveRuntimeFloor(node->lock_fd.get());
-    if (dup >= 0) host_fd.Reset(static_cast<int>(dup));
-  }
+  // An existing file is read through the lock's own descriptor (no second open by path, and it
+  // is the very file that was locked).
+  SharedFd host_fd;
+  if (!create && lock_fd_writable) host_fd = node->lock_fd;
   // (A staged rewrite of the path is saved first, in OpenFile.)
   Result<std::unique_ptr<shield::ProtectedFile>> file =
       create ? volume_->CreateFile(path) : volume_->OpenFile(path, true, std::move(host_fd));
@@ -781,6 +772,7 @@ Status ShieldedFiles::ReleaseRef(const std::shared_ptr<ProtectedNode>& node) {
     }
   }
   node->lock_fd.Reset();
+  ReserveSpareDescriptors();  // any given back when the table was full (a cheap test if not)
   return status;
 }
 

@@ -54,8 +54,11 @@ struct ProtectedNode {
   // fork. The parent commits them; the child does not, unless it writes the file itself (then
   // its commit is one of two processes writing a shared file, as above).
   bool parents_writes = false;
-  int fd_refs = 0;   // table slots referring to it (under mutex_)
-  UniqueFd lock_fd;  // the host file: cross-process writer lock and fcntl record locks
+  int fd_refs = 0;  // table slots referring to it (under mutex_)
+  // The host file: cross-process writer lock and fcntl record locks; `file` reads and writes
+  // through the same descriptor (shared), so that each open protected file costs the program
+  // two descriptors (this one and its own O_PATH one), not three.
+  SharedFd lock_fd;
 };
 
 // What open(2) creates: shared by dup'ed descriptors, and with child processes: once a child
@@ -425,7 +428,7 @@ class ShieldedFiles {
   static constexpr uint64_t kMaxStagedRewriteBytes = 1u << 20;
   static constexpr uint64_t kMaxStagedRewriteMemory = 32u << 20;
   std::mutex unsaved_mutex_;
-  std::map<std::string, UniqueFd> unsaved_locks_;
+  std::map<std::string, SharedFd> unsaved_locks_;
   size_t unsaved_batch_by_fds_ = kMaxUnsavedBatch;  // RLIMIT_NOFILE / 8, read at start
   FdTable<OpenFileDescription> table_;
   static_assert(decltype(table_)::kMaxFds == kMaxProtectedFds);

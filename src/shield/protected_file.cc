@@ -85,7 +85,7 @@ bool ReserveReadAhead(size_t bytes) {
 
 }  // namespace
 
-ProtectedFile::ProtectedFile(Env& env, std::string host_path, const FileEntry& entry, UniqueFd fd,
+ProtectedFile::ProtectedFile(Env& env, std::string host_path, const FileEntry& entry, SharedFd fd,
                              std::unique_ptr<AesGcm> gcm)
     : env_(env),
       path_(entry.path),
@@ -130,7 +130,7 @@ void ProtectedFile::ReleaseReadAhead() {
 
 Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string host_path,
                                                            const FileEntry& entry, bool writable,
-                                                           UniqueFd host_fd) {
+                                                           SharedFd host_fd) {
   if (entry.key.size() != kAes256KeySize || !IsValidChunkSize(entry.chunk_size)) {
     return InvalidArgument(entry.path + ": invalid fspf entry (key or chunk size)");
   }
@@ -154,12 +154,12 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
 
 Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::string host_path,
                                                                const FileEntry& entry,
-                                                               bool writable, UniqueFd host_fd,
+                                                               bool writable, SharedFd host_fd,
                                                                bool check_journal) {
   COVE_ASSIGN_OR_RETURN(SecretBytes chunk_key, HkdfSha256(entry.key, kChunkKeyInfo, 32));
   COVE_ASSIGN_OR_RETURN(auto gcm, AesGcm::Create(chunk_key));
   FileGeometry geometry(entry.chunk_size);
-  UniqueFd fd;
+  SharedFd fd;
   uint32_t version = kFileFormatVersion;
   ByteBuffer prefetch;  // host bytes [0, size) as read at open (ciphertext)
   if (entry.generation == 0) {

@@ -43,15 +43,14 @@ class ProtectedFile {
   // header and host size are checked against the entry. A small file (host file up to 32 KiB)
   // is read and verified whole here, and a journal is looked for only when it does not verify.
   // `host_fd`, when valid, is the host file already opened by the caller (read-write if `writable`;
-  // for generation 0 a new, empty file), used instead of a new open.
+  // for generation 0 a new, empty file), used instead of a new open; the caller may keep its own
+  // share of the descriptor (the runtime locks the host file on it).
   static Result<std::unique_ptr<ProtectedFile>> Open(Env& env, std::string host_path,
                                                      const FileEntry& entry, bool writable,
-                                                     UniqueFd host_fd = {});
+                                                     SharedFd host_fd = {});
 
   const std::string& path() const { return path_; }
   const std::string& host_path() const { return host_path_; }
-  // The host file's descriptor (the runtime keeps it open through a program's close_range).
-  int host_fd() const { return fd_.get(); }
   uint64_t size() const { return size_; }
   uint64_t generation() const { return committed_.generation; }
   // The plaintext size of the generation this object last committed or opened.
@@ -138,13 +137,13 @@ class ProtectedFile {
     uint64_t host_size = 0;               // of the host file once PrepareCommit wrote it
   };
 
-  ProtectedFile(Env& env, std::string host_path, const FileEntry& entry, UniqueFd fd,
+  ProtectedFile(Env& env, std::string host_path, const FileEntry& entry, SharedFd fd,
                 std::unique_ptr<AesGcm> gcm);
   // Open for one journal policy: check_journal looks for a leftover journal (and recovers it)
   // before reading the file; without it, a journal is ignored (Open decides).
   static Result<std::unique_ptr<ProtectedFile>> OpenOnce(Env& env, std::string host_path,
                                                          const FileEntry& entry, bool writable,
-                                                         UniqueFd host_fd, bool check_journal);
+                                                         SharedFd host_fd, bool check_journal);
   static Status Recover(Env& env, const std::string& host_path, int fd, const FileEntry& entry);
   // PrepareCommit's work; PrepareCommit marks the host size uncertain when it fails.
   Result<FileEntry> PrepareCommitOnce(bool sync);
@@ -230,7 +229,7 @@ class ProtectedFile {
   uint32_t chunk_size_;
   uint32_t format_version_ = kFileFormatVersion;  // of the host file (its header)
   FileGeometry geometry_;
-  UniqueFd fd_;
+  SharedFd fd_;  // may be shared with the caller (the runtime locks the host file on it)
   std::unique_ptr<AesGcm> gcm_;
   std::vector<std::unique_ptr<AesGcm>> helper_gcm_;  // clones of gcm_ for helper threads
   FileCommitter* committer_ = nullptr;

@@ -161,13 +161,6 @@ void Volume::FinishStagedRewritesLocked() {
   }
 }
 
-void Volume::AppendStagedDescriptors(std::vector<int>& out) const {
-  std::lock_guard lock(mutex_);
-  for (const auto& [path, rewrite] : staged_rewrites_) {
-    if (rewrite.file) out.push_back(rewrite.file->host_fd());
-  }
-}
-
 Status Volume::MergeNewerLocked(const FspfTag& newer,
                                 std::initializer_list<const std::string*> changing) {
   COVE_ASSIGN_OR_RETURN(auto bytes, ReadWholeFile(*env_, fspf_path_));
@@ -265,7 +258,7 @@ bool Volume::HasFilesUnder(const std::string& directory) const {
 }
 
 Result<std::unique_ptr<ProtectedFile>> Volume::OpenFile(const std::string& path, bool writable,
-                                                        UniqueFd host_fd) {
+                                                        SharedFd host_fd) {
   FileEntry entry;
   std::string host;
   {
@@ -298,7 +291,7 @@ Result<FileEntry> Volume::EntryLocked(const std::string& path) const {
 
 Result<std::unique_ptr<ProtectedFile>> Volume::CreateFile(const std::string& path,
                                                           std::optional<std::string> host_path,
-                                                          uint32_t chunk_size, UniqueFd host_fd) {
+                                                          uint32_t chunk_size, SharedFd host_fd) {
   COVE_ASSIGN_OR_RETURN(std::string normalized, NormalizeAbsolutePath(path));
   COVE_RETURN_IF_ERROR(CheckRecordablePath(normalized));
   if (!IsValidChunkSize(chunk_size)) {

@@ -84,7 +84,7 @@ class Volume final : public FileCommitter {
   // Opens the protected file recorded at `path`.
   // `host_fd`: the host file, already opened by the caller (see ProtectedFile::Open).
   Result<std::unique_ptr<ProtectedFile>> OpenFile(const std::string& path, bool writable,
-                                                  UniqueFd host_fd = {});
+                                                  SharedFd host_fd = {});
   // Opens `path` as the newest fspf records it, under the observer's commit lock: for a file
   // another process may commit (one sharing a descriptor), whose commit must not be half done.
   Result<std::unique_ptr<ProtectedFile>> OpenLatestFile(const std::string& path, bool writable);
@@ -95,7 +95,7 @@ class Volume final : public FileCommitter {
   // `host_fd`: a new, empty host file the caller created (see ProtectedFile::Open).
   Result<std::unique_ptr<ProtectedFile>> CreateFile(
       const std::string& path, std::optional<std::string> host_path = std::nullopt,
-      uint32_t chunk_size = kDefaultChunkSize, UniqueFd host_fd = {});
+      uint32_t chunk_size = kDefaultChunkSize, SharedFd host_fd = {});
 
   // Removes the protected file `path`: the fspf without its entry is written first (the commit
   // point), then the host file and any journal are deleted (a crash in between leaves an
@@ -112,8 +112,6 @@ class Volume final : public FileCommitter {
   Status RenameFile(const std::string& from, const std::string& to);
   // The fspf path of a pending rename intent (see RenameFile).
   std::string RenameIntentPath() const { return fspf_path_ + ".cove-rename"; }
-  // Appends the host descriptors of the staged rewrites (their files stay open until saved).
-  void AppendStagedDescriptors(std::vector<int>& out) const;
   // Held (flock) by a process for the whole of a rename: see RenameFile, CompleteRenameIntent.
   std::string RenameLockPath() const { return fspf_path_ + ".cove-rename-lock"; }
   void SetSaveObserver(FspfSaveObserver* observer);

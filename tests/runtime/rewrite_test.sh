@@ -232,6 +232,35 @@ for i in 0 57 58 199; do [ "$(plain_cat "$REGION/many/m$i")" = "m $i" ] || bad=$
   pass "ulimit -n 64: 200 files created one at a time" ||
   fail "ulimit -n 64: $(head -c 300 <<<"$out"), $bad unreadable"
 
+# A program that fills its descriptor table (ulimit -n) with protected files it never closes,
+# then with plain ones, and exits: the commit at exit still finds descriptors for the fspf's
+# save (the runtime's spares), and every file keeps its content. Before, the save failed with
+# EMFILE ("writes to protected files are lost", status 74). Two descriptors per open protected
+# file: with `ulimit -n 64`, more than 20 of them fit (three each before).
+mkdir -p "$REGION/full"
+out=$( (ulimit -n 64 && crun "$PYTHON" -c "
+import os
+n = 0
+try:
+    while True:
+        fd = os.open('$REGION/full/k%d' % n, os.O_WRONLY | os.O_CREAT)
+        os.write(fd, b'k %d' % n)
+        n += 1
+except OSError:
+    pass
+try:
+    while True:
+        os.open('/dev/null', os.O_RDONLY)
+except OSError:
+    pass
+print(n)") 2>"$WORK/err") && status=0 || status=$?
+[[ $out =~ ^[0-9]+$ ]] && created=$out || created=0
+bad=0
+for ((i = 0; i < created; i++)); do [ "$(plain_cat "$REGION/full/k$i")" = "k $i" ] || bad=$((bad + 1)); done
+[ "$status" = 0 ] && [ "$created" -gt 20 ] && [ "$bad" = 0 ] &&
+  pass "ulimit -n 64, table filled, exit without closing: $out files committed" ||
+  fail "table filled: status $status, $out files, $bad unreadable, $(head -c 300 "$WORK/err")"
+
 # A new file that its creator closed but has not recorded in the fspf yet (staged), opened by
 # a process that was already running (a pool's worker): the open waits for the creator's
 # background save instead of failing at once with EACCES (an unrecorded host file).
