@@ -844,24 +844,63 @@ bool ShieldedFiles::InProtectedHostDirectory(int fd) const {
   return false;
 }
 
+namespace {
+
+// Consumes a decimal number at the start of `p` as /proc spells one (no leading zero, at most 9
+// digits): the number, or -1 when `p` does not start with one.
+long ConsumeProcNumber(std::string_view& p) {
+  size_t digits = 0;
+  while (digits < p.size() && p[digits] >= '0' && p[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9 || (digits > 1 && p[0] == '0')) return -1;
+  long number = 0;
+  for (char c : p.substr(0, digits)) number = number * 10 + (c - '0');
+  p.remove_prefix(digits);
+  return number;
+}
+
+bool ConsumePrefix(std::string_view& p, std::string_view prefix) {
+  if (!p.starts_with(prefix)) return false;
+  p.remove_prefix(prefix.size());
+  return true;
+}
+
+// The descriptor "fd/N" names (the whole of `p`), or -1.
+int DescriptorOfFdEntry(std::string_view p) {
+  if (!ConsumePrefix(p, "fd/")) return -1;
+  long fd = ConsumeProcNumber(p);
+  return p.empty() ? static_cast<int>(fd) : -1;
+}
+
+}  // namespace
+
 int ShieldedFiles::DescriptorOfLink(const char* path) {
   if (!MayNameDescriptor(path)) return -1;
   std::string_view p(path);
   if (p == "/dev/stdin") return 0;
   if (p == "/dev/stdout") return 1;
   if (p == "/dev/stderr") return 2;
-  for (std::string_view dir : {"/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"}) {
-    if (!p.starts_with(dir)) continue;
-    std::string_view digits = p.substr(dir.size());
-    if (digits.empty() || digits.size() > 9 || (digits.size() > 1 && digits[0] == '0')) return -1;
-    int fd = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return -1;
-      fd = fd * 10 + (c - '0');
-    }
-    return fd;
+  if (ConsumePrefix(p, "/dev/")) return DescriptorOfFdEntry(p);
+  if (!ConsumePrefix(p, "/proc/")) return -1;
+  if (ConsumePrefix(p, "thread-self/")) return DescriptorOfFdEntry(p);
+  long pid = 0;  // 0: "self"
+  if (!ConsumePrefix(p, "self/")) {
+    pid = ConsumeProcNumber(p);
+    if (pid <= 0 || !ConsumePrefix(p, "/")) return -1;
   }
-  return -1;
+  long tid = 0;  // 0: no "task/TID/"
+  if (ConsumePrefix(p, "task/")) {
+    tid = ConsumeProcNumber(p);
+    if (tid <= 0 || !ConsumePrefix(p, "/")) return -1;
+  }
+  int fd = DescriptorOfFdEntry(p);
+  if (fd < 0 || (pid == 0 && tid == 0)) return fd;
+  // This process's own pid, asked now (a forked child has another), and one of its threads
+  // (tgkill's signal 0 only checks): any other process's descriptor is not ours, and another
+  // process's thread is ENOENT natively. Only a path of that shape costs these syscalls.
+  long own = DirectSyscall(SYS_getpid);
+  if (pid != 0 && pid != own) return -1;
+  if (tid != 0 && DirectSyscall(SYS_tgkill, own, tid, 0) != 0) return -1;
+  return fd;
 }
 
 bool ShieldedFiles::TryReopenThroughLink(const char* path, int flags, mode_t mode, long* result) {

@@ -133,9 +133,11 @@ class ShieldedFiles {
   bool TryGetdents64(int fd, void* buffer, size_t size, long* result);
   // Whether directory descriptor `fd` is one of a protected region's host directories.
   bool InProtectedHostDirectory(int fd) const;
-  // "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd/N", "/proc/self/fd/N" and
-  // "/proc/thread-self/fd/N": the descriptor the path names (0, 1, 2 for the first three), or
-  // -1. MayNameDescriptor is its cheap first test for the interposed open.
+  // "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd/N", "/proc/self/fd/N",
+  // "/proc/thread-self/fd/N", and "/proc/PID/fd/N" and "/proc/PID/task/TID/fd/N" where PID is
+  // "self" or this process's own pid (getpid now, so right in a forked child too) and TID one
+  // of its threads: the descriptor the path names (0, 1, 2 for the first three), or -1.
+  // MayNameDescriptor is its cheap first test for the interposed open.
   static int DescriptorOfLink(const char* path);
   // TryOpen of the protected file of the descriptor `path` names (DescriptorOfLink); false
   // when it names none.

@@ -148,6 +148,29 @@ for f in teed reopened; do
   contains_bytes "$REGION/$f" "COVEPF01" || fail "$f: the host file is no longer a protected file"
 done
 
+# /proc/PID/fd/N and /proc/PID/task/TID/fd/N with the process's own pid (and, in a forked
+# child, the child's) reopen the protected file as /proc/self/fd/N does; they reached the host
+# file (ciphertext read, a write over it).
+got=$(crun /usr/bin/python3 -c "
+import os, threading
+p = '$REGION/by-pid'
+open(p, 'w').write('plain')
+fd = os.open(p, os.O_RDONLY)
+pid = os.getpid()
+print(open('/proc/%d/fd/%d' % (pid, fd)).read(), end=' ')
+print(open('/proc/%d/task/%d/fd/%d' % (pid, threading.get_native_id(), fd)).read(), end=' ')
+w = os.open(p, os.O_WRONLY | os.O_APPEND)
+with open('/proc/%d/fd/%d' % (pid, w), 'a') as f: f.write('+more')
+child = os.fork()
+if child == 0:
+    print(open('/proc/%d/fd/%d' % (os.getpid(), fd)).read(), end=' ', flush=True)
+    os._exit(0)
+os.waitpid(child, 0)
+print('end')" 2>&1 || true)
+[ "$got" = "plain plain plain+more end" ] && [ "$(plain_cat "$REGION/by-pid")" = "plain+more" ] &&
+  pass "/proc/PID/fd/N and /proc/PID/task/TID/fd/N of the process's own pid reopen the protected file" ||
+  fail "/proc/PID/fd/N: $(head -c 300 <<<"$got") / $(plain_cat "$REGION/by-pid" 2>&1 | head -c 100)"
+
 # A symbolic link in the region to a file is not followed (ELOOP, with a log line): through it
 # the kernel wrote the path's ciphertext into the target's host file (another protected file,
 # then unreadable, or a file outside the region). A link to a directory is followed.
