@@ -799,6 +799,35 @@ bool IsJournalName(const char* name) {
          std::string_view(name + length - shield::kJournalSuffix.size()) == shield::kJournalSuffix;
 }
 
+// What an entry of a protected host directory whose name ends with the journal suffix is.
+enum class JournalNamed {
+  kJournal,     // one (shield::IsJournalHead), or one a crash cut short
+  kOther,       // a file of the program's own (a protected file's host file), a directory...
+  kUnreadable,  // a regular file this process may not read (another user's journal), or gone
+};
+
+// Reads the first bytes of entry `name` of directory `dirfd` (`type`: its d_type). Only regular
+// files are opened (never a device or FIFO a program named so), without following a link.
+JournalNamed ClassifyJournalNamed(int dirfd, const char* name, unsigned char type) {
+  if (type == DT_UNKNOWN) {
+    struct stat st {};
+    if (DirectSyscall(SYS_newfstatat, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return JournalNamed::kUnreadable;
+    }
+    type = S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+  }
+  if (type != DT_REG) return JournalNamed::kOther;
+  long fd = DirectSyscall(SYS_openat, dirfd, name,
+                          O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return JournalNamed::kUnreadable;
+  UniqueFd guard(static_cast<int>(fd));
+  uint8_t head[8];
+  long n = DirectSyscall(SYS_pread64, fd, head, sizeof(head), 0);
+  if (n < 0) return JournalNamed::kUnreadable;
+  return shield::IsJournalHead({head, static_cast<size_t>(n)}) ? JournalNamed::kJournal
+                                                               : JournalNamed::kOther;
+}
+
 }  // namespace
 
 bool ShieldedFiles::TryGetdents64(int fd, void* buffer, size_t size, long* result) {
@@ -817,7 +846,10 @@ bool ShieldedFiles::TryGetdents64(int fd, void* buffer, size_t size, long* resul
     for (long at = 0; at < n;) {
       struct dirent64* entry = entry_at(at);
       long length = entry->d_reclen;
-      if (!IsJournalName(entry->d_name)) {
+      // A name with the suffix is left out unless its first bytes say it is no journal (a
+      // protected file the program named so); an unreadable one, as before.
+      if (!IsJournalName(entry->d_name) ||
+          ClassifyJournalNamed(fd, entry->d_name, entry->d_type) == JournalNamed::kOther) {
         if (kept != at) std::memmove(bytes + kept, entry, static_cast<size_t>(length));
         kept += length;
       }

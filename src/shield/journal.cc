@@ -103,6 +103,12 @@ Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string&
   return journal;
 }
 
+bool IsJournalHead(std::span<const uint8_t> head) {
+  constexpr size_t kCommonMagic = kMagicSize - 1;  // "COVEJNL", then the version digit
+  size_t compared = std::min(head.size(), kCommonMagic);
+  return compared == 0 || std::memcmp(head.data(), kMagicV2, compared) == 0;
+}
+
 bool JournalIsOfFile(Env& env, const std::string& path, const FileId& id) {
   std::array<uint8_t, kMagicSize + sizeof(FileId)> head{};  // magic | file id
   return ReadFileHead(env, path, head) && VersionOfMagic(head) != 0 &&

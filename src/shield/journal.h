@@ -49,6 +49,10 @@ std::string JournalPath(const std::string& host_path);
 std::vector<uint8_t> EncodeJournal(const Journal& journal, uint32_t version = kJournalVersion);
 Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string& path);
 
+// Whether `head`, the first bytes of a file (all of them when it is shorter), are a journal's:
+// the magic of either version, or a beginning of it (a journal a crash cut short before its
+// first write landed whole, an empty one too). A protected file's host file starts "COVEPF01".
+bool IsJournalHead(std::span<const uint8_t> head);
 // Whether the journal at `path` is one (of either version) of file `id`: read from its
 // first bytes, without decoding the rest. False when it cannot be read.
 bool JournalIsOfFile(Env& env, const std::string& path, const FileId& id);

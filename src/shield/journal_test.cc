@@ -85,6 +85,22 @@ TEST(Journal, BothVersionsDecodeToWhatWasEncoded) {
   EXPECT_EQ(EncodeJournal(journal)[7], '0' + kJournalVersion);
 }
 
+// Listings hide what IsJournalHead recognizes, so a program's own file must never pass for one.
+TEST(Journal, HeadIsRecognizedFromItsMagicOrABeginningOfIt) {
+  auto head = [](std::string_view bytes) {
+    return IsJournalHead({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  };
+  for (uint32_t version : {1u, 2u}) {
+    std::vector<uint8_t> bytes = EncodeJournal(TwoRecordJournal(), version);
+    EXPECT_TRUE(IsJournalHead(std::span(bytes).first(8))) << version;
+  }
+  EXPECT_TRUE(head(""));           // created, never written: a crash right after the open
+  EXPECT_TRUE(head("COVE"));       // cut short
+  EXPECT_FALSE(head("COVEPF01"));  // a protected file's host file
+  EXPECT_FALSE(head("mine"));
+  EXPECT_FALSE(head("COVEPF"));
+}
+
 // A torn journal (cut short, or a byte changed) is refused, whatever the byte: its header,
 // a record's offset, length or bytes, or the checksum.
 TEST(Journal, EitherVersionRefusesAnyChangedOrMissingByte) {
