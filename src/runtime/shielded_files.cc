@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -828,29 +829,50 @@ JournalNamed ClassifyJournalNamed(int dirfd, const char* name, unsigned char typ
                                                                : JournalNamed::kOther;
 }
 
+// The record layouts of getdents64 (struct dirent64) and of the old getdents (the kernel's
+// struct linux_dirent, which glibc does not declare: its d_type is the last byte of a record).
+struct LinuxDirent {
+  unsigned long d_ino;
+  unsigned long d_off;
+  unsigned short d_reclen;
+  char d_name[1];
+};
+static_assert(offsetof(LinuxDirent, d_reclen) == offsetof(struct dirent64, d_reclen));
+
 }  // namespace
 
-bool ShieldedFiles::TryGetdents64(int fd, void* buffer, size_t size, long* result) {
+bool ShieldedFiles::TryGetdents(long nr, int fd, void* buffer, size_t size, long* result) {
+  const bool old = nr == SYS_getdents;
+  const size_t name_offset =
+      old ? offsetof(LinuxDirent, d_name) : offsetof(struct dirent64, d_name);
   auto* bytes = static_cast<char*>(buffer);
+  auto length_at = [&](long at) {
+    unsigned short length = 0;
+    std::memcpy(&length, bytes + at + offsetof(struct dirent64, d_reclen), sizeof(length));
+    return static_cast<long>(length);
+  };
+  auto name_at = [&](long at) { return bytes + at + name_offset; };
+  auto type_at = [&](long at) {
+    return static_cast<unsigned char>(old ? bytes[at + length_at(at) - 1]
+                                          : bytes[at + offsetof(struct dirent64, d_type)]);
+  };
   for (;;) {
-    long n = DirectSyscall(SYS_getdents64, fd, buffer, size);
+    long n = DirectSyscall(nr, fd, buffer, size);
     *result = n;
     if (n <= 0) return true;
-    auto entry_at = [&](long at) { return reinterpret_cast<struct dirent64*>(bytes + at); };
     bool journals = false;
-    for (long at = 0; at < n && !journals; at += entry_at(at)->d_reclen) {
-      journals = IsJournalName(entry_at(at)->d_name);
+    for (long at = 0; at < n && !journals; at += length_at(at)) {
+      journals = IsJournalName(name_at(at));
     }
     if (!journals || !InProtectedHostDirectory(fd)) return true;
     long kept = 0;
     for (long at = 0; at < n;) {
-      struct dirent64* entry = entry_at(at);
-      long length = entry->d_reclen;
+      long length = length_at(at);
       // A name with the suffix is left out unless its first bytes say it is no journal (a
       // protected file the program named so); an unreadable one, as before.
-      if (!IsJournalName(entry->d_name) ||
-          ClassifyJournalNamed(fd, entry->d_name, entry->d_type) == JournalNamed::kOther) {
-        if (kept != at) std::memmove(bytes + kept, entry, static_cast<size_t>(length));
+      if (!IsJournalName(name_at(at)) ||
+          ClassifyJournalNamed(fd, name_at(at), type_at(at)) == JournalNamed::kOther) {
+        if (kept != at) std::memmove(bytes + kept, bytes + at, static_cast<size_t>(length));
         kept += length;
       }
       at += length;

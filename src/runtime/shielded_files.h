@@ -125,14 +125,15 @@ class ShieldedFiles {
   // or `cat /dev/stdin` on a shell's redirection from or to a protected file (they reached the
   // host file: ciphertext read, plaintext written over the protected file).
   bool TryOpen(int dirfd, const char* path, int flags, mode_t mode, long* result);
-  // getdents64 (readdir, ls, os.listdir, reached through the syscall trap): in a directory of
+  // getdents64 (readdir, ls, os.listdir, reached through the syscall trap) and the old getdents
+  // (`nr`: SYS_getdents64 or SYS_getdents, its struct linux_dirent): in a directory of
   // a protected region, the redo journals the runtime keeps beside the files while a staged
   // rewrite waits for its save ("NAME.cove-journal") are not listed. Programs that copy or
   // remove a tree found a name that was gone a moment later (shutil.copytree and rmtree, pip
   // install of a package whose sources are in a region). An entry is a journal by its first
   // bytes (shield::IsJournalHead), not by its name alone: a protected file the program named
   // "x.cove-journal" is listed. Only names with the suffix cost more than the syscall.
-  bool TryGetdents64(int fd, void* buffer, size_t size, long* result);
+  bool TryGetdents(long nr, int fd, void* buffer, size_t size, long* result);
   // Whether directory descriptor `fd` is one of a protected region's host directories.
   bool InProtectedHostDirectory(int fd) const;
   // "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd/N", "/proc/self/fd/N",

@@ -65,7 +65,8 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
     case SYS_syncfs:
       return files->TryFsync(fd(0), result);
     case SYS_getdents64:  // readdir
-      return files->TryGetdents64(fd(0), ptr(1), static_cast<size_t>(args[2]), result);
+    case SYS_getdents:    // the old one (struct linux_dirent): only ever a raw syscall
+      return files->TryGetdents(nr, fd(0), ptr(1), static_cast<size_t>(args[2]), result);
     case SYS_close_range:  // glibc's closefrom
       *result = files->CloseRange(static_cast<unsigned>(args[0]), static_cast<unsigned>(args[1]),
                                   static_cast<unsigned>(args[2]));
