@@ -13,12 +13,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "common/hex.h"
@@ -807,26 +810,30 @@ enum class JournalNamed {
   kUnreadable,  // a regular file this process may not read (another user's journal), or gone
 };
 
-// Reads the first bytes of entry `name` of directory `dirfd` (`type`: its d_type). Only regular
-// files are opened (never a device or FIFO a program named so), without following a link.
-JournalNamed ClassifyJournalNamed(int dirfd, const char* name, unsigned char type) {
+// What entry `name` of directory `dirfd` is, from its first bytes (`type`: its d_type), and
+// for a journal the id of its file when it names one. Only regular files are opened (never a
+// device or FIFO a program named so), without following a link.
+struct JournalProbe {
+  JournalNamed kind = JournalNamed::kUnreadable;
+  std::optional<shield::FileId> file_id;
+};
+JournalProbe ProbeJournalNamed(int dirfd, const char* name, unsigned char type) {
   if (type == DT_UNKNOWN) {
     struct stat st {};
-    if (DirectSyscall(SYS_newfstatat, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      return JournalNamed::kUnreadable;
-    }
+    if (DirectSyscall(SYS_newfstatat, dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
     type = S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
   }
-  if (type != DT_REG) return JournalNamed::kOther;
+  if (type != DT_REG) return {JournalNamed::kOther};
   long fd = DirectSyscall(SYS_openat, dirfd, name,
                           O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) return JournalNamed::kUnreadable;
+  if (fd < 0) return {};
   UniqueFd guard(static_cast<int>(fd));
-  uint8_t head[8];
-  long n = DirectSyscall(SYS_pread64, fd, head, sizeof(head), 0);
-  if (n < 0) return JournalNamed::kUnreadable;
-  return shield::IsJournalHead({head, static_cast<size_t>(n)}) ? JournalNamed::kJournal
-                                                               : JournalNamed::kOther;
+  std::array<uint8_t, shield::kJournalHeadSize> head{};
+  long n = DirectSyscall(SYS_pread64, fd, head.data(), head.size(), 0);
+  if (n < 0) return {};
+  auto read = std::span(head).first(static_cast<size_t>(n));
+  if (!shield::IsJournalHead(read)) return {JournalNamed::kOther};
+  return {JournalNamed::kJournal, shield::JournalFileIdOfHead(read)};
 }
 
 // The record layouts of getdents64 (struct dirent64) and of the old getdents (the kernel's
@@ -871,7 +878,7 @@ bool ShieldedFiles::TryGetdents(long nr, int fd, void* buffer, size_t size, long
       // A name with the suffix is left out unless its first bytes say it is no journal (a
       // protected file the program named so); an unreadable one, as before.
       if (!IsJournalName(name_at(at)) ||
-          ClassifyJournalNamed(fd, name_at(at), type_at(at)) == JournalNamed::kOther) {
+          ProbeJournalNamed(fd, name_at(at), type_at(at)).kind == JournalNamed::kOther) {
         if (kept != at) std::memmove(bytes + kept, bytes + at, static_cast<size_t>(length));
         kept += length;
       }
@@ -1977,9 +1984,20 @@ bool ShieldedFiles::TryUnlink(int dirfd, const char* path, int flags, long* resu
   Where where = Classify(abs);
   if (where == Where::kOutside) return DenyIfStrict("unlink", abs, result);
   std::string host = volume_->HostPathFor(abs);
-  if (where == Where::kUnprotectedRegion || (flags & AT_REMOVEDIR)) {
+  if (where == Where::kUnprotectedRegion) {
     if (host == abs) return false;
     *result = DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), flags);
+    return true;
+  }
+  if (flags & AT_REMOVEDIR) {
+    // As the program spelled it when that is the host path; a directory holding only orphan
+    // journals (which listings leave out) is emptied of them and removed.
+    auto remove_directory = [&] {
+      return host == abs ? DirectSyscall(SYS_unlinkat, dirfd, path, flags)
+                         : DirectSyscall(SYS_unlinkat, AT_FDCWD, host.c_str(), flags);
+    };
+    *result = remove_directory();
+    if (*result == -ENOTEMPTY && RemoveOrphanJournals(abs, host)) *result = remove_directory();
     return true;
   }
   UniqueFd held;  // no other process starts writing the file while it is removed
@@ -2008,6 +2026,53 @@ bool ShieldedFiles::TryUnlink(int dirfd, const char* path, int flags, long* resu
   }
   if (*result == 0) Log(kLogDebug, "unlinked %s", abs.c_str());
   return true;
+}
+
+bool ShieldedFiles::RemoveOrphanJournals(const std::string& dir, const std::string& host_dir) {
+  // Only a directory reached through no symbolic link: its entries are then the host files of
+  // `dir`'s paths (as in RemoveCrashLeftoverLocked).
+  struct open_how how {};
+  how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  long opened = DirectSyscall(SYS_openat2, AT_FDCWD, host_dir.c_str(), &how, sizeof(how));
+  if (opened < 0) return false;
+  UniqueFd dir_fd(static_cast<int>(opened));
+  // Anything but journals keeps the directory not empty whatever is removed: then nothing is.
+  std::vector<std::pair<std::string, std::optional<shield::FileId>>> journals;
+  std::vector<char> buffer(4096);
+  for (;;) {
+    long n = DirectSyscall(SYS_getdents64, dir_fd.get(), buffer.data(), buffer.size());
+    if (n < 0) return false;
+    if (n == 0) break;
+    for (long at = 0; at < n;) {
+      const auto* entry = reinterpret_cast<const struct dirent64*>(buffer.data() + at);
+      at += entry->d_reclen;
+      std::string_view name(entry->d_name);
+      if (name == "." || name == "..") continue;
+      if (!IsJournalName(entry->d_name)) return false;
+      JournalProbe probe = ProbeJournalNamed(dir_fd.get(), entry->d_name, entry->d_type);
+      if (probe.kind != JournalNamed::kJournal) return false;
+      journals.emplace_back(name, probe.file_id);
+    }
+  }
+  if (journals.empty()) return false;
+  std::lock_guard lock(mutex_);
+  RefreshIfChangedLocked();  // files other processes recorded below `dir` since
+  if (volume_->HasFilesUnder(dir)) return false;
+  for (const auto& [path, node] : nodes_) {
+    if (shield::PathIsUnder(path, dir)) return false;
+  }
+  for (const auto& [name, file_id] : journals) {
+    if (file_id && volume_->FindFileById(*file_id) != nullptr) return false;
+  }
+  bool removed = false;
+  for (const auto& [name, file_id] : journals) {
+    if (DirectSyscall(SYS_unlinkat, dir_fd.get(), name.c_str(), 0) != 0) continue;
+    Log(kLogWarning, "rmdir %s: removed %s, a redo journal of no file the fspf records",
+        dir.c_str(), name.c_str());
+    removed = true;
+  }
+  return removed;
 }
 
 bool ShieldedFiles::TryRename(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,

@@ -360,6 +360,13 @@ class ShieldedFiles {
   // cove header that the fspf does not record. Nobody can read it; if no process holds it
   // (flock), it is deleted so that the path is free again. mutex_ held. True when removed.
   bool RemoveCrashLeftoverLocked(const std::string& path, const std::string& host);
+  // After an rmdir of directory `dir` (host directory `host_dir`) in a protected region failed
+  // with ENOTEMPTY: a redo journal left by a crash whose file is gone is hidden from listings, so
+  // the directory looks empty. When it holds nothing but journals (shield::IsJournalHead), the
+  // fspf records no file below it, this process has none open or staged there, and no journal
+  // names a recorded file's id (one another process's rename is moving), they are removed and
+  // logged. True when any was removed (the caller tries the rmdir again). Takes mutex_.
+  bool RemoveOrphanJournals(const std::string& dir, const std::string& host_dir);
   // The plaintext size of `path` when it is a protected file (open or recorded).
   bool ProtectedSize(const std::string& path, uint64_t* size);
   // readv/writev (preadv/pwritev with offset >= 0) on protected descriptor `fd`.

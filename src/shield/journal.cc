@@ -16,6 +16,7 @@ namespace cove::shield {
 namespace {
 
 constexpr size_t kMagicSize = 8;
+static_assert(kJournalHeadSize == kMagicSize + sizeof(FileId));
 constexpr char kMagicV1[kMagicSize] = {'C', 'O', 'V', 'E', 'J', 'N', 'L', '1'};
 constexpr char kMagicV2[kMagicSize] = {'C', 'O', 'V', 'E', 'J', 'N', 'L', '2'};
 
@@ -109,8 +110,15 @@ bool IsJournalHead(std::span<const uint8_t> head) {
   return compared == 0 || std::memcmp(head.data(), kMagicV2, compared) == 0;
 }
 
+std::optional<FileId> JournalFileIdOfHead(std::span<const uint8_t> head) {
+  if (head.size() < kJournalHeadSize || !IsJournalHead(head)) return std::nullopt;
+  FileId id{};
+  std::memcpy(id.data(), head.data() + kMagicSize, id.size());
+  return id;
+}
+
 bool JournalIsOfFile(Env& env, const std::string& path, const FileId& id) {
-  std::array<uint8_t, kMagicSize + sizeof(FileId)> head{};  // magic | file id
+  std::array<uint8_t, kJournalHeadSize> head{};
   return ReadFileHead(env, path, head) && VersionOfMagic(head) != 0 &&
          std::memcmp(head.data() + kMagicSize, id.data(), id.size()) == 0;
 }

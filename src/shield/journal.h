@@ -53,6 +53,10 @@ Result<Journal> DecodeJournal(std::span<const uint8_t> bytes, const std::string&
 // the magic of either version, or a beginning of it (a journal a crash cut short before its
 // first write landed whole, an empty one too). A protected file's host file starts "COVEPF01".
 bool IsJournalHead(std::span<const uint8_t> head);
+// The first bytes of a journal that name its file: magic | file id.
+inline constexpr size_t kJournalHeadSize = 8 + sizeof(FileId);
+// The file id in `head`, the first bytes of a journal (IsJournalHead); nullopt when too short.
+std::optional<FileId> JournalFileIdOfHead(std::span<const uint8_t> head);
 // Whether the journal at `path` is one (of either version) of file `id`: read from its
 // first bytes, without decoding the rest. False when it cannot be read.
 bool JournalIsOfFile(Env& env, const std::string& path, const FileId& id);

@@ -94,6 +94,10 @@ TEST(Journal, HeadIsRecognizedFromItsMagicOrABeginningOfIt) {
     std::vector<uint8_t> bytes = EncodeJournal(TwoRecordJournal(), version);
     EXPECT_TRUE(IsJournalHead(std::span(bytes).first(8))) << version;
   }
+  Journal journal = TwoRecordJournal();
+  std::vector<uint8_t> bytes = EncodeJournal(journal);
+  EXPECT_EQ(JournalFileIdOfHead(std::span(bytes).first(kJournalHeadSize)), journal.file_id);
+  EXPECT_EQ(JournalFileIdOfHead(std::span(bytes).first(kJournalHeadSize - 1)), std::nullopt);
   EXPECT_TRUE(head(""));           // created, never written: a crash right after the open
   EXPECT_TRUE(head("COVE"));       // cut short
   EXPECT_FALSE(head("COVEPF01"));  // a protected file's host file

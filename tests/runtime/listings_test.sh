@@ -1,15 +1,18 @@
 # Directory listings of a protected region leave out the runtime's redo journals
 # (NAME.cove-journal) and nothing else: a program's own file with that suffix is listed, and the
-# old getdents syscall is filtered as getdents64 is.
+# old getdents syscall is filtered as getdents64 is. A directory that looks empty because it
+# holds only orphan journals (left by a crash, their files gone) can be removed; one holding a
+# recorded file's journal cannot, and keeps it.
 # Usage: listings_test.sh COVE RUNTIME_SO RAW_GETDENTS
 source "$(dirname "$0")/runtime_test_lib.sh" "$@"
 RAW_GETDENTS=${3:?usage: listings_test.sh COVE RUNTIME_SO RAW_GETDENTS}
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=$(command -v python3)
 REGION=$WORK/enc
-mkdir -p "$REGION/list"
+mkdir -p "$REGION/list" "$REGION/kept"
 echo a >"$REGION/list/a"
 echo b >"$REGION/list/b"
+echo r >"$REGION/kept/r"
 make_volume "$REGION" encrypted
 
 # orphan_journal PATH: a journal as a crash leaves it (its magic, a file id, the rest cut short).
@@ -39,4 +42,26 @@ for call in getdents64 getdents; do
       fail "raw $call, buffer of $size bytes, listed: $got"
   done
 done
+# rmdir, rm -r and shutil.rmtree of directories that hold only orphan journals (an ordinary
+# one, one cut short before its first write, one of a 250-byte name, whose journal name is
+# hashed) succeed, with a warning naming each journal; they failed with ENOTEMPTY although ls
+# showed nothing. A journal of a recorded file whose host file is gone is needed for its
+# recovery: that rmdir still fails and the journal stays.
+mkdir -p "$REGION/empty1" "$REGION/empty2" "$REGION/empty3"
+orphan_journal "$REGION/empty1/gone.cove-journal"
+: >"$REGION/empty1/torn.cove-journal"
+orphan_journal "$REGION/empty2/$(printf 'L%.0s' $(seq 1 200)).$(printf '0%.0s' $(seq 1 32)).cove-journal"
+orphan_journal "$REGION/empty3/gone.cove-journal"
+orphan_journal "$REGION/kept/r.cove-journal"
+rm "$REGION/kept/r"  # its host file, outside cove: the fspf still records kept/r
+got=$(CRUN_LOG=3 crun sh -c "ls -A '$REGION/empty1' | wc -l; rmdir '$REGION/empty1' && echo removed
+  rm -r '$REGION/empty2' && echo removed
+  $PYTHON -c \"import shutil; shutil.rmtree('$REGION/empty3'); print('removed')\"
+  ls -A '$REGION/kept' | wc -l; rmdir '$REGION/kept' 2>&1 || true" 2>"$WORK/err.rmdir" | tr '\n' ' ' || true)
+[[ "$got" == "0 removed removed removed 0 rmdir: "*"Directory not empty " ]] &&
+  [ ! -e "$REGION/empty1" ] && [ ! -e "$REGION/empty2" ] && [ ! -e "$REGION/empty3" ] &&
+  [ -e "$REGION/kept/r.cove-journal" ] &&
+  [ "$(grep -c "a redo journal of no file the fspf records" "$WORK/err.rmdir")" = 4 ] &&
+  pass "rmdir of a directory holding only orphan journals removes them; a recorded file's stays" ||
+  fail "rmdir with orphan journals: $got / $(ls -A "$REGION"/empty* "$REGION/kept" 2>&1 | tr '\n' ' ') / $(head -c 400 "$WORK/err.rmdir")"
 finish
