@@ -5,7 +5,10 @@
 
 #include <array>
 #include <cstring>
+#include <string_view>
 #include <utility>
+
+#include "shield/journal.h"
 
 namespace cove::shield {
 namespace {
@@ -26,10 +29,18 @@ struct CommitLockRelease {
 // the host path it maps to (a long region path on a short kernel path), so this is checked
 // where a path enters the fspf, not left to the kernel.
 Status CheckRecordablePath(const std::string& path) {
-  if (path.size() <= kMaxPathLength) return Status::Ok();
-  return InvalidArgument(path.substr(0, 64) + "...: a protected path of " +
-                         std::to_string(path.size()) + " bytes is longer than the fspf's limit (" +
-                         std::to_string(kMaxPathLength) + ")");
+  if (path.size() > kMaxPathLength) {
+    return InvalidArgument(
+        path.substr(0, 64) + "...: a protected path of " + std::to_string(path.size()) +
+        " bytes is longer than the fspf's limit (" + std::to_string(kMaxPathLength) + ")");
+  }
+  // Such a file's host file would be the redo journal of the file named without the suffix
+  // (JournalPath): that file's next commit would overwrite it, then remove it.
+  if (std::string_view(path).ends_with(kJournalSuffix)) {
+    return InvalidArgument(path + ": names ending in " + std::string(kJournalSuffix) +
+                           " are reserved in protected regions for cove's redo journals");
+  }
+  return Status::Ok();
 }
 
 }  // namespace

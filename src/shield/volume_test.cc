@@ -79,6 +79,28 @@ TEST_F(VolumeTest, PathsLongerThanTheFspfRecordsAreRefused) {
   EXPECT_EQ(*back, content);
 }
 
+// A protected file named NAME.cove-journal would have the host path of the redo journal of
+// the file NAME beside it, whose next commit would overwrite it and then remove it: such names
+// are refused as a new file's and as a rename's target, and NAME keeps its content.
+TEST_F(VolumeTest, NamesOfJournalsAreRefused) {
+  auto content = Pattern(5000, 3);
+  WriteFile("/data/y", content);
+  {
+    auto volume = Reopen();
+    auto created = volume->CreateFile("/data/y.cove-journal");
+    ASSERT_FALSE(created.ok());
+    EXPECT_EQ(created.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(created.status().message().find("reserved"), std::string::npos)
+        << created.status().ToString();
+    EXPECT_EQ(volume->RenameFile("/data/y", "/data/z.cove-journal").code(),
+              StatusCode::kInvalidArgument);
+  }
+  WriteFile("/data/y", content);  // a commit of y writes and removes its journal
+  auto back = ReadFile("/data/y");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, content);
+}
+
 TEST_F(VolumeTest, EncryptedFileIsCiphertextOnDisk) {
   std::string secret = "TOP-SECRET-PAYLOAD-";
   std::vector<uint8_t> content;

@@ -1,6 +1,7 @@
 # Directory listings of a protected region leave out the runtime's redo journals
-# (NAME.cove-journal) and nothing else: a program's own file with that suffix is listed, and the
-# old getdents syscall is filtered as getdents64 is. A directory that looks empty because it
+# (NAME.cove-journal) and nothing else: a directory, or a file of an older volume, with that
+# suffix is listed, and the old getdents syscall is filtered as getdents64 is. New protected
+# files may not take such a name (it is the journal's of the file beside it). A directory that looks empty because it
 # holds only orphan journals (left by a crash, their files gone) can be removed; one holding a
 # recorded file's journal cannot, and keeps it.
 # Usage: listings_test.sh COVE RUNTIME_SO RAW_GETDENTS
@@ -19,26 +20,38 @@ make_volume "$REGION" encrypted
 orphan_journal() { printf 'COVEJNL2%016d' 0 >"$1"; }
 orphan_journal "$REGION/list/gone.cove-journal"
 
-# A file of the program's own named like a journal is listed (every such name was hidden); the
-# journal of a staged rewrite and an orphan one are not.
-got=$(crun "$PYTHON" -c "
-import os
+# A protected file named like a journal would be the host file of the journal of the file
+# beside it (x.cove-journal of x): the next commit of x overwrote it, then removed it. Such
+# names are refused (EINVAL, a log line), as a create and as a rename's target. A directory so
+# named, and a file an older cove let a program create (here: another file's host file, copied
+# in by hand), are listed: every name with the suffix was hidden. The journal of a staged
+# rewrite and an orphan one are not listed.
+cp "$REGION/list/b" "$REGION/list/legacy.cove-journal"
+got=$(CRUN_LOG=3 crun "$PYTHON" -c "
+import errno, os
 d = '$REGION/list'
-open(d + '/x.cove-journal', 'w').write('mine')
+for attempt in (lambda: open(d + '/x.cove-journal', 'w'), lambda: os.rename(d + '/b', d + '/b.cove-journal')):
+    try:
+        attempt()
+        print('allowed')
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+os.mkdir(d + '/dir.cove-journal')
 open(d + '/a', 'w').write('rewritten')  # staged: its journal lies beside it until the save
-print(os.path.exists(d + '/a.cove-journal'), sorted(os.listdir(d)), open(d + '/x.cove-journal').read())" 2>&1 || true)
-[ "$got" = "True ['a', 'b', 'x.cove-journal'] mine" ] &&
-  pass "a file of the program's named *.cove-journal is listed, journals are not" ||
-  fail "listing with *.cove-journal names: $got"
-[ "$(crun ls "$REGION/list" | tr '\n' ' ')" = "a b x.cove-journal " ] &&
-  pass "ls lists x.cove-journal, not an orphan journal" ||
+print(os.path.exists(d + '/a.cove-journal'), sorted(os.listdir(d)))" 2>"$WORK/err.reserved" | tr '\n' ' ' || true)
+[ "$got" = "EINVAL EINVAL True ['a', 'b', 'dir.cove-journal', 'legacy.cove-journal'] " ] &&
+  [ "$(grep -c "are reserved in protected regions for cove's redo journals" "$WORK/err.reserved")" = 2 ] &&
+  pass "*.cove-journal refused as a new protected file's name; such a directory and old file listed, journals not" ||
+  fail "names with the journal suffix: $got / $(head -c 300 "$WORK/err.reserved")"
+[ "$(crun ls "$REGION/list" | tr '\n' ' ')" = "a b dir.cove-journal legacy.cove-journal " ] &&
+  pass "ls lists them, not an orphan journal" ||
   fail "ls: $(crun ls "$REGION/list" 2>&1 | tr '\n' ' ')"
 # The old getdents syscall (struct linux_dirent, d_type in a record's last byte) is filtered as
 # getdents64 is: it listed the journals. Also with a buffer of one or two entries per call.
 for call in getdents64 getdents; do
   for size in 4096 64; do
     got=$(crun "$RAW_GETDENTS" $call "$REGION/list" $size | sort | tr '\n' ' ' || true)
-    [ "$got" = "a f b f x.cove-journal f " ] && pass "raw $call, buffer of $size bytes" ||
+    [ "$got" = "a f b f dir.cove-journal d legacy.cove-journal f " ] && pass "raw $call, buffer of $size bytes" ||
       fail "raw $call, buffer of $size bytes, listed: $got"
   done
 done
