@@ -12,7 +12,7 @@ packages=(
   libssl-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libsqlite3-dev libpq-dev
   libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
   # programs the tests and the demo run under cove
-  python3 sqlite3 coreutils gzip findutils procps git curl libjemalloc2
+  python3 sqlite3 coreutils gzip findutils procps git curl libjemalloc2 gdb
 )
 # Servers the tests run under cove: each test starts its own, on a unix socket. Their system
 # services are neither started nor enabled by this script.

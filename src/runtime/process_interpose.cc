@@ -12,7 +12,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
+#include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -170,6 +173,133 @@ COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* 
 COVE_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
   return execveat(fd, "", argv, envp, AT_EMPTY_PATH);
 }
+
+// The other exec functions: glibc's issue execve inside libc, which reached the kernel
+// through the syscall trap (a SIGSYS per exec, and gdb's traced vfork child stopped on that
+// signal for good). These end in the execve above. The PATH search is glibc's (execvpe(3)).
+
+namespace {
+
+// execve of `path`, and for a file the kernel cannot execute (ENOEXEC: a script without #!)
+// the shell on it, as glibc's exec*p do.
+int ExecOrShell(const char* path, char* const argv[], char* const envp[]) {
+  execve(path, argv, envp);
+  if (errno != ENOEXEC) return -1;
+  size_t count = 0;  // argv[0] gives way to "/bin/sh PATH"
+  while (argv != nullptr && argv[count] != nullptr) ++count;
+  size_t rest = count > 1 ? count - 1 : 0;
+  auto** shell = static_cast<char**>(alloca((rest + 3) * sizeof(char*)));
+  shell[0] = const_cast<char*>("/bin/sh");
+  shell[1] = const_cast<char*>(path);
+  for (size_t i = 0; i < rest; ++i) shell[2 + i] = argv[1 + i];
+  shell[2 + rest] = nullptr;
+  execve(shell[0], shell, envp);
+  return -1;
+}
+
+// The number of arguments of an execl-style call: `first` and the variadic ones before the
+// terminating null (0 when `first` is that null).
+size_t CountListArguments(const char* first, va_list args) {
+  if (first == nullptr) return 0;
+  size_t count = 1;
+  while (va_arg(args, const char*) != nullptr) ++count;
+  return count;
+}
+
+}  // namespace
+
+COVE_EXPORT int execv(const char* path, char* const argv[]) {
+  return execve(path, argv, environ);
+}
+
+COVE_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
+  if (file[0] == '\0') {
+    errno = ENOENT;
+    return -1;
+  }
+  if (std::strchr(file, '/') != nullptr) return ExecOrShell(file, argv, envp);
+  const char* search = getenv("PATH");  // NOLINT(concurrency-mt-unsafe): as glibc's execvp
+  if (search == nullptr) search = "/bin:/usr/bin";
+  size_t name_length = std::strlen(file);
+  if (name_length > NAME_MAX) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  bool denied = false;  // some candidate answered EACCES: the answer if none runs
+  int last = ENOENT;
+  char candidate[PATH_MAX];
+  for (const char* dir = search;; ++dir) {
+    const char* end = strchrnul(dir, ':');
+    size_t dir_length = static_cast<size_t>(end - dir);
+    if (dir_length + 1 + name_length < sizeof(candidate)) {
+      // An empty element is the current directory, as in glibc.
+      size_t at = 0;
+      if (dir_length != 0) {
+        std::memcpy(candidate, dir, dir_length);
+        candidate[dir_length] = '/';
+        at = dir_length + 1;
+      }
+      std::memcpy(candidate + at, file, name_length + 1);
+      ExecOrShell(candidate, argv, envp);
+      switch (errno) {
+        case EACCES:
+          denied = true;
+          [[fallthrough]];
+        case ENOENT:
+        case ESTALE:
+        case ENOTDIR:
+        case ENODEV:
+        case ETIMEDOUT:
+          last = errno;
+          break;
+        default:
+          return -1;  // found, but it could not run: that error
+      }
+    }
+    if (*end == '\0') break;
+    dir = end;
+  }
+  errno = denied ? EACCES : last;
+  return -1;
+}
+
+COVE_EXPORT int execvp(const char* file, char* const argv[]) {
+  return execvpe(file, argv, environ);
+}
+
+// The execl family collect their arguments on the stack (they may run in a vfork child).
+#define COVE_LIST_ARGUMENTS(first, argv, after_null)                      \
+  va_list counting;                                                       \
+  va_start(counting, first);                                              \
+  size_t count = CountListArguments(first, counting);                     \
+  va_end(counting);                                                       \
+  auto** argv = static_cast<char**>(alloca((count + 1) * sizeof(char*))); \
+  va_list args;                                                           \
+  va_start(args, first);                                                  \
+  if (count > 0) argv[0] = const_cast<char*>(first);                      \
+  for (size_t i = 1; i < count; ++i) argv[i] = va_arg(args, char*);       \
+  if (count > 0) (void)va_arg(args, char*); /* the terminating null */    \
+  argv[count] = nullptr;                                                  \
+  after_null;                                                             \
+  va_end(args)
+
+COVE_EXPORT int execl(const char* path, const char* arg, ...) {
+  COVE_LIST_ARGUMENTS(arg, argv, (void)0);
+  return execve(path, argv, environ);
+}
+
+COVE_EXPORT int execlp(const char* file, const char* arg, ...) {
+  COVE_LIST_ARGUMENTS(arg, argv, (void)0);
+  return execvpe(file, argv, environ);
+}
+
+COVE_EXPORT int execle(const char* path, const char* arg, ...) {
+  char* const* envp = nullptr;
+  COVE_LIST_ARGUMENTS(arg, argv, envp = va_arg(args, char* const*));
+  return execve(path, argv, envp);
+}
+
+#undef COVE_LIST_ARGUMENTS
 
 COVE_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {

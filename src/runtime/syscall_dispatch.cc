@@ -8,6 +8,7 @@
 #include <linux/openat2.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -18,6 +19,7 @@
 #include "runtime/raw_syscall_env.h"
 #include "runtime/runtime_init.h"
 #include "runtime/shielded_files.h"
+#include "runtime/syscall_trap.h"
 
 namespace cove::runtime {
 
@@ -195,10 +197,22 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       if ((flags & CLONE_VM) != 0 && (flags & CLONE_THREAD) == 0) files->ExpectChildOnOurMemory();
       return false;
     }
+    case SYS_ptrace:
+      // gdb's vfork child asks to be traced, then execs; its tracer waits for the vfork to
+      // end, so the SIGSYS of a syscall trapped in between (resetting signal handlers) stopped
+      // the child for good, and gdb with it. Such a child, on its parent's memory, only ever
+      // execs or exits, and its tracer may read all of its memory anyway: the trap is turned
+      // off in it (the program it execs arms its own).
+      if (args[0] == PTRACE_TRACEME && files->InBorrowedMemory()) {
+        *result = DirectSyscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);
+        if (*result == 0) DisarmSyscallTrapForCurrentThread();
+        return true;
+      }
+      return false;
     case SYS_execve:
     case SYS_execveat: {
-      // libc's execv/execvp/execl*, system() and posix_spawn's child (and vfork children such
-      // as Python's subprocess) exec through the raw syscall, not the interposed execve: the
+      // system() and posix_spawn's child (and vfork children such as Python's subprocess)
+      // exec through the raw syscall, not the interposed execve: the
       // new image loads the fspf from disk, so staged and buffered files must be committed
       // first, and it is given the environment the interposed execve gives (the protected
       // descriptors it inherits, the current tag). A program that would run unshielded is

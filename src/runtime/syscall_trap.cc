@@ -122,6 +122,8 @@ SyscallSet FileSyscalls() {
            SYS_vfork,
            SYS_clone,
            SYS_clone3,
+           // a traced vfork child (gdb's) runs without the trap until its exec
+           SYS_ptrace,
            // I/O that bypasses read/write entirely
            SYS_io_uring_setup,
            SYS_io_setup,
@@ -169,6 +171,10 @@ Status AdoptExistingHandlers() {
 }
 
 }  // namespace
+
+void DisarmSyscallTrapForCurrentThread() {
+  RawSyscall5(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+}
 
 Status EnableSyscallTrapForCurrentThread() {
   uint64_t sigsys = uint64_t{1} << (SIGSYS - 1);

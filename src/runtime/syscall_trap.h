@@ -84,6 +84,9 @@ Status InstallSyscallTrap(const SyscallTrapOptions& options);
 
 // Arms the calling thread (for a thread that existed before InstallSyscallTrap).
 Status EnableSyscallTrapForCurrentThread();
+// Turns the trap off for the calling thread only (a traced vfork child: see
+// DispatchTrappedSyscall's SYS_ptrace). Async-signal-safe.
+void DisarmSyscallTrapForCurrentThread();
 
 bool SyscallTrapInstalled();
 

@@ -113,4 +113,27 @@ crun sh -c "'$REGION/true'" 2>"$WORK/err.elf" || status=$?
 [ "$status" = 126 ] && grep -q "cannot execute a program stored in a protected region" "$WORK/err.elf" &&
   pass "a program (ELF) in a region is refused with a message, status 126" ||
   fail "ELF in a region: status $status, $(head -c 300 "$WORK/err.elf")"
+
+# execvp, execlp and friends are interposed (they trapped before): a PATH search that finds an
+# encrypted script runs it with its interpreter, as execve does, and one found without #! runs
+# with sh, as glibc's does.
+got=$(crun env PATH="$REGION:$PATH" s.py envpath 2>&1; crun env PATH="$REGION:$PATH" plain.sh viapath 2>&1)
+[ "$(tr '\n' ' ' <<<"$got")" = "py envpath sh viapath " ] &&
+  pass "execvp through PATH runs encrypted scripts" || fail "execvp through PATH printed: $got"
+
+# gdb runs its program in a traced vfork child: the SIGSYS of a syscall trapped before the exec
+# stopped that child for good, and gdb with it (the trap is now off in such a child). Inside
+# the program, the runtime's trap signals are passed on with `handle SIGSYS nostop noprint`.
+# Skipped where ptrace is not allowed (gdb cannot run a program natively).
+if command -v gdb >/dev/null && timeout 60 gdb -nx -batch -ex run --args /bin/true >/dev/null 2>&1; then
+  got=$(timeout -s KILL 60 "$COVE" run --fspf "$WORK/fspf" --key "$KEY" --tag-file "$TAG_FILE" -- \
+    gdb -nx -batch -ex 'handle SIGSYS nostop noprint pass' -ex run --args /bin/cat "$REGION/nice" \
+    2>&1 </dev/null | grep -x -e n -e '\[Inferior 1 (process [0-9]*) exited normally\]' |
+    sed 's/process [0-9]*/process/' | tr '\n' ' ' || true)
+  [ "$got" = "n [Inferior 1 (process) exited normally] " ] &&
+    pass "gdb runs a program that reads a protected file" ||
+    fail "gdb under cove run (killed after 60 s if it hung): $got"
+else
+  echo "skipped: gdb cannot run a program here (not installed, or ptrace not allowed)"
+fi
 finish

@@ -1,7 +1,7 @@
 /* exec_variants: hands a protected file to a child as its stdout through every way of starting
  * a program, and checks that the parent's own stdout is untouched afterwards (exec_test.sh):
- *  - fork, then execve/execv/execvp/execl/execlp/execvpe (only execve is interposed: glibc's
- *    others reach the kernel's execve directly, through the syscall trap);
+ *  - fork, then execve/execv/execvp/execl/execlp/execvpe (each interposed: glibc's would
+ *    reach the kernel's execve directly, through the syscall trap);
  *  - system() with stdout redirected around it (glibc's system spawns with vfork);
  *  - posix_spawn with a dup2 file action (the child runs on the parent's memory until it
  *    execs: its dup2 must not change the parent's view of its descriptors);
