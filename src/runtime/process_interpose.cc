@@ -197,13 +197,25 @@ int ExecOrShell(const char* path, char* const argv[], char* const envp[]) {
   return -1;
 }
 
-// The number of arguments of an execl-style call: `first` and the variadic ones before the
-// terminating null (0 when `first` is that null).
-size_t CountListArguments(const char* first, va_list args) {
-  if (first == nullptr) return 0;
-  size_t count = 1;
-  while (va_arg(args, const char*) != nullptr) ++count;
-  return count;
+// Runs `exec(argv, rest)` with the argv of an execl-style call: `first` and the variadic
+// arguments up to the terminating null, collected on the stack (an exec may run in a vfork
+// child, where nothing may be allocated); `rest` is left after that null (execle's envp).
+template <typename Exec>
+int WithListArguments(const char* first, va_list rest, Exec exec) {
+  size_t count = 0;
+  if (first != nullptr) {
+    va_list counting;
+    va_copy(counting, rest);
+    for (count = 1; va_arg(counting, const char*) != nullptr; ++count) {
+    }
+    va_end(counting);
+  }
+  auto** argv = static_cast<char**>(alloca((count + 1) * sizeof(char*)));
+  if (count > 0) argv[0] = const_cast<char*>(first);
+  for (size_t i = 1; i < count; ++i) argv[i] = va_arg(rest, char*);
+  if (count > 0) (void)va_arg(rest, char*);  // the terminating null
+  argv[count] = nullptr;
+  return exec(argv, rest);
 }
 
 }  // namespace
@@ -267,39 +279,33 @@ COVE_EXPORT int execvp(const char* file, char* const argv[]) {
   return execvpe(file, argv, environ);
 }
 
-// The execl family collect their arguments on the stack (they may run in a vfork child).
-#define COVE_LIST_ARGUMENTS(first, argv, after_null)                      \
-  va_list counting;                                                       \
-  va_start(counting, first);                                              \
-  size_t count = CountListArguments(first, counting);                     \
-  va_end(counting);                                                       \
-  auto** argv = static_cast<char**>(alloca((count + 1) * sizeof(char*))); \
-  va_list args;                                                           \
-  va_start(args, first);                                                  \
-  if (count > 0) argv[0] = const_cast<char*>(first);                      \
-  for (size_t i = 1; i < count; ++i) argv[i] = va_arg(args, char*);       \
-  if (count > 0) (void)va_arg(args, char*); /* the terminating null */    \
-  argv[count] = nullptr;                                                  \
-  after_null;                                                             \
-  va_end(args)
-
 COVE_EXPORT int execl(const char* path, const char* arg, ...) {
-  COVE_LIST_ARGUMENTS(arg, argv, (void)0);
-  return execve(path, argv, environ);
+  va_list args;
+  va_start(args, arg);
+  int result = WithListArguments(arg, args,
+                                 [&](char** argv, va_list) { return execve(path, argv, environ); });
+  va_end(args);
+  return result;
 }
 
 COVE_EXPORT int execlp(const char* file, const char* arg, ...) {
-  COVE_LIST_ARGUMENTS(arg, argv, (void)0);
-  return execvpe(file, argv, environ);
+  va_list args;
+  va_start(args, arg);
+  int result = WithListArguments(
+      arg, args, [&](char** argv, va_list) { return execvpe(file, argv, environ); });
+  va_end(args);
+  return result;
 }
 
 COVE_EXPORT int execle(const char* path, const char* arg, ...) {
-  char* const* envp = nullptr;
-  COVE_LIST_ARGUMENTS(arg, argv, envp = va_arg(args, char* const*));
-  return execve(path, argv, envp);
+  va_list args;
+  va_start(args, arg);
+  int result = WithListArguments(arg, args, [&](char** argv, va_list rest) {
+    return execve(path, argv, va_arg(rest, char* const*));
+  });
+  va_end(args);
+  return result;
 }
-
-#undef COVE_LIST_ARGUMENTS
 
 COVE_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {

@@ -90,12 +90,12 @@ ProtectedFile::ProtectedFile(Env& env, std::string host_path, const FileEntry& e
     : env_(env),
       path_(entry.path),
       host_path_(std::move(host_path)),
-      kind_(entry.kind),
+      fd_(std::move(fd)),
       id_(entry.id),
       key_(entry.key),
       chunk_size_(entry.chunk_size),
       geometry_(entry.chunk_size),
-      fd_(std::move(fd)),
+      kind_(entry.kind),
       gcm_(std::move(gcm)) {
   committed_.size = entry.size;
   committed_.generation = entry.generation;

@@ -223,17 +223,17 @@ class ProtectedFile {
   Env& env_;
   std::string path_;
   std::string host_path_;
-  RegionKind kind_;
+  SharedFd fd_;  // may be shared with the caller (the runtime locks the host file on it)
   FileId id_;
   SecretBytes key_;
   uint32_t chunk_size_;
   uint32_t format_version_ = kFileFormatVersion;  // of the host file (its header)
   FileGeometry geometry_;
-  SharedFd fd_;  // may be shared with the caller (the runtime locks the host file on it)
+  RegionKind kind_;
+  bool other_writers_ = false;  // see set_other_writers
   std::unique_ptr<AesGcm> gcm_;
   std::vector<std::unique_ptr<AesGcm>> helper_gcm_;  // clones of gcm_ for helper threads
   FileCommitter* committer_ = nullptr;
-  bool other_writers_ = false;  // see set_other_writers
 
   Committed committed_;
   std::map<uint64_t, TagBlock> tag_blocks_;  // verified committed tag blocks
