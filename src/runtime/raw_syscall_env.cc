@@ -115,9 +115,18 @@ namespace {
 // Three: a save holds the commit lock and opens the fspf's new copy, then its directory.
 std::array<std::atomic<int>, 3> g_spare_descriptors{-1, -1, -1};
 std::atomic<bool> g_spare_missing{true};
+// The process whose descriptor table holds them: a vfork child shares this memory but not the
+// table, and must neither give back nor take spares (it would close or record numbers that
+// are only its own). A fork child takes them over (AdoptSpareDescriptorsAfterFork).
+std::atomic<long> g_spare_owner{0};
+
+bool OwnsSpares() {
+  return DirectSyscall(SYS_getpid) == g_spare_owner.load(std::memory_order_relaxed);
+}
 
 // Closes one spare descriptor: false when none is left.
 bool GiveBackSpareDescriptor() {
+  if (!OwnsSpares()) return false;
   for (std::atomic<int>& spare : g_spare_descriptors) {
     int fd = spare.exchange(-1);
     if (fd < 0) continue;
@@ -141,10 +150,23 @@ long SyscallWithSpares(long nr, long a1, long a2, long a3, long a4, long a5, lon
 }  // namespace
 
 void ReserveSpareDescriptors() {
+  if (!g_spare_missing.load(std::memory_order_relaxed)) return;
+  long owner = 0;
+  if (g_spare_owner.compare_exchange_strong(owner, DirectSyscall(SYS_getpid))) {
+    // The first call, at start: this process holds them from now on.
+  } else if (!OwnsSpares()) {
+    return;
+  }
   if (!g_spare_missing.exchange(false, std::memory_order_relaxed)) return;
   for (std::atomic<int>& spare : g_spare_descriptors) {
     if (spare.load(std::memory_order_relaxed) >= 0) continue;
     long fd = MoveAboveRuntimeFloor(DirectSyscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC));
+    if (fd >= 0 && fd < RuntimeDescriptorFloor()) {
+      // Nothing free above the floor: a spare there would take a number the program just
+      // closed (and may expect to get back from its next open).
+      CloseDescriptor(static_cast<int>(fd));
+      fd = -EMFILE;
+    }
     if (fd < 0) {
       g_spare_missing.store(true, std::memory_order_relaxed);  // the table is full: later
       return;
@@ -152,6 +174,15 @@ void ReserveSpareDescriptors() {
     int none = -1;
     if (!spare.compare_exchange_strong(none, static_cast<int>(fd))) CloseDescriptor(fd);
   }
+}
+
+void AdoptSpareDescriptorsAfterFork() {
+  g_spare_owner.store(DirectSyscall(SYS_getpid), std::memory_order_relaxed);
+}
+
+long OpenWithSpares(const char* path, int flags) {
+  return MoveAboveRuntimeFloor(SyscallWithSpares(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path),
+                                                 flags | O_CLOEXEC, 0, 0, 0));
 }
 
 Env& RawSyscallEnvInstance() {

@@ -45,6 +45,12 @@ long CloseDescriptor(int fd);
 // the commit at the next close or at exit failed, and the program's writes were lost. Takes
 // the missing ones (all at start, those given back since later; cheap when none is missing).
 void ReserveSpareDescriptors();
+// In a fork child (its own copy of the descriptor table): the spares are its own now.
+void AdoptSpareDescriptorsAfterFork();
+// openat(AT_FDCWD, path, flags | O_CLOEXEC) for the runtime's own bookkeeping, as
+// RawSyscallEnvInstance() opens: a spare given back on EMFILE, the descriptor moved above the
+// program's numbers (and noted). The descriptor, or -errno.
+long OpenWithSpares(const char* path, int flags);
 namespace detail {
 inline constexpr int kTrackedDescriptors = 1 << 20;
 // 128 KiB of address space; a page is touched only when the runtime holds a number in it.

@@ -159,10 +159,12 @@ class TagPublisher final : public shield::FspfSaveObserver {
   // this process's changes into it. Anything else (an older fspf put back, a foreign one) is
   // refused.
   Status CheckFspfOnDisk(const shield::FspfTag& current, std::optional<shield::FspfTag>* newer) {
+    if (!sealed_) return Status::Ok();
+    // Unreadable is not "unchanged": saving then could overwrite another process's commit.
     shield::FspfTag on_disk{};
-    if (!sealed_ || !ReadFspfTagOnDisk(fspf_path_, &on_disk) || on_disk == current) {
-      return Status::Ok();
-    }
+    COVE_RETURN_IF_ERROR(ReadFspfTagOnDisk(fspf_path_, &on_disk)
+                             .WithContext("commit: refusing to save without checking"));
+    if (on_disk == current) return Status::Ok();
     if (IsPublishedTag(tag_file_, on_disk)) {
       *newer = on_disk;
       Log(kLogInfo, "commit: another process committed (tag %s): merging into its fspf",

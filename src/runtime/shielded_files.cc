@@ -135,12 +135,17 @@ ShieldedFiles::~ShieldedFiles() {
   if (!status.ok()) Fail("commit of staged files", status);
 }
 
-bool ReadFspfTagOnDisk(const std::string& path, shield::FspfTag* tag) {
-  long fd = DirectSyscall(SYS_openat, AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+Status ReadFspfTagOnDisk(const std::string& path, shield::FspfTag* tag) {
+  // With the spares: a program that filled its descriptor table must not have its commit
+  // skip this check (and save over another process's newer fspf).
+  long fd = OpenWithSpares(path.c_str(), O_RDONLY);
+  if (fd < 0) return IoError("read the tag of " + path, static_cast<int>(-fd));
   UniqueFd guard(static_cast<int>(fd));
   long end = DirectSyscall(SYS_lseek, fd, 0, SEEK_END);
-  return end >= 0 && ReadFspfTagAt(static_cast<int>(fd), static_cast<uint64_t>(end), tag);
+  if (end < 0 || !ReadFspfTagAt(static_cast<int>(fd), static_cast<uint64_t>(end), tag)) {
+    return DataLoss(path + ": too short or unreadable to hold an fspf tag");
+  }
+  return Status::Ok();
 }
 
 bool ReadFspfTagAt(int fd, uint64_t size, shield::FspfTag* tag) {
@@ -196,8 +201,7 @@ void ShieldedFiles::RefreshIfChangedLocked() {
   // the two reads (make -j, xargs -P), which is a newer version to take, not a rollback.
   constexpr int kAttempts = 4;
   for (int attempt = 1;; ++attempt) {
-    long fd = MoveAboveRuntimeFloor(
-        DirectSyscall(SYS_openat, AT_FDCWD, config_.fspf_path.c_str(), O_RDONLY | O_CLOEXEC));
+    long fd = OpenWithSpares(config_.fspf_path.c_str(), O_RDONLY);
     if (fd < 0) return;
     UniqueFd watch(static_cast<int>(fd));
     struct stat st {};
@@ -1467,6 +1471,7 @@ void ShieldedFiles::RefreshShared(OpenFileDescription& desc) {
 
 void ShieldedFiles::AfterFork() {
   owner_pid_.store(DirectSyscall(SYS_getpid), std::memory_order_relaxed);
+  AdoptSpareDescriptorsAfterFork();
 }
 
 bool ShieldedFiles::TryClose(int fd, long* result) {
@@ -2191,10 +2196,23 @@ bool ShieldedFiles::TryRename(int olddirfd, const char* oldpath, int newdirfd, c
 }
 
 bool ShieldedFiles::TryMkdir(int dirfd, const char* path, mode_t mode, long* result) {
+  if (ClearlyOutside(path)) return false;
   ShieldScope scope;
-  std::string host;
-  if (!TryPathCall(dirfd, path, "mkdir", &host, result)) return false;
-  if (*result == 0) *result = DirectSyscall(SYS_mkdirat, AT_FDCWD, host.c_str(), mode);
+  std::string abs;
+  if (!Resolve(dirfd, path, &abs)) return false;
+  Where where = Classify(abs);
+  if (where == Where::kOutside) return DenyIfStrict("mkdir", abs, result);
+  if (where == Where::kProtectedRegion && IsJournalName(abs.c_str())) {
+    // As for files (shield::Volume): it would stand where the journal of the file named without
+    // the suffix goes, and every commit of that file would fail.
+    Log(kLogDenied, "mkdir %s: names ending in %s are reserved in protected regions (EINVAL)",
+        abs.c_str(), std::string(shield::kJournalSuffix).c_str());
+    *result = -EINVAL;
+    return true;
+  }
+  std::string host = volume_->HostPathFor(abs);
+  if (host == abs) return false;
+  *result = DirectSyscall(SYS_mkdirat, AT_FDCWD, host.c_str(), mode);
   return true;
 }
 

@@ -452,8 +452,9 @@ class ShieldedFiles {
   ino_t fspf_watch_ino_ = 0;
 };
 
-// The tag at the end of the sealed fspf at `path` (false when it cannot be read).
-bool ReadFspfTagOnDisk(const std::string& path, shield::FspfTag* tag);
+// The tag at the end of the sealed fspf at `path` (an error naming the file when it cannot be
+// read).
+Status ReadFspfTagOnDisk(const std::string& path, shield::FspfTag* tag);
 // The same for an open fspf of `size` bytes.
 bool ReadFspfTagAt(int fd, uint64_t size, shield::FspfTag* tag);
 // The tags a tag file holds: one line, or two while a commit is in flight (newest first).

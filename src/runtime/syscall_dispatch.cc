@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/kcmp.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -22,6 +23,19 @@
 #include "runtime/syscall_trap.h"
 
 namespace cove::runtime {
+
+namespace {
+
+// Whether this process runs on its parent's memory (a vfork or CLONE_VM child), as the kernel
+// says (kcmp); false when it cannot tell. InBorrowedMemory alone is also true in a child of a
+// raw fork (no atfork handler) of a process that once made a vfork child.
+bool OnParentsMemory() {
+  long self = DirectSyscall(SYS_getpid);
+  long parent = DirectSyscall(SYS_getppid);
+  return DirectSyscall(SYS_kcmp, self, parent, KCMP_VM, 0, 0) == 0;
+}
+
+}  // namespace
 
 bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
   ShieldedFiles* files = ShieldedFiles::Instance();
@@ -203,7 +217,7 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       // the child for good, and gdb with it. Such a child, on its parent's memory, only ever
       // execs or exits, and its tracer may read all of its memory anyway: the trap is turned
       // off in it (the program it execs arms its own).
-      if (args[0] == PTRACE_TRACEME && files->InBorrowedMemory()) {
+      if (args[0] == PTRACE_TRACEME && files->InBorrowedMemory() && OnParentsMemory()) {
         *result = DirectSyscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);
         if (*result == 0) DisarmSyscallTrapForCurrentThread();
         return true;

@@ -126,7 +126,9 @@ bool JournalIsOfFile(Env& env, const std::string& path, const FileId& id) {
 Status WriteJournal(Env& env, const std::string& host_path, const Journal& journal, bool sync) {
   std::string path = JournalPath(host_path);
   std::vector<uint8_t> bytes = EncodeJournal(journal);
-  COVE_ASSIGN_OR_RETURN(UniqueFd fd, env.Open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+  // Never through a link someone put at the journal's name: it would truncate the target.
+  COVE_ASSIGN_OR_RETURN(UniqueFd fd,
+                        env.Open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600));
   COVE_RETURN_IF_ERROR(env.WriteAt(fd.get(), bytes, 0, path));
   if (!sync) return Status::Ok();
   COVE_RETURN_IF_ERROR(env.Sync(fd.get(), path));

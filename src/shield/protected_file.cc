@@ -148,7 +148,8 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
     // Without a journal, a chunk that failed here fails again, with its error, when read.
     return file;
   }
-  if (file.ok()) file.value().reset();  // closes the host descriptor before recovery reopens it
+  // Lets go of its share of the host descriptor before recovery opens the file again.
+  if (file.ok()) file.value().reset();
   return OpenOnce(env, std::move(host_path), entry, writable, {}, true);
 }
 

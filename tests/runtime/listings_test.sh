@@ -23,10 +23,11 @@ orphan_journal "$REGION/list/gone.cove-journal"
 # A protected file named like a journal would be the host file of the journal of the file
 # beside it (x.cove-journal of x): the next commit of x overwrote it, then removed it. Such
 # names are refused (EINVAL, a log line), as a create and as a rename's target. A directory so
-# named, and a file an older cove let a program create (here: another file's host file, copied
-# in by hand), are listed: every name with the suffix was hidden. The journal of a staged
-# rewrite and an orphan one are not listed.
+# named, and a file an older cove let a program create (both made by hand here; the file is
+# another file's host file), are listed: every name with the suffix was hidden. The journal of
+# a staged rewrite and an orphan one are not listed.
 cp "$REGION/list/b" "$REGION/list/legacy.cove-journal"
+mkdir "$REGION/list/dir.cove-journal"  # by hand: cove refuses such a name now (below)
 got=$(CRUN_LOG=3 crun "$PYTHON" -c "
 import errno, os
 d = '$REGION/list'
@@ -36,13 +37,23 @@ for attempt in (lambda: open(d + '/x.cove-journal', 'w'), lambda: os.rename(d + 
         print('allowed')
     except OSError as e:
         print(errno.errorcode[e.errno])
-os.mkdir(d + '/dir.cove-journal')
 open(d + '/a', 'w').write('rewritten')  # staged: its journal lies beside it until the save
 print(os.path.exists(d + '/a.cove-journal'), sorted(os.listdir(d)))" 2>"$WORK/err.reserved" | tr '\n' ' ' || true)
 [ "$got" = "EINVAL EINVAL True ['a', 'b', 'dir.cove-journal', 'legacy.cove-journal'] " ] &&
   [ "$(grep -c "are reserved in protected regions for cove's redo journals" "$WORK/err.reserved")" = 2 ] &&
   pass "*.cove-journal refused as a new protected file's name; such a directory and old file listed, journals not" ||
   fail "names with the journal suffix: $got / $(head -c 300 "$WORK/err.reserved")"
+# Nor may a directory take such a name now (every commit of the file beside it failed), and a
+# link put at a journal's name is not followed (the commit truncated the link's target).
+got=$(crun sh -c "mkdir '$REGION/list/b.cove-journal' 2>&1 || echo refused" | tail -1)
+ln -s "$WORK/target" "$REGION/list/b.cove-journal"
+echo "keep me" >"$WORK/target"
+crun sh -c "echo rewritten > '$REGION/list/b'" 2>"$WORK/err.link" || true
+[ "$got" = refused ] && [ "$(cat "$WORK/target")" = "keep me" ] &&
+  grep -q "cove-journal" "$WORK/err.link" &&
+  pass "mkdir of a *.cove-journal name refused; a link at a journal's name not followed" ||
+  fail "mkdir $got, target $(cat "$WORK/target"), $(head -c 300 "$WORK/err.link")"
+rm "$REGION/list/b.cove-journal"
 [ "$(crun ls "$REGION/list" | tr '\n' ' ')" = "a b dir.cove-journal legacy.cove-journal " ] &&
   pass "ls lists them, not an orphan journal" ||
   fail "ls: $(crun ls "$REGION/list" 2>&1 | tr '\n' ' ')"

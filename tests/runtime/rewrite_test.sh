@@ -261,6 +261,34 @@ for ((i = 0; i < created; i++)); do [ "$(plain_cat "$REGION/full/k$i")" = "k $i"
   pass "ulimit -n 64, table filled, exit without closing: $out files committed" ||
   fail "table filled: status $status, $out files, $bad unreadable, $(head -c 300 "$WORK/err")"
 
+# The same full table while another process commits: the commit at exit must still check the
+# fspf on disk (it read no tag, took that for "unchanged", and saved over the other process's
+# commit, whose file the next open then removed as a crash's leftover).
+(ulimit -n 64 && crun "$PYTHON" -c "
+import os, time
+fd = os.open('$REGION/full/A', os.O_WRONLY | os.O_CREAT)
+held = []
+try:
+    while True:
+        held.append(os.open('/dev/null', os.O_RDONLY))
+except OSError:
+    pass
+os.close(held.pop())  # for the signal file, then the table is full again
+open('$WORK/A_full', 'w').close()
+while not os.path.exists('$WORK/B_done'):
+    time.sleep(0.02)
+os.write(fd, b'from A')") 2>"$WORK/err.A" &
+writer=$!
+for _ in $(seq 500); do [ -e "$WORK/A_full" ] && break; sleep 0.02; done
+crun sh -c "echo 'from B' > '$REGION/full/B'" 2>"$WORK/err.B" || fail "B's commit: $(head -c 300 "$WORK/err.B")"
+touch "$WORK/B_done"
+status=0
+wait "$writer" || status=$?
+got="$(plain_cat "$REGION/full/A" 2>&1)/$(plain_cat "$REGION/full/B" 2>&1)/$(crun cat "$REGION/full/B" 2>&1)"
+[ "$status" = 0 ] && [ "$got" = "from A/from B/from B" ] &&
+  pass "a full table at exit: the commit merges another process's newer commit, nothing lost" ||
+  fail "full table beside another commit: status $status, $got, $(head -c 300 "$WORK/err.A")"
+
 # A new file that its creator closed but has not recorded in the fspf yet (staged), opened by
 # a process that was already running (a pool's worker): the open waits for the creator's
 # background save instead of failing at once with EACCES (an unrecorded host file).
