@@ -429,6 +429,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   // The host file carries the cross-process lock: shared for readers, exclusive for a writer,
   // and taken BEFORE a create truncates a host file another process may be writing.
   bool lock_fd_writable = false;  // the lock descriptor was opened here, O_RDWR
+  bool lock_opened_here = false;  // by open_host (else adopted, or a staged file's, or none)
   long read_write_error = 0;      // -errno of that O_RDWR open, when it failed
   auto open_host = [&] {
     if (node->lock_fd.valid()) return;
@@ -439,6 +440,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
       fd = MoveAboveRuntimeFloor(RawOpen(host, O_RDONLY | O_CLOEXEC));
     }
     if (fd >= 0) node->lock_fd.Reset(static_cast<int>(fd));
+    lock_opened_here = fd >= 0;
   };
   auto lock_host = [&](int operation) {
     open_host();
@@ -488,14 +490,30 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
     }
   }
   if (host_writable != nullptr) *host_writable = lock_fd_writable;
-  // An existing file is read through the lock's own descriptor (no second open by path, and it
-  // is the very file that was locked).
+  // An existing file is read and written through the lock's own descriptor: no second open by
+  // path, and it is the very file that was locked. A lock descriptor that could only be opened
+  // read-only (a host file this process may not write, a read-only file system) makes a
+  // read-only file: a second open for writing failed, and so did every open of a file on a
+  // read-only mount (EROFS).
   SharedFd host_fd;
-  if (!create && lock_fd_writable) host_fd = node->lock_fd;
+  bool read_only = false;
+  if (!create && node->lock_fd.valid()) {
+    long access = O_RDONLY;
+    if (!lock_opened_here) {  // adopted across an exec, or staged by this process: ask
+      long flags = DirectSyscall(SYS_fcntl, node->lock_fd.get(), F_GETFL);
+      access = flags < 0 ? -1 : flags & O_ACCMODE;
+    } else if (lock_fd_writable) {
+      access = O_RDWR;
+    }
+    if (access == O_RDWR || access == O_RDONLY) {
+      host_fd = node->lock_fd;
+      read_only = access == O_RDONLY;
+    }
+  }
   // (A staged rewrite of the path is saved first, in OpenFile.)
   Result<std::unique_ptr<shield::ProtectedFile>> file =
-      create ? volume_->CreateFile(path) : volume_->OpenFile(path, true, std::move(host_fd));
-  if (!file.ok() && !create && file.status().ToErrno() == EACCES) {
+      create ? volume_->CreateFile(path) : volume_->OpenFile(path, !read_only, std::move(host_fd));
+  if (!file.ok() && !create && !read_only && file.status().ToErrno() == EACCES) {
     file = volume_->OpenFile(path, false);  // a read-only host file
   }
   // The save of a staged rewrite of this path (in OpenFile) saved the other staged files too.
@@ -1165,13 +1183,15 @@ void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& hos
       if (!node) return;
     }
     // The host file's permission bits are the file's: one the program may not write (mode
-    // 444, another owner's) is refused as the kernel would, before any write is accepted
-    // that no commit could store.
-    if (writable && !host_writable &&
-        DirectSyscall(SYS_faccessat, AT_FDCWD, host.c_str(), W_OK) == -EACCES) {
-      if (node->fd_refs == 0) nodes_.erase(abs);
-      *result = -EACCES;
-      return;
+    // 444, another owner's, on a read-only mount) is refused as the kernel would, before any
+    // write is accepted that no commit could store.
+    if (writable && !host_writable) {
+      long denied = DirectSyscall(SYS_faccessat, AT_FDCWD, host.c_str(), W_OK);
+      if (denied == -EACCES || denied == -EROFS) {
+        if (node->fd_refs == 0) nodes_.erase(abs);
+        *result = denied;
+        return;
+      }
     }
     if (truncates) {
       std::lock_guard node_lock(node->mutex);
