@@ -744,6 +744,9 @@ Status ShieldedFiles::CommitBeforeExec() {
 }
 
 void ShieldedFiles::ReleaseSavedLocks() {
+  for (const std::string& warning : volume_->TakeWarnings()) {
+    Log(kLogWarning, "%s", warning.c_str());
+  }
   for (const std::string& path : volume_->TakeLostRewrites()) {
     Say("%s: writes lost: another process removed, replaced or rewrote it before this one's "
         "staged rewrite was saved",

@@ -583,10 +583,23 @@ Status Volume::RenameFile(const std::string& from, const std::string& to) {
     (void)env_->Unlink(RenameIntentPath());
     return moved_on_host.WithContext("rename " + from + " -> " + to);
   }
-  // A failure here leaves the intent, for the next open to move the journal.
-  COVE_RETURN_IF_ERROR(MoveJournal(from_host, to_host, moved_id, /*drop_replaced=*/true));
-  COVE_RETURN_IF_ERROR(env_->SyncParentDir(to_host));
-  return env_->Unlink(RenameIntentPath());
+  // The rename happened: the fspf and the host file both name `to`, and the caller must be
+  // told so (its open files follow the name). What is left tidies up; a failure leaves the
+  // intent for the next Open to finish (CompleteRenameIntent) and is kept for the caller to
+  // report (TakeWarnings). rename(2) itself promises no durability either.
+  Status tidied = MoveJournal(from_host, to_host, moved_id, /*drop_replaced=*/true);
+  if (tidied.ok()) tidied = env_->SyncParentDir(to_host);
+  if (tidied.ok()) tidied = env_->Unlink(RenameIntentPath());
+  if (!tidied.ok()) {
+    warnings_.push_back("rename " + from + " -> " + to + " done, but not tidied up (the next " +
+                        "start finishes it): " + tidied.ToString());
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> Volume::TakeWarnings() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(warnings_, {});
 }
 
 Status Volume::CompleteRenameIntent() {

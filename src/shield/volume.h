@@ -144,6 +144,9 @@ class Volume final : public FileCommitter {
   // Paths of staged rewrites dropped because another process changed the file meanwhile (see
   // MergeNewerLocked); each is returned once.
   std::vector<std::string> TakeLostRewrites();
+  // Failures after an operation that succeeded (a rename whose tidy-up failed), for the caller
+  // to report; each is returned once.
+  std::vector<std::string> TakeWarnings();
   // Number of staged files the fspf on disk does not record yet, and their paths.
   size_t unsaved_count() const;
   std::set<std::string> unsaved_paths() const;
@@ -213,6 +216,7 @@ class Volume final : public FileCommitter {
   // the map by StageRewrite and EraseStagedRewriteLocked: the runtime asks at every close.
   uint64_t staged_rewrite_bytes_ = 0;
   std::vector<std::string> lost_rewrites_;
+  std::vector<std::string> warnings_;  // see TakeWarnings
   mutable std::mutex mutex_;
 };
 

@@ -59,11 +59,13 @@ class VolumeFixture : public ::testing::Test {
   SecretBytes key_;
 };
 
-// Env::Default() with one injected failure: the next fsync of a host file whose path contains
-// `fail_next_sync_of` (journals excepted) fails with EIO.
+// Env::Default() with injected failures: the next fsync of a host file whose path contains
+// `fail_next_sync_of` (journals excepted) fails with EIO, and so does the next fsync of the
+// directory of a path that contains `fail_next_directory_sync_of`.
 class SyncFailingEnv : public Env {
  public:
   std::string fail_next_sync_of;
+  std::string fail_next_directory_sync_of;
 
   Result<UniqueFd> Open(const std::string& path, int flags, mode_t mode) override {
     return base_.Open(path, flags, mode);
@@ -103,7 +105,14 @@ class SyncFailingEnv : public Env {
   }
   Status Unlink(const std::string& path) override { return base_.Unlink(path); }
   bool Exists(const std::string& path) override { return base_.Exists(path); }
-  Status SyncParentDir(const std::string& path) override { return base_.SyncParentDir(path); }
+  Status SyncParentDir(const std::string& path) override {
+    if (!fail_next_directory_sync_of.empty() &&
+        path.find(fail_next_directory_sync_of) != std::string::npos) {
+      fail_next_directory_sync_of.clear();
+      return IoError("injected fsync failure of the directory of " + path, EIO);
+    }
+    return base_.SyncParentDir(path);
+  }
   Status SyncFilesystems(const std::set<std::string>& dirs) override {
     return base_.SyncFilesystems(dirs);
   }

@@ -93,6 +93,34 @@ TEST_F(VolumeRenameTest, RenameMovesEntryAndHostFileAndReplacesTarget) {
   EXPECT_EQ(Read(*reopened, "/data/b"), a);
 }
 
+// A failure after the host rename (here the directory's fsync) does not make the rename look
+// failed: the fspf and the host file both name the target, so its caller (the runtime, whose
+// open files follow the name) must hear that it happened. The failure is kept as a warning,
+// and the intent stays for the next start, which finishes it.
+TEST_F(VolumeRenameTest, AFailureAfterTheHostRenameIsAWarningNotAnError) {
+  testing::SyncFailingEnv env;
+  VolumeOptions options;
+  options.fspf_path = fspf_path_;
+  options.key = key_;
+  options.env = &env;
+  auto volume = std::move(Volume::Open(std::move(options))).value();
+  auto a = Pattern(5000, 6);
+  Write(*volume, "/data/a", a);
+  env.fail_next_directory_sync_of = "/enc/";
+  Status renamed = volume->RenameFile("/data/a", "/data/moved");
+  ASSERT_TRUE(renamed.ok()) << renamed.ToString();
+  std::vector<std::string> warnings = volume->TakeWarnings();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("injected fsync failure"), std::string::npos) << warnings[0];
+  EXPECT_TRUE(volume->TakeWarnings().empty());
+  EXPECT_TRUE(std::filesystem::exists(volume->RenameIntentPath()));
+  EXPECT_EQ(Read(*volume, "/data/moved"), a);
+  auto reopened = Reopen();  // finishes the intent
+  EXPECT_FALSE(std::filesystem::exists(reopened->RenameIntentPath()));
+  EXPECT_EQ(reopened->FindFile("/data/a"), nullptr);
+  EXPECT_EQ(Read(*reopened, "/data/moved"), a);
+}
+
 // The kernel refuses the host side (a non-empty directory where the file should go, or is):
 // the fspf goes back to what it was, no rename intent stays (the next start would try it
 // again and refuse to start), and the file keeps its content under its old name.
