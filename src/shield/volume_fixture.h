@@ -43,6 +43,16 @@ class VolumeFixture : public ::testing::Test {
     return volume.ok() ? std::move(volume).value() : nullptr;
   }
   std::unique_ptr<Volume> Reopen() { return OpenVolume(key_, std::nullopt); }
+  // The same over `env` (one that injects failures).
+  std::unique_ptr<Volume> ReopenWith(Env& env) {
+    VolumeOptions options;
+    options.fspf_path = fspf_path_;
+    options.key = key_;
+    options.env = &env;
+    auto volume = Volume::Open(std::move(options));
+    EXPECT_TRUE(volume.ok()) << volume.status().ToString();
+    return volume.ok() ? std::move(volume).value() : nullptr;
+  }
 
   // The whole plaintext of committed file `path`, read by a new process.
   Result<std::vector<uint8_t>> ReadFile(const std::string& path) {

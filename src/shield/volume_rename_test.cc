@@ -99,11 +99,8 @@ TEST_F(VolumeRenameTest, RenameMovesEntryAndHostFileAndReplacesTarget) {
 // and the intent stays for the next start, which finishes it.
 TEST_F(VolumeRenameTest, AFailureAfterTheHostRenameIsAWarningNotAnError) {
   testing::SyncFailingEnv env;
-  VolumeOptions options;
-  options.fspf_path = fspf_path_;
-  options.key = key_;
-  options.env = &env;
-  auto volume = std::move(Volume::Open(std::move(options))).value();
+  auto volume = ReopenWith(env);
+  ASSERT_NE(volume, nullptr);
   auto a = Pattern(5000, 6);
   Write(*volume, "/data/a", a);
   env.fail_next_directory_sync_of = "/enc/";

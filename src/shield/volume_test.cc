@@ -462,11 +462,8 @@ TEST_F(VolumeTest, CommitAfterAFailedOneLeavesNoStaleTail) {
   for (uint64_t rewrite_from : {uint64_t{0}, uint64_t{8192}}) {  // overwrite + extend, append
     SCOPED_TRACE(rewrite_from);
     testing::SyncFailingEnv env;
-    VolumeOptions options;
-    options.fspf_path = fspf_path_;
-    options.key = key_;
-    options.env = &env;
-    auto volume = std::move(Volume::Open(std::move(options))).value();
+    auto volume = ReopenWith(env);
+    ASSERT_NE(volume, nullptr);
     std::string path = "/data/f" + std::to_string(rewrite_from);
     {
       auto file = std::move(volume->CreateFile(path)).value();
