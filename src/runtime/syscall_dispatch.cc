@@ -226,11 +226,10 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
     case SYS_execve:
     case SYS_execveat: {
       // system() and posix_spawn's child (and vfork children such as Python's subprocess)
-      // exec through the raw syscall, not the interposed execve: the
-      // new image loads the fspf from disk, so staged and buffered files must be committed
-      // first, and it is given the environment the interposed execve gives (the protected
-      // descriptors it inherits, the current tag). A program that would run unshielded is
-      // refused first (exec_policy.h).
+      // exec through the raw syscall, not the interposed execve: the new image loads the fspf
+      // from disk, so staged and buffered files must be committed first, and it is given the
+      // environment the interposed execve gives (the protected descriptors it inherits, the
+      // current tag). A program that would run unshielded is refused first (exec_policy.h).
       auto argv = [&](int i) { return reinterpret_cast<char* const*>(args[i]); };
       // A file of a protected region runs through `cove exec-protected` (exec_policy.h).
       if (nr == SYS_execve) {
