@@ -428,19 +428,22 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   std::string host = volume_->HostPathFor(path);
   // The host file carries the cross-process lock: shared for readers, exclusive for a writer,
   // and taken BEFORE a create truncates a host file another process may be writing.
-  bool lock_fd_writable = false;  // the lock descriptor was opened here, O_RDWR
-  bool lock_opened_here = false;  // by open_host (else adopted, or a staged file's, or none)
-  long read_write_error = 0;      // -errno of that O_RDWR open, when it failed
+  // How open_host opened the lock descriptor: O_RDWR, O_RDONLY, or -1 when it did not (the
+  // descriptor was adopted across an exec, or kept for a file this process staged, or none).
+  long opened_access = -1;
+  long read_write_error = 0;  // -errno of that O_RDWR open, when it failed
   auto open_host = [&] {
     if (node->lock_fd.valid()) return;
     long fd = MoveAboveRuntimeFloor(RawOpen(host, O_RDWR | O_CLOEXEC));
-    lock_fd_writable = fd >= 0;
+    long access = O_RDWR;
     if (fd < 0) {
       read_write_error = fd;
       fd = MoveAboveRuntimeFloor(RawOpen(host, O_RDONLY | O_CLOEXEC));
+      access = O_RDONLY;
     }
-    if (fd >= 0) node->lock_fd.Reset(static_cast<int>(fd));
-    lock_opened_here = fd >= 0;
+    if (fd < 0) return;
+    node->lock_fd.Reset(static_cast<int>(fd));
+    opened_access = access;
   };
   auto lock_host = [&](int operation) {
     open_host();
@@ -489,7 +492,7 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
       return nullptr;
     }
   }
-  if (host_writable != nullptr) *host_writable = lock_fd_writable;
+  if (host_writable != nullptr) *host_writable = opened_access == O_RDWR;
   // An existing file is read and written through the lock's own descriptor: no second open by
   // path, and it is the very file that was locked. A lock descriptor that could only be opened
   // read-only (a host file this process may not write, a read-only file system) makes a
@@ -498,12 +501,10 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   SharedFd host_fd;
   bool read_only = false;
   if (!create && node->lock_fd.valid()) {
-    long access = O_RDONLY;
-    if (!lock_opened_here) {  // adopted across an exec, or staged by this process: ask
+    long access = opened_access;
+    if (access < 0) {  // adopted across an exec, or staged by this process: ask
       long flags = DirectSyscall(SYS_fcntl, node->lock_fd.get(), F_GETFL);
       access = flags < 0 ? -1 : flags & O_ACCMODE;
-    } else if (lock_fd_writable) {
-      access = O_RDWR;
     }
     if (access == O_RDWR || access == O_RDONLY) {
       host_fd = node->lock_fd;
@@ -822,12 +823,6 @@ long ShieldedFiles::InstallNew(long host_fd, std::shared_ptr<OpenFileDescription
 
 namespace {
 
-bool IsJournalName(const char* name) {
-  size_t length = strlen(name);
-  return length > shield::kJournalSuffix.size() &&
-         std::string_view(name + length - shield::kJournalSuffix.size()) == shield::kJournalSuffix;
-}
-
 // What an entry of a protected host directory whose name ends with the journal suffix is.
 enum class JournalNamed {
   kJournal,     // one (shield::IsJournalHead), or one a crash cut short
@@ -894,7 +889,7 @@ bool ShieldedFiles::TryGetdents(long nr, int fd, void* buffer, size_t size, long
     if (n <= 0) return true;
     bool journals = false;
     for (long at = 0; at < n && !journals; at += length_at(at)) {
-      journals = IsJournalName(name_at(at));
+      journals = shield::IsJournalName(name_at(at));
     }
     if (!journals || !InProtectedHostDirectory(fd)) return true;
     long kept = 0;
@@ -902,7 +897,7 @@ bool ShieldedFiles::TryGetdents(long nr, int fd, void* buffer, size_t size, long
       long length = length_at(at);
       // A name with the suffix is left out unless its first bytes say it is no journal (a
       // protected file the program named so); an unreadable one, as before.
-      if (!IsJournalName(name_at(at)) ||
+      if (!shield::IsJournalName(name_at(at)) ||
           ProbeJournalNamed(fd, name_at(at), type_at(at)).kind == JournalNamed::kOther) {
         if (kept != at) std::memmove(bytes + kept, bytes + at, static_cast<size_t>(length));
         kept += length;
@@ -2077,7 +2072,7 @@ bool ShieldedFiles::RemoveOrphanJournals(const std::string& dir, const std::stri
       at += entry->d_reclen;
       std::string_view name(entry->d_name);
       if (name == "." || name == "..") continue;
-      if (!IsJournalName(entry->d_name)) return false;
+      if (!shield::IsJournalName(entry->d_name)) return false;
       JournalProbe probe = ProbeJournalNamed(dir_fd.get(), entry->d_name, entry->d_type);
       if (probe.kind != JournalNamed::kJournal) return false;
       journals.emplace_back(name, probe.file_id);
@@ -2225,7 +2220,7 @@ bool ShieldedFiles::TryMkdir(int dirfd, const char* path, mode_t mode, long* res
   if (!Resolve(dirfd, path, &abs)) return false;
   Where where = Classify(abs);
   if (where == Where::kOutside) return DenyIfStrict("mkdir", abs, result);
-  if (where == Where::kProtectedRegion && IsJournalName(abs.c_str())) {
+  if (where == Where::kProtectedRegion && shield::IsJournalName(abs)) {
     // As for files (shield::Volume): it would stand where the journal of the file named without
     // the suffix goes, and every commit of that file would fail.
     Log(kLogDenied, "mkdir %s: names ending in %s are reserved in protected regions (EINVAL)",

@@ -131,8 +131,9 @@ class ShieldedFiles {
   // rewrite waits for its save ("NAME.cove-journal") are not listed. Programs that copy or
   // remove a tree found a name that was gone a moment later (shutil.copytree and rmtree, pip
   // install of a package whose sources are in a region). An entry is a journal by its first
-  // bytes (shield::IsJournalHead), not by its name alone: a protected file the program named
-  // "x.cove-journal" is listed. Only names with the suffix cost more than the syscall.
+  // bytes (shield::IsJournalHead), not by its name alone: a directory, or a file an older cove
+  // let a program create, named "x.cove-journal" is listed. Only names with the suffix cost
+  // more than the syscall.
   bool TryGetdents(long nr, int fd, void* buffer, size_t size, long* result);
   // Whether directory descriptor `fd` is one of a protected region's host directories.
   bool InProtectedHostDirectory(int fd) const;

@@ -42,6 +42,11 @@ inline constexpr uint32_t kJournalVersion = 2;  // written; 1 is still read
 
 inline constexpr std::string_view kJournalSuffix = ".cove-journal";
 inline constexpr size_t kMaxNameLength = 255;  // NAME_MAX of Linux file systems
+// Whether `name` (a file name, or a path) is one a journal may have: something, then the
+// suffix. Listings hide such names when they are journals; protected files may not take them.
+inline bool IsJournalName(std::string_view name) {
+  return name.size() > kJournalSuffix.size() && name.ends_with(kJournalSuffix);
+}
 // "<host path>.cove-journal"; for a name too long for the suffix, the name's first 200 bytes,
 // "." and 32 hex digits of its SHA-256, then the suffix.
 std::string JournalPath(const std::string& host_path);

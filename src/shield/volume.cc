@@ -36,7 +36,7 @@ Status CheckRecordablePath(const std::string& path) {
   }
   // Such a file's host file would be the redo journal of the file named without the suffix
   // (JournalPath): that file's next commit would overwrite it, then remove it.
-  if (std::string_view(path).ends_with(kJournalSuffix)) {
+  if (IsJournalName(path)) {  // (a path: never the bare suffix)
     return InvalidArgument(path + ": names ending in " + std::string(kJournalSuffix) +
                            " are reserved in protected regions for cove's redo journals");
   }
