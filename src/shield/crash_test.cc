@@ -146,5 +146,118 @@ TEST(CrashSafety, KilledWriterAlwaysLeavesACommittedVersion) {
             << killed_after_sealed_append << " came after sealed appends before their commit\n";
 }
 
+// Small files (compact layout, file_format.h): file /data/s<k> goes through kSmallSteps
+// commits: small writes and truncations in its slots, then (step kSmallGrowStep) growth past
+// one chunk, which converts it through the journal, then one more small write. The writer
+// works on one file after the other and resumes, after a kill, where the fspf says it was.
+constexpr uint64_t kSmallSteps = 8;
+constexpr uint64_t kSmallGrowStep = 7;
+
+std::string SmallPath(uint64_t file) {
+  return "/data/s" + std::to_string(file);
+}
+
+void ApplySmallStep(std::vector<uint8_t>& model, uint64_t file, uint64_t step) {
+  std::mt19937 rng(static_cast<uint32_t>(file * 1000 + step));
+  if (step == kSmallGrowStep) {
+    auto data = Pattern(rng() % 20000 + 1000, static_cast<uint32_t>(rng()));
+    model.insert(model.end(), data.begin(), data.end());
+    return;
+  }
+  // Every step changes the file, so that its generation counts the steps.
+  if (!model.empty() && rng() % 5 == 0) {
+    model.resize(rng() % model.size());
+    return;
+  }
+  size_t offset = rng() % (std::min<size_t>(model.size(), 3500) + 1);
+  auto data = Pattern(rng() % (4096 - offset) + 1, static_cast<uint32_t>(rng()));
+  if (model.size() < offset + data.size()) model.resize(offset + data.size());
+  std::copy(data.begin(), data.end(), model.begin() + static_cast<long>(offset));
+}
+
+std::vector<uint8_t> SmallModel(uint64_t file, uint64_t generation) {
+  std::vector<uint8_t> model;
+  for (uint64_t step = 1; step <= generation; ++step) ApplySmallStep(model, file, step);
+  return model;
+}
+
+[[noreturn]] void RunSmallWriter(const std::string& fspf, const SecretBytes& key, int ready_fd) {
+  VolumeOptions options;
+  options.fspf_path = fspf;
+  options.key = key;
+  auto volume = std::move(Volume::Open(std::move(options))).value();
+  for (uint64_t k = 0;; ++k) {
+    const FileEntry* entry = volume->FindFile(SmallPath(k));
+    if (entry != nullptr && entry->generation >= kSmallSteps) continue;
+    auto opened =
+        entry != nullptr ? volume->OpenFile(SmallPath(k), true) : volume->CreateFile(SmallPath(k));
+    if (!opened.ok()) _exit(3);
+    auto file = std::move(opened).value();
+    for (uint64_t step = file->generation() + 1; step <= kSmallSteps; ++step) {
+      std::vector<uint8_t> model = SmallModel(k, step);
+      if (!file->Truncate(std::min<uint64_t>(file->size(), model.size())).ok()) _exit(4);
+      if (!file->Write(0, model).ok()) _exit(5);
+      if (write(ready_fd, "c", 1) != 1) _exit(7);
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+      if (!volume->Commit(*file).ok()) _exit(6);
+    }
+  }
+}
+
+TEST(CrashSafety, KilledSmallFileWriterAlwaysLeavesACommittedVersion) {
+  TempDir dir;
+  std::string fspf = dir / "fspf";
+  ASSERT_TRUE(Volume::CreateFspf(fspf).ok());
+  SecretBytes key;
+  {
+    VolumeOptions options;
+    options.fspf_path = fspf;
+    auto volume = std::move(Volume::Open(std::move(options))).value();
+    ASSERT_TRUE(volume->AddRegion({"/data", RegionKind::kEncrypted, dir.path()}).ok());
+    key = *volume->Encrypt();
+  }
+  std::mt19937 rng(4321);
+  uint64_t checked = 0;
+  uint64_t converted = 0;  // files checked after their conversion
+  for (int round = 0; round < 40; ++round) {
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) RunSmallWriter(fspf, key, ready[1]);
+    close(ready[1]);
+    for (uint32_t steps = 1 + rng() % 12; steps > 0; --steps) {
+      char byte = 0;
+      ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the writer died before its commit";
+    }
+    close(ready[0]);
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 800));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "writer exited by itself with " << WEXITSTATUS(status);
+
+    VolumeOptions options;
+    options.fspf_path = fspf;
+    options.key = key;
+    auto volume = Volume::Open(std::move(options));
+    ASSERT_TRUE(volume.ok()) << volume.status().ToString();
+    for (uint64_t k = 0; (*volume)->FindFile(SmallPath(k)) != nullptr; ++k) {
+      auto file = (*volume)->OpenFile(SmallPath(k), false);
+      ASSERT_TRUE(file.ok()) << "round " << round << ": " << file.status().ToString();
+      std::vector<uint8_t> content((*file)->size());
+      auto n = (*file)->Read(0, content);
+      ASSERT_TRUE(n.ok()) << "round " << round << ": " << n.status().ToString();
+      ASSERT_EQ(content, SmallModel(k, (*file)->generation()))
+          << "round " << round << " file " << k << " generation " << (*file)->generation();
+      ++checked;
+      if ((*file)->generation() >= kSmallGrowStep) ++converted;
+    }
+  }
+  EXPECT_GT(converted, 0u) << "no file reached its conversion";
+  std::cout << checked << " small-file checks after 40 kills, " << converted
+            << " of them after the file's conversion\n";
+}
+
 }  // namespace
 }  // namespace cove::shield

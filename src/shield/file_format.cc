@@ -34,15 +34,25 @@ std::array<uint8_t, kHeaderSize> EncodeFileHeader(const FileId& id, uint32_t chu
 
 Result<uint32_t> VerifyFileHeader(std::span<const uint8_t> header, const FileId& id,
                                   uint32_t chunk_size, RegionKind kind, const std::string& path) {
-  if (header.size() != kHeaderSize || std::memcmp(header.data(), kMagic, sizeof(kMagic)) != 0) {
+  if (header.size() >= sizeof(kMagic) && std::memcmp(header.data(), kMagic, sizeof(kMagic)) != 0) {
     return IntegrityError(path + ": header: not a cove protected file (bad magic)");
   }
+  if (header.size() < 12) {
+    return DataLoss(path + ": header: file is truncated (" + std::to_string(header.size()) +
+                    " bytes)");
+  }
   uint32_t version = GetLe32(header.data() + 8);
-  if (version < kOldestFileFormatVersion || version > kFileFormatVersion) {
+  if ((version < kOldestFileFormatVersion || version > kFileFormatVersion) &&
+      version != kCompactFileFormatVersion) {
     return Unsupported(path + ": header: format version " + std::to_string(version) +
                        " is not supported (this cove reads versions " +
                        std::to_string(kOldestFileFormatVersion) + " to " +
-                       std::to_string(kFileFormatVersion) + ")");
+                       std::to_string(kCompactFileFormatVersion) + ")");
+  }
+  size_t length = version == kCompactFileFormatVersion ? kCompactHeaderSize : kHeaderSize;
+  if (header.size() < length) {
+    return DataLoss(path + ": header: file is truncated (" + std::to_string(header.size()) +
+                    " bytes)");
   }
   if (std::memcmp(header.data() + 16, id.data(), id.size()) != 0) {
     return IntegrityError(path +
@@ -50,7 +60,7 @@ Result<uint32_t> VerifyFileHeader(std::span<const uint8_t> header, const FileId&
                           "(file replaced by another protected file)");
   }
   auto expected = EncodeFileHeader(id, chunk_size, kind, version);
-  if (std::memcmp(header.data(), expected.data(), kHeaderSize) != 0) {
+  if (std::memcmp(header.data(), expected.data(), length) != 0) {
     return IntegrityError(path + ": header: modified (chunk size, region kind or padding)");
   }
   return version;

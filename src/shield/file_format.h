@@ -15,6 +15,20 @@
 //                 bytes [i*chunk_size, min(size, (i+1)*chunk_size)). The file ends right after
 //                 the last byte of the last chunk.
 //
+// The compact layout (format version 3) of a file of at most kCompactMaxSize (4 KiB) bytes, made
+// for small files (one chunk; three host pages in the layout above, and a journal for every
+// rewrite): a 64-byte header and two slots, each one tag entry and the ciphertext after it:
+//   offset 0      header: as above (version 3), cut to kCompactHeaderSize (64) bytes
+//   offset 64     slot 0: tag entry (32 bytes) | chunk 0 (size bytes)
+//   offset 4192   slot 1: the same
+// Generation g lives in slot (g - 1) % 2, so a commit writes the slot the committed generation
+// does not use, and the fspf write is its commit point: no journal. The other slot holds an
+// older or unfinished generation, never read. The fspf digest of group 0 is the version-2
+// digest of the slot's tag entry (used = 1; an empty file has no group), so the fspf entry
+// does not say which layout its file has: the header does. A compact file that grows past
+// kCompactMaxSize is rewritten in the layout above by its commit (through the journal); a file
+// in that layout never becomes compact.
+//
 // Binding: each chunk's AAD is file_id | chunk index (u64) | plaintext length (u32) | kind (u8),
 // so chunks cannot move within or between files or change length. Each tag block is anchored by
 // its digest stored in the fspf entry, and the fspf is anchored by its tag: an old chunk, tag
@@ -46,6 +60,22 @@ inline constexpr uint32_t kDefaultChunkSize = 4096;
 inline constexpr uint32_t kMinChunkSize = 4096;
 inline constexpr uint32_t kMaxChunkSize = 1 << 20;
 inline constexpr uint32_t kChunkPresent = 1;
+inline constexpr uint32_t kCompactFileFormatVersion = 3;  // the compact layout (above)
+inline constexpr size_t kCompactHeaderSize = 64;
+inline constexpr uint64_t kCompactMaxSize = 4096;
+inline constexpr uint64_t kCompactSlotSize = kTagEntrySize + kCompactMaxSize;
+inline constexpr uint64_t kCompactMaxHostSize = kCompactHeaderSize + 2 * kCompactSlotSize;
+
+// Where generation `generation` (>= 1) of a compact file has its slot.
+inline uint64_t CompactSlotOffset(uint64_t generation) {
+  return kCompactHeaderSize + ((generation + 1) % 2) * kCompactSlotSize;
+}
+// Where the bytes of generation `generation` of a compact file of `size` bytes end (a never
+// committed file has none, an empty one its header only).
+inline uint64_t CompactHostEnd(uint64_t generation, uint64_t size) {
+  if (generation == 0) return 0;
+  return size == 0 ? kCompactHeaderSize : CompactSlotOffset(generation) + kTagEntrySize + size;
+}
 
 using FileId = std::array<uint8_t, 16>;
 
@@ -92,8 +122,10 @@ bool IsValidChunkSize(uint32_t chunk_size);
 std::array<uint8_t, kHeaderSize> EncodeFileHeader(const FileId& id, uint32_t chunk_size,
                                                   RegionKind kind,
                                                   uint32_t version = kFileFormatVersion);
-// Checks that `header` is exactly the header of file `id` in one of the versions this cove
-// reads (any flipped byte is an error) and returns that version.
+// Checks that `header` (the host file's first bytes, up to kHeaderSize) begins with exactly the
+// header of file `id` in one of the versions this cove reads (any flipped byte is an error) and
+// returns that version: a compact header (version 3) is its first kCompactHeaderSize bytes, the
+// others kHeaderSize bytes; bytes after the header are not looked at.
 Result<uint32_t> VerifyFileHeader(std::span<const uint8_t> header, const FileId& id,
                                   uint32_t chunk_size, RegionKind kind, const std::string& path);
 

@@ -140,11 +140,11 @@ TEST_F(FileFormatTest, UnknownVersionIsRefusedByName) {
   Write("/data/f", 0, Pattern(10, 5));
   std::string host = Reopen()->HostPathFor("/data/f");
   std::vector<uint8_t> bytes = ReadRaw(host);
-  bytes[8] = 3;
+  bytes[8] = 4;
   WriteRaw(host, bytes);
   auto read = ReadFile("/data/f");
   ASSERT_FALSE(read.ok());
-  EXPECT_NE(read.status().message().find("format version 3 is not supported"), std::string::npos)
+  EXPECT_NE(read.status().message().find("format version 4 is not supported"), std::string::npos)
       << read.status().ToString();
 }
 

@@ -1,6 +1,7 @@
 // libFuzzer target for the protected-file header and tag-entry parsers: VerifyFileHeader accepts
-// exactly the header EncodeFileHeader makes for the id, chunk size and kind it is checked
-// against, and a tag entry decodes and re-encodes to the same 32 bytes.
+// exactly the input that begins with the header EncodeFileHeader makes for the id, chunk size and
+// kind it is checked against (64 bytes of a compact one, 4096 of the others), and a tag entry
+// decodes and re-encodes to the same 32 bytes.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -25,9 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   auto verified = VerifyFileHeader(input, id, chunk_size, static_cast<RegionKind>(kind), "fuzz");
   bool identical = false;  // to the header of any version this cove reads
-  for (uint32_t version = kOldestFileFormatVersion; version <= kFileFormatVersion; ++version) {
+  for (uint32_t version = kOldestFileFormatVersion; version <= kCompactFileFormatVersion;
+       ++version) {
+    // A compact header is its first 64 bytes, whatever follows; the others are 4096 bytes.
+    size_t length = version == kCompactFileFormatVersion ? kCompactHeaderSize : kHeaderSize;
     auto expected = EncodeFileHeader(id, chunk_size, static_cast<RegionKind>(kind), version);
-    if (size == kHeaderSize && std::memcmp(data, expected.data(), kHeaderSize) == 0) {
+    if (size >= length && std::memcmp(data, expected.data(), length) == 0) {
       identical = true;
       if (!verified.ok() || *verified != version) std::abort();
     }

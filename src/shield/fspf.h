@@ -15,9 +15,10 @@
 //   u32 file count, per file: string path | u8 kind | file id[16] | key[32] | u64 size |
 //       u64 generation | u32 chunk size | u32 group count | digest[32] * group count
 // where string = u32 length | bytes. A reader refuses versions it does not know. Versions 1
-// and 2 have the same layout: 2 says that the files' redo journals may be version 2
-// (journal.h), which a cove reading only version 1 would discard as torn; such a cove refuses
-// the fspf instead. Every save by this cove writes version 2.
+// to 3 have the same layout: 2 says that the files' redo journals may be version 2
+// (journal.h), which a cove reading only version 1 would discard as torn; 3 that host files
+// may be in the compact layout (file_format.h), which a cove reading only up to 2 would refuse
+// file by file. Such a cove refuses the fspf instead. Every save by this cove writes version 3.
 #pragma once
 
 #include <optional>
@@ -34,7 +35,7 @@
 namespace cove::shield {
 
 inline constexpr uint32_t kFspfContainerVersion = 1;
-inline constexpr uint32_t kFspfPayloadVersion = 2;        // written by Volume saves
+inline constexpr uint32_t kFspfPayloadVersion = 3;        // written by Volume saves
 inline constexpr uint32_t kOldestFspfPayloadVersion = 1;  // still read
 inline constexpr uint32_t kFspfFlagStrict = 1;
 

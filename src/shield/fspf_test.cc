@@ -93,7 +93,7 @@ TEST(Fspf, TruncatedPayloadNamesTheField) {
 
 TEST(Fspf, UnknownVersionIsRefusedClearly) {
   auto payload = EncodeFspfPayload(SampleFspf());
-  for (uint8_t version : {0, 3, 9}) {
+  for (uint8_t version : {0, 4, 9}) {
     payload[0] = version;
     auto decoded = DecodeFspfPayload(payload, "fspf");
     EXPECT_EQ(decoded.status().code(), StatusCode::kUnsupported);
@@ -104,9 +104,9 @@ TEST(Fspf, UnknownVersionIsRefusedClearly) {
 }
 
 // Payload version 1 (an older cove's) is read and re-encoded as it was; a Volume's save
-// writes version 2, which tells older coves to refuse the volume rather than discard its
-// version 2 journals as torn (fspf.h, journal.h).
-TEST(Fspf, Version1IsReadAndAVolumeSaveWritesVersion2) {
+// writes version 3, which tells older coves to refuse the volume rather than discard its
+// version 2 journals as torn or fail on its compact files one by one (fspf.h).
+TEST(Fspf, Version1IsReadAndAVolumeSaveWritesVersion3) {
   Fspf fspf = SampleFspf();
   fspf.payload_version = 1;
   auto payload = EncodeFspfPayload(fspf);
@@ -129,7 +129,7 @@ TEST(Fspf, Version1IsReadAndAVolumeSaveWritesVersion2) {
   (*volume)->SetStrict(true);
   ASSERT_TRUE((*volume)->Encrypt().ok());  // a save
   EXPECT_EQ((*volume)->fspf().payload_version, kFspfPayloadVersion);
-  EXPECT_EQ(kFspfPayloadVersion, 2u);
+  EXPECT_EQ(kFspfPayloadVersion, 3u);
 }
 
 }  // namespace

@@ -164,15 +164,13 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::st
   uint32_t version = kFileFormatVersion;
   ByteBuffer prefetch;  // host bytes [0, size) as read at open (ciphertext)
   if (entry.generation == 0) {
-    // Never committed: (re)create the host file with just its header (a host file the caller
-    // just created is empty already).
+    // Never committed: (re)create the host file empty (a host file the caller just created
+    // is). Its first commit writes the header of the layout it then has, with the data.
     if (host_fd.valid()) {
       fd = std::move(host_fd);
     } else {
       COVE_ASSIGN_OR_RETURN(fd, env.Open(host_path, O_RDWR | O_CREAT | O_TRUNC, 0600));
     }
-    auto header = EncodeFileHeader(entry.id, entry.chunk_size, entry.kind);
-    COVE_RETURN_IF_ERROR(env.WriteAt(fd.get(), header, 0, host_path));
   } else {
     bool has_journal = check_journal && env.Exists(JournalPath(host_path));
     if (host_fd.valid() && (writable || !has_journal)) {
@@ -192,41 +190,63 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::st
     }
     if (has_journal) COVE_RETURN_IF_ERROR(Recover(env, host_path, fd.get(), entry));
     // One pread at open: a small file whole (one byte more than expected tells an extended
-    // file without an fstat), else the header and tag block 0.
+    // file without an fstat), else the header and tag block 0. A file that may be compact is
+    // read up to the compact layout's largest host file (its header tells the layout).
     uint64_t expected = geometry.HostSize(entry.size);
     bool whole = expected <= kMaxPrefetchHostBytes;
-    prefetch.resize(whole ? expected + 1
+    bool may_be_compact = entry.size <= kCompactMaxSize;
+    prefetch.resize(whole ? std::max(expected, may_be_compact ? kCompactMaxHostSize : 0) + 1
                           : std::min<uint64_t>(expected, kHeaderSize + kTagBlockSize));
     // A pread returns less than asked only at the end of a regular file: `got == expected`
-    // of `expected + 1` asked is the exact size. Anything else is checked with fstat.
+    // of `expected + 1` asked is the exact size, and so is any size a compact file may have.
+    // Anything else is read again to the end, then checked with fstat.
     COVE_ASSIGN_OR_RETURN(size_t got, env.ReadOnce(fd.get(), prefetch, 0, host_path));
-    if (got < prefetch.size() && !(whole && got == expected)) {
+    bool at_end = whole && (got == expected || (may_be_compact && got >= kCompactHeaderSize &&
+                                                got <= kCompactMaxHostSize));
+    if (got < prefetch.size() && !at_end) {
       COVE_ASSIGN_OR_RETURN(got, env.ReadAt(fd.get(), prefetch, 0, host_path));  // the rest
     }
-    if (got < kHeaderSize) {
-      return DataLoss(entry.path + ": header: file is truncated (" + std::to_string(got) +
-                      " bytes)");
+    COVE_ASSIGN_OR_RETURN(
+        version, VerifyFileHeader(std::span(prefetch).first(std::min<size_t>(got, kHeaderSize)),
+                                  entry.id, entry.chunk_size, entry.kind, entry.path));
+    if (version == kCompactFileFormatVersion) {
+      // The committed slot must be there; the other one may be or not (a file of the compact
+      // layout is at most kCompactMaxHostSize long, which the pread covered with a byte more).
+      if (!may_be_compact || got > kCompactMaxHostSize) {
+        return IntegrityError(entry.path + ": compact file of " + std::to_string(got) +
+                              " bytes on disk for " + std::to_string(entry.size) +
+                              " bytes of data: file was extended or replaced");
+      }
+      uint64_t needed = CompactHostEnd(entry.generation, entry.size);
+      if (got < needed) {  // a short read (not at the end) is read again before it counts
+        COVE_ASSIGN_OR_RETURN(got, env.ReadAt(fd.get(), prefetch, 0, host_path));
+      }
+      if (got < needed) {
+        return DataLoss(entry.path + ": file is truncated: " + std::to_string(got) +
+                        " bytes on disk, at least " + std::to_string(needed) + " expected");
+      }
+      prefetch.resize(got);
+    } else {
+      uint64_t host_size = got;
+      if (!whole || got != expected) {
+        COVE_ASSIGN_OR_RETURN(host_size, env.FileSize(fd.get(), host_path));
+      }
+      if (host_size < expected) {
+        return DataLoss(entry.path + ": file is truncated: " + std::to_string(host_size) +
+                        " bytes on disk, " + std::to_string(expected) + " expected");
+      }
+      if (host_size > expected) {
+        return IntegrityError(entry.path + ": file was extended: " + std::to_string(host_size) +
+                              " bytes on disk, " + std::to_string(expected) + " expected");
+      }
+      prefetch.resize(std::min<size_t>(got, expected));
     }
-    COVE_ASSIGN_OR_RETURN(version,
-                          VerifyFileHeader(std::span(prefetch).first(kHeaderSize), entry.id,
-                                           entry.chunk_size, entry.kind, entry.path));
-    uint64_t host_size = got;
-    if (!whole || got != expected) {
-      COVE_ASSIGN_OR_RETURN(host_size, env.FileSize(fd.get(), host_path));
-    }
-    if (host_size < expected) {
-      return DataLoss(entry.path + ": file is truncated: " + std::to_string(host_size) +
-                      " bytes on disk, " + std::to_string(expected) + " expected");
-    }
-    if (host_size > expected) {
-      return IntegrityError(entry.path + ": file was extended: " + std::to_string(host_size) +
-                            " bytes on disk, " + std::to_string(expected) + " expected");
-    }
-    prefetch.resize(std::min<size_t>(got, expected));
   }
   std::unique_ptr<ProtectedFile> file(
       new ProtectedFile(env, std::move(host_path), entry, std::move(fd), std::move(gcm)));
-  file->format_version_ = version;
+  // A compact file's digests are version 2's; a new file starts compact.
+  file->compact_ = version == kCompactFileFormatVersion || entry.generation == 0;
+  file->format_version_ = file->compact_ ? kFileFormatVersion : version;
   file->prefetch_ = std::move(prefetch);
   return file;
 }
@@ -255,6 +275,15 @@ Status ProtectedFile::Recover(Env& env, const std::string& host_path, int fd,
                               const FileEntry& entry) {
   std::string journal_path = JournalPath(host_path);
   uint64_t committed_host_size = FileGeometry(entry.chunk_size).HostSize(entry.size);
+  // A compact file's committed bytes end with its slot (its header says which layout it has:
+  // the journal of a commit that turned it into the other layout rewrites the header).
+  std::array<uint8_t, kCompactHeaderSize> head{};
+  COVE_ASSIGN_OR_RETURN(size_t head_size, env.ReadOnce(fd, head, 0, host_path));
+  auto version = VerifyFileHeader(std::span(head).first(head_size), entry.id, entry.chunk_size,
+                                  entry.kind, entry.path);
+  if (version.ok() && *version == kCompactFileFormatVersion) {
+    committed_host_size = CompactHostEnd(entry.generation, entry.size);
+  }
   auto bytes = ReadWholeFile(env, journal_path);
   if (!bytes.ok()) return bytes.status().WithContext(entry.path + ": recovery");
   auto journal = DecodeJournal(*bytes, journal_path);
@@ -291,9 +320,14 @@ Result<const ProtectedFile::TagBlock*> ProtectedFile::CommittedTagBlock(uint64_t
     return Internal(path_ + ": tag block " + std::to_string(group) + " is beyond the file");
   }
   TagBlock block;
-  COVE_RETURN_IF_ERROR(ReadHost(block.bytes, geometry_.TagBlockOffset(group))
-                           .WithContext(path_ + ": tag block of group " + std::to_string(group)));
   uint64_t used = ChunksInGroup(geometry_.ChunkCount(committed_.size), group);
+  // A compact file's one tag entry heads its slot; the rest of its block is zeros.
+  std::span<uint8_t> stored =
+      compact_ ? std::span(block.bytes).first(kTagEntrySize) : std::span<uint8_t>(block.bytes);
+  uint64_t offset =
+      compact_ ? CompactSlotOffset(committed_.generation) : geometry_.TagBlockOffset(group);
+  COVE_RETURN_IF_ERROR(ReadHost(stored, offset)
+                           .WithContext(path_ + ": tag block of group " + std::to_string(group)));
   Sha256Digest digest = TagBlockDigest(id_, group, block.bytes, format_version_, used);
   if (CRYPTO_memcmp(digest.data(), committed_.group_digests[group].data(), digest.size()) != 0) {
     return IntegrityError(path_ + ": tag block of group " + std::to_string(group) + " (chunks " +
@@ -322,13 +356,12 @@ Status ProtectedFile::ReadCommittedChunk(uint64_t chunk, uint8_t* out, uint32_t 
     std::memset(out, 0, length);  // a hole: reads as zeros, as in a sparse file
     return Status::Ok();
   }
-  return OpenChunk(chunk, entry, out, length);
+  return OpenChunk(chunk, entry, CommittedChunkOffset(chunk), out, length);
 }
 
-Status ProtectedFile::OpenChunk(uint64_t chunk, const TagEntry& entry, uint8_t* out,
-                                uint32_t length) {
+Status ProtectedFile::OpenChunk(uint64_t chunk, const TagEntry& entry, uint64_t offset,
+                                uint8_t* out, uint32_t length) {
   auto aad = ChunkAad(id_, chunk, length, kind_);
-  uint64_t offset = geometry_.ChunkOffset(chunk);
   Status status;
   if (kind_ == RegionKind::kEncrypted) {
     // Decrypted straight from prefetch_ when it holds the chunk, else read into scratch_.
@@ -356,9 +389,12 @@ Status ProtectedFile::LoadChunk(uint64_t chunk, uint8_t* out, uint32_t length) {
   }
   if (const uint8_t* sealed = SealedEntry(chunk)) {
     // Sealed chunks are whole; a shorter `length` takes their prefix.
-    if (length == chunk_size_) return OpenChunk(chunk, DecodeTagEntry(sealed), out, length);
+    uint64_t offset = geometry_.ChunkOffset(chunk);  // sealed appends are never compact
+    if (length == chunk_size_) {
+      return OpenChunk(chunk, DecodeTagEntry(sealed), offset, out, length);
+    }
     std::vector<uint8_t> whole(chunk_size_);
-    Status status = OpenChunk(chunk, DecodeTagEntry(sealed), whole.data(), chunk_size_);
+    Status status = OpenChunk(chunk, DecodeTagEntry(sealed), offset, whole.data(), chunk_size_);
     if (status.ok()) std::memcpy(out, whole.data(), length);
     OPENSSL_cleanse(whole.data(), whole.size());
     return status;
@@ -429,7 +465,7 @@ Status ProtectedFile::ReadCommittedRun(uint64_t first, uint64_t count, size_t by
     uint64_t block_last = block.first + block.count - 1;
     size_t block_bytes =
         size_t{block.count - 1} * chunk_size_ + (block_last == last ? last_length : chunk_size_);
-    Status read = ReadHost({dst, block_bytes}, geometry_.ChunkOffset(block.first));
+    Status read = ReadHost({dst, block_bytes}, CommittedChunkOffset(block.first));
     if (!read.ok()) {
       failures[b] = read.WithContext(ChunkName(block.first));
       failed.store(true, std::memory_order_relaxed);
@@ -580,7 +616,7 @@ Result<std::vector<uint8_t>*> ProtectedFile::DirtyChunk(uint64_t chunk) {
 }
 
 bool ProtectedFile::GroupIsBeyondCommittedEnd(uint64_t group) const {
-  return geometry_.TagBlockOffset(group) >= geometry_.HostSize(committed_.size);
+  return geometry_.TagBlockOffset(group) >= CommittedHostEnd();
 }
 
 const uint8_t* ProtectedFile::SealedEntry(uint64_t chunk) const {
@@ -605,7 +641,7 @@ Status ProtectedFile::SealAppendedChunks(uint64_t first, uint64_t count, const u
     Journal intent;
     intent.file_id = id_;
     intent.target_generation = 0;
-    intent.new_host_size = geometry_.HostSize(committed_.size);
+    intent.new_host_size = CommittedHostEnd();
     COVE_RETURN_IF_ERROR(
         WriteJournal(env_, host_path_, intent).WithContext(path_ + ": append journal"));
     append_journal_ = true;
@@ -803,6 +839,18 @@ Result<FileEntry> ProtectedFile::PrepareCommit(bool sync) {
 }
 
 Result<FileEntry> ProtectedFile::PrepareCommitOnce(bool sync) {
+  if (CommitsCompact()) return PrepareCompactCommit(sync);
+  // A compact file that no longer fits its layout is written whole in this one: its committed
+  // chunk moves (so it is rewritten), no committed tag block exists here, and the header
+  // changes. Its other slot may lie past where the new layout ends: the host file is cut to
+  // the size computed below.
+  bool converting = compact_;
+  if (converting) {
+    host_size_uncertain_ = true;
+    if (valid_committed_chunks_ > 0 && SealedEntry(0) == nullptr) {
+      COVE_RETURN_IF_ERROR(DirtyChunk(0).status());
+    }
+  }
   uint64_t committed_chunks = geometry_.ChunkCount(committed_.size);
   // The last committed chunk is re-sealed when its length changes (its AAD binds the length).
   if (committed_chunks > 0 && size_ > committed_.size && committed_.size % chunk_size_ != 0 &&
@@ -811,7 +859,7 @@ Result<FileEntry> ProtectedFile::PrepareCommitOnce(bool sync) {
   }
   uint64_t new_chunks = geometry_.ChunkCount(size_);
   uint64_t new_groups = geometry_.GroupCount(size_);
-  uint64_t old_groups = committed_.group_digests.size();
+  uint64_t old_groups = converting ? 0 : committed_.group_digests.size();
   std::set<uint64_t> touched;
   for (const auto& [chunk, plain] : dirty_) touched.insert(chunk / kChunksPerGroup);
   for (const auto& [group, block] : sealed_) {
@@ -836,9 +884,11 @@ Result<FileEntry> ProtectedFile::PrepareCommitOnce(bool sync) {
   Pending pending;
   pending.next.size = size_;
   pending.next.generation = committed_.generation + 1;
-  pending.next.group_digests = committed_.group_digests;
+  pending.next.group_digests = converting ? std::vector<Sha256Digest>{} : committed_.group_digests;
   pending.next.group_digests.resize(new_groups);
-  uint64_t committed_host = geometry_.HostSize(committed_.size);
+  // Before the first commit no byte is referenced (0): everything goes out before the commit
+  // point.
+  uint64_t committed_host = CommittedHostEnd();
   uint64_t new_host = geometry_.HostSize(size_);
   std::vector<JournalRecord> appends;
   auto add_record = [&](uint64_t offset, std::vector<uint8_t> bytes) {
@@ -920,6 +970,10 @@ Result<FileEntry> ProtectedFile::PrepareCommitOnce(bool sync) {
        ++appended) {
     COVE_RETURN_IF_ERROR(seal_group(*appended, nullptr));
   }
+  if (converting) {
+    auto header = EncodeFileHeader(id_, chunk_size_, kind_, kFileFormatVersion);
+    add_record(0, std::vector<uint8_t>(header.begin(), header.end()));
+  }
   JoinAdjacentRecords(pending.journal.records);  // one write each when applied
   pending.journal.file_id = id_;
   pending.journal.target_generation = pending.next.generation;
@@ -980,25 +1034,78 @@ Result<FileEntry> ProtectedFile::PrepareCommitOnce(bool sync) {
   }
   pending.host_size = keep_host;  // exactly (ApplyCommit's truncate depends on it)
   if (sync) COVE_RETURN_IF_ERROR(env_.Sync(fd_.get(), host_path_));
+  pending_ = std::move(pending);
+  return PendingEntry();
+}
 
+Result<FileEntry> ProtectedFile::PrepareCompactCommit(bool sync) {
+  Pending pending;
+  pending.compact = true;
+  pending.next.size = size_;
+  pending.next.generation = committed_.generation + 1;
+  auto length = static_cast<uint32_t>(size_);  // at most kCompactMaxSize
+  // The first commit writes the header too: it and slot 0 are one write.
+  bool first = committed_.generation == 0;
+  uint64_t offset = first ? 0 : CompactSlotOffset(pending.next.generation);
+  ByteBuffer out((first ? kCompactHeaderSize : 0) + (length > 0 ? kTagEntrySize + length : 0));
+  if (first) {
+    auto header = EncodeFileHeader(id_, chunk_size_, kind_, kCompactFileFormatVersion);
+    std::memcpy(out.data(), header.data(), kCompactHeaderSize);
+  }
+  if (length > 0) {
+    // The chunk's plaintext: its dirty buffer, else what the file holds (committed or zeros).
+    const uint8_t* plain = nullptr;
+    SecretBytes loaded;
+    if (auto dirty = dirty_.find(0); dirty != dirty_.end()) {
+      plain = dirty->second.data();
+    } else {
+      loaded = SecretBytes::ForOverwrite(length);
+      COVE_RETURN_IF_ERROR(LoadChunk(0, loaded.data(), length));
+      plain = loaded.data();
+    }
+    // The slot: tag entry, then the sealed chunk.
+    uint8_t* slot = out.data() + (first ? kCompactHeaderSize : 0);
+    TagEntry entry;
+    COVE_RETURN_IF_ERROR(RandomBytes(entry.nonce));
+    COVE_RETURN_IF_ERROR(SealChunk(0, plain, length, entry, slot + kTagEntrySize));
+    EncodeTagEntry(entry, slot);
+    TagBlock block;
+    std::memcpy(block.bytes.data(), slot, kTagEntrySize);
+    pending.next.group_digests = {TagBlockDigest(id_, 0, block.bytes, kFileFormatVersion, 1)};
+    pending.blocks.emplace(0, block);
+  }
+  if (!out.empty()) COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), out, offset, host_path_));
+  // Chunks sealed at write time and dropped since, or a failed commit, may have left bytes past
+  // the layout's end: cut, but never into a slot (the committed one is read until the commit
+  // point).
+  pending.host_size = std::max(CommittedHostEnd(), CompactHostEnd(pending.next.generation, size_));
+  if (host_size_uncertain_ || sealed_host_end_ > pending.host_size) {
+    COVE_RETURN_IF_ERROR(env_.Truncate(fd_.get(), pending.host_size, host_path_));
+    host_size_uncertain_ = false;
+  }
+  if (sync) COVE_RETURN_IF_ERROR(env_.Sync(fd_.get(), host_path_));
+  pending_ = std::move(pending);
+  return PendingEntry();
+}
+
+FileEntry ProtectedFile::PendingEntry() const {
   FileEntry entry;
   entry.path = path_;
   entry.kind = kind_;
   entry.id = id_;
   entry.key = key_;
-  entry.size = pending.next.size;
-  entry.generation = pending.next.generation;
+  entry.size = pending_->next.size;
+  entry.generation = pending_->next.generation;
   entry.chunk_size = chunk_size_;
-  entry.group_digests = pending.next.group_digests;
-  pending_ = std::move(pending);
+  entry.group_digests = pending_->next.group_digests;
   return entry;
 }
 
 Status ProtectedFile::ApplyCommit(bool sync) {
   if (!pending_) return FailedPrecondition(path_ + ": no commit in progress");
   if (pending_->applied) return Status::Ok();
-  bool only_appended = pending_->journal.records.empty() &&
-                       pending_->journal.new_host_size >= geometry_.HostSize(committed_.size);
+  bool only_appended = pending_->compact || (pending_->journal.records.empty() &&
+                                             pending_->journal.new_host_size >= CommittedHostEnd());
   if (!only_appended) {  // appends were made durable by PrepareCommit already
     COVE_RETURN_IF_ERROR(
         ApplyJournal(env_, fd_.get(), host_path_, pending_->journal, sync, pending_->host_size)
@@ -1010,8 +1117,13 @@ Status ProtectedFile::ApplyCommit(bool sync) {
 
 Status ProtectedFile::FinishCommit() {
   COVE_RETURN_IF_ERROR(ApplyCommit(/*sync=*/true));
-  if (committed_.generation > 0) COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
+  // A compact commit has no journal (only an append intent, when appended chunks were sealed
+  // and then cut off).
+  if (committed_.generation > 0 && (!pending_->compact || append_journal_)) {
+    COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
+  }
   committed_ = std::move(pending_->next);
+  compact_ = pending_->compact;
   prefetch_ = {};  // of the previous generation
   committed_plain_.reset();
   ReleaseReadAhead();
@@ -1033,9 +1145,10 @@ Status ProtectedFile::FinishCommit() {
 
 Status ProtectedFile::AbortCommit() {
   if (!pending_) return Status::Ok();
+  bool journal = committed_.generation > 0 && (!pending_->compact || append_journal_);
   pending_.reset();
   host_size_uncertain_ = true;  // until the truncates below succeed
-  uint64_t committed_host = geometry_.HostSize(committed_.size);
+  uint64_t committed_host = CommittedHostEnd();
   if (sealed_chunks_ != 0) {
     // The sealed appends stay on disk and buffered, and so does the journal: its target
     // generation is not the fspf's, so recovery still drops everything past the committed end.
@@ -1044,7 +1157,7 @@ Status ProtectedFile::AbortCommit() {
     host_size_uncertain_ = false;
     return env_.Sync(fd_.get(), host_path_);
   }
-  if (committed_.generation > 0) COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
+  if (journal) COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
   append_journal_ = false;
   sealed_.clear();
   sealed_host_end_ = 0;

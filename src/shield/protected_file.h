@@ -134,6 +134,7 @@ class ProtectedFile {
     Journal journal;                      // overwrites of committed bytes
     std::map<uint64_t, TagBlock> blocks;  // new tag blocks
     bool applied = false;                 // ApplyCommit wrote the journal's records in place
+    bool compact = false;                 // the new generation is in the compact layout
     uint64_t host_size = 0;               // of the host file once PrepareCommit wrote it
   };
 
@@ -147,6 +148,26 @@ class ProtectedFile {
   static Status Recover(Env& env, const std::string& host_path, int fd, const FileEntry& entry);
   // PrepareCommit's work; PrepareCommit marks the host size uncertain when it fails.
   Result<FileEntry> PrepareCommitOnce(bool sync);
+  // PrepareCommitOnce for a commit in the compact layout (file_format.h): the new generation
+  // sealed into the slot the committed one does not use, with one write.
+  Result<FileEntry> PrepareCompactCommit(bool sync);
+  // The entry the fspf records for the pending commit.
+  FileEntry PendingEntry() const;
+  // The next commit keeps the compact layout: the file has it (or is new), fits in it, and has
+  // no chunk sealed at write time (those are in the other layout's places).
+  bool CommitsCompact() const {
+    return compact_ && size_ <= kCompactMaxSize && sealed_chunks_ == 0;
+  }
+  // Where the host bytes of the committed generation end (its slot's end in a compact file).
+  uint64_t CommittedHostEnd() const {
+    return compact_ ? CompactHostEnd(committed_.generation, committed_.size)
+                    : geometry_.HostSize(committed_.size);
+  }
+  // Where committed chunk `chunk` is on disk.
+  uint64_t CommittedChunkOffset(uint64_t chunk) const {
+    return compact_ ? CompactSlotOffset(committed_.generation) + kTagEntrySize
+                    : geometry_.ChunkOffset(chunk);
+  }
   // Verifies every committed chunk (read whole at open into prefetch_) and keeps the plaintext
   // in committed_plain_, which then serves the reads of committed chunks.
   Status CacheCommittedPlaintext();
@@ -159,9 +180,10 @@ class ProtectedFile {
   Result<const TagBlock*> CommittedTagBlock(uint64_t group);
   // Decrypts and verifies committed chunk `chunk` into `out` (chunk length bytes).
   Status ReadCommittedChunk(uint64_t chunk, uint8_t* out, uint32_t length);
-  // Reads chunk `chunk` (`length` plaintext bytes, tag `entry`) from disk into `out` and
-  // verifies it; `out` is wiped when verification fails.
-  Status OpenChunk(uint64_t chunk, const TagEntry& entry, uint8_t* out, uint32_t length);
+  // Reads chunk `chunk` (`length` plaintext bytes, tag `entry`) from host offset `offset` into
+  // `out` and verifies it; `out` is wiped when verification fails.
+  Status OpenChunk(uint64_t chunk, const TagEntry& entry, uint64_t offset, uint8_t* out,
+                   uint32_t length);
   // Reads exactly out.size() host bytes at `offset`, from prefetch_ when it holds them
   // (thread-safe: prefetch_ does not change during a read; helpers of a run call it too).
   Status ReadHost(std::span<uint8_t> out, uint64_t offset);
@@ -227,7 +249,10 @@ class ProtectedFile {
   FileId id_;
   SecretBytes key_;
   uint32_t chunk_size_;
-  uint32_t format_version_ = kFileFormatVersion;  // of the host file (its header)
+  // Of the host file's tag-block digests (a compact file's are version 2's).
+  uint32_t format_version_ = kFileFormatVersion;
+  // The committed generation is in the compact layout (a new file is, until its first commit).
+  bool compact_ = false;
   FileGeometry geometry_;
   RegionKind kind_;
   bool other_writers_ = false;  // see set_other_writers

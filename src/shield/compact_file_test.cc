@@ -1,0 +1,296 @@
+// The compact layout of files of at most 4 KiB (file_format.h): new small files get it, their
+// commits alternate between two slots without a journal, every byte that matters is checked,
+// an older generation or the other slot is refused, and a file that grows is converted to the
+// chunked layout through the journal, also across an interrupted commit.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "shield/journal.h"
+#include "shield/shield_test_util.h"
+#include "shield/volume.h"
+#include "shield/volume_fixture.h"
+
+namespace cove::shield {
+namespace {
+
+using testing::Pattern;
+using testing::ReadRaw;
+using testing::WriteRaw;
+
+// Env::Default() that records the paths it opens.
+class OpenRecordingEnv : public testing::SyncFailingEnv {
+ public:
+  std::vector<std::string> opened;
+  Result<UniqueFd> Open(const std::string& path, int flags, mode_t mode) override {
+    opened.push_back(path);
+    return SyncFailingEnv::Open(path, flags, mode);
+  }
+};
+
+class CompactFileTest : public testing::VolumeFixture {
+ protected:
+  // Writes `content` at `offset` of `path` (created if needed) and commits, in a new process.
+  void Commit(const std::string& path, uint64_t offset, const std::vector<uint8_t>& content,
+              Env* env = nullptr) {
+    auto volume = env != nullptr ? ReopenWith(*env) : Reopen();
+    ASSERT_NE(volume, nullptr);
+    auto file =
+        volume->FindFile(path) != nullptr ? volume->OpenFile(path, true) : volume->CreateFile(path);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    ASSERT_TRUE((*file)->Write(offset, content).ok());
+    Status committed = volume->Commit(**file);
+    ASSERT_TRUE(committed.ok()) << committed.ToString();
+  }
+  std::string Host(const std::string& path) { return Reopen()->HostPathFor(path); }
+  uint64_t Generation(const std::string& path) { return Reopen()->FindFile(path)->generation; }
+  void ExpectReadFails(const std::string& path, const std::string& needle) {
+    auto read = ReadFile(path);
+    ASSERT_FALSE(read.ok()) << path << " read back although its host file was changed";
+    EXPECT_NE(read.status().message().find(needle), std::string::npos)
+        << "expected '" << needle << "' in: " << read.status().ToString();
+  }
+};
+
+TEST_F(CompactFileTest, SmallFilesAreCompactAndCommitsAlternateSlotsWithoutAJournal) {
+  for (const std::string path : {"/data/f", "/auth/f"}) {
+    SCOPED_TRACE(path);
+    std::vector<uint8_t> model = Pattern(100, 1);
+    Commit(path, 0, model);
+    std::vector<uint8_t> host = ReadRaw(Host(path));
+    EXPECT_EQ(host.size(), kCompactHeaderSize + kTagEntrySize + 100);  // generation 1: slot 0
+    EXPECT_EQ(host[8], kCompactFileFormatVersion);
+
+    OpenRecordingEnv env;
+    std::vector<uint8_t> update = Pattern(300, 2);
+    Commit(path, 0, update, &env);
+    model = update;
+    for (const std::string& opened : env.opened) {
+      EXPECT_FALSE(IsJournalName(opened)) << "a compact commit opened " << opened;
+    }
+    EXPECT_EQ(ReadRaw(Host(path)).size(),
+              kCompactHeaderSize + kCompactSlotSize + kTagEntrySize + 300)
+        << "generation 2 is in slot 1";
+    EXPECT_EQ(*ReadFile(path), model);
+
+    // A partial write: the committed chunk is read from slot 1 and goes to slot 0.
+    Commit(path, 50, Pattern(10, 3));
+    std::copy_n(Pattern(10, 3).begin(), 10, model.begin() + 50);
+    EXPECT_EQ(Generation(path), 3u);
+    EXPECT_EQ(*ReadFile(path), model);
+
+    // Extended by a hole, then emptied, then written again.
+    {
+      auto volume = Reopen();
+      auto file = std::move(volume->OpenFile(path, true)).value();
+      ASSERT_TRUE(file->Truncate(kCompactMaxSize).ok());
+      ASSERT_TRUE(volume->Commit(*file).ok());
+    }
+    model.resize(kCompactMaxSize, 0);
+    EXPECT_EQ(*ReadFile(path), model);
+    {
+      auto volume = Reopen();
+      auto file = std::move(volume->OpenFile(path, true)).value();
+      ASSERT_TRUE(file->Truncate(0).ok());
+      ASSERT_TRUE(volume->Commit(*file).ok());
+    }
+    EXPECT_TRUE(ReadFile(path)->empty());
+    Commit(path, 0, Pattern(7, 4));
+    EXPECT_EQ(*ReadFile(path), Pattern(7, 4));
+    EXPECT_EQ(ReadRaw(Host(path))[8], kCompactFileFormatVersion);
+    EXPECT_FALSE(std::filesystem::exists(JournalPath(Host(path))));
+  }
+}
+
+TEST_F(CompactFileTest, EveryCommittedByteIsCheckedAndTheOtherSlotIsNot) {
+  Commit("/data/f", 0, Pattern(1000, 1));
+  Commit("/data/f", 0, Pattern(300, 2));  // generation 2, slot 1; slot 0 holds generation 1
+  std::vector<uint8_t> model = Pattern(1000, 1);
+  std::copy_n(Pattern(300, 2).begin(), 300, model.begin());
+  std::string host = Host("/data/f");
+  std::vector<uint8_t> raw = ReadRaw(host);
+  uint64_t slot = CompactSlotOffset(2);
+  struct Case {
+    uint64_t offset;
+    std::string needle;
+  };
+  std::vector<Case> cases = {
+      {0, "header"},
+      {8, "header"},                                    // the version: 2 needs 4096 bytes
+      {20, "header"},                                   // file id
+      {63, "header"},                                   // padding
+      {slot, "does not match the fspf"},                // nonce
+      {slot + 20, "does not match the fspf"},           // tag
+      {slot + 31, "does not match the fspf"},           // flags
+      {slot + kTagEntrySize, "authentication failed"},  // data
+      {raw.size() - 1, "authentication failed"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.offset);
+    auto copy = raw;
+    copy[c.offset] ^= 0x04;
+    WriteRaw(host, copy);
+    ExpectReadFails("/data/f", c.needle);
+  }
+  auto copy = raw;
+  for (uint64_t i = CompactSlotOffset(1); i < slot; ++i) copy[i] ^= 0x5a;
+  WriteRaw(host, copy);
+  EXPECT_EQ(*ReadFile("/data/f"), model) << "the other slot is never read";
+}
+
+TEST_F(CompactFileTest, OlderGenerationAndTheOtherSlotAreRefused) {
+  Commit("/data/f", 0, Pattern(500, 1));
+  Commit("/data/f", 0, Pattern(500, 2));
+  std::string host = Host("/data/f");
+  std::vector<uint8_t> generation2 = ReadRaw(host);
+  Commit("/data/f", 0, Pattern(500, 3));  // generation 3, back in slot 0
+  std::vector<uint8_t> generation3 = ReadRaw(host);
+
+  WriteRaw(host, generation2);  // the whole file rolled back
+  ExpectReadFails("/data/f", "does not match the fspf");
+  // Generation 2's slot copied into slot 0, where generation 3 is expected.
+  auto moved = generation3;
+  std::copy_n(generation2.begin() + static_cast<long>(CompactSlotOffset(2)), kTagEntrySize + 500,
+              moved.begin() + static_cast<long>(CompactSlotOffset(3)));
+  WriteRaw(host, moved);
+  ExpectReadFails("/data/f", "does not match the fspf");
+  WriteRaw(host, generation3);
+  EXPECT_EQ(*ReadFile("/data/f"), Pattern(500, 3));
+}
+
+TEST_F(CompactFileTest, TruncatedOrExtendedFileIsRefused) {
+  Commit("/data/f", 0, Pattern(500, 1));
+  std::string host = Host("/data/f");
+  std::vector<uint8_t> raw = ReadRaw(host);
+  auto shorter = raw;
+  shorter.resize(raw.size() - 1);
+  WriteRaw(host, shorter);
+  ExpectReadFails("/data/f", "truncated");
+  auto longer = raw;
+  longer.resize(kCompactMaxHostSize + 1, 0);
+  WriteRaw(host, longer);
+  ExpectReadFails("/data/f", "extended");
+  // Up to the other slot's end, bytes after the committed slot are the other slot's.
+  longer.resize(kCompactMaxHostSize);
+  WriteRaw(host, longer);
+  EXPECT_EQ(*ReadFile("/data/f"), Pattern(500, 1));
+}
+
+TEST_F(CompactFileTest, GrowingPastOneChunkConvertsToTheChunkedLayout) {
+  for (uint64_t commits : {1, 2}) {  // the compact generation in slot 0, then in slot 1
+    std::string path = "/data/grow" + std::to_string(commits);
+    SCOPED_TRACE(path);
+    std::vector<uint8_t> model;
+    for (uint64_t i = 0; i < commits; ++i) {
+      model = Pattern(3000, static_cast<uint32_t>(i + 1));
+      Commit(path, 0, model);
+    }
+    std::vector<uint8_t> tail = Pattern(20000, 9);
+    Commit(path, model.size(), tail);
+    model.insert(model.end(), tail.begin(), tail.end());
+    std::vector<uint8_t> host = ReadRaw(Host(path));
+    EXPECT_EQ(host[8], kFileFormatVersion);
+    EXPECT_EQ(host.size(), FileGeometry(kDefaultChunkSize).HostSize(model.size()));
+    EXPECT_EQ(*ReadFile(path), model);
+    // Shrunk again, the file keeps the chunked layout.
+    {
+      auto volume = Reopen();
+      auto file = std::move(volume->OpenFile(path, true)).value();
+      ASSERT_TRUE(file->Truncate(100).ok());
+      ASSERT_TRUE(volume->Commit(*file).ok());
+    }
+    model.resize(100);
+    EXPECT_EQ(ReadRaw(Host(path))[8], kFileFormatVersion);
+    EXPECT_EQ(*ReadFile(path), model);
+  }
+}
+
+// Keeps a copy of the host file and journal of `host` as they are when the fspf is renamed
+// into place (the commit point), to put back afterwards: the state a crash right after the
+// commit point leaves.
+class CommitPointSnapshotEnv : public testing::SyncFailingEnv {
+ public:
+  std::string host;
+  std::vector<uint8_t> host_bytes, journal_bytes;
+  Status Rename(const std::string& from, const std::string& to) override {
+    Status renamed = SyncFailingEnv::Rename(from, to);
+    if (!host.empty() && host_bytes.empty()) {
+      host_bytes = ReadRaw(host);
+      journal_bytes = ReadRaw(JournalPath(host));
+    }
+    return renamed;
+  }
+};
+
+TEST_F(CompactFileTest, ConversionInterruptedAfterItsCommitPointIsFinishedAtOpen) {
+  for (uint64_t commits : {1, 2}) {  // the compact generation in slot 0, then in slot 1
+    std::string path = "/data/c" + std::to_string(commits);
+    SCOPED_TRACE(path);
+    std::vector<uint8_t> model;
+    for (uint64_t i = 0; i < commits; ++i) {
+      model = Pattern(2935, static_cast<uint32_t>(i + 1));
+      Commit(path, 0, model);
+    }
+    std::vector<uint8_t> grown = Pattern(4978, 3);
+    CommitPointSnapshotEnv env;
+    env.host = Host(path);
+    Commit(path, 0, grown, &env);
+    ASSERT_FALSE(env.journal_bytes.empty()) << "a conversion goes through the journal";
+    WriteRaw(env.host, env.host_bytes);
+    WriteRaw(JournalPath(env.host), env.journal_bytes);
+    auto read = ReadFile(path);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_EQ(*read, grown);
+    EXPECT_EQ(ReadRaw(env.host).size(), FileGeometry(kDefaultChunkSize).HostSize(grown.size()));
+    EXPECT_FALSE(std::filesystem::exists(JournalPath(env.host)));
+  }
+}
+
+TEST_F(CompactFileTest, ConversionInterruptedBeforeItsCommitPointLeavesTheCompactGeneration) {
+  Commit("/data/f", 0, Pattern(3000, 1));
+  std::string host = Host("/data/f");
+  std::vector<uint8_t> compact = ReadRaw(host);
+  // What a conversion leaves before the fspf names it: the chunked layout's groups written past
+  // the compact generation, and a journal for the next generation.
+  Journal journal;
+  journal.file_id = Reopen()->FindFile("/data/f")->id;
+  journal.target_generation = Generation("/data/f") + 1;
+  journal.new_host_size = 40000;
+  journal.records.push_back({0, Pattern(kHeaderSize, 7)});
+  ASSERT_TRUE(WriteJournal(Env::Default(), host, journal).ok());
+  auto crashed = compact;
+  crashed.resize(40000, 0x33);
+  WriteRaw(host, crashed);
+  EXPECT_EQ(*ReadFile("/data/f"), Pattern(3000, 1));
+  EXPECT_EQ(ReadRaw(host), compact) << "the uncommitted tail is cut at the compact slot's end";
+  EXPECT_FALSE(std::filesystem::exists(JournalPath(host)));
+  Commit("/data/f", 0, Pattern(200, 2));  // and the file stays writable
+  auto expected = Pattern(3000, 1);
+  std::copy_n(Pattern(200, 2).begin(), 200, expected.begin());
+  EXPECT_EQ(*ReadFile("/data/f"), expected);
+}
+
+TEST_F(CompactFileTest, FailedCommitOfAConversionKeepsTheCompactGeneration) {
+  Commit("/data/f", 0, Pattern(3000, 1));
+  Commit("/data/f", 0, Pattern(3000, 2));
+  testing::SyncFailingEnv env;
+  env.fail_next_sync_of = "/enc/f";  // the host file's fsync before the fspf is written
+  {
+    auto volume = ReopenWith(env);
+    auto file = std::move(volume->OpenFile("/data/f", true)).value();
+    ASSERT_TRUE(file->Write(3000, Pattern(50000, 3)).ok());
+    EXPECT_FALSE(volume->Commit(*file).ok());
+  }
+  EXPECT_EQ(*ReadFile("/data/f"), Pattern(3000, 2));
+  EXPECT_EQ(ReadRaw(Host("/data/f"))[8], kCompactFileFormatVersion);
+  Commit("/data/f", 3000, Pattern(5000, 4));
+  auto expected = Pattern(3000, 2);
+  auto tail = Pattern(5000, 4);
+  expected.insert(expected.end(), tail.begin(), tail.end());
+  EXPECT_EQ(*ReadFile("/data/f"), expected);
+}
+
+}  // namespace
+}  // namespace cove::shield
