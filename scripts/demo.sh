@@ -33,7 +33,7 @@ step "The fspf and its regions"
 "$COVE" fspf show fspf.pb --key "$key" --tag "$tag"
 
 step "On disk, the script and the data are ciphertext"
-od -An -c -N 64 -j 8192 "$app/salaries.csv"
+od -An -c -N 64 -j 96 "$app/salaries.csv"  # a file of at most 4 KiB: its data from byte 96
 if grep -q "alice" "$app/salaries.csv" || grep -q "import" "$app/analyze.py"; then
   die "plaintext found on disk"
 fi
@@ -71,7 +71,7 @@ grep -q ran rollback.out && die "the program ran despite the wrong tag"
 head -2 rollback.err
 
 step "Tampering is detected, never returned as data"
-python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1)[0]; f.seek(int(sys.argv[2])); f.write(bytes([b ^ 1]))' "$app/salaries.csv" 8200  # flip one bit of the ciphertext
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1)[0]; f.seek(int(sys.argv[2])); f.write(bytes([b ^ 1]))' "$app/salaries.csv" 100  # flip one bit of the ciphertext
 if crun "$PYTHON" "$app/analyze.py" "$app" > tampered.out 2> tampered.err; then
   die "python3 read a tampered file"
 fi

@@ -672,7 +672,9 @@ Status ShieldedFiles::CommitOnLastCloseLocked(ProtectedNode& node) {
   Log(kLogDebug, "staged %s (recorded at the next fspf write)", node.path.c_str());
   CommitFlusher::NotePending();
   // (Its lock is kept until the save by ReleaseRef, the only caller, as any unsaved file's.)
-  if (volume_->unsaved_count() + volume_->staged_rewrite_count() >= UnsavedBatchLimit() ||
+  // (unsaved_count counts staged rewrites too: each holds one descriptor, the lock's, which
+  // its file shares.)
+  if (volume_->unsaved_count() >= UnsavedBatchLimit() ||
       volume_->staged_rewrite_bytes() > kMaxStagedRewriteMemory) {
     RefreshIfChangedLocked();  // the fspf write must include other processes' commits
     return SaveUnsaved();

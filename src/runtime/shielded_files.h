@@ -423,8 +423,8 @@ class ShieldedFiles {
   // files rewritten (Volume::StageRewrite): their exclusive host-file locks stay held until the
   // fspf is saved, so that no other process takes a new one for a crashed creator's leftover
   // or reads a rewritten one while its journal waits. Saved at fsync, exit, exec and fork, on
-  // any commit, and in batches (UnsavedBatchLimit; a staged rewrite counts twice, as it also
-  // keeps its file's descriptor, and they hold at most kMaxStagedRewriteMemory).
+  // any commit, and in batches (UnsavedBatchLimit; a staged rewrite's file shares the lock's
+  // descriptor, and the rewrites hold at most kMaxStagedRewriteMemory).
   static constexpr size_t kMinUnsavedBatch = 64;
   static constexpr size_t kMaxUnsavedBatch = 512;
   // How many staged files may wait for the fspf: half the files it records (so that rewriting

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,16 @@ class CompactFileTest : public testing::VolumeFixture {
     ASSERT_TRUE((*file)->Write(offset, content).ok());
     Status committed = volume->Commit(**file);
     ASSERT_TRUE(committed.ok()) << committed.ToString();
+  }
+  // Commits `commits` versions of `size` bytes (patterns 1, 2, ...) to new file `path`, so that
+  // its compact generation is in slot (commits - 1) % 2; returns the last one.
+  std::vector<uint8_t> CommitGenerations(const std::string& path, uint64_t commits, size_t size) {
+    std::vector<uint8_t> model;
+    for (uint64_t i = 0; i < commits; ++i) {
+      model = Pattern(size, static_cast<uint32_t>(i + 1));
+      Commit(path, 0, model);
+    }
+    return model;
   }
   std::string Host(const std::string& path) { return Reopen()->HostPathFor(path); }
   uint64_t Generation(const std::string& path) { return Reopen()->FindFile(path)->generation; }
@@ -182,11 +193,7 @@ TEST_F(CompactFileTest, GrowingPastOneChunkConvertsToTheChunkedLayout) {
   for (uint64_t commits : {1, 2}) {  // the compact generation in slot 0, then in slot 1
     std::string path = "/data/grow" + std::to_string(commits);
     SCOPED_TRACE(path);
-    std::vector<uint8_t> model;
-    for (uint64_t i = 0; i < commits; ++i) {
-      model = Pattern(3000, static_cast<uint32_t>(i + 1));
-      Commit(path, 0, model);
-    }
+    std::vector<uint8_t> model = CommitGenerations(path, commits, 3000);
     std::vector<uint8_t> tail = Pattern(20000, 9);
     Commit(path, model.size(), tail);
     model.insert(model.end(), tail.begin(), tail.end());
@@ -228,11 +235,7 @@ TEST_F(CompactFileTest, ConversionInterruptedAfterItsCommitPointIsFinishedAtOpen
   for (uint64_t commits : {1, 2}) {  // the compact generation in slot 0, then in slot 1
     std::string path = "/data/c" + std::to_string(commits);
     SCOPED_TRACE(path);
-    std::vector<uint8_t> model;
-    for (uint64_t i = 0; i < commits; ++i) {
-      model = Pattern(2935, static_cast<uint32_t>(i + 1));
-      Commit(path, 0, model);
-    }
+    CommitGenerations(path, commits, 2935);
     std::vector<uint8_t> grown = Pattern(4978, 3);
     CommitPointSnapshotEnv env;
     env.host = Host(path);
@@ -290,6 +293,66 @@ TEST_F(CompactFileTest, FailedCommitOfAConversionKeepsTheCompactGeneration) {
   auto tail = Pattern(5000, 4);
   expected.insert(expected.end(), tail.begin(), tail.end());
   EXPECT_EQ(*ReadFile("/data/f"), expected);
+}
+
+// Fails the next ReadOnce of a host file whose path contains `fail_next_read_of` with EIO.
+class FlakyReadEnv : public testing::SyncFailingEnv {
+ public:
+  std::string fail_next_read_of;
+  Result<size_t> ReadOnce(int fd, std::span<uint8_t> buf, uint64_t offset,
+                          const std::string& path) override {
+    if (!fail_next_read_of.empty() && path.find(fail_next_read_of) != std::string::npos &&
+        !IsJournalName(path)) {
+      fail_next_read_of.clear();
+      return IoError("injected read failure of " + path, EIO);
+    }
+    return SyncFailingEnv::ReadOnce(fd, buf, offset, path);
+  }
+};
+
+// A conversion whose commit failed after its journal was written leaves that journal (for the
+// next generation); a compact commit then reaches that generation without a journal of its own.
+// An open that goes to recovery (here after one transient read error) must not replay the stale
+// journal over the good compact generation (found by review: the file was lost).
+TEST_F(CompactFileTest, StaleConversionJournalIsNotReplayedOverTheCompactGeneration) {
+  CommitGenerations("/data/f", 2, 3000);
+  std::string host = Host("/data/f");
+  {
+    testing::SyncFailingEnv env;
+    env.fail_next_sync_of = "/enc/f";
+    auto volume = ReopenWith(env);
+    auto file = std::move(volume->OpenFile("/data/f", true)).value();
+    ASSERT_TRUE(file->Write(3000, Pattern(50000, 3)).ok());
+    ASSERT_FALSE(volume->Commit(*file).ok());  // the conversion fails after its journal
+    ASSERT_TRUE(std::filesystem::exists(JournalPath(host)));
+    ASSERT_TRUE(file->Truncate(100).ok());
+    Status committed = volume->Commit(*file);  // compact again, generation 3
+    ASSERT_TRUE(committed.ok()) << committed.ToString();
+  }
+  ASSERT_EQ(Generation("/data/f"), 3u);
+  ASSERT_TRUE(std::filesystem::exists(JournalPath(host)));
+  {
+    FlakyReadEnv env;
+    env.fail_next_read_of = "/enc/f";
+    auto volume = ReopenWith(env);
+    auto file = volume->OpenFile("/data/f", false);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+  }
+  auto read = ReadFile("/data/f");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(*read, Pattern(100, 2));
+  EXPECT_FALSE(std::filesystem::exists(JournalPath(host))) << "the stale journal is removed";
+}
+
+// A new file's host file carries the compact header from its creation on, before any commit:
+// the runtime tells a crashed creator's leftover by it (docs/runtime.md).
+TEST_F(CompactFileTest, NewFileHasItsHeaderBeforeItsFirstCommit) {
+  auto volume = Reopen();
+  auto file = std::move(volume->CreateFile("/data/new")).value();
+  ASSERT_TRUE(file->Write(0, Pattern(100, 1)).ok());
+  std::vector<uint8_t> raw = ReadRaw(volume->HostPathFor("/data/new"));
+  ASSERT_EQ(raw.size(), kCompactHeaderSize);
+  EXPECT_EQ(std::string(raw.begin(), raw.begin() + 8), "COVEPF01");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <span>
@@ -23,6 +24,56 @@ namespace {
 
 using testing::Pattern;
 using testing::TempDir;
+
+// The volume of fspf `fspf` opened with `key`, as a new process does.
+Result<std::unique_ptr<Volume>> OpenWithKey(const std::string& fspf, const SecretBytes& key) {
+  VolumeOptions options;
+  options.fspf_path = fspf;
+  options.key = key;
+  return Volume::Open(std::move(options));
+}
+
+// A new sealed volume at `fspf` with region /data (encrypted) in `dir`; its key goes to `key`.
+std::unique_ptr<Volume> NewVolume(const std::string& fspf, const std::string& dir,
+                                  SecretBytes* key) {
+  if (!Volume::CreateFspf(fspf).ok()) return nullptr;
+  VolumeOptions options;
+  options.fspf_path = fspf;
+  auto volume = Volume::Open(std::move(options));
+  if (!volume.ok() || !(*volume)->AddRegion({"/data", RegionKind::kEncrypted, dir}).ok()) {
+    return nullptr;
+  }
+  auto sealed = (*volume)->Encrypt();
+  if (!sealed.ok()) return nullptr;
+  *key = std::move(sealed).value();
+  return std::move(volume).value();
+}
+
+// Starts `writer` (which never returns) in a child process, waits until it has written
+// `steps` bytes to its pipe (one before each commit), lets it run `delay` more, and kills it
+// with SIGKILL.
+void KillWriter(const std::function<void(int ready_fd)>& writer, uint32_t steps,
+                std::chrono::microseconds delay) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    writer(ready[1]);
+    _exit(8);
+  }
+  close(ready[1]);
+  for (; steps > 0; --steps) {
+    char byte = 0;
+    ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the writer died before its commit";
+  }
+  close(ready[0]);
+  std::this_thread::sleep_for(delay);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "writer exited by itself with " << WEXITSTATUS(status);
+}
 
 // The content of the file after `generation` commits of the deterministic writer below,
 // starting from `base` (the content at generation `from`).
@@ -51,10 +102,7 @@ void ApplyStep(std::vector<uint8_t>& model, uint64_t step) {
 // so that the parent can aim its kill at the interesting moments however slow the steps are
 // (sanitizer builds spend most of a step generating data).
 [[noreturn]] void RunWriter(const std::string& fspf, const SecretBytes& key, int ready_fd) {
-  VolumeOptions options;
-  options.fspf_path = fspf;
-  options.key = key;
-  auto volume = std::move(Volume::Open(std::move(options))).value();
+  auto volume = std::move(OpenWithKey(fspf, key)).value();
   auto file = std::move(volume->OpenFile("/data/f", true)).value();
   std::vector<uint8_t> model(file->size());
   if (!file->Read(0, model).ok()) _exit(3);
@@ -80,14 +128,10 @@ void ApplyStep(std::vector<uint8_t>& model, uint64_t step) {
 TEST(CrashSafety, KilledWriterAlwaysLeavesACommittedVersion) {
   TempDir dir;
   std::string fspf = dir / "fspf";
-  ASSERT_TRUE(Volume::CreateFspf(fspf).ok());
   SecretBytes key;
   {
-    VolumeOptions options;
-    options.fspf_path = fspf;
-    auto volume = std::move(Volume::Open(std::move(options))).value();
-    ASSERT_TRUE(volume->AddRegion({"/data", RegionKind::kEncrypted, dir.path()}).ok());
-    key = *volume->Encrypt();
+    auto volume = NewVolume(fspf, dir.path(), &key);
+    ASSERT_NE(volume, nullptr);
     auto file = std::move(volume->CreateFile("/data/f")).value();
     ASSERT_TRUE(volume->Commit(*file).ok());  // generation 1, empty
   }
@@ -99,24 +143,11 @@ TEST(CrashSafety, KilledWriterAlwaysLeavesACommittedVersion) {
   // after sealed appends: where a kill lands is timing, and a loaded machine shifts it.
   auto covered = [&] { return killed_mid_commit > 0 && killed_after_sealed_append > 0; };
   for (int round = 0; round < 40 || (!covered() && round < 200); ++round) {
-    int ready[2];
-    ASSERT_EQ(pipe(ready), 0);
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) RunWriter(fspf, key, ready[1]);
-    close(ready[1]);
     // Wait until the writer finished the writes of its 1st..4th step, then kill it within the
     // next few milliseconds: before its commit (sealed appends on disk), inside it, or after.
-    for (uint32_t steps = 1 + rng() % 4; steps > 0; --steps) {
-      char byte = 0;
-      ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the writer died before its commit";
-    }
-    close(ready[0]);
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 6000));
-    kill(child, SIGKILL);
-    int status = 0;
-    waitpid(child, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "writer exited by itself with " << WEXITSTATUS(status);
+    uint32_t steps = 1 + rng() % 4;
+    ASSERT_NO_FATAL_FAILURE(KillWriter([&](int ready_fd) { RunWriter(fspf, key, ready_fd); }, steps,
+                                       std::chrono::microseconds(rng() % 6000)));
     ++kills;
     if (auto journal = ReadWholeFile(Env::Default(), dir / "f.cove-journal"); journal.ok()) {
       auto decoded = DecodeJournal(*journal, "journal");
@@ -125,10 +156,7 @@ TEST(CrashSafety, KilledWriterAlwaysLeavesACommittedVersion) {
                                                          : killed_mid_commit);
     }
 
-    VolumeOptions options;
-    options.fspf_path = fspf;
-    options.key = key;
-    auto volume = Volume::Open(std::move(options));
+    auto volume = OpenWithKey(fspf, key);
     ASSERT_TRUE(volume.ok()) << volume.status().ToString();
     auto file = (*volume)->OpenFile("/data/f", false);
     ASSERT_TRUE(file.ok()) << "round " << round << ": " << file.status().ToString();
@@ -182,10 +210,7 @@ std::vector<uint8_t> SmallModel(uint64_t file, uint64_t generation) {
 }
 
 [[noreturn]] void RunSmallWriter(const std::string& fspf, const SecretBytes& key, int ready_fd) {
-  VolumeOptions options;
-  options.fspf_path = fspf;
-  options.key = key;
-  auto volume = std::move(Volume::Open(std::move(options))).value();
+  auto volume = std::move(OpenWithKey(fspf, key)).value();
   for (uint64_t k = 0;; ++k) {
     const FileEntry* entry = volume->FindFile(SmallPath(k));
     if (entry != nullptr && entry->generation >= kSmallSteps) continue;
@@ -207,40 +232,16 @@ std::vector<uint8_t> SmallModel(uint64_t file, uint64_t generation) {
 TEST(CrashSafety, KilledSmallFileWriterAlwaysLeavesACommittedVersion) {
   TempDir dir;
   std::string fspf = dir / "fspf";
-  ASSERT_TRUE(Volume::CreateFspf(fspf).ok());
   SecretBytes key;
-  {
-    VolumeOptions options;
-    options.fspf_path = fspf;
-    auto volume = std::move(Volume::Open(std::move(options))).value();
-    ASSERT_TRUE(volume->AddRegion({"/data", RegionKind::kEncrypted, dir.path()}).ok());
-    key = *volume->Encrypt();
-  }
+  ASSERT_NE(NewVolume(fspf, dir.path(), &key), nullptr);
   std::mt19937 rng(4321);
   uint64_t checked = 0;
   uint64_t converted = 0;  // files checked after their conversion
   for (int round = 0; round < 40; ++round) {
-    int ready[2];
-    ASSERT_EQ(pipe(ready), 0);
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) RunSmallWriter(fspf, key, ready[1]);
-    close(ready[1]);
-    for (uint32_t steps = 1 + rng() % 12; steps > 0; --steps) {
-      char byte = 0;
-      ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the writer died before its commit";
-    }
-    close(ready[0]);
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 800));
-    kill(child, SIGKILL);
-    int status = 0;
-    waitpid(child, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "writer exited by itself with " << WEXITSTATUS(status);
-
-    VolumeOptions options;
-    options.fspf_path = fspf;
-    options.key = key;
-    auto volume = Volume::Open(std::move(options));
+    uint32_t steps = 1 + rng() % 12;
+    ASSERT_NO_FATAL_FAILURE(KillWriter([&](int ready_fd) { RunSmallWriter(fspf, key, ready_fd); },
+                                       steps, std::chrono::microseconds(rng() % 800)));
+    auto volume = OpenWithKey(fspf, key);
     ASSERT_TRUE(volume.ok()) << volume.status().ToString();
     for (uint64_t k = 0; (*volume)->FindFile(SmallPath(k)) != nullptr; ++k) {
       auto file = (*volume)->OpenFile(SmallPath(k), false);

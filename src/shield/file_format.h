@@ -71,10 +71,10 @@ inline uint64_t CompactSlotOffset(uint64_t generation) {
   return kCompactHeaderSize + ((generation + 1) % 2) * kCompactSlotSize;
 }
 // Where the bytes of generation `generation` of a compact file of `size` bytes end (a never
-// committed file has none, an empty one its header only).
+// committed or empty file has its header only).
 inline uint64_t CompactHostEnd(uint64_t generation, uint64_t size) {
-  if (generation == 0) return 0;
-  return size == 0 ? kCompactHeaderSize : CompactSlotOffset(generation) + kTagEntrySize + size;
+  return generation == 0 || size == 0 ? kCompactHeaderSize
+                                      : CompactSlotOffset(generation) + kTagEntrySize + size;
 }
 
 using FileId = std::array<uint8_t, 16>;

@@ -164,13 +164,19 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::st
   uint32_t version = kFileFormatVersion;
   ByteBuffer prefetch;  // host bytes [0, size) as read at open (ciphertext)
   if (entry.generation == 0) {
-    // Never committed: (re)create the host file empty (a host file the caller just created
-    // is). Its first commit writes the header of the layout it then has, with the data.
+    // Never committed: (re)create the host file with just the compact layout's header (a host
+    // file the caller just created is empty), which marks it as cove's (the runtime removes a
+    // crashed creator's leftover by it). Its first commit writes the header of the layout the
+    // file then has.
     if (host_fd.valid()) {
       fd = std::move(host_fd);
     } else {
       COVE_ASSIGN_OR_RETURN(fd, env.Open(host_path, O_RDWR | O_CREAT | O_TRUNC, 0600));
     }
+    auto header =
+        EncodeFileHeader(entry.id, entry.chunk_size, entry.kind, kCompactFileFormatVersion);
+    COVE_RETURN_IF_ERROR(
+        env.WriteAt(fd.get(), std::span(header).first(kCompactHeaderSize), 0, host_path));
   } else {
     bool has_journal = check_journal && env.Exists(JournalPath(host_path));
     if (host_fd.valid() && (writable || !has_journal)) {
@@ -281,14 +287,20 @@ Status ProtectedFile::Recover(Env& env, const std::string& host_path, int fd,
   COVE_ASSIGN_OR_RETURN(size_t head_size, env.ReadOnce(fd, head, 0, host_path));
   auto version = VerifyFileHeader(std::span(head).first(head_size), entry.id, entry.chunk_size,
                                   entry.kind, entry.path);
-  if (version.ok() && *version == kCompactFileFormatVersion) {
-    committed_host_size = CompactHostEnd(entry.generation, entry.size);
-  }
+  bool compact = version.ok() && *version == kCompactFileFormatVersion;
+  if (compact) committed_host_size = CompactHostEnd(entry.generation, entry.size);
   auto bytes = ReadWholeFile(env, journal_path);
   if (!bytes.ok()) return bytes.status().WithContext(entry.path + ": recovery");
   auto journal = DecodeJournal(*bytes, journal_path);
+  // Compact commits write no journal: a conversion's journal left by a failed or interrupted
+  // commit may have come to carry the generation they reached. A compact file whose committed
+  // slot is the one the fspf records holds that generation already; the journal is stale.
+  bool stale = false;
+  if (compact) {
+    COVE_ASSIGN_OR_RETURN(stale, CompactSlotIsCommitted(env, fd, host_path, entry));
+  }
   if (journal.ok() && journal->file_id == entry.id &&
-      journal->target_generation == entry.generation) {
+      journal->target_generation == entry.generation && !stale) {
     // The fspf commit happened before the crash: finish it.
     COVE_RETURN_IF_ERROR(ApplyJournal(env, fd, host_path, *journal));
   } else {
@@ -301,6 +313,19 @@ Status ProtectedFile::Recover(Env& env, const std::string& host_path, int fd,
     }
   }
   return env.Unlink(journal_path);
+}
+
+Result<bool> ProtectedFile::CompactSlotIsCommitted(Env& env, int fd, const std::string& host_path,
+                                                   const FileEntry& entry) {
+  if (entry.size > kCompactMaxSize) return false;
+  if (entry.size == 0) return entry.group_digests.empty();
+  if (entry.group_digests.size() != 1) return false;
+  std::array<uint8_t, kTagEntrySize> slot_entry{};
+  COVE_ASSIGN_OR_RETURN(
+      size_t got, env.ReadOnce(fd, slot_entry, CompactSlotOffset(entry.generation), host_path));
+  if (got != slot_entry.size()) return false;
+  Sha256Digest digest = TagBlockDigest(entry.id, 0, slot_entry, kFileFormatVersion, 1);
+  return CRYPTO_memcmp(digest.data(), entry.group_digests[0].data(), digest.size()) == 0;
 }
 
 Status ProtectedFile::ChunkAuthenticationFailed(uint64_t chunk) const {
@@ -886,9 +911,9 @@ Result<FileEntry> ProtectedFile::PrepareCommitOnce(bool sync) {
   pending.next.generation = committed_.generation + 1;
   pending.next.group_digests = converting ? std::vector<Sha256Digest>{} : committed_.group_digests;
   pending.next.group_digests.resize(new_groups);
-  // Before the first commit no byte is referenced (0): everything goes out before the commit
-  // point.
-  uint64_t committed_host = CommittedHostEnd();
+  // Before the first commit no byte is referenced (0, not the header written at creation):
+  // everything, the new header too, goes out before the commit point.
+  uint64_t committed_host = committed_.generation == 0 ? 0 : CommittedHostEnd();
   uint64_t new_host = geometry_.HostSize(size_);
   std::vector<JournalRecord> appends;
   auto add_record = [&](uint64_t offset, std::vector<uint8_t> bytes) {
@@ -1044,7 +1069,8 @@ Result<FileEntry> ProtectedFile::PrepareCompactCommit(bool sync) {
   pending.next.size = size_;
   pending.next.generation = committed_.generation + 1;
   auto length = static_cast<uint32_t>(size_);  // at most kCompactMaxSize
-  // The first commit writes the header too: it and slot 0 are one write.
+  // The first commit writes the header again with slot 0, in one write (a failed conversion may
+  // have left another one).
   bool first = committed_.generation == 0;
   uint64_t offset = first ? 0 : CompactSlotOffset(pending.next.generation);
   ByteBuffer out((first ? kCompactHeaderSize : 0) + (length > 0 ? kTagEntrySize + length : 0));
@@ -1069,10 +1095,9 @@ Result<FileEntry> ProtectedFile::PrepareCompactCommit(bool sync) {
     COVE_RETURN_IF_ERROR(RandomBytes(entry.nonce));
     COVE_RETURN_IF_ERROR(SealChunk(0, plain, length, entry, slot + kTagEntrySize));
     EncodeTagEntry(entry, slot);
-    TagBlock block;
+    TagBlock& block = pending.blocks[0];  // zeros but for the one entry
     std::memcpy(block.bytes.data(), slot, kTagEntrySize);
     pending.next.group_digests = {TagBlockDigest(id_, 0, block.bytes, kFileFormatVersion, 1)};
-    pending.blocks.emplace(0, block);
   }
   if (!out.empty()) COVE_RETURN_IF_ERROR(env_.WriteAt(fd_.get(), out, offset, host_path_));
   // Chunks sealed at write time and dropped since, or a failed commit, may have left bytes past
@@ -1128,7 +1153,12 @@ Status ProtectedFile::FinishCommit() {
   committed_plain_.reset();
   ReleaseReadAhead();
   read_ahead_.failed = false;  // the commit may have rewritten the chunk that failed
-  for (auto& [group, block] : pending_->blocks) tag_blocks_[group] = block;
+  // The new tag blocks' map nodes move over (no 4 KiB copy each).
+  while (!pending_->blocks.empty()) {
+    auto node = pending_->blocks.extract(pending_->blocks.begin());
+    tag_blocks_.erase(node.key());
+    tag_blocks_.insert(std::move(node));
+  }
   tag_blocks_.erase(tag_blocks_.lower_bound(committed_.group_digests.size()), tag_blocks_.end());
   valid_committed_chunks_ = geometry_.ChunkCount(committed_.size);
   for (auto& [chunk, plain] : dirty_) OPENSSL_cleanse(plain.data(), plain.size());

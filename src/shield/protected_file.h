@@ -106,6 +106,9 @@ class ProtectedFile {
   // !sync (Volume finishes a staged batch: every journal applied, one syncfs, then each
   // FinishCommit removes its journal, so that no journal goes before its data is durable).
   Status ApplyCommit(bool sync);
+  // The prepared commit has writes left for ApplyCommit (a compact commit wrote everything
+  // before its commit point).
+  bool CommitAppliesInPlace() const { return pending_ && !pending_->compact; }
   // Undoes a prepared commit whose fspf write failed: the file stays at its last commit and
   // the buffered writes stay buffered.
   Status AbortCommit();
@@ -146,6 +149,10 @@ class ProtectedFile {
                                                          const FileEntry& entry, bool writable,
                                                          SharedFd host_fd, bool check_journal);
   static Status Recover(Env& env, const std::string& host_path, int fd, const FileEntry& entry);
+  // Whether the committed slot of compact host file `fd` is the one `entry` records (its tag
+  // entry matches the fspf digest; the chunk itself is checked when read).
+  static Result<bool> CompactSlotIsCommitted(Env& env, int fd, const std::string& host_path,
+                                             const FileEntry& entry);
   // PrepareCommit's work; PrepareCommit marks the host size uncertain when it fails.
   Result<FileEntry> PrepareCommitOnce(bool sync);
   // PrepareCommitOnce for a commit in the compact layout (file_format.h): the new generation

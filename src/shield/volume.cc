@@ -160,8 +160,9 @@ void Volume::FinishStagedRewritesLocked() {
   std::set<std::string> dirs;
   for (auto& [path, rewrite] : staged) {
     std::unique_ptr<ProtectedFile>& file = rewrite.file;
+    bool in_place = file->CommitAppliesInPlace();
     if (file->ApplyCommit(/*sync=*/false).ok()) {
-      dirs.insert(ParentDirectory(file->host_path()));
+      if (in_place) dirs.insert(ParentDirectory(file->host_path()));
     } else {
       file.reset();  // its journal stays for the next open
     }
