@@ -295,6 +295,24 @@ TEST_F(CompactFileTest, FailedCommitOfAConversionKeepsTheCompactGeneration) {
   EXPECT_EQ(*ReadFile("/data/f"), expected);
 }
 
+// A commit whose fspf was renamed into place but whose directory fsync failed is reported as
+// failed, yet the fspf on disk names the new generation: its slot must still be there (the
+// abort cut it off, as it cuts appended bytes).
+TEST_F(CompactFileTest, AbortAfterTheFspfRenameKeepsTheNewSlot) {
+  Commit("/data/f", 0, Pattern(700, 1));  // generation 1, slot 0
+  testing::SyncFailingEnv env;
+  env.fail_next_directory_sync_of = "fspf";
+  {
+    auto volume = ReopenWith(env);
+    auto file = std::move(volume->OpenFile("/data/f", true)).value();
+    ASSERT_TRUE(file->Write(0, Pattern(700, 2)).ok());
+    EXPECT_FALSE(volume->Commit(*file).ok());  // generation 2 in slot 1, after slot 0
+  }
+  auto read = ReadFile("/data/f");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(*read, Generation("/data/f") == 2 ? Pattern(700, 2) : Pattern(700, 1));
+}
+
 // Fails the next ReadOnce of a host file whose path contains `fail_next_read_of` with EIO.
 class FlakyReadEnv : public testing::SyncFailingEnv {
  public:

@@ -1175,6 +1175,12 @@ Status ProtectedFile::FinishCommit() {
 
 Status ProtectedFile::AbortCommit() {
   if (!pending_) return Status::Ok();
+  if (pending_->compact && !append_journal_) {
+    // Its slot is not the committed one and lies within the compact layout's bytes: nothing
+    // to undo. (Left in place, it also serves an fspf that failed only after its rename.)
+    pending_.reset();
+    return Status::Ok();
+  }
   bool journal = committed_.generation > 0 && (!pending_->compact || append_journal_);
   pending_.reset();
   host_size_uncertain_ = true;  // until the truncates below succeed
