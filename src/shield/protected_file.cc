@@ -141,9 +141,16 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
   // fspf entry makes us look for a journal (an interrupted commit is the one innocent cause):
   // one path lookup less per open. Skipping it is safe: a file that verifies whole holds
   // exactly its committed content, and every later commit rewrites the journal before its
-  // commit point, so a leftover journal is never replayed over a newer generation.
+  // commit point, so a leftover journal is never replayed over a newer generation (nor by
+  // Recover over a compact file). A compact file verifies here by its header, size and slot's
+  // tag entry against the fspf digest: its slot was written whole, entry and chunk in one
+  // write, before the commit point, so no journal can change it, and its chunk is
+  // authenticated when first read (an open for O_TRUNC, or one that never reads, decrypts
+  // nothing).
   auto file = OpenOnce(env, host_path, entry, writable, std::move(host_fd), false);
-  Status verified = file.ok() ? (*file)->CacheCommittedPlaintext() : file.status();
+  Status verified = !file.ok()          ? file.status()
+                    : (*file)->compact_ ? (*file)->VerifyCompactSlot()
+                                        : (*file)->CacheCommittedPlaintext();
   if (verified.ok() || !env.Exists(JournalPath(host_path))) {
     // Without a journal, a chunk that failed here fails again, with its error, when read.
     return file;
@@ -255,6 +262,11 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::st
   file->format_version_ = file->compact_ ? kFileFormatVersion : version;
   file->prefetch_ = std::move(prefetch);
   return file;
+}
+
+Status ProtectedFile::VerifyCompactSlot() {
+  if (committed_.group_digests.empty()) return Status::Ok();  // an empty file
+  return CommittedTagBlock(0).status();
 }
 
 Status ProtectedFile::CacheCommittedPlaintext() {
@@ -426,6 +438,10 @@ Status ProtectedFile::LoadChunk(uint64_t chunk, uint8_t* out, uint32_t length) {
   }
   std::memset(out, 0, length);
   if (chunk >= valid_committed_chunks_) return Status::Ok();
+  // A compact file's chunk is decrypted once, at the first read that takes part of it (a
+  // program reading byte by byte must not decrypt it per byte); a whole read decrypts
+  // straight into the reader's buffer (Read).
+  if (compact_ && !committed_plain_) COVE_RETURN_IF_ERROR(CacheCommittedPlaintext());
   uint32_t committed_length = geometry_.ChunkLength(chunk, committed_.size);
   if (committed_length == 0) return Status::Ok();
   if (committed_length <= length) return ReadCommittedChunk(chunk, out, committed_length);
@@ -531,8 +547,9 @@ Status ProtectedFile::ReadCommittedRunAhead(uint64_t first, uint64_t count, size
     std::memcpy(out, held, bytes);
     return Status::Ok();
   }
-  if (!sequential || committed_plain_ || read_ahead_.failed || bytes >= kMinParallelBytes ||
-      kind_ != RegionKind::kEncrypted || ParallelCrypto::MaxThreads() < 2) {
+  if (!sequential || committed_plain_ || compact_ || read_ahead_.failed ||
+      bytes >= kMinParallelBytes || kind_ != RegionKind::kEncrypted ||
+      ParallelCrypto::MaxThreads() < 2) {
     return ReadCommittedRun(first, count, bytes, out);
   }
   // A new window from `first` on: whole chunks up to `end` (the last committed chunk may be

@@ -1,11 +1,12 @@
 // ProtectedFile: random-access read and write of one protected file (layout in file_format.h).
-// Reads decrypt and verify only the chunks they touch (a small file is verified whole at open);
-// writes are buffered per chunk and sealed at commit (whole chunks appended beyond the committed
-// end are sealed at once), so both cost O(chunk). A commit has two phases so that the fspf write in
-// between is the single commit point: PrepareCommit makes the new chunks and a redo journal durable
-// and returns the entry the fspf must record; FinishCommit applies the journal once the fspf is
-// durable. ProtectedFile is not thread-safe: its owner serializes calls (a large read or write may
-// share its chunk crypto with helper threads, ParallelCrypto, but only within the call).
+// Reads decrypt and verify only the chunks they touch (a small file is verified whole at open, a
+// compact one by its slot's tag entry); writes are buffered per chunk and sealed at commit (whole
+// chunks appended beyond the committed end are sealed at once), so both cost O(chunk). A commit
+// has two phases so that the fspf write in between is the single commit point: PrepareCommit makes
+// the new chunks and a redo journal (a compact file: its other slot) durable and returns the entry
+// the fspf must record; FinishCommit applies the journal once the fspf is durable. ProtectedFile
+// is not thread-safe: its owner serializes calls (a large read or write may share its chunk
+// crypto with helper threads, ParallelCrypto, but only within the call).
 #pragma once
 
 #include <map>
@@ -178,6 +179,8 @@ class ProtectedFile {
   // Verifies every committed chunk (read whole at open into prefetch_) and keeps the plaintext
   // in committed_plain_, which then serves the reads of committed chunks.
   Status CacheCommittedPlaintext();
+  // Verifies a compact file's committed slot entry against the fspf digest (see Open).
+  Status VerifyCompactSlot();
 
   std::string ChunkName(uint64_t chunk) const;
   // The error of a chunk whose GCM tag does not verify (the same words on every read path).
