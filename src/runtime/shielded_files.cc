@@ -500,20 +500,28 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   // read-only mount (EROFS).
   SharedFd host_fd;
   bool read_only = false;
-  if (!create && node->lock_fd.valid()) {
+  if (node->lock_fd.valid()) {
     long access = opened_access;
     if (access < 0) {  // adopted across an exec, or staged by this process: ask
       long flags = DirectSyscall(SYS_fcntl, node->lock_fd.get(), F_GETFL);
       access = flags < 0 ? -1 : flags & O_ACCMODE;
     }
-    if (access == O_RDWR || access == O_RDONLY) {
+    if (access == O_RDWR || (!create && access == O_RDONLY)) {
       host_fd = node->lock_fd;
       read_only = access == O_RDONLY;
     }
   }
+  // A create over an existing host file (one the fspf does not record) empties it through the
+  // lock's descriptor, which the new file then shares, as CreateNewNodeLocked's does; else the
+  // file opens it by path (with O_TRUNC) and holds a second descriptor.
+  if (create && host_fd.valid() && DirectSyscall(SYS_ftruncate, host_fd.get(), 0) != 0) {
+    host_fd = {};
+  }
   // (A staged rewrite of the path is saved first, in OpenFile.)
   Result<std::unique_ptr<shield::ProtectedFile>> file =
-      create ? volume_->CreateFile(path) : volume_->OpenFile(path, !read_only, std::move(host_fd));
+      create
+          ? volume_->CreateFile(path, std::nullopt, shield::kDefaultChunkSize, std::move(host_fd))
+          : volume_->OpenFile(path, !read_only, std::move(host_fd));
   if (!file.ok() && !create && !read_only && file.status().ToErrno() == EACCES) {
     file = volume_->OpenFile(path, false);  // a read-only host file
   }

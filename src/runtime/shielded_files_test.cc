@@ -383,6 +383,29 @@ TEST_F(ShieldedFilesTest, LeavesEverythingElseToTheKernel) {
   Close(r);
 }
 
+// A create over a host file the fspf does not record empties it through the lock's descriptor,
+// which the new file shares: two descriptors for the open file (the program's and the lock's),
+// as for any new file; it opened a third by path.
+TEST_F(ShieldedFilesTest, CreateOverAnUnrecordedHostFileTakesTwoDescriptors) {
+  std::ofstream(region_ + "/planted.txt") << "attacker";
+  auto descriptors = [] {
+    int n = 0;
+    for ([[maybe_unused]] const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+      ++n;
+    }
+    return n;
+  };
+  int before = descriptors();
+  long fd = OpenFile(region_ + "/planted.txt", O_CREAT | O_WRONLY);
+  ASSERT_GE(fd, 0) << strerror(static_cast<int>(-fd));
+  EXPECT_EQ(descriptors(), before + 2);
+  Write(fd, "mine");
+  Close(fd);
+  long reopened = OpenFile(region_ + "/planted.txt", O_RDONLY);
+  EXPECT_EQ(Read(reopened), "mine");
+  Close(reopened);
+}
+
 // A file whose creator crashed before its first commit is a crash leftover (docs/runtime.md):
 // the next lookup removes it and the path is free again. Its host file holds only the header
 // written at creation (found by review of the compact layout: it was empty, and not removed).

@@ -2,6 +2,7 @@
 // commits alternate between two slots without a journal, every byte that matters is checked,
 // an older generation or the other slot is refused, and a file that grows is converted to the
 // chunked layout through the journal, also across an interrupted commit.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -371,6 +372,64 @@ TEST_F(CompactFileTest, NewFileHasItsHeaderBeforeItsFirstCommit) {
   std::vector<uint8_t> raw = ReadRaw(volume->HostPathFor("/data/new"));
   ASSERT_EQ(raw.size(), kCompactHeaderSize);
   EXPECT_EQ(std::string(raw.begin(), raw.begin() + 8), "COVEPF01");
+}
+
+// An aborted compact commit of a file that had appended chunks sealed at write time (so an
+// append-intent journal), then cut back to 4 KiB, keeps its new slot too (found by review).
+TEST_F(CompactFileTest, AbortAfterTheFspfRenameKeepsTheNewSlotAfterSealedAppends) {
+  Commit("/data/f", 0, Pattern(700, 1));  // generation 1, slot 0
+  testing::SyncFailingEnv env;
+  env.fail_next_directory_sync_of = "fspf";
+  {
+    auto volume = ReopenWith(env);
+    auto file = std::move(volume->OpenFile("/data/f", true)).value();
+    ASSERT_TRUE(file->Write(0, Pattern(256 << 10, 3)).ok());             // sealed at write time
+    ASSERT_TRUE(std::filesystem::exists(JournalPath(Host("/data/f"))));  // the append intent
+    ASSERT_TRUE(file->Truncate(700).ok());
+    ASSERT_TRUE(file->Write(0, Pattern(700, 2)).ok());
+    EXPECT_FALSE(volume->Commit(*file).ok());  // generation 2 in slot 1, after slot 0
+  }
+  ASSERT_EQ(Generation("/data/f"), 2u);
+  auto read = ReadFile("/data/f");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(*read, Pattern(700, 2));
+}
+
+// Descriptors this process has open.
+int OpenDescriptors() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// A small file whose open finishes a crashed commit's journal uses the caller's host descriptor,
+// as a clean open does: reopened by path, a staged rewrite of it held two (found by review).
+TEST_F(CompactFileTest, RecoveringOpenUsesTheCallersDescriptor) {
+  Commit("/data/g", 0, Pattern(3 * 4096 - 100, 1));  // chunked, read whole at open
+  std::vector<uint8_t> old_host = ReadRaw(Host("/data/g"));
+  Commit("/data/g", 1000, Pattern(5000, 2));
+  std::vector<uint8_t> new_host = ReadRaw(Host("/data/g"));
+  {
+    auto volume = Reopen();
+    const FileEntry* entry = volume->FindFile("/data/g");
+    Journal journal;
+    journal.file_id = entry->id;
+    journal.target_generation = entry->generation;
+    journal.new_host_size = new_host.size();
+    journal.records.push_back({0, new_host});
+    ASSERT_TRUE(WriteJournal(Env::Default(), Host("/data/g"), journal).ok());
+  }
+  WriteRaw(Host("/data/g"), old_host);  // crashed after the fspf, before the journal
+  for (bool recovering : {true, false}) {
+    SCOPED_TRACE(recovering ? "recovering" : "clean");
+    auto volume = Reopen();
+    int before = OpenDescriptors();
+    SharedFd lock(UniqueFd(::open(Host("/data/g").c_str(), O_RDWR | O_CLOEXEC)));
+    ASSERT_TRUE(lock.valid());
+    auto file = volume->OpenFile("/data/g", true, lock);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    EXPECT_EQ(OpenDescriptors(), before + 1) << "the file holds a descriptor of its own";
+  }
 }
 
 }  // namespace

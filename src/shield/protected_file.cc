@@ -147,6 +147,7 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
   // write, before the commit point, so no journal can change it, and its chunk is
   // authenticated when first read (an open for O_TRUNC, or one that never reads, decrypts
   // nothing).
+  SharedFd caller_fd = host_fd;  // for the recovery below (a read-write one serves it)
   auto file = OpenOnce(env, host_path, entry, writable, std::move(host_fd), false);
   Status verified = !file.ok()          ? file.status()
                     : (*file)->compact_ ? (*file)->VerifyCompactSlot()
@@ -157,7 +158,9 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
   }
   // Lets go of its share of the host descriptor before recovery opens the file again.
   if (file.ok()) file.value().reset();
-  return OpenOnce(env, std::move(host_path), entry, writable, {}, true);
+  // The caller's descriptor again: a file opened by path here would hold a second one (the
+  // runtime's batch of staged rewrites counts one per file).
+  return OpenOnce(env, std::move(host_path), entry, writable, std::move(caller_fd), true);
 }
 
 Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::string host_path,
@@ -333,8 +336,8 @@ Result<bool> ProtectedFile::CompactSlotIsCommitted(Env& env, int fd, const std::
   if (entry.size == 0) return entry.group_digests.empty();
   if (entry.group_digests.size() != 1) return false;
   std::array<uint8_t, kTagEntrySize> slot_entry{};
-  COVE_ASSIGN_OR_RETURN(
-      size_t got, env.ReadOnce(fd, slot_entry, CompactSlotOffset(entry.generation), host_path));
+  COVE_ASSIGN_OR_RETURN(size_t got,
+                        env.ReadAt(fd, slot_entry, CompactSlotOffset(entry.generation), host_path));
   if (got != slot_entry.size()) return false;
   Sha256Digest digest = TagBlockDigest(entry.id, 0, slot_entry, kFileFormatVersion, 1);
   return CRYPTO_memcmp(digest.data(), entry.group_digests[0].data(), digest.size()) == 0;
@@ -1192,13 +1195,20 @@ Status ProtectedFile::FinishCommit() {
 
 Status ProtectedFile::AbortCommit() {
   if (!pending_) return Status::Ok();
-  if (pending_->compact && !append_journal_) {
+  if (pending_->compact) {
     // Its slot is not the committed one and lies within the compact layout's bytes: nothing
     // to undo. (Left in place, it also serves an fspf that failed only after its rename.)
+    // PrepareCompactCommit already cut any appended chunks sealed at write time: only their
+    // intent journal goes.
     pending_.reset();
+    if (!append_journal_) return Status::Ok();
+    COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
+    append_journal_ = false;
+    sealed_.clear();
+    sealed_host_end_ = 0;
     return Status::Ok();
   }
-  bool journal = committed_.generation > 0 && (!pending_->compact || append_journal_);
+  bool journal = committed_.generation > 0;
   pending_.reset();
   host_size_uncertain_ = true;  // until the truncates below succeed
   uint64_t committed_host = CommittedHostEnd();
