@@ -49,6 +49,15 @@ std::unique_ptr<Volume> NewVolume(const std::string& fspf, const std::string& di
   return std::move(volume).value();
 }
 
+// A writer's step once its writes are done: one byte to `ready_fd` (what KillWriter counts), a
+// pause, then the commit. Exits the writer process on a failure.
+void AnnouncePauseAndCommit(Volume& volume, ProtectedFile& file, int ready_fd,
+                            std::chrono::microseconds pause) {
+  if (write(ready_fd, "c", 1) != 1) _exit(7);
+  std::this_thread::sleep_for(pause);
+  if (!volume.Commit(file).ok()) _exit(6);
+}
+
 // Starts `writer` (which never returns) in a child process, waits until it has written
 // `steps` bytes to its pipe (one before each commit), lets it run `delay` more, and kills it
 // with SIGKILL.
@@ -119,9 +128,7 @@ void ApplyStep(std::vector<uint8_t>& model, uint64_t step) {
     }
     // The program works a little between its writes and its fsync: a kill often lands there,
     // after appended chunks were sealed and written in place but before their commit.
-    if (write(ready_fd, "c", 1) != 1) _exit(7);
-    std::this_thread::sleep_for(std::chrono::microseconds(1500));
-    if (!volume->Commit(*file).ok()) _exit(6);
+    AnnouncePauseAndCommit(*volume, *file, ready_fd, std::chrono::microseconds(1500));
   }
 }
 
@@ -222,9 +229,7 @@ std::vector<uint8_t> SmallModel(uint64_t file, uint64_t generation) {
       std::vector<uint8_t> model = SmallModel(k, step);
       if (!file->Truncate(std::min<uint64_t>(file->size(), model.size())).ok()) _exit(4);
       if (!file->Write(0, model).ok()) _exit(5);
-      if (write(ready_fd, "c", 1) != 1) _exit(7);
-      std::this_thread::sleep_for(std::chrono::microseconds(300));
-      if (!volume->Commit(*file).ok()) _exit(6);
+      AnnouncePauseAndCommit(*volume, *file, ready_fd, std::chrono::microseconds(300));
     }
   }
 }

@@ -1162,11 +1162,7 @@ Status ProtectedFile::ApplyCommit(bool sync) {
 
 Status ProtectedFile::FinishCommit() {
   COVE_RETURN_IF_ERROR(ApplyCommit(/*sync=*/true));
-  // A compact commit has no journal (only an append intent, when appended chunks were sealed
-  // and then cut off).
-  if (committed_.generation > 0 && (!pending_->compact || append_journal_)) {
-    COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
-  }
+  if (PendingHasJournal()) COVE_RETURN_IF_ERROR(env_.Unlink(JournalPath(host_path_)));
   committed_ = std::move(pending_->next);
   compact_ = pending_->compact;
   prefetch_ = {};  // of the previous generation
@@ -1208,7 +1204,7 @@ Status ProtectedFile::AbortCommit() {
     sealed_host_end_ = 0;
     return Status::Ok();
   }
-  bool journal = committed_.generation > 0;
+  bool journal = PendingHasJournal();
   pending_.reset();
   host_size_uncertain_ = true;  // until the truncates below succeed
   uint64_t committed_host = CommittedHostEnd();

@@ -161,6 +161,12 @@ class ProtectedFile {
   Result<FileEntry> PrepareCompactCommit(bool sync);
   // The entry the fspf records for the pending commit.
   FileEntry PendingEntry() const;
+  // The pending commit left a journal beside the host file: a commit of a committed file in the
+  // chunked layout always does; a compact commit only an append intent (chunks sealed at write
+  // time, then cut off).
+  bool PendingHasJournal() const {
+    return committed_.generation > 0 && (!pending_->compact || append_journal_);
+  }
   // The next commit keeps the compact layout: the file has it (or is new), fits in it, and has
   // no chunk sealed at write time (those are in the other layout's places).
   bool CommitsCompact() const {
