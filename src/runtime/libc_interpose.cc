@@ -128,6 +128,12 @@ COVE_IN_SYSCALL_RANGE long StatAt(int dirfd, const char* path, struct stat* st, 
   if (ShieldedFiles* files = FilesForPath(path, dirfd); files != nullptr) [[unlikely]] {
     return ViaShieldTry<&ShieldedFiles::TryFstatat, SYS_newfstatat>(files, dirfd, path, st, flags);
   }
+  if (ShieldedFiles::MayNameDescriptor(path)) [[unlikely]] {  // "/dev/stdin" and the like
+    if (ShieldedFiles* files = Files(); files != nullptr && files->AnyProtectedFd()) {
+      return ViaShieldTry<&ShieldedFiles::TryFstatat, SYS_newfstatat>(files, dirfd, path, st,
+                                                                      flags);
+    }
+  }
   return LibcResult(KernelHere(SYS_newfstatat, dirfd, path, st, flags));
 }
 
@@ -458,6 +464,10 @@ COVE_EXPORT int __fxstatat64(int, int dirfd, const char* path, struct stat* st, 
 COVE_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* stx) {
   long r;
   ShieldedFiles* files = FilesForPath(path, dirfd);
+  if (files == nullptr && ShieldedFiles::MayNameDescriptor(path) && Files() != nullptr &&
+      Files()->AnyProtectedFd()) {
+    files = Files();  // "/dev/stdin" and the like
+  }
   if (files != nullptr && files->TryStatx(dirfd, path, flags, mask, stx, &r)) {
     return static_cast<int>(LibcResult(r));
   }
@@ -718,12 +728,20 @@ COVE_EXPORT int fremovexattr(int fd, const char* name) {
   return static_cast<int>(FdXattr('r', SYS_fremovexattr, fd, (long)name));
 }
 // readlink is not the shield's business (symbolic links in regions are not followed, see
-// docs/runtime.md): passed through, only to spare `ls -l` the trap per link.
-COVE_EXPORT ssize_t readlink(const char* path, char* buf, size_t size) {
-  return LibcResult(KernelHere(SYS_readlink, path, buf, size));
-}
+// docs/runtime.md), but for "/proc/self/fd/N" naming a protected descriptor: passed through,
+// only to spare `ls -l` the trap per link.
 COVE_EXPORT ssize_t readlinkat(int dirfd, const char* path, char* buf, size_t size) {
+  if (ShieldedFiles::MayNameDescriptor(path)) [[unlikely]] {
+    long r;
+    if (ShieldedFiles* files = Files();
+        files != nullptr && files->TryReadlinkOfDescriptor(path, buf, size, &r)) {
+      return LibcResult(r);
+    }
+  }
   return LibcResult(KernelHere(SYS_readlinkat, dirfd, path, buf, size));
+}
+COVE_EXPORT ssize_t readlink(const char* path, char* buf, size_t size) {
+  return readlinkat(AT_FDCWD, path, buf, size);
 }
 
 // ---- mmap ----

@@ -94,6 +94,12 @@ int RuntimeDescriptorFloor() {
 }
 
 long MoveAboveRuntimeFloor(long fd) {
+  long unused = -1;
+  return MoveAboveRuntimeFloorLeaving(fd, -1, 0, &unused);
+}
+
+long MoveAboveRuntimeFloorLeaving(long fd, int placeholder, int cloexec_flag, long* left) {
+  *left = -1;
   if (fd < 0) return fd;
   if (fd >= RuntimeDescriptorFloor()) {
     NoteRuntimeDescriptor(fd);
@@ -105,7 +111,11 @@ long MoveAboveRuntimeFloor(long fd) {
     NoteRuntimeDescriptor(fd);
     return fd;
   }
-  DirectSyscall(SYS_close, fd);
+  if (placeholder >= 0 && DirectSyscall(SYS_dup3, placeholder, fd, cloexec_flag) == fd) {
+    *left = fd;
+  } else {
+    DirectSyscall(SYS_close, fd);
+  }
   NoteRuntimeDescriptor(high);
   return high;
 }

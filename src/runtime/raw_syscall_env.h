@@ -23,6 +23,12 @@ int RuntimeDescriptorFloor();
 // `fd` (just opened by the runtime) moved at or above RuntimeDescriptorFloor() (itself when
 // there is no room there).
 long MoveAboveRuntimeFloor(long fd);
+// MoveAboveRuntimeFloor of a host file that the program is opening: the number the open took
+// (the lowest free one, which the program's own open would have got) is kept for the program's
+// descriptor, as a duplicate of O_PATH descriptor `placeholder` with `cloexec_flag` (O_CLOEXEC
+// or 0), and returned in *left (-1 when the descriptor did not move: already above the floor,
+// or no room there). One dup3 instead of a close and a second open by path.
+long MoveAboveRuntimeFloorLeaving(long fd, int placeholder, int cloexec_flag, long* left);
 
 // The set of descriptors the runtime holds (host files and their locks, staged files, pages
 // of shared offsets, the fspf's watch, the log file, a journal being written), which are not

@@ -128,6 +128,55 @@ ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield
   config_.fspf_path = config.fspf_path;
   config_.tag_file = config.tag_file;
   ReserveSpareDescriptors();
+  placeholder_fd_ =
+      MoveAboveRuntimeFloor(DirectSyscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC));
+  if (placeholder_fd_ < RuntimeDescriptorFloor()) {  // none, or below the floor: by path then
+    if (placeholder_fd_ >= 0) CloseDescriptor(static_cast<int>(placeholder_fd_));
+    placeholder_fd_ = -1;
+  }
+}
+
+long ShieldedFiles::MoveHostDescriptorUp(long fd, ProgramSlot* slot) const {
+  if (slot == nullptr || placeholder_fd_ < 0 || slot->fd >= 0) return MoveAboveRuntimeFloor(fd);
+  return MoveAboveRuntimeFloorLeaving(fd, static_cast<int>(placeholder_fd_), slot->cloexec_flag,
+                                      &slot->fd);
+}
+
+long ShieldedFiles::NewProgramDescriptor(ProgramSlot& slot, const std::string& host, int flags) {
+  if (slot.fd >= 0) return std::exchange(slot.fd, -1);
+  if (placeholder_fd_ < 0) return RawOpen(host, O_PATH | (flags & (O_CLOEXEC | O_NOFOLLOW)));
+  return DirectSyscall(SYS_fcntl, placeholder_fd_,
+                       (flags & O_CLOEXEC) != 0 ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+}
+
+void ShieldedFiles::NameHostFile(int fd, const OpenFileDescription& desc) const {
+  struct stat by_fd {};
+  struct stat placeholder {};
+  if (placeholder_fd_ < 0 || DirectSyscall(SYS_fstat, fd, &by_fd) != 0 ||
+      DirectSyscall(SYS_fstat, placeholder_fd_, &placeholder) != 0 ||
+      by_fd.st_dev != placeholder.st_dev || by_fd.st_ino != placeholder.st_ino) {
+    return;  // names its host file already (or is not the program's any more)
+  }
+  std::string host;
+  {
+    std::lock_guard node_lock(desc.node->mutex);  // a rename may move it
+    host = volume_->HostPathFor(desc.node->path);
+  }
+  long named = RawOpen(host, O_PATH | O_CLOEXEC);
+  if (named < 0) {
+    Log(kLogWarning, "fd %d (%s): no O_PATH descriptor of its host file: %s", fd,
+        desc.node->path.c_str(), strerror(static_cast<int>(-named)));
+    return;
+  }
+  long fd_flags = DirectSyscall(SYS_fcntl, fd, F_GETFD);
+  DirectSyscall(SYS_dup3, named, fd, fd_flags >= 0 && (fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+  DirectSyscall(SYS_close, named);
+}
+
+void ShieldedFiles::NameHostFiles() {
+  if (!table_.AnyProtected() || placeholder_fd_ < 0) return;
+  ShieldScope scope;
+  for (const auto& [fd, desc] : table_.Snapshot()) NameHostFile(fd, *desc);
 }
 
 ShieldedFiles::~ShieldedFiles() {
@@ -385,15 +434,16 @@ bool ShieldedFiles::ProtectedSize(const std::string& path, uint64_t* size) {
 }
 
 std::shared_ptr<ProtectedNode> ShieldedFiles::CreateNewNodeLocked(const std::string& path,
-                                                                  mode_t mode, long* error) {
+                                                                  mode_t mode, long* error,
+                                                                  ProgramSlot* slot) {
   auto node = std::make_shared<ProtectedNode>();
   node->path = path;
   std::string host = volume_->HostPathFor(path);
   // O_EXCL: nobody else can have the new host file open yet; lock it before anything else.
   // The program's mode (and umask) apply to the host file, as to a plain one: a script created
   // with 0755 stays executable. The runtime itself needs read and write access to it.
-  long fd = MoveAboveRuntimeFloor(
-      RawOpen(host, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode & 07777) | 0600));
+  long fd = MoveHostDescriptorUp(
+      RawOpen(host, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode & 07777) | 0600), slot);
   if (fd < 0) {
     *error =
         fd == -EEXIST ? -EEXIST : Fail("create", IoError("create " + host, static_cast<int>(-fd)));
@@ -422,7 +472,8 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::CreateNewNodeLocked(const std::str
 std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& path, bool create,
                                                              long* error, int adopt_lock_fd,
                                                              bool for_truncation,
-                                                             bool* host_writable) {
+                                                             bool* host_writable,
+                                                             ProgramSlot* slot) {
   auto node = std::make_shared<ProtectedNode>();
   node->path = path;
   std::string host = volume_->HostPathFor(path);
@@ -434,11 +485,11 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   long read_write_error = 0;  // -errno of that O_RDWR open, when it failed
   auto open_host = [&] {
     if (node->lock_fd.valid()) return;
-    long fd = MoveAboveRuntimeFloor(RawOpen(host, O_RDWR | O_CLOEXEC));
+    long fd = MoveHostDescriptorUp(RawOpen(host, O_RDWR | O_CLOEXEC), slot);
     long access = O_RDWR;
     if (fd < 0) {
       read_write_error = fd;
-      fd = MoveAboveRuntimeFloor(RawOpen(host, O_RDONLY | O_CLOEXEC));
+      fd = MoveHostDescriptorUp(RawOpen(host, O_RDONLY | O_CLOEXEC), slot);
       access = O_RDONLY;
     }
     if (fd < 0) return;
@@ -521,7 +572,8 @@ std::shared_ptr<ProtectedNode> ShieldedFiles::OpenNodeLocked(const std::string& 
   Result<std::unique_ptr<shield::ProtectedFile>> file =
       create
           ? volume_->CreateFile(path, std::nullopt, shield::kDefaultChunkSize, std::move(host_fd))
-          : volume_->OpenFile(path, !read_only, std::move(host_fd));
+          : volume_->OpenFile(path, !read_only, std::move(host_fd),
+                              for_truncation ? shield::OpenFor::kReplacing : shield::OpenFor::kUse);
   if (!file.ok() && !create && !read_only && file.status().ToErrno() == EACCES) {
     file = volume_->OpenFile(path, false);  // a read-only host file
   }
@@ -994,6 +1046,29 @@ int ShieldedFiles::DescriptorOfLink(const char* path) {
   return fd;
 }
 
+bool ShieldedFiles::TryReadlinkOfDescriptor(const char* path, char* buffer, size_t size,
+                                            long* result) {
+  // "/dev/stdin" and the others are symbolic links of their own, to "/proc/self/fd/N".
+  if (!table_.AnyProtected() || path == nullptr || strncmp(path, "/dev/std", 8) == 0) {
+    return false;
+  }
+  auto desc = table_.Get(DescriptorOfLink(path));
+  if (!desc) return false;
+  ShieldScope scope;
+  std::lock_guard node_lock(desc->node->mutex);  // a rename may move it
+  const std::string& name = desc->node->path;
+  size_t length = std::min(name.size(), size);  // readlink(2) truncates, without a NUL
+  std::memcpy(buffer, name.data(), length);
+  *result = static_cast<long>(length);
+  return true;
+}
+
+int ShieldedFiles::ProtectedDescriptorOfLink(const char* path, int flags) const {
+  if ((flags & AT_SYMLINK_NOFOLLOW) != 0 || !table_.AnyProtected()) return -1;
+  int named = DescriptorOfLink(path);
+  return named >= 0 && table_.IsProtected(named) ? named : -1;
+}
+
 bool ShieldedFiles::TryReopenThroughLink(const char* path, int flags, mode_t mode, long* result) {
   int named = DescriptorOfLink(path);
   auto desc = named >= 0 ? table_.Get(named) : nullptr;
@@ -1091,6 +1166,15 @@ long ShieldedFiles::WaitForOtherWriters(const char* call, const std::string& pat
 
 void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& host, int flags,
                                   mode_t mode, long* result) {
+  // The number a host open below leaves for the program's descriptor: closed on the way out
+  // unless the program gets it.
+  ProgramSlot slot{flags & O_CLOEXEC};
+  struct SlotCloser {
+    ProgramSlot& slot;
+    ~SlotCloser() {
+      if (slot.fd >= 0) DirectSyscall(SYS_close, slot.fd);
+    }
+  } slot_closer{slot};
   std::lock_guard lock(mutex_);
   RefreshIfChangedLocked();
   std::shared_ptr<ProtectedNode> node;
@@ -1104,7 +1188,7 @@ void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& hos
     // its descriptor serves the lock and the file; an existing host file (EEXIST) takes the
     // general path below (a crash leftover, a directory...).
     long error = 0;
-    node = CreateNewNodeLocked(abs, mode, &error);
+    node = CreateNewNodeLocked(abs, mode, &error, &slot);
     if (node) {
       created = true;
     } else if (error != -EEXIST) {
@@ -1162,7 +1246,7 @@ void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& hos
       *result = -EINVAL;
       return;
     }
-    node = OpenNodeLocked(abs, true, result);
+    node = OpenNodeLocked(abs, true, result, -1, false, nullptr, &slot);
     if (!node) return;
   } else {
     if ((flags & O_CREAT) && (flags & O_EXCL)) {
@@ -1176,7 +1260,7 @@ void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& hos
     bool host_writable = false;  // the host file was just opened for writing here
     bool truncates = writable && (flags & O_TRUNC) != 0;
     if (!node) {
-      node = OpenNodeLocked(abs, false, result, -1, truncates, &host_writable);
+      node = OpenNodeLocked(abs, false, result, -1, truncates, &host_writable, &slot);
       if (!node && *result == -ENOENT && writable && (flags & O_CREAT) && (flags & O_TRUNC)) {
         // The host file was deleted outside cove, and the program discards the content anyway:
         // it gets a new, empty file, which replaces the stale entry at its first commit.
@@ -1185,7 +1269,7 @@ void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& hos
             abs.c_str());
         volume_->ForgetFileInMemory(abs);
         *result = 0;
-        node = CreateNewNodeLocked(abs, mode, result);
+        node = CreateNewNodeLocked(abs, mode, result, &slot);
         host_writable = true;  // created here, read-write
       }
       if (!node) return;
@@ -1217,7 +1301,7 @@ void ShieldedFiles::OpenProtected(const std::string& abs, const std::string& hos
       }
     }
   }
-  long fd = RawOpen(host, O_PATH | (flags & (O_CLOEXEC | O_NOFOLLOW)));
+  long fd = NewProgramDescriptor(slot, host, flags);
   if (fd < 0) {
     if (node->fd_refs == 0) nodes_.erase(abs);
     *result = fd;
@@ -1732,16 +1816,24 @@ bool ShieldedFiles::TryFstat(int fd, struct stat* st, long* result) {
   if (!desc) return false;
   ShieldScope scope;
   RefreshShared(*desc);
-  *result = DirectSyscall(SYS_fstat, fd, st);
-  if (*result == 0) {
-    std::lock_guard node_lock(desc->node->mutex);
-    if (desc->node->file) FixStatSize(st, desc->node->file->size());
+  // The host file's (the program's descriptor is a placeholder): through the lock's descriptor,
+  // held while the call runs, else by path.
+  std::lock_guard node_lock(desc->node->mutex);
+  if (desc->node->lock_fd.valid()) {
+    *result = DirectSyscall(SYS_fstat, desc->node->lock_fd.get(), st);
+  } else {
+    *result = DirectSyscall(SYS_newfstatat, AT_FDCWD,
+                            volume_->HostPathFor(desc->node->path).c_str(), st, 0);
   }
+  if (*result == 0 && desc->node->file) FixStatSize(st, desc->node->file->size());
   return true;
 }
 
 bool ShieldedFiles::TryFstatat(int dirfd, const char* path, struct stat* st, int flags,
                                long* result) {
+  if (int named = ProtectedDescriptorOfLink(path, flags); named >= 0) {
+    return TryFstat(named, st, result);
+  }
   if (ClearlyOutside(path)) return false;
   ShieldScope scope;
   if ((flags & AT_EMPTY_PATH) && path != nullptr && path[0] == '\0') {
@@ -1768,6 +1860,9 @@ bool ShieldedFiles::TryFstatat(int dirfd, const char* path, struct stat* st, int
 
 bool ShieldedFiles::TryStatx(int dirfd, const char* path, int flags, unsigned mask,
                              struct statx* stx, long* result) {
+  if (int named = ProtectedDescriptorOfLink(path, flags); named >= 0) {
+    return TryStatx(named, "", flags | AT_EMPTY_PATH, mask, stx, result);
+  }
   if (ClearlyOutside(path)) return false;
   ShieldScope scope;
   auto fix = [stx](uint64_t size) {
@@ -1777,11 +1872,14 @@ bool ShieldedFiles::TryStatx(int dirfd, const char* path, int flags, unsigned ma
   if ((flags & AT_EMPTY_PATH) && path != nullptr && path[0] == '\0') {
     auto desc = table_.Get(dirfd);
     if (!desc) return false;
-    *result = DirectSyscall(SYS_statx, dirfd, "", flags, mask, stx);
-    if (*result == 0) {
-      std::lock_guard node_lock(desc->node->mutex);
-      if (desc->node->file) fix(desc->node->file->size());
+    std::lock_guard node_lock(desc->node->mutex);  // as TryFstat: the host file's
+    if (desc->node->lock_fd.valid()) {
+      *result = DirectSyscall(SYS_statx, desc->node->lock_fd.get(), "", flags, mask, stx);
+    } else {
+      *result = DirectSyscall(SYS_statx, AT_FDCWD, volume_->HostPathFor(desc->node->path).c_str(),
+                              flags & ~AT_EMPTY_PATH, mask, stx);
     }
+    if (*result == 0 && desc->node->file) fix(desc->node->file->size());
     return true;
   }
   std::string abs;
@@ -2325,10 +2423,10 @@ bool ShieldedFiles::TryMmap(void* addr, size_t length, int prot, int flags, int 
 
 bool ShieldedFiles::TryHostPathOfFd(int fd, std::string* host_path) {
   ShieldScope scope;
-  if (!table_.IsProtected(fd)) return false;
-  char link[40];
-  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-  *host_path = link;  // follows the O_PATH descriptor to the host file
+  auto desc = table_.Get(fd);
+  if (!desc) return false;
+  std::lock_guard node_lock(desc->node->mutex);  // a rename may move it
+  *host_path = volume_->HostPathFor(desc->node->path);
   return true;
 }
 
@@ -2382,6 +2480,7 @@ std::string ShieldedFiles::DescribeInheritable() {
   auto describe = [&](int fd, const std::shared_ptr<OpenFileDescription>& desc) {
     long fd_flags = DirectSyscall(SYS_fcntl, fd, F_GETFD);
     if (fd_flags < 0 || (fd_flags & FD_CLOEXEC)) return;
+    NameHostFile(fd, *desc);  // the new program's runtime checks it (AdoptInherited)
     uint64_t offset;
     {
       std::lock_guard lock(desc->mutex);

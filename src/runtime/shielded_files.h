@@ -143,6 +143,13 @@ class ShieldedFiles {
   // of its threads: the descriptor the path names (0, 1, 2 for the first three), or -1.
   // MayNameDescriptor is its cheap first test for the interposed open.
   static int DescriptorOfLink(const char* path);
+  // readlink of "/dev/fd/N" or "/proc/.../fd/N" (DescriptorOfLink) naming a protected
+  // descriptor: its file's path (the kernel would name the descriptor's placeholder); false
+  // for any other path.
+  bool TryReadlinkOfDescriptor(const char* path, char* buffer, size_t size, long* result);
+  // The protected descriptor that link `path` names (DescriptorOfLink) for a stat that follows
+  // links (no AT_SYMLINK_NOFOLLOW in `flags`), or -1.
+  int ProtectedDescriptorOfLink(const char* path, int flags) const;
   // TryOpen of the protected file of the descriptor `path` names (DescriptorOfLink); false
   // when it names none.
   bool TryReopenThroughLink(const char* path, int flags, mode_t mode, long* result);
@@ -255,7 +262,12 @@ class ShieldedFiles {
   void UnlockFilesAfterFork();  // both's: the files' locks and the table's
   // Before a child that runs on this memory is created (vfork, clone with CLONE_VM): close and
   // close_range look whether they run in such a child from then on (ChildOnOurMemoryPossible).
-  void ExpectChildOnOurMemory() { child_on_our_memory_.store(true, std::memory_order_relaxed); }
+  // The program's descriptors name their host files first (NameHostFiles), for the child's
+  // own duplicates of them (DescribeInheritable finds those by their host file).
+  void ExpectChildOnOurMemory() {
+    NameHostFiles();
+    child_on_our_memory_.store(true, std::memory_order_relaxed);
+  }
   bool ChildOnOurMemoryPossible() const {
     return child_on_our_memory_.load(std::memory_order_relaxed);
   }
@@ -290,6 +302,17 @@ class ShieldedFiles {
   Status CommitBeforeExec();
 
  private:
+  // The program's descriptor of a protected file is an O_PATH descriptor, so that a call that
+  // escaped the runtime fails (EBADF) instead of reaching the ciphertext. It is made without a
+  // path lookup: a duplicate of placeholder_fd_ (O_PATH of "/"), at the number the host file's
+  // open took when there was one (ProgramSlot), else at the lowest free number, as open(2)
+  // would give. Where the kernel must see the host file behind it (a descriptor a new program
+  // inherits, a child's duplicate of one), NameHostFile replaces it with an O_PATH descriptor
+  // of the host file first.
+  struct ProgramSlot {
+    int cloexec_flag = 0;  // the program's O_CLOEXEC
+    long fd = -1;          // the number left for the program by a host open, or -1
+  };
   enum class Where { kOutside, kUnprotectedRegion, kProtectedRegion };
   // The region prefixes ClearlyOutside compares against: every region that changes what a path
   // means (protected, or mapped to a kernel path). A plain not-protected region such as SCONE's
@@ -301,14 +324,16 @@ class ShieldedFiles {
   // parent) is the family's: used as is instead of taking a new lock. for_truncation: an open
   // with O_TRUNC for writing, which takes the writer lock at once. *host_writable (optional)
   // tells whether the host file was opened for writing here (the program may write it).
+  // *slot (optional): where a host open leaves the program's descriptor (ProgramSlot).
   std::shared_ptr<ProtectedNode> OpenNodeLocked(const std::string& path, bool create, long* error,
                                                 int adopt_lock_fd = -1, bool for_truncation = false,
-                                                bool* host_writable = nullptr);
+                                                bool* host_writable = nullptr,
+                                                ProgramSlot* slot = nullptr);
   // The usual create: the host file does not exist yet and is created with O_EXCL on one
   // descriptor that is both the lock and the file (-EEXIST in *error when it exists: the caller
   // takes OpenNodeLocked's general path then).
   std::shared_ptr<ProtectedNode> CreateNewNodeLocked(const std::string& path, mode_t mode,
-                                                     long* error);
+                                                     long* error, ProgramSlot* slot = nullptr);
   // True when `node` has something to commit (changes, or a new file never committed).
   static bool NeedsCommit(const ProtectedNode& node);
   Status CommitNodeLocked(ProtectedNode& node);
@@ -391,6 +416,13 @@ class ShieldedFiles {
   bool strict_active_ = false;
   // Whether `fd` is a descriptor of the host file of `desc`'s protected file.
   bool SameHostFile(int fd, const OpenFileDescription& desc) const;
+  long placeholder_fd_ = -1;  // -1: the program's descriptors are opened by path
+  long NewProgramDescriptor(ProgramSlot& slot, const std::string& host, int flags);
+  long MoveHostDescriptorUp(long fd, ProgramSlot* slot) const;
+  // Makes program descriptor `fd` of `desc` an O_PATH descriptor of its host file, unless it is
+  // one already.
+  void NameHostFile(int fd, const OpenFileDescription& desc) const;
+  void NameHostFiles();
   // In borrowed memory: the child's O_PATH descriptors that `listed` does not name.
   std::vector<int> UnlistedAliasesInChild(
       const std::vector<std::pair<int, std::shared_ptr<OpenFileDescription>>>& listed) const;

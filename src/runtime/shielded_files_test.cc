@@ -100,6 +100,60 @@ TEST_F(ShieldedFilesTest, CreatedFileIsCiphertextOnDiskAndReadsBackAfterReopen) 
   Close(fd);
 }
 
+TEST_F(ShieldedFilesTest, ProgramDescriptorIsAPlaceholderThatNamesTheFileWhereAsked) {
+  for (int flags : {O_CREAT | O_RDWR, O_RDONLY, O_WRONLY | O_TRUNC | O_CLOEXEC}) {
+    SCOPED_TRACE(flags);
+    // The number open(2) would give: the lowest free one.
+    int lowest = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(lowest, 0);
+    ::close(lowest);
+    long fd = OpenFile(region_ + "/p.txt", flags);
+    ASSERT_EQ(fd, lowest);
+    int fd_flags = ::fcntl(static_cast<int>(fd), F_GETFD);
+    EXPECT_EQ((fd_flags & FD_CLOEXEC) != 0, (flags & O_CLOEXEC) != 0);
+    EXPECT_NE(::fcntl(static_cast<int>(fd), F_GETFL) & O_PATH, 0);
+    if ((flags & O_ACCMODE) != O_RDONLY) {
+      EXPECT_EQ(Write(fd, "plain text"), 10);
+    }
+    // fstat, and stat and readlink through "/dev/fd/N", answer for the file (the kernel
+    // would answer for the placeholder).
+    struct stat by_fd {};
+    struct stat host {};
+    long r = -1;
+    ASSERT_TRUE(files_->TryFstat(static_cast<int>(fd), &by_fd, &r));
+    ASSERT_EQ(r, 0);
+    ASSERT_EQ(::stat((region_ + "/p.txt").c_str(), &host), 0);
+    EXPECT_EQ(by_fd.st_ino, host.st_ino);
+    EXPECT_TRUE(S_ISREG(by_fd.st_mode));
+    EXPECT_EQ(by_fd.st_size, 10);
+    std::string link = "/dev/fd/" + std::to_string(fd);
+    struct stat by_link {};
+    ASSERT_TRUE(files_->TryFstatat(AT_FDCWD, link.c_str(), &by_link, 0, &r));
+    EXPECT_EQ(r, 0);
+    EXPECT_EQ(by_link.st_ino, host.st_ino);
+    EXPECT_EQ(by_link.st_size, 10);
+    char name[256];
+    std::string proc_link = "/proc/self/fd/" + std::to_string(fd);
+    ASSERT_TRUE(files_->TryReadlinkOfDescriptor(proc_link.c_str(), name, sizeof(name), &r));
+    EXPECT_EQ(std::string(name, static_cast<size_t>(std::max(r, 0L))), region_ + "/p.txt");
+    EXPECT_FALSE(files_->TryReadlinkOfDescriptor("/dev/stdin", name, sizeof(name), &r))
+        << "/dev/stdin is a link of its own";
+    // What a new program inherits names the host file, for its runtime to check.
+    std::string inherited = files_->DescribeInheritable();
+    std::error_code ec;
+    std::string target = std::filesystem::read_symlink(proc_link, ec).string();
+    if ((flags & O_CLOEXEC) == 0) {
+      EXPECT_NE(inherited.find(region_ + "/p.txt"), std::string::npos) << inherited;
+      EXPECT_EQ(target, region_ + "/p.txt") << "the inherited descriptor names its host file";
+      EXPECT_NE(::fcntl(static_cast<int>(fd), F_GETFL) & O_PATH, 0);
+      EXPECT_EQ(::fcntl(static_cast<int>(fd), F_GETFD) & FD_CLOEXEC, 0);
+    } else {
+      EXPECT_EQ(inherited.find(region_ + "/p.txt"), std::string::npos) << inherited;
+    }
+    EXPECT_EQ(Close(fd), 0);
+  }
+}
+
 TEST_F(ShieldedFilesTest, DupSharesTheOffsetAndCloseCommitsOnLastDescriptor) {
   long fd = OpenFile(region_ + "/d.txt", O_CREAT | O_RDWR);
   long dup_fd = 0;

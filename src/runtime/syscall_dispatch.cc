@@ -123,6 +123,12 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
     case SYS_statx:
       return files->TryStatx(fd(0), str(1), fd(2), static_cast<unsigned>(args[3]),
                              static_cast<struct statx*>(ptr(4)), result);
+    case SYS_readlink:  // glibc's realpath of "/dev/fd/N"
+      return files->TryReadlinkOfDescriptor(str(0), static_cast<char*>(ptr(1)),
+                                            static_cast<size_t>(args[2]), result);
+    case SYS_readlinkat:
+      return files->TryReadlinkOfDescriptor(str(1), static_cast<char*>(ptr(2)),
+                                            static_cast<size_t>(args[3]), result);
     case SYS_ftruncate:
       return files->TryFtruncate(fd(0), args[1], result);
     case SYS_truncate:

@@ -422,5 +422,63 @@ TEST_F(CompactFileTest, RecoveringOpenUsesTheCallersDescriptor) {
   }
 }
 
+TEST_F(CompactFileTest, OpenForReplacingChecksTheHeaderAndItsCommitSetsTheSize) {
+  // Opens `path` for replacing through a descriptor of its own (as the runtime's O_TRUNC does),
+  // empties it, writes `content` and commits.
+  auto replace = [&](const std::string& path, const std::vector<uint8_t>& content) -> Status {
+    auto volume = Reopen();
+    SharedFd fd(UniqueFd(::open(Host(path).c_str(), O_RDWR | O_CLOEXEC)));
+    auto file = volume->OpenFile(path, true, fd, OpenFor::kReplacing);
+    if (!file.ok()) return file.status();
+    COVE_RETURN_IF_ERROR((*file)->Truncate(0));
+    COVE_RETURN_IF_ERROR((*file)->Write(0, content));
+    return volume->Commit(**file);
+  };
+  CommitGenerations("/data/f", 2, 1000);  // generation 2 in slot 1
+  std::string host = Host("/data/f");
+  std::vector<uint8_t> raw = ReadRaw(host);
+
+  // The slot's content is not read: a changed one is discarded with it.
+  auto changed = raw;
+  changed[CompactSlotOffset(2) + kTagEntrySize] ^= 0x04;
+  WriteRaw(host, changed);
+  ASSERT_TRUE(replace("/data/f", Pattern(200, 7)).ok());
+  EXPECT_EQ(*ReadFile("/data/f"), Pattern(200, 7));
+
+  // A host file extended or cut outside cove gets the layout's size back from the commit.
+  raw = ReadRaw(host);
+  auto longer = raw;
+  longer.resize(kCompactMaxHostSize + 5000, 0xee);
+  WriteRaw(host, longer);
+  ASSERT_TRUE(replace("/data/f", Pattern(300, 8)).ok());
+  EXPECT_EQ(*ReadFile("/data/f"), Pattern(300, 8));
+  EXPECT_EQ(ReadRaw(host).size(), CompactHostEnd(4, 300)) << "generation 4: 300 bytes in slot 1";
+  auto shorter = ReadRaw(host);
+  shorter.resize(kCompactHeaderSize + 10);
+  WriteRaw(host, shorter);
+  ASSERT_TRUE(replace("/data/f", Pattern(100, 9)).ok());
+  EXPECT_EQ(*ReadFile("/data/f"), Pattern(100, 9));
+
+  // The header is checked: another file's host file (or a changed header) is refused.
+  Commit("/data/other", 0, Pattern(100, 1));
+  WriteRaw(host, ReadRaw(Host("/data/other")));
+  Status refused = replace("/data/f", Pattern(100, 10));
+  EXPECT_FALSE(refused.ok()) << "another file's host file was accepted";
+  EXPECT_NE(refused.message().find("header"), std::string::npos) << refused.ToString();
+
+  // A read without the truncate still authenticates what it reads.
+  Commit("/data/g", 0, Pattern(500, 1));
+  raw = ReadRaw(Host("/data/g"));
+  raw[CompactSlotOffset(1) + kTagEntrySize + 10] ^= 0x04;
+  WriteRaw(Host("/data/g"), raw);
+  auto volume = Reopen();
+  SharedFd fd(UniqueFd(::open(Host("/data/g").c_str(), O_RDWR | O_CLOEXEC)));
+  auto file = volume->OpenFile("/data/g", true, fd, OpenFor::kReplacing);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  std::vector<uint8_t> out(500);
+  auto read = (*file)->Read(0, out);
+  EXPECT_FALSE(read.ok()) << "a changed chunk was read";
+}
+
 }  // namespace
 }  // namespace cove::shield

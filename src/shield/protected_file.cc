@@ -130,9 +130,12 @@ void ProtectedFile::ReleaseReadAhead() {
 
 Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string host_path,
                                                            const FileEntry& entry, bool writable,
-                                                           SharedFd host_fd) {
+                                                           SharedFd host_fd, OpenFor purpose) {
   if (entry.key.size() != kAes256KeySize || !IsValidChunkSize(entry.chunk_size)) {
     return InvalidArgument(entry.path + ": invalid fspf entry (key or chunk size)");
+  }
+  if (purpose == OpenFor::kReplacing && writable) {
+    if (auto file = OpenCompactToReplace(env, host_path, entry, host_fd)) return file;
   }
   bool small = entry.generation > 0 &&
                FileGeometry(entry.chunk_size).HostSize(entry.size) <= kMaxPrefetchHostBytes;
@@ -161,6 +164,33 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::Open(Env& env, std::string
   // The caller's descriptor again: a file opened by path here would hold a second one (the
   // runtime's batch of staged rewrites counts one per file).
   return OpenOnce(env, std::move(host_path), entry, writable, std::move(caller_fd), true);
+}
+
+std::unique_ptr<ProtectedFile> ProtectedFile::OpenCompactToReplace(Env& env,
+                                                                   const std::string& host_path,
+                                                                   const FileEntry& entry,
+                                                                   const SharedFd& host_fd) {
+  // A rewrite of a small file (open with O_TRUNC, write, close) reads no chunk it would discard:
+  // the one pread of the header instead of the whole file (whose copy into fresh memory, page
+  // faults included, was most of such an open's cost). Nothing is trusted that is not checked:
+  // the header binds the host file to the entry, a slot read later is authenticated then, and
+  // the commit rewrites the host size (a file extended or cut outside cove is repaired by it).
+  if (entry.generation == 0 || entry.size > kCompactMaxSize || !host_fd.valid()) return nullptr;
+  ByteBuffer header(kCompactHeaderSize);
+  auto got = env.ReadOnce(host_fd.get(), header, 0, host_path);
+  if (!got.ok() || *got != header.size()) return nullptr;
+  auto version = VerifyFileHeader(header, entry.id, entry.chunk_size, entry.kind, entry.path);
+  if (!version.ok() || *version != kCompactFileFormatVersion) return nullptr;
+  auto chunk_key = HkdfSha256(entry.key, kChunkKeyInfo, 32);
+  if (!chunk_key.ok()) return nullptr;
+  auto gcm = AesGcm::Create(*chunk_key);
+  if (!gcm.ok()) return nullptr;
+  std::unique_ptr<ProtectedFile> file(
+      new ProtectedFile(env, host_path, entry, host_fd, std::move(gcm).value()));
+  file->compact_ = true;
+  file->format_version_ = kFileFormatVersion;
+  file->host_size_uncertain_ = true;
+  return file;
 }
 
 Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::string host_path,

@@ -33,6 +33,11 @@ class FileCommitter {
   virtual Status Commit(ProtectedFile& file) = 0;
 };
 
+// What a file is opened for. kReplacing: the caller empties it (O_TRUNC) before anything
+// else, so its committed content need not be checked at open; whatever of it is read anyway is
+// authenticated when read, as always.
+enum class OpenFor { kUse, kReplacing };
+
 class ProtectedFile {
  public:
   // Memory held for uncommitted writes (buffered plaintext chunks, tag blocks of chunks
@@ -45,10 +50,12 @@ class ProtectedFile {
   // is read and verified whole here, and a journal is looked for only when it does not verify.
   // `host_fd`, when valid, is the host file already opened by the caller (read-write if `writable`;
   // for generation 0 a new, empty file), used instead of a new open; the caller may keep its own
-  // share of the descriptor (the runtime locks the host file on it).
+  // share of the descriptor (the runtime locks the host file on it). A compact file opened for
+  // kReplacing through `host_fd` has only its header read here (see OpenCompactToReplace).
   static Result<std::unique_ptr<ProtectedFile>> Open(Env& env, std::string host_path,
                                                      const FileEntry& entry, bool writable,
-                                                     SharedFd host_fd = {});
+                                                     SharedFd host_fd = {},
+                                                     OpenFor purpose = OpenFor::kUse);
 
   const std::string& path() const { return path_; }
   const std::string& host_path() const { return host_path_; }
@@ -149,6 +156,12 @@ class ProtectedFile {
   static Result<std::unique_ptr<ProtectedFile>> OpenOnce(Env& env, std::string host_path,
                                                          const FileEntry& entry, bool writable,
                                                          SharedFd host_fd, bool check_journal);
+  // Open's shortcut for a compact file about to be emptied: its header is read and checked,
+  // neither its slot nor the host size (the next commit writes the other slot and sets the
+  // size). Null when the file is not compact or anything is unexpected: the full open decides.
+  static std::unique_ptr<ProtectedFile> OpenCompactToReplace(Env& env, const std::string& host_path,
+                                                             const FileEntry& entry,
+                                                             const SharedFd& host_fd);
   static Status Recover(Env& env, const std::string& host_path, int fd, const FileEntry& entry);
   // Whether the committed slot of compact host file `fd` is the one `entry` records (its tag
   // entry matches the fspf digest; the chunk itself is checked when read).

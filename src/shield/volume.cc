@@ -270,7 +270,7 @@ bool Volume::HasFilesUnder(const std::string& directory) const {
 }
 
 Result<std::unique_ptr<ProtectedFile>> Volume::OpenFile(const std::string& path, bool writable,
-                                                        SharedFd host_fd) {
+                                                        SharedFd host_fd, OpenFor purpose) {
   FileEntry entry;
   std::string host;
   {
@@ -279,8 +279,8 @@ Result<std::unique_ptr<ProtectedFile>> Volume::OpenFile(const std::string& path,
     COVE_ASSIGN_OR_RETURN(entry, EntryLocked(path));
     host = HostPathForLocked(path);
   }
-  COVE_ASSIGN_OR_RETURN(auto file,
-                        ProtectedFile::Open(*env_, host, entry, writable, std::move(host_fd)));
+  COVE_ASSIGN_OR_RETURN(
+      auto file, ProtectedFile::Open(*env_, host, entry, writable, std::move(host_fd), purpose));
   file->set_committer(this);
   return file;
 }

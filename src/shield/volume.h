@@ -82,9 +82,10 @@ class Volume final : public FileCommitter {
   bool HasFilesUnder(const std::string& directory) const;
 
   // Opens the protected file recorded at `path`.
-  // `host_fd`: the host file, already opened by the caller (see ProtectedFile::Open).
+  // `host_fd`: the host file, already opened by the caller; `purpose`: see ProtectedFile::Open.
   Result<std::unique_ptr<ProtectedFile>> OpenFile(const std::string& path, bool writable,
-                                                  SharedFd host_fd = {});
+                                                  SharedFd host_fd = {},
+                                                  OpenFor purpose = OpenFor::kUse);
   // Opens `path` as the newest fspf records it, under the observer's commit lock: for a file
   // another process may commit (one sharing a descriptor), whose commit must not be half done.
   Result<std::unique_ptr<ProtectedFile>> OpenLatestFile(const std::string& path, bool writable);

@@ -148,6 +148,15 @@ for f in teed reopened; do
   contains_bytes "$REGION/$f" "COVEPF01" || fail "$f: the host file is no longer a protected file"
 done
 
+# stat and readlink through a descriptor link answer for the protected file: its plaintext
+# size, its path (the program's descriptor is a placeholder the kernel would describe).
+got=$(crun sh -c "stat -L -c '%s %F' /dev/stdin < '$REGION/lines'
+  readlink /proc/self/fd/3 3< '$REGION/lines'; realpath /dev/fd/4 4< '$REGION/lines'" |
+  tr '\n' ' ' || true)
+[ "$got" = "6 regular file $REGION/lines $REGION/lines " ] &&
+  pass "stat, readlink and realpath of /dev/stdin, /proc/self/fd/N and /dev/fd/N name the protected file" ||
+  fail "descriptor links described as: $got (expected 6 regular file $REGION/lines $REGION/lines )"
+
 # /proc/PID/fd/N and /proc/PID/task/TID/fd/N with the process's own pid (and, in a forked
 # child, the child's) reopen the protected file as /proc/self/fd/N does; they reached the host
 # file (ciphertext read, a write over it).
