@@ -124,6 +124,11 @@ void ReportHeapExhausted(size_t size) {
       size, static_cast<unsigned long long>(HeapLimit()));
 }
 
+// fexecve of a protected descriptor: the kernel and the exec policy look at the file behind it.
+void NameHostFilesForFexecve() {
+  if (ShieldedFiles* files = ShieldedFiles::Instance(); files != nullptr) files->NameHostFiles();
+}
+
 }  // namespace
 
 char* const* cove::runtime::EnvironmentForExec(char* const envp[]) {
@@ -161,6 +166,7 @@ COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* 
       flags = 0;
     }
   }
+  if ((flags & AT_EMPTY_PATH) != 0 && path[0] == '\0') NameHostFilesForFexecve();
   if (long refused = RefuseUnshieldedExec(dirfd, path, flags, argv, envp); refused != 0) {
     return static_cast<int>(ToLibcResult(refused));
   }

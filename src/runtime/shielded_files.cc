@@ -1058,7 +1058,7 @@ bool ShieldedFiles::TryReadlinkOfDescriptor(const char* path, char* buffer, size
   std::lock_guard node_lock(desc->node->mutex);  // a rename may move it
   const std::string& name = desc->node->path;
   size_t length = std::min(name.size(), size);  // readlink(2) truncates, without a NUL
-  std::memcpy(buffer, name.data(), length);
+  std::copy_n(name.data(), length, buffer);
   *result = static_cast<long>(length);
   return true;
 }

@@ -262,6 +262,9 @@ class ShieldedFiles {
   void UnlockFilesAfterFork();  // both's: the files' locks and the table's
   // Before a child that runs on this memory is created (vfork, clone with CLONE_VM): close and
   // close_range look whether they run in such a child from then on (ChildOnOurMemoryPossible).
+  // Every protected descriptor made an O_PATH descriptor of its host file (see ProgramSlot):
+  // before a child on this memory, and before an exec by descriptor (fexecve).
+  void NameHostFiles();
   // The program's descriptors name their host files first (NameHostFiles), for the child's
   // own duplicates of them (DescribeInheritable finds those by their host file).
   void ExpectChildOnOurMemory() {
@@ -422,7 +425,6 @@ class ShieldedFiles {
   // Makes program descriptor `fd` of `desc` an O_PATH descriptor of its host file, unless it is
   // one already.
   void NameHostFile(int fd, const OpenFileDescription& desc) const;
-  void NameHostFiles();
   // In borrowed memory: the child's O_PATH descriptors that `listed` does not name.
   std::vector<int> UnlistedAliasesInChild(
       const std::vector<std::pair<int, std::shared_ptr<OpenFileDescription>>>& listed) const;

@@ -251,6 +251,7 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
           args[4] = 0;
         }
       }
+      if (nr == SYS_execveat && (fd(4) & AT_EMPTY_PATH) != 0) files->NameHostFiles();  // fexecve
       long refused = nr == SYS_execve
                          ? RefuseUnshieldedExec(AT_FDCWD, str(0), 0, argv(1), argv(2))
                          : RefuseUnshieldedExec(fd(0), str(1), fd(4), argv(2), argv(3));
