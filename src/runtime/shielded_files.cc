@@ -129,7 +129,7 @@ ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield
   config_.tag_file = config.tag_file;
   ReserveSpareDescriptors();
   placeholder_fd_ =
-      MoveAboveRuntimeFloor(DirectSyscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC));
+      MoveAboveRuntimeFloor(DirectSyscall(SYS_openat, AT_FDCWD, "/dev/null", O_PATH | O_CLOEXEC));
   if (placeholder_fd_ < RuntimeDescriptorFloor()) {  // none, or below the floor: by path then
     if (placeholder_fd_ >= 0) CloseDescriptor(static_cast<int>(placeholder_fd_));
     placeholder_fd_ = -1;

@@ -307,8 +307,9 @@ class ShieldedFiles {
  private:
   // The program's descriptor of a protected file is an O_PATH descriptor, so that a call that
   // escaped the runtime fails (EBADF) instead of reaching the ciphertext. It is made without a
-  // path lookup: a duplicate of placeholder_fd_ (O_PATH of "/"), at the number the host file's
-  // open took when there was one (ProgramSlot), else at the lowest free number, as open(2)
+  // path lookup: a duplicate of placeholder_fd_ (O_PATH of /dev/null: no directory, so that
+  // fchdir and relative *at calls on it fail with ENOTDIR as on a file), at the number the host
+  // file's open took when there was one (ProgramSlot), else at the lowest free number, as open(2)
   // would give. Where the kernel must see the host file behind it (a descriptor a new program
   // inherits, a child's duplicate of one), NameHostFile replaces it with an O_PATH descriptor
   // of the host file first.

@@ -112,6 +112,11 @@ TEST_F(ShieldedFilesTest, ProgramDescriptorIsAPlaceholderThatNamesTheFileWhereAs
     int fd_flags = ::fcntl(static_cast<int>(fd), F_GETFD);
     EXPECT_EQ((fd_flags & FD_CLOEXEC) != 0, (flags & O_CLOEXEC) != 0);
     EXPECT_NE(::fcntl(static_cast<int>(fd), F_GETFL) & O_PATH, 0);
+    // What reaches the kernel fails as on the file: no directory to change to or look below.
+    EXPECT_EQ(::fchdir(static_cast<int>(fd)), -1);
+    EXPECT_EQ(errno, ENOTDIR);
+    EXPECT_EQ(::openat(static_cast<int>(fd), "x", O_RDONLY | O_CLOEXEC), -1);
+    EXPECT_EQ(errno, ENOTDIR);
     if ((flags & O_ACCMODE) != O_RDONLY) {
       EXPECT_EQ(Write(fd, "plain text"), 10);
     }
