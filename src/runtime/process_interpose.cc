@@ -125,8 +125,8 @@ void ReportHeapExhausted(size_t size) {
 }
 
 // fexecve of a protected descriptor: the kernel and the exec policy look at the file behind it.
-void NameHostFilesForFexecve() {
-  if (ShieldedFiles* files = ShieldedFiles::Instance(); files != nullptr) files->NameHostFiles();
+void NameHostFileForFexecve(int fd) {
+  if (ShieldedFiles* files = ShieldedFiles::Instance(); files != nullptr) files->NameHostFileOf(fd);
 }
 
 }  // namespace
@@ -166,7 +166,7 @@ COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* 
       flags = 0;
     }
   }
-  if ((flags & AT_EMPTY_PATH) != 0 && path[0] == '\0') NameHostFilesForFexecve();
+  if ((flags & AT_EMPTY_PATH) != 0 && path[0] == '\0') NameHostFileForFexecve(dirfd);
   if (long refused = RefuseUnshieldedExec(dirfd, path, flags, argv, envp); refused != 0) {
     return static_cast<int>(ToLibcResult(refused));
   }

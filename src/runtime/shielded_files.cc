@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -128,12 +129,30 @@ ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield
   config_.fspf_path = config.fspf_path;
   config_.tag_file = config.tag_file;
   ReserveSpareDescriptors();
-  placeholder_fd_ =
-      MoveAboveRuntimeFloor(DirectSyscall(SYS_openat, AT_FDCWD, "/dev/null", O_PATH | O_CLOEXEC));
-  if (placeholder_fd_ < RuntimeDescriptorFloor()) {  // none, or below the floor: by path then
-    if (placeholder_fd_ >= 0) CloseDescriptor(static_cast<int>(placeholder_fd_));
+  placeholder_fd_ = MoveAboveRuntimeFloor(OpenPlaceholder());
+  struct stat st {};
+  if (placeholder_fd_ >= 0 && (placeholder_fd_ < RuntimeDescriptorFloor() ||
+                               DirectSyscall(SYS_fstat, placeholder_fd_, &st) != 0)) {
+    CloseDescriptor(static_cast<int>(placeholder_fd_));  // below the floor: by path then
     placeholder_fd_ = -1;
   }
+  placeholder_dev_ = st.st_dev;
+  placeholder_ino_ = st.st_ino;
+}
+
+long ShieldedFiles::OpenPlaceholder() {
+  // An O_PATH descriptor of a socket of its own, reached through its /proc link (the one way
+  // to an O_PATH descriptor of an inode without a name): no directory (fchdir and relative *at
+  // calls fail with ENOTDIR, as on a file), no file to open again through /proc/self/fd/N
+  // (ENXIO), nothing of anyone's to change (chmod or chown through the link reach this socket).
+  int pair[2];
+  if (DirectSyscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return -1;
+  char link[40];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", pair[0]);
+  long placeholder = DirectSyscall(SYS_openat, AT_FDCWD, link, O_PATH | O_CLOEXEC);
+  DirectSyscall(SYS_close, pair[0]);
+  DirectSyscall(SYS_close, pair[1]);
+  return placeholder;
 }
 
 long ShieldedFiles::MoveHostDescriptorUp(long fd, ProgramSlot* slot) const {
@@ -149,34 +168,39 @@ long ShieldedFiles::NewProgramDescriptor(ProgramSlot& slot, const std::string& h
                        (flags & O_CLOEXEC) != 0 ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
 }
 
+bool ShieldedFiles::IsPlaceholder(int fd) const {
+  struct stat st {};
+  return placeholder_fd_ >= 0 && DirectSyscall(SYS_fstat, fd, &st) == 0 &&
+         st.st_dev == placeholder_dev_ && st.st_ino == placeholder_ino_;
+}
+
+std::string ShieldedFiles::HostFileLink(ProtectedNode& node) const {
+  // Through the lock's descriptor: the file this process has open, also once it was renamed
+  // over or removed (its path then names another file, or none).
+  std::lock_guard node_lock(node.mutex);
+  if (node.lock_fd.valid()) return "/proc/self/fd/" + std::to_string(node.lock_fd.get());
+  return volume_->HostPathFor(node.path);
+}
+
 void ShieldedFiles::NameHostFile(int fd, const OpenFileDescription& desc) const {
-  struct stat by_fd {};
-  struct stat placeholder {};
-  if (placeholder_fd_ < 0 || DirectSyscall(SYS_fstat, fd, &by_fd) != 0 ||
-      DirectSyscall(SYS_fstat, placeholder_fd_, &placeholder) != 0 ||
-      by_fd.st_dev != placeholder.st_dev || by_fd.st_ino != placeholder.st_ino) {
-    return;  // names its host file already (or is not the program's any more)
-  }
-  std::string host;
-  {
-    std::lock_guard node_lock(desc.node->mutex);  // a rename may move it
-    host = volume_->HostPathFor(desc.node->path);
-  }
-  long named = RawOpen(host, O_PATH | O_CLOEXEC);
+  if (!IsPlaceholder(fd)) return;  // names its host file already, or is no longer ours
+  long named = RawOpen(HostFileLink(*desc.node), O_PATH | O_CLOEXEC);
   if (named < 0) {
     Log(kLogWarning, "fd %d (%s): no O_PATH descriptor of its host file: %s", fd,
         desc.node->path.c_str(), strerror(static_cast<int>(-named)));
     return;
   }
   long fd_flags = DirectSyscall(SYS_fcntl, fd, F_GETFD);
-  DirectSyscall(SYS_dup3, named, fd, fd_flags >= 0 && (fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+  // (Checked again just before: another thread may have closed and reused the number since.)
+  if (IsPlaceholder(fd)) {
+    DirectSyscall(SYS_dup3, named, fd, fd_flags >= 0 && (fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+  }
   DirectSyscall(SYS_close, named);
 }
 
-void ShieldedFiles::NameHostFiles() {
-  if (!table_.AnyProtected() || placeholder_fd_ < 0) return;
+void ShieldedFiles::NameHostFileOf(int fd) {
   ShieldScope scope;
-  for (const auto& [fd, desc] : table_.Snapshot()) NameHostFile(fd, *desc);
+  if (auto desc = table_.Get(fd)) NameHostFile(fd, *desc);
 }
 
 ShieldedFiles::~ShieldedFiles() {
@@ -1055,8 +1079,13 @@ bool ShieldedFiles::TryReadlinkOfDescriptor(const char* path, char* buffer, size
   auto desc = table_.Get(DescriptorOfLink(path));
   if (!desc) return false;
   ShieldScope scope;
+  if (size == 0) {
+    *result = -EINVAL;
+    return true;
+  }
   std::lock_guard node_lock(desc->node->mutex);  // a rename may move it
-  const std::string& name = desc->node->path;
+  // As the kernel names a file removed or renamed over.
+  std::string name = desc->node->path + (desc->node->unlinked ? " (deleted)" : "");
   size_t length = std::min(name.size(), size);  // readlink(2) truncates, without a NUL
   std::copy_n(name.data(), length, buffer);
   *result = static_cast<long>(length);
@@ -1819,13 +1848,15 @@ bool ShieldedFiles::TryFstat(int fd, struct stat* st, long* result) {
   // The host file's (the program's descriptor is a placeholder): through the lock's descriptor,
   // held while the call runs, else by path.
   std::lock_guard node_lock(desc->node->mutex);
-  if (desc->node->lock_fd.valid()) {
+  if (!desc->node->file) {
+    *result = -EBADF;  // closed by another thread meanwhile
+  } else if (desc->node->lock_fd.valid()) {
     *result = DirectSyscall(SYS_fstat, desc->node->lock_fd.get(), st);
   } else {
     *result = DirectSyscall(SYS_newfstatat, AT_FDCWD,
                             volume_->HostPathFor(desc->node->path).c_str(), st, 0);
   }
-  if (*result == 0 && desc->node->file) FixStatSize(st, desc->node->file->size());
+  if (*result == 0) FixStatSize(st, desc->node->file->size());
   return true;
 }
 
@@ -1873,13 +1904,15 @@ bool ShieldedFiles::TryStatx(int dirfd, const char* path, int flags, unsigned ma
     auto desc = table_.Get(dirfd);
     if (!desc) return false;
     std::lock_guard node_lock(desc->node->mutex);  // as TryFstat: the host file's
-    if (desc->node->lock_fd.valid()) {
+    if (!desc->node->file) {
+      *result = -EBADF;
+    } else if (desc->node->lock_fd.valid()) {
       *result = DirectSyscall(SYS_statx, desc->node->lock_fd.get(), "", flags, mask, stx);
     } else {
       *result = DirectSyscall(SYS_statx, AT_FDCWD, volume_->HostPathFor(desc->node->path).c_str(),
                               flags & ~AT_EMPTY_PATH, mask, stx);
     }
-    if (*result == 0 && desc->node->file) fix(desc->node->file->size());
+    if (*result == 0) fix(desc->node->file->size());
     return true;
   }
   std::string abs;
@@ -2016,6 +2049,10 @@ bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
     if (flags == 0 && DirectSyscall(SYS_fcntl, oldfd, F_GETFD) < 0) *result = -EBADF;
     return true;
   } else {
+    // A child on our memory (a spawn's dup2 onto its stdout): the copy must name the host
+    // file, by which the child's exec finds it (UnlistedAliasesInChild). This child's
+    // descriptor table is its own: nobody else uses the number meanwhile.
+    if (old_protected && InBorrowedMemory()) NameHostFileOf(oldfd);
     *result = DirectSyscall(SYS_dup3, oldfd, newfd, flags);
   }
   if (*result < 0) return true;
@@ -2048,6 +2085,7 @@ bool ShieldedFiles::TryFcntlDupfd(int fd, int min_fd, bool cloexec, long* result
   auto desc = table_.Get(fd);
   if (!desc) return false;
   ShieldScope scope;
+  if (InBorrowedMemory()) NameHostFile(fd, *desc);  // as TryDup's
   *result = DirectSyscall(SYS_fcntl, fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, min_fd);
   if (*result < 0 || InBorrowedMemory()) return true;
   bool ok = false;
@@ -2425,9 +2463,18 @@ bool ShieldedFiles::TryHostPathOfFd(int fd, std::string* host_path) {
   ShieldScope scope;
   auto desc = table_.Get(fd);
   if (!desc) return false;
-  std::lock_guard node_lock(desc->node->mutex);  // a rename may move it
-  *host_path = volume_->HostPathFor(desc->node->path);
+  *host_path = HostFileLink(*desc->node);
   return true;
+}
+
+bool ShieldedFiles::TryHostPathOfLink(int dirfd, const char* path, int flags,
+                                      std::string* host_path) {
+  if (path == nullptr || !table_.AnyProtected()) return false;
+  if (path[0] == '\0') {
+    return (flags & AT_EMPTY_PATH) != 0 && TryHostPathOfFd(dirfd, host_path);
+  }
+  int named = ProtectedDescriptorOfLink(path, flags);
+  return named >= 0 && TryHostPathOfFd(named, host_path);
 }
 
 bool ShieldedFiles::IsTty(int fd, long* result) {

@@ -215,6 +215,10 @@ class ShieldedFiles {
   bool TryMmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset, long* result);
   // fchmod/fchown/futimens on a protected descriptor: applied to its host file.
   bool TryHostPathOfFd(int fd, std::string* host_path);
+  // The same for a path call (chmod, fchownat...) whose `path` is a link naming a protected
+  // descriptor (DescriptorOfLink; followed unless `flags` has AT_SYMLINK_NOFOLLOW), or empty
+  // with AT_EMPTY_PATH and `dirfd` a protected descriptor.
+  bool TryHostPathOfLink(int dirfd, const char* path, int flags, std::string* host_path);
   bool IsTty(int fd, long* result);
   // Before close_range/exec: forget protected descriptors in [first, last].
   void ForgetRange(unsigned first, unsigned last);
@@ -262,15 +266,10 @@ class ShieldedFiles {
   void UnlockFilesAfterFork();  // both's: the files' locks and the table's
   // Before a child that runs on this memory is created (vfork, clone with CLONE_VM): close and
   // close_range look whether they run in such a child from then on (ChildOnOurMemoryPossible).
-  // Every protected descriptor made an O_PATH descriptor of its host file (see ProgramSlot):
-  // before a child on this memory, and before an exec by descriptor (fexecve).
-  void NameHostFiles();
-  // The program's descriptors name their host files first (NameHostFiles), for the child's
-  // own duplicates of them (DescribeInheritable finds those by their host file).
-  void ExpectChildOnOurMemory() {
-    NameHostFiles();
-    child_on_our_memory_.store(true, std::memory_order_relaxed);
-  }
+  // Protected descriptor `fd` made an O_PATH descriptor of its host file (see ProgramSlot),
+  // for an exec by descriptor (fexecve).
+  void NameHostFileOf(int fd);
+  void ExpectChildOnOurMemory() { child_on_our_memory_.store(true, std::memory_order_relaxed); }
   bool ChildOnOurMemoryPossible() const {
     return child_on_our_memory_.load(std::memory_order_relaxed);
   }
@@ -307,8 +306,7 @@ class ShieldedFiles {
  private:
   // The program's descriptor of a protected file is an O_PATH descriptor, so that a call that
   // escaped the runtime fails (EBADF) instead of reaching the ciphertext. It is made without a
-  // path lookup: a duplicate of placeholder_fd_ (O_PATH of /dev/null: no directory, so that
-  // fchdir and relative *at calls on it fail with ENOTDIR as on a file), at the number the host
+  // path lookup: a duplicate of placeholder_fd_ (OpenPlaceholder), at the number the host
   // file's open took when there was one (ProgramSlot), else at the lowest free number, as open(2)
   // would give. Where the kernel must see the host file behind it (a descriptor a new program
   // inherits, a child's duplicate of one), NameHostFile replaces it with an O_PATH descriptor
@@ -421,10 +419,19 @@ class ShieldedFiles {
   // Whether `fd` is a descriptor of the host file of `desc`'s protected file.
   bool SameHostFile(int fd, const OpenFileDescription& desc) const;
   long placeholder_fd_ = -1;  // -1: the program's descriptors are opened by path
+  dev_t placeholder_dev_ = 0;
+  ino_t placeholder_ino_ = 0;
+  static long OpenPlaceholder();
+  // Whether `fd` is (a duplicate of) the placeholder.
+  bool IsPlaceholder(int fd) const;
+  // A path to the host file of `node` as this process has it open (its lock descriptor's
+  // /proc link), else its host path.
+  std::string HostFileLink(ProtectedNode& node) const;
   long NewProgramDescriptor(ProgramSlot& slot, const std::string& host, int flags);
   long MoveHostDescriptorUp(long fd, ProgramSlot* slot) const;
   // Makes program descriptor `fd` of `desc` an O_PATH descriptor of its host file, unless it is
-  // one already.
+  // one already. Where nobody else uses the number meanwhile: in an exec (DescribeInheritable),
+  // in a child on our memory (TryDup).
   void NameHostFile(int fd, const OpenFileDescription& desc) const;
   // In borrowed memory: the child's O_PATH descriptors that `listed` does not name.
   std::vector<int> UnlistedAliasesInChild(

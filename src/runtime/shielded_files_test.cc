@@ -159,6 +159,50 @@ TEST_F(ShieldedFilesTest, ProgramDescriptorIsAPlaceholderThatNamesTheFileWhereAs
   }
 }
 
+// (Found by a review: the descriptor was first named by its path, which another file may
+// have taken by a rename since.)
+TEST_F(ShieldedFilesTest, DescriptorOfAFileRenamedOverNamesItsOwnFileNotTheNewOne) {
+  long old_fd = OpenFile(region_ + "/t.txt", O_CREAT | O_RDWR);
+  ASSERT_GE(old_fd, 0);
+  EXPECT_EQ(Write(old_fd, "old"), 3);
+  struct stat before {};
+  long r = -1;
+  ASSERT_TRUE(files_->TryFstat(static_cast<int>(old_fd), &before, &r));
+  ASSERT_EQ(r, 0);
+  long other = OpenFile(region_ + "/u.txt", O_CREAT | O_RDWR);
+  EXPECT_EQ(Write(other, "new"), 3);
+  EXPECT_EQ(Close(other), 0);
+  ASSERT_TRUE(files_->TryRename(AT_FDCWD, (region_ + "/u.txt").c_str(), AT_FDCWD,
+                                (region_ + "/t.txt").c_str(), 0, &r));
+  ASSERT_EQ(r, 0);
+  struct stat now_at_path {};
+  ASSERT_EQ(::stat((region_ + "/t.txt").c_str(), &now_at_path), 0);
+  ASSERT_NE(now_at_path.st_ino, before.st_ino);
+  // fchmod, fchown, futimens, and chmod through "/proc/self/fd/N" or fchownat(fd, "",
+  // AT_EMPTY_PATH), go to the file the descriptor has open.
+  std::string host;
+  std::string link = "/proc/self/fd/" + std::to_string(old_fd);
+  for (int way = 0; way < 3; ++way) {
+    SCOPED_TRACE(way);
+    host.clear();
+    bool found = way == 0   ? files_->TryHostPathOfFd(static_cast<int>(old_fd), &host)
+                 : way == 1 ? files_->TryHostPathOfLink(AT_FDCWD, link.c_str(), 0, &host)
+                            : files_->TryHostPathOfLink(static_cast<int>(old_fd), "",
+                                                        AT_EMPTY_PATH, &host);
+    ASSERT_TRUE(found);
+    struct stat named {};
+    ASSERT_EQ(::stat(host.c_str(), &named), 0) << host;
+    EXPECT_EQ(named.st_ino, before.st_ino) << host << " is another file";
+  }
+  // What a new program inherits names that file too: its runtime then finds that the path
+  // names another one and leaves the descriptor unprotected (it never reads the new file).
+  files_->DescribeInheritable();
+  struct stat named {};
+  ASSERT_EQ(::fstat(static_cast<int>(old_fd), &named), 0);
+  EXPECT_EQ(named.st_ino, before.st_ino);
+  EXPECT_EQ(Close(old_fd), 0);
+}
+
 TEST_F(ShieldedFilesTest, DupSharesTheOffsetAndCloseCommitsOnLastDescriptor) {
   long fd = OpenFile(region_ + "/d.txt", O_CREAT | O_RDWR);
   long dup_fd = 0;

@@ -66,8 +66,13 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
     case SYS_fchmod:
     case SYS_fchown:
     case SYS_utimensat: {
-      if (nr == SYS_utimensat && args[1] != 0) return false;  // a path: not a descriptor call
       std::string host;
+      if (nr == SYS_utimensat && args[1] != 0) {  // a path: "/dev/fd/N" names a descriptor
+        if (!files->TryHostPathOfLink(fd(0), str(1), fd(3), &host)) return false;
+        *result =
+            DirectSyscall(SYS_utimensat, AT_FDCWD, host.c_str(), args[2], fd(3) & ~AT_EMPTY_PATH);
+        return true;
+      }
       if (!files->TryHostPathOfFd(fd(0), &host)) return false;
       if (nr == SYS_fchmod) {
         *result = DirectSyscall(SYS_fchmodat, AT_FDCWD, host.c_str(), args[1], 0);
@@ -76,6 +81,25 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       } else {
         *result = DirectSyscall(SYS_utimensat, AT_FDCWD, host.c_str(), args[2], 0);
       }
+      return true;
+    }
+    // The same through a descriptor link ("/proc/self/fd/N", "/dev/fd/N") or, with
+    // AT_EMPTY_PATH, the descriptor itself (the kernel would change the placeholder behind it).
+    case SYS_chmod:
+    case SYS_chown:
+    case SYS_fchmodat:
+    case SYS_fchownat: {
+      bool at = nr == SYS_fchmodat || nr == SYS_fchownat;
+      int dirfd = at ? fd(0) : AT_FDCWD;
+      const char* path = str(at ? 1 : 0);
+      int flags = nr == SYS_fchownat ? fd(4) : 0;
+      std::string host;
+      if (!files->TryHostPathOfLink(dirfd, path, flags, &host)) return false;
+      long rest = at ? 2 : 1;  // the first argument after the path
+      *result = nr == SYS_chmod || nr == SYS_fchmodat
+                    ? DirectSyscall(SYS_fchmodat, AT_FDCWD, host.c_str(), args[rest], 0)
+                    : DirectSyscall(SYS_fchownat, AT_FDCWD, host.c_str(), args[rest],
+                                    args[rest + 1], flags & ~AT_EMPTY_PATH);
       return true;
     }
     case SYS_syncfs:
@@ -251,7 +275,8 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
           args[4] = 0;
         }
       }
-      if (nr == SYS_execveat && (fd(4) & AT_EMPTY_PATH) != 0) files->NameHostFiles();  // fexecve
+      if (nr == SYS_execveat && (fd(4) & AT_EMPTY_PATH) != 0)
+        files->NameHostFileOf(fd(0));  // fexecve
       long refused = nr == SYS_execve
                          ? RefuseUnshieldedExec(AT_FDCWD, str(0), 0, argv(1), argv(2))
                          : RefuseUnshieldedExec(fd(0), str(1), fd(4), argv(2), argv(3));

@@ -1,0 +1,85 @@
+# The program's descriptor of a protected file is a placeholder (src/runtime/shielded_files.h,
+# ProgramSlot): what reaches the kernel through it fails as on a file, and calls through it or
+# its /proc link reach the file it has open. (Probes of a review of the first version, whose
+# placeholder was "/".)
+source "$(dirname "$0")/runtime_test_lib.sh" "$@"
+REGION=$WORK/enc
+mkdir -p "$REGION"
+printf 'old content of f\n' >"$REGION/f"
+printf 'content of g\n' >"$REGION/g"
+printf 'h\n' >"$REGION/h"
+make_volume "$REGION" encrypted
+
+# 1. A protected descriptor used as a dirfd, or fchdir'ed to: ENOTDIR natively (it is a file).
+out=$(crun python3 - "$REGION/f" <<'PY' 2>&1
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+res = []
+try:
+    d = os.open("etc", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd); res.append("openat-rel:opened " + os.readlink("/proc/self/fd/%d" % d))
+except OSError as e: res.append("openat-rel:" + e.strerror)
+try:
+    os.mkdir("tmp/cove-review13-probe", dir_fd=fd); res.append("mkdirat:created")
+except OSError as e: res.append("mkdirat:" + e.strerror)
+try:
+    os.fchdir(fd); res.append("fchdir:ok cwd=" + os.getcwd())
+except OSError as e: res.append("fchdir:" + e.strerror)
+print(";".join(res))
+PY
+)
+
+[ -d /tmp/cove-review13-probe ] && { rmdir /tmp/cove-review13-probe; fail "mkdirat(protected fd, \"tmp/x\") created /tmp/x"; }
+[[ "$out" != *opened* && "$out" != *created* && "$out" != *fchdir:ok* ]] &&
+  pass "a protected descriptor is no directory" || fail "protected descriptor as a directory: $out"
+
+# 2. chmod through /proc/self/fd/N changes the file (natively, and before the commit), not "/".
+chmod 600 "$REGION/h"
+rootmode=$(stat -c %a /)
+crun python3 -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.chmod('/proc/self/fd/%d' % fd, int(sys.argv[2], 8))" "$REGION/h" "$rootmode" || true
+[ "$(stat -c %a "$REGION/h")" = "$rootmode" ] && pass "chmod of /proc/self/fd/N reaches the file" ||
+  fail "chmod of /proc/self/fd/N: host file mode $(stat -c %a "$REGION/h"), not $rootmode (went to /?)"
+
+# 3. fchmod through a descriptor whose file was renamed over: natively the old (unlinked)
+# file's mode changes, not the new file's at the path.
+chmod 644 "$REGION/g"
+crun python3 -c "
+import os,sys
+fd=os.open(sys.argv[1]+'/f', os.O_RDONLY)
+os.rename(sys.argv[1]+'/g', sys.argv[1]+'/f')
+os.chmod(fd, 0o600)
+" "$REGION" || fail "probe 3 failed"
+[ "$(stat -c %a "$REGION/f")" = "644" ] && pass "fchmod of a renamed-over descriptor leaves the new file" ||
+  fail "fchmod of the old descriptor changed the file now at the path: $(stat -c %a "$REGION/f")"
+
+# 4. A descriptor inherited across exec after a rename replaced its file: natively the child
+# reads the old content (as the parent does through it); never the new file's.
+crun sh -c "printf 'OLD\n' > '$REGION/k'; printf 'NEW\n' > '$REGION/k2'" || fail "setup 4"
+got=$(crun python3 -c "
+import os,sys
+r=sys.argv[1]
+fd=os.open(r+'/k', os.O_RDONLY)
+os.rename(r+'/k2', r+'/k')
+print('parent:', os.pread(fd, 10, 0).decode().strip()); sys.stdout.flush()
+pid=os.fork()
+if pid==0:
+    os.dup2(fd,0); os.execvp('cat',['cat'])
+os.waitpid(pid,0)
+" "$REGION" 2>&1 | tr '\n' ' ' || true)
+
+[[ "$got" != *NEW* ]] && pass "inherited descriptor does not switch to the renamed-over file" ||
+  fail "child read the new file through the parent's old descriptor: $got"
+# 5. fchmod/futimens/fchown through a descriptor of an unlinked file: natively they succeed.
+printf 'x\n' | crun sh -c "cat > '$REGION/gone'" || fail "setup 5"
+got=$(crun python3 -c "
+import os,sys
+fd=os.open(sys.argv[1], os.O_RDWR)
+os.unlink(sys.argv[1])
+out=[]
+for name, call in (('fchmod', lambda: os.chmod(fd, 0o600)), ('futimens', lambda: os.utime(fd)), ('fchown', lambda: os.chown(fd, 0, 0))):
+    try: call(); out.append(name+':ok')
+    except OSError as e: out.append(name+':'+e.strerror)
+print(' '.join(out))
+" "$REGION/gone" 2>&1)
+[ "$got" = "fchmod:ok futimens:ok fchown:ok" ] && pass "metadata calls through an unlinked file's descriptor" ||
+  fail "metadata calls through an unlinked file's descriptor: $got"
+finish
