@@ -129,9 +129,10 @@ COVE_IN_SYSCALL_RANGE long StatAt(int dirfd, const char* path, struct stat* st, 
     return ViaShieldTry<&ShieldedFiles::TryFstatat, SYS_newfstatat>(files, dirfd, path, st, flags);
   }
   if (ShieldedFiles::MayNameDescriptor(path)) [[unlikely]] {  // "/dev/stdin" and the like
-    if (ShieldedFiles* files = Files(); files != nullptr && files->AnyProtectedFd()) {
-      return ViaShieldTry<&ShieldedFiles::TryFstatat, SYS_newfstatat>(files, dirfd, path, st,
-                                                                      flags);
+    ShieldedFiles* files = Files();
+    if (int named = files != nullptr ? files->ProtectedDescriptorOfLink(path, flags) : -1;
+        named >= 0) {
+      return ViaShieldTry<&ShieldedFiles::TryFstat, SYS_fstat>(files, named, st);
     }
   }
   return LibcResult(KernelHere(SYS_newfstatat, dirfd, path, st, flags));
@@ -465,7 +466,7 @@ COVE_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, str
   long r;
   ShieldedFiles* files = FilesForPath(path, dirfd);
   if (files == nullptr && ShieldedFiles::MayNameDescriptor(path) && Files() != nullptr &&
-      Files()->AnyProtectedFd()) {
+      Files()->ProtectedDescriptorOfLink(path, flags) >= 0) {
     files = Files();  // "/dev/stdin" and the like
   }
   if (files != nullptr && files->TryStatx(dirfd, path, flags, mask, stx, &r)) {
@@ -611,6 +612,13 @@ COVE_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) {
   if (files != nullptr && files->TryAccess(dirfd, path, mode, flags, &r)) {
     return static_cast<int>(LibcResult(r));
   }
+  if (ShieldedFiles::MayNameDescriptor(path) || (flags & AT_EMPTY_PATH) != 0) [[unlikely]] {
+    if (files = Files();
+        files != nullptr && files->TryHostMetadata(ShieldedFiles::HostMetadata::kAccess, dirfd,
+                                                   path, flags, mode, flags & AT_EACCESS, &r)) {
+      return static_cast<int>(LibcResult(r));
+    }
+  }
   if (flags == 0) {
     return static_cast<int>(LibcResult(Kernel(SYS_faccessat, dirfd, path, mode)));
   }
@@ -622,27 +630,29 @@ COVE_EXPORT int access(const char* path, int mode) {
 
 // ---- metadata through a protected descriptor: applied to its host file ----
 COVE_EXPORT int fchmod(int fd, mode_t mode) {
-  std::string host;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryHostPathOfFd(fd, &host)) {
-    return static_cast<int>(LibcResult(Kernel(SYS_fchmodat, AT_FDCWD, host.c_str(), mode, 0)));
+  long r;
+  ShieldedFiles* files = FilesForFd(fd);
+  if (files != nullptr &&
+      files->TryHostMetadata(ShieldedFiles::HostMetadata::kMode, fd, nullptr, 0, mode, 0, &r)) {
+    return static_cast<int>(LibcResult(r));
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_fchmod, fd, mode)));
 }
 COVE_EXPORT int fchown(int fd, uid_t owner, gid_t group) {
-  std::string host;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryHostPathOfFd(fd, &host)) {
-    return static_cast<int>(
-        LibcResult(Kernel(SYS_fchownat, AT_FDCWD, host.c_str(), owner, group, 0)));
+  long r;
+  ShieldedFiles* files = FilesForFd(fd);
+  if (files != nullptr && files->TryHostMetadata(ShieldedFiles::HostMetadata::kOwner, fd, nullptr,
+                                                 0, owner, group, &r)) {
+    return static_cast<int>(LibcResult(r));
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_fchown, fd, owner, group)));
 }
 COVE_EXPORT int futimens(int fd, const struct timespec times[2]) {
-  std::string host;
-  ShieldedFiles* files = Files();
-  if (files != nullptr && files->TryHostPathOfFd(fd, &host)) {
-    return static_cast<int>(LibcResult(Kernel(SYS_utimensat, AT_FDCWD, host.c_str(), times, 0)));
+  long r;
+  ShieldedFiles* files = FilesForFd(fd);
+  if (files != nullptr && files->TryHostMetadata(ShieldedFiles::HostMetadata::kTimes, fd, nullptr,
+                                                 0, reinterpret_cast<long>(times), 0, &r)) {
+    return static_cast<int>(LibcResult(r));
   }
   return static_cast<int>(LibcResult(KernelHere(SYS_utimensat, fd, nullptr, times, 0)));
 }

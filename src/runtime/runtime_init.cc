@@ -287,6 +287,21 @@ void ReadMuslConf(const RuntimeConfig& config, bool explicitly_set) {
 // share only after an RCU grace period (synchronize_rcu in expand_fdtable), milliseconds each
 // time: a program with a second thread (the runtime's own commit thread included) took 25-35%
 // longer to create 3,000 files. The table never shrinks; the descriptor used is closed at once.
+// COVE_INHERITED_FDS (process_interpose.cc), taken out of the environment: from environ and by
+// hand, not with getenv and unsetenv, which bash exports as its own (they answer from its shell
+// variables, which do not exist yet while the runtime starts). The string stays valid: it is
+// the environment block's.
+const char* TakeInheritedDescriptors() {
+  constexpr char kName[] = "COVE_INHERITED_FDS=";
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    if (strncmp(*entry, kName, sizeof(kName) - 1) != 0) continue;
+    const char* spec = *entry + sizeof(kName) - 1;
+    for (char** rest = entry; *rest != nullptr; ++rest) rest[0] = rest[1];
+    return spec;
+  }
+  return nullptr;
+}
+
 void PreGrowDescriptorTable() {
   constexpr long kDescriptors = 1024;
   struct rlimit limit {};
@@ -362,9 +377,8 @@ __attribute__((constructor)) void StartRuntime() {
     }
     ShieldedFiles::SetInstance(files);
     CaptureExecConfiguration();  // children stay shielded (exec_policy.h)
-    if (const char* inherited = getenv("COVE_INHERITED_FDS"); inherited != nullptr) {
+    if (const char* inherited = TakeInheritedDescriptors(); inherited != nullptr) {
       files->AdoptInherited(inherited);
-      unsetenv("COVE_INHERITED_FDS");
     }
     // fork's prepare handlers run in the reverse order of these registrations, parent and
     // child handlers in this order: PrepareFork commits with no lock held; the flusher's stops

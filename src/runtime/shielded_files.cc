@@ -174,17 +174,29 @@ bool ShieldedFiles::IsPlaceholder(int fd) const {
          st.st_dev == placeholder_dev_ && st.st_ino == placeholder_ino_;
 }
 
-std::string ShieldedFiles::HostFileLink(ProtectedNode& node) const {
-  // Through the lock's descriptor: the file this process has open, also once it was renamed
-  // over or removed (its path then names another file, or none).
+long ShieldedFiles::OnHostFile(ProtectedNode& node,
+                               long (*call)(int fd, const char* path, const long* args),
+                               const long* args) const {
+  // Through the lock's descriptor, held while the call runs: the file this process has open,
+  // also once it was renamed over or removed (its path then names another file, or none).
   std::lock_guard node_lock(node.mutex);
-  if (node.lock_fd.valid()) return "/proc/self/fd/" + std::to_string(node.lock_fd.get());
-  return volume_->HostPathFor(node.path);
+  if (node.lock_fd.valid()) return call(node.lock_fd.get(), nullptr, args);
+  return call(AT_FDCWD, volume_->HostPathFor(node.path).c_str(), args);
 }
 
 void ShieldedFiles::NameHostFile(int fd, const OpenFileDescription& desc) const {
   if (!IsPlaceholder(fd)) return;  // names its host file already, or is no longer ours
-  long named = RawOpen(HostFileLink(*desc.node), O_PATH | O_CLOEXEC);
+  long named = OnHostFile(
+      *desc.node,
+      [](int host_fd, const char* path, const long*) {
+        char link[40];
+        if (path == nullptr) {
+          snprintf(link, sizeof(link), "/proc/self/fd/%d", host_fd);
+          path = link;
+        }
+        return RawOpen(path, O_PATH | O_CLOEXEC);
+      },
+      nullptr);
   if (named < 0) {
     Log(kLogWarning, "fd %d (%s): no O_PATH descriptor of its host file: %s", fd,
         desc.node->path.c_str(), strerror(static_cast<int>(-named)));
@@ -2042,6 +2054,10 @@ bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
   }
   bool old_protected = table_.IsProtected(oldfd);
   if (!old_protected && !table_.IsProtected(newfd)) return false;
+  // A child on our memory (a spawn's dup2 onto its stdout, Python's dup before one): the copy
+  // must name the host file, by which the child's exec finds it (UnlistedAliasesInChild).
+  // This child's descriptor table is its own: nobody else uses the number meanwhile.
+  if (old_protected && InBorrowedMemory()) NameHostFileOf(oldfd);
   if (newfd < 0) {
     *result = DirectSyscall(SYS_dup, oldfd);
   } else if (newfd == oldfd) {
@@ -2049,10 +2065,6 @@ bool ShieldedFiles::TryDup(int oldfd, int newfd, int flags, long* result) {
     if (flags == 0 && DirectSyscall(SYS_fcntl, oldfd, F_GETFD) < 0) *result = -EBADF;
     return true;
   } else {
-    // A child on our memory (a spawn's dup2 onto its stdout): the copy must name the host
-    // file, by which the child's exec finds it (UnlistedAliasesInChild). This child's
-    // descriptor table is its own: nobody else uses the number meanwhile.
-    if (old_protected && InBorrowedMemory()) NameHostFileOf(oldfd);
     *result = DirectSyscall(SYS_dup3, oldfd, newfd, flags);
   }
   if (*result < 0) return true;
@@ -2459,22 +2471,46 @@ bool ShieldedFiles::TryMmap(void* addr, size_t length, int prot, int flags, int 
   return true;
 }
 
-bool ShieldedFiles::TryHostPathOfFd(int fd, std::string* host_path) {
-  ShieldScope scope;
-  auto desc = table_.Get(fd);
-  if (!desc) return false;
-  *host_path = HostFileLink(*desc->node);
-  return true;
+int ShieldedFiles::ProtectedDescriptorNamed(int dirfd, const char* path, int flags) const {
+  if (!table_.AnyProtected()) return -1;
+  if (path == nullptr) return table_.IsProtected(dirfd) ? dirfd : -1;
+  if (path[0] == '\0')
+    return (flags & AT_EMPTY_PATH) != 0 && table_.IsProtected(dirfd) ? dirfd : -1;
+  return ProtectedDescriptorOfLink(path, flags);
 }
 
-bool ShieldedFiles::TryHostPathOfLink(int dirfd, const char* path, int flags,
-                                      std::string* host_path) {
-  if (path == nullptr || !table_.AnyProtected()) return false;
-  if (path[0] == '\0') {
-    return (flags & AT_EMPTY_PATH) != 0 && TryHostPathOfFd(dirfd, host_path);
-  }
-  int named = ProtectedDescriptorOfLink(path, flags);
-  return named >= 0 && TryHostPathOfFd(named, host_path);
+bool ShieldedFiles::TryHostMetadata(HostMetadata what, int dirfd, const char* path, int flags,
+                                    long a, long b, long* result) {
+  int named = ProtectedDescriptorNamed(dirfd, path, flags);
+  auto desc = named >= 0 ? table_.Get(named) : nullptr;
+  if (!desc) return false;
+  ShieldScope scope;
+  long args[3] = {static_cast<long>(what), a, b};
+  *result = OnHostFile(
+      *desc->node,
+      [](int fd, const char* host, const long* arg) -> long {
+        int empty = host == nullptr ? AT_EMPTY_PATH : 0;  // the lock's descriptor itself
+        const char* at = host == nullptr ? "" : host;
+        switch (static_cast<HostMetadata>(arg[0])) {
+          case HostMetadata::kMode:
+            return host == nullptr ? DirectSyscall(SYS_fchmod, fd, arg[1])
+                                   : DirectSyscall(SYS_fchmodat, fd, at, arg[1]);
+          case HostMetadata::kOwner:
+            return DirectSyscall(SYS_fchownat, fd, at, arg[1], arg[2], empty);
+          case HostMetadata::kTimes:
+            return DirectSyscall(SYS_utimensat, fd, host, arg[1], 0);
+          case HostMetadata::kAccess:
+            return host == nullptr ? DirectSyscall(SYS_faccessat2, fd, "", arg[1],
+                                                   AT_EMPTY_PATH | static_cast<int>(arg[2]))
+                                   : DirectSyscall(SYS_faccessat2, fd, at, arg[1], arg[2]);
+          case HostMetadata::kFileSystem:
+            return host == nullptr ? DirectSyscall(SYS_fstatfs, fd, arg[1])
+                                   : DirectSyscall(SYS_statfs, at, arg[1]);
+        }
+        return -EINVAL;
+      },
+      args);
+  return true;
 }
 
 bool ShieldedFiles::IsTty(int fd, long* result) {

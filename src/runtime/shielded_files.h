@@ -147,9 +147,11 @@ class ShieldedFiles {
   // descriptor: its file's path (the kernel would name the descriptor's placeholder); false
   // for any other path.
   bool TryReadlinkOfDescriptor(const char* path, char* buffer, size_t size, long* result);
-  // The protected descriptor that link `path` names (DescriptorOfLink) for a stat that follows
+  // The protected descriptor that link `path` names (DescriptorOfLink) for a call that follows
   // links (no AT_SYMLINK_NOFOLLOW in `flags`), or -1.
   int ProtectedDescriptorOfLink(const char* path, int flags) const;
+  // The protected descriptor a metadata call names (see TryHostMetadata), or -1.
+  int ProtectedDescriptorNamed(int dirfd, const char* path, int flags) const;
   // TryOpen of the protected file of the descriptor `path` names (DescriptorOfLink); false
   // when it names none.
   bool TryReopenThroughLink(const char* path, int flags, mode_t mode, long* result);
@@ -213,12 +215,16 @@ class ShieldedFiles {
   // strict mode; *host receives the path to use when it differs.
   bool TryPathCall(int dirfd, const char* path, const char* call, std::string* host, long* result);
   bool TryMmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset, long* result);
-  // fchmod/fchown/futimens on a protected descriptor: applied to its host file.
-  bool TryHostPathOfFd(int fd, std::string* host_path);
-  // The same for a path call (chmod, fchownat...) whose `path` is a link naming a protected
-  // descriptor (DescriptorOfLink; followed unless `flags` has AT_SYMLINK_NOFOLLOW), or empty
-  // with AT_EMPTY_PATH and `dirfd` a protected descriptor.
-  bool TryHostPathOfLink(int dirfd, const char* path, int flags, std::string* host_path);
+  // Metadata calls through a protected descriptor, applied to the host file it has open (the
+  // kernel would apply them to its placeholder): on descriptor `dirfd` when `path` is null
+  // (fchmod...) or empty with AT_EMPTY_PATH in `flags`, else on the descriptor that link
+  // `path` names (DescriptorOfLink: chmod("/proc/self/fd/N")...; followed unless `flags` has
+  // AT_SYMLINK_NOFOLLOW). `a`, `b`: the call's mode, owner and group, times (a pointer),
+  // access mode and AT_EACCESS, or statfs buffer (a pointer). False when nothing protected is
+  // named.
+  enum class HostMetadata { kMode, kOwner, kTimes, kAccess, kFileSystem };
+  bool TryHostMetadata(HostMetadata what, int dirfd, const char* path, int flags, long a, long b,
+                       long* result);
   bool IsTty(int fd, long* result);
   // Before close_range/exec: forget protected descriptors in [first, last].
   void ForgetRange(unsigned first, unsigned last);
@@ -424,9 +430,10 @@ class ShieldedFiles {
   static long OpenPlaceholder();
   // Whether `fd` is (a duplicate of) the placeholder.
   bool IsPlaceholder(int fd) const;
-  // A path to the host file of `node` as this process has it open (its lock descriptor's
-  // /proc link), else its host path.
-  std::string HostFileLink(ProtectedNode& node) const;
+  // `call` on the host file of `node` as this process has it open: its lock descriptor (path
+  // null), held while the call runs, else (AT_FDCWD, its host path).
+  long OnHostFile(ProtectedNode& node, long (*call)(int fd, const char* path, const long* args),
+                  const long* args) const;
   long NewProgramDescriptor(ProgramSlot& slot, const std::string& host, int flags);
   long MoveHostDescriptorUp(long fd, ProgramSlot* slot) const;
   // Makes program descriptor `fd` of `desc` an O_PATH descriptor of its host file, unless it is

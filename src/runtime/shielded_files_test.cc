@@ -178,21 +178,28 @@ TEST_F(ShieldedFilesTest, DescriptorOfAFileRenamedOverNamesItsOwnFileNotTheNewOn
   struct stat now_at_path {};
   ASSERT_EQ(::stat((region_ + "/t.txt").c_str(), &now_at_path), 0);
   ASSERT_NE(now_at_path.st_ino, before.st_ino);
-  // fchmod, fchown, futimens, and chmod through "/proc/self/fd/N" or fchownat(fd, "",
-  // AT_EMPTY_PATH), go to the file the descriptor has open.
-  std::string host;
+  // fchmod, and chmod through "/proc/self/fd/N" or fchmodat2(fd, "", AT_EMPTY_PATH), change
+  // the file the descriptor has open, not the one now at its path.
   std::string link = "/proc/self/fd/" + std::to_string(old_fd);
+  mode_t modes[] = {0600, 0640, 0604};
   for (int way = 0; way < 3; ++way) {
     SCOPED_TRACE(way);
-    host.clear();
-    bool found = way == 0   ? files_->TryHostPathOfFd(static_cast<int>(old_fd), &host)
-                 : way == 1 ? files_->TryHostPathOfLink(AT_FDCWD, link.c_str(), 0, &host)
-                            : files_->TryHostPathOfLink(static_cast<int>(old_fd), "",
-                                                        AT_EMPTY_PATH, &host);
+    using What = ShieldedFiles::HostMetadata;
+    bool found = way == 0   ? files_->TryHostMetadata(What::kMode, static_cast<int>(old_fd),
+                                                      nullptr, 0, modes[way], 0, &r)
+                 : way == 1 ? files_->TryHostMetadata(What::kMode, AT_FDCWD, link.c_str(), 0,
+                                                      modes[way], 0, &r)
+                            : files_->TryHostMetadata(What::kMode, static_cast<int>(old_fd), "",
+                                                      AT_EMPTY_PATH, modes[way], 0, &r);
     ASSERT_TRUE(found);
-    struct stat named {};
-    ASSERT_EQ(::stat(host.c_str(), &named), 0) << host;
-    EXPECT_EQ(named.st_ino, before.st_ino) << host << " is another file";
+    EXPECT_EQ(r, 0);
+    struct stat own {};
+    ASSERT_TRUE(files_->TryFstat(static_cast<int>(old_fd), &own, &r));
+    EXPECT_EQ(own.st_ino, before.st_ino);
+    EXPECT_EQ(own.st_mode & 07777, modes[way]);
+    struct stat at_path {};
+    ASSERT_EQ(::stat((region_ + "/t.txt").c_str(), &at_path), 0);
+    EXPECT_EQ(at_path.st_mode & 07777, now_at_path.st_mode & 07777) << "the new file changed";
   }
   // What a new program inherits names that file too: its runtime then finds that the path
   // names another one and leaves the descriptor unprotected (it never reads the new file).

@@ -23,6 +23,9 @@
 #include "runtime/syscall_trap.h"
 
 namespace cove::runtime {
+namespace {
+constexpr long kSysFchmodat2 = 452;  // Linux 6.6; Debian 12's headers predate it
+}  // namespace
 
 namespace {
 
@@ -64,44 +67,46 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
     // fchown and futimens do (Go issues the raw syscalls; glibc's futimes and perl's utime on
     // a handle reach utimensat with a null path); syncfs commits the file, as fsync.
     case SYS_fchmod:
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kMode, fd(0), nullptr, 0, args[1],
+                                    0, result);
     case SYS_fchown:
-    case SYS_utimensat: {
-      std::string host;
-      if (nr == SYS_utimensat && args[1] != 0) {  // a path: "/dev/fd/N" names a descriptor
-        if (!files->TryHostPathOfLink(fd(0), str(1), fd(3), &host)) return false;
-        *result =
-            DirectSyscall(SYS_utimensat, AT_FDCWD, host.c_str(), args[2], fd(3) & ~AT_EMPTY_PATH);
-        return true;
-      }
-      if (!files->TryHostPathOfFd(fd(0), &host)) return false;
-      if (nr == SYS_fchmod) {
-        *result = DirectSyscall(SYS_fchmodat, AT_FDCWD, host.c_str(), args[1], 0);
-      } else if (nr == SYS_fchown) {
-        *result = DirectSyscall(SYS_fchownat, AT_FDCWD, host.c_str(), args[1], args[2], 0);
-      } else {
-        *result = DirectSyscall(SYS_utimensat, AT_FDCWD, host.c_str(), args[2], 0);
-      }
-      return true;
-    }
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kOwner, fd(0), nullptr, 0, args[1],
+                                    args[2], result);
+    case SYS_fstatfs:
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kFileSystem, fd(0), nullptr, 0,
+                                    args[1], 0, result);
     // The same through a descriptor link ("/proc/self/fd/N", "/dev/fd/N") or, with
     // AT_EMPTY_PATH, the descriptor itself (the kernel would change the placeholder behind it).
+    case SYS_utimensat:  // a null path: the descriptor (glibc's futimes, perl's utime)
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kTimes, fd(0),
+                                    args[1] == 0 ? nullptr : str(1), fd(3), args[2], 0, result);
     case SYS_chmod:
-    case SYS_chown:
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kMode, AT_FDCWD, str(0), 0,
+                                    args[1], 0, result);
     case SYS_fchmodat:
-    case SYS_fchownat: {
-      bool at = nr == SYS_fchmodat || nr == SYS_fchownat;
-      int dirfd = at ? fd(0) : AT_FDCWD;
-      const char* path = str(at ? 1 : 0);
-      int flags = nr == SYS_fchownat ? fd(4) : 0;
-      std::string host;
-      if (!files->TryHostPathOfLink(dirfd, path, flags, &host)) return false;
-      long rest = at ? 2 : 1;  // the first argument after the path
-      *result = nr == SYS_chmod || nr == SYS_fchmodat
-                    ? DirectSyscall(SYS_fchmodat, AT_FDCWD, host.c_str(), args[rest], 0)
-                    : DirectSyscall(SYS_fchownat, AT_FDCWD, host.c_str(), args[rest],
-                                    args[rest + 1], flags & ~AT_EMPTY_PATH);
-      return true;
-    }
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kMode, fd(0), str(1), 0, args[2],
+                                    0, result);
+    case kSysFchmodat2:  // glibc 2.39's fchmodat with flags
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kMode, fd(0), str(1), fd(3),
+                                    args[2], 0, result);
+    case SYS_chown:
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kOwner, AT_FDCWD, str(0), 0,
+                                    args[1], args[2], result);
+    case SYS_fchownat:
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kOwner, fd(0), str(1), fd(4),
+                                    args[2], args[3], result);
+    case SYS_statfs:
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kFileSystem, AT_FDCWD, str(0), 0,
+                                    args[1], 0, result);
+    case SYS_access:
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kAccess, AT_FDCWD, str(0), 0,
+                                    args[1], 0, result);
+    case SYS_faccessat:
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kAccess, fd(0), str(1), 0, args[2],
+                                    0, result);
+    case SYS_faccessat2:
+      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kAccess, fd(0), str(1), fd(3),
+                                    args[2], fd(3) & AT_EACCESS, result);
     case SYS_syncfs:
       return files->TryFsync(fd(0), result);
     case SYS_getdents64:  // readdir

@@ -82,4 +82,53 @@ print(' '.join(out))
 " "$REGION/gone" 2>&1)
 [ "$got" = "fchmod:ok futimens:ok fchown:ok" ] && pass "metadata calls through an unlinked file's descriptor" ||
   fail "metadata calls through an unlinked file's descriptor: $got"
+# (Probes 6-9: a second review.)
+PY3=/usr/bin/python3  # Debian's, not a wrapper script
+# 6. A vfork child's dup() of a protected descriptor (Python's subprocess when the file is at
+# fd 0: _posixsubprocess dup()s it before its dup2 onto 1) names the placeholder, not the file.
+SCONE_ALLOW_DLOPEN=2 crun "$PY3" -c "
+import os, subprocess, sys
+os.close(0)
+f = open(sys.argv[1], 'w')
+assert f.fileno() == 0
+subprocess.run(['/bin/echo', 'from-child'], stdout=f)
+f.close()
+" "$REGION/sub" || true
+[ "$(plain_cat "$REGION/sub" 2>/dev/null)" = "from-child" ] && pass "vfork child's dup() of a protected fd" ||
+  fail "subprocess stdout=protected file at fd 0: child's output lost ($(plain_cat "$REGION/sub" 2>&1))"
+
+# 7. bash inherits a protected stdout (its runtime asks getenv, which is bash's own).
+crun sh -c "/bin/bash -c 'echo via-bash' > '$REGION/bash_out'" 2>/dev/null || true
+[ "$(plain_cat "$REGION/bash_out" 2>/dev/null)" = "via-bash" ] && pass "bash writes an inherited protected stdout" ||
+  fail "bash -c 'echo' > protected: output lost ($(plain_cat "$REGION/bash_out" 2>&1))"
+
+# 8. Metadata calls by descriptor that the runtime passes to the placeholder: utimensat(fd, "",
+# AT_EMPTY_PATH|AT_SYMLINK_NOFOLLOW) and fchmodat2(fd, "", AT_EMPTY_PATH) succeed natively on
+# the file; under cove they returned 0 and changed nothing (the /proc link, or the socket).
+chmod 644 "$REGION/h"
+touch -d 2001-01-01 "$REGION/h"
+SCONE_ALLOW_DLOPEN=2 crun "$PY3" -c "
+import os, sys, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+class ts(ctypes.Structure): _fields_ = [('s', ctypes.c_long), ('ns', ctypes.c_long)]
+t = (ts * 2)(ts(1500000000, 0), ts(1500000000, 0))
+assert libc.utimensat(fd, b'', t, 0x1000 | 0x100) == 0, ctypes.get_errno()
+assert libc.syscall(452, fd, b'', 0o600, 0x1000) == 0, ctypes.get_errno()
+" "$REGION/h" || true
+[ "$(stat -c %Y "$REGION/h")" = 1500000000 ] && pass "utimensat(fd, \"\", AT_EMPTY_PATH|AT_SYMLINK_NOFOLLOW)" ||
+  fail "utimensat(fd, \"\", AT_EMPTY_PATH|AT_SYMLINK_NOFOLLOW) left the file's mtime: $(stat -c %Y "$REGION/h")"
+[ "$(stat -c %a "$REGION/h")" = 600 ] && pass "fchmodat2(fd, \"\", AT_EMPTY_PATH)" ||
+  fail "fchmodat2(fd, \"\", AT_EMPTY_PATH) left the file's mode: $(stat -c %a "$REGION/h")"
+
+# 9. Calls through the descriptor (or its link) that reach the socket placeholder: access
+# says a 0644 file is executable, fstatvfs says the file system is full.
+chmod 644 "$REGION/h"
+got=$(SCONE_ALLOW_DLOPEN=2 crun "$PY3" -c "
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print(os.access('/proc/self/fd/%d' % fd, os.X_OK), os.fstatvfs(fd).f_blocks > 0)
+" "$REGION/h" 2>&1)
+[ "$got" = "False True" ] && pass "access and fstatvfs through a protected descriptor" ||
+  fail "access(/proc/self/fd/N, X_OK) on a 0644 file, fstatvfs blocks>0: $got (want False True)"
 finish
