@@ -613,9 +613,9 @@ COVE_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) {
     return static_cast<int>(LibcResult(r));
   }
   if (ShieldedFiles::MayNameDescriptor(path) || (flags & AT_EMPTY_PATH) != 0) [[unlikely]] {
-    if (files = Files();
-        files != nullptr && files->TryHostMetadata(ShieldedFiles::HostMetadata::kAccess, dirfd,
-                                                   path, flags, mode, flags & AT_EACCESS, &r)) {
+    if (files = Files(); files != nullptr &&
+                         files->TryHostMetadataByPath(ShieldedFiles::HostMetadata::kAccess, dirfd,
+                                                      path, flags, mode, flags & AT_EACCESS, &r)) {
       return static_cast<int>(LibcResult(r));
     }
   }

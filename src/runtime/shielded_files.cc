@@ -180,6 +180,7 @@ long ShieldedFiles::OnHostFile(ProtectedNode& node,
   // Through the lock's descriptor, held while the call runs: the file this process has open,
   // also once it was renamed over or removed (its path then names another file, or none).
   std::lock_guard node_lock(node.mutex);
+  if (!node.file) return -EBADF;  // closed by another thread meanwhile: no path to follow
   if (node.lock_fd.valid()) return call(node.lock_fd.get(), nullptr, args);
   return call(AT_FDCWD, volume_->HostPathFor(node.path).c_str(), args);
 }

@@ -225,6 +225,11 @@ class ShieldedFiles {
   enum class HostMetadata { kMode, kOwner, kTimes, kAccess, kFileSystem };
   bool TryHostMetadata(HostMetadata what, int dirfd, const char* path, int flags, long a, long b,
                        long* result);
+  // TryHostMetadata for a call by path: a null path is the kernel's EFAULT to give.
+  bool TryHostMetadataByPath(HostMetadata what, int dirfd, const char* path, int flags, long a,
+                             long b, long* result) {
+    return path != nullptr && TryHostMetadata(what, dirfd, path, flags, a, b, result);
+  }
   bool IsTty(int fd, long* result);
   // Before close_range/exec: forget protected descriptors in [first, last].
   void ForgetRange(unsigned first, unsigned last);

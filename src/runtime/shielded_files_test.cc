@@ -8,8 +8,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "common/hex.h"
 #include "runtime/runtime_log.h"
@@ -185,8 +188,8 @@ TEST_F(ShieldedFilesTest, DescriptorOfAFileRenamedOverNamesItsOwnFileNotTheNewOn
   for (int way = 0; way < 3; ++way) {
     SCOPED_TRACE(way);
     using What = ShieldedFiles::HostMetadata;
-    bool found = way == 0   ? files_->TryHostMetadata(What::kMode, static_cast<int>(old_fd),
-                                                      nullptr, 0, modes[way], 0, &r)
+    bool found = way == 0 ? files_->TryHostMetadata(What::kMode, static_cast<int>(old_fd), nullptr,
+                                                    0, modes[way], 0, &r)
                  : way == 1 ? files_->TryHostMetadata(What::kMode, AT_FDCWD, link.c_str(), 0,
                                                       modes[way], 0, &r)
                             : files_->TryHostMetadata(What::kMode, static_cast<int>(old_fd), "",
@@ -208,6 +211,45 @@ TEST_F(ShieldedFilesTest, DescriptorOfAFileRenamedOverNamesItsOwnFileNotTheNewOn
   ASSERT_EQ(::fstat(static_cast<int>(old_fd), &named), 0);
   EXPECT_EQ(named.st_ino, before.st_ino);
   EXPECT_EQ(Close(old_fd), 0);
+}
+
+// (Found by a review.) A metadata call through a descriptor that another thread closes
+// meanwhile: natively it changes the file the descriptor had open, or fails with EBADF; it
+// fell back to the host path, which names another file since a rename replaced it.
+TEST_F(ShieldedFilesTest, MetadataCallRacingACloseNeverReachesTheFileNowAtThePath) {
+  int hits = 0;
+  for (int round = 0; round < 300 && hits == 0; ++round) {
+    std::string old_path = region_ + "/race.txt";
+    std::string new_path = region_ + "/race-new.txt";
+    long fd = OpenFile(old_path, O_CREAT | O_RDWR | O_TRUNC);
+    ASSERT_GE(fd, 0);
+    long other = OpenFile(new_path, O_CREAT | O_RDWR | O_TRUNC);
+    EXPECT_EQ(Close(other), 0);
+    ASSERT_EQ(::chmod(new_path.c_str(), 0600), 0);
+    long r = -1;
+    ASSERT_TRUE(files_->TryRename(AT_FDCWD, new_path.c_str(), AT_FDCWD, old_path.c_str(), 0, &r));
+    ASSERT_EQ(r, 0);
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> changers;
+    for (int i = 0; i < 3; ++i) {
+      changers.emplace_back([&] {
+        long ignored = 0;
+        while (!stop.load() &&
+               files_->TryHostMetadata(ShieldedFiles::HostMetadata::kMode, static_cast<int>(fd),
+                                       nullptr, 0, 0700, 0, &ignored)) {
+        }
+      });
+    }
+    usleep(200);
+    Close(fd);
+    stop = true;
+    for (auto& changer : changers) changer.join();
+    struct stat at_path {};
+    ASSERT_EQ(::stat(old_path.c_str(), &at_path), 0);
+    if ((at_path.st_mode & 07777) == 0700) ++hits;
+  }
+  EXPECT_EQ(hits, 0) << "a chmod through a descriptor being closed changed the file that "
+                        "replaced its file at the path";
 }
 
 TEST_F(ShieldedFilesTest, DupSharesTheOffsetAndCloseCommitsOnLastDescriptor) {

@@ -45,6 +45,12 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
   if (files == nullptr || ShieldScope::Inside()) return false;
   auto ptr = [&](int i) { return reinterpret_cast<void*>(args[i]); };
   auto str = [&](int i) { return reinterpret_cast<const char*>(args[i]); };
+  using What = ShieldedFiles::HostMetadata;
+  // A metadata call by path (argument `path_arg`) through a protected descriptor's link or, with
+  // AT_EMPTY_PATH, the descriptor `dirfd` (a null path is the kernel's EFAULT to give).
+  auto by_link = [&](What what, int dirfd, int path_arg, int flags, long a, long b) {
+    return files->TryHostMetadataByPath(what, dirfd, str(path_arg), flags, a, b, result);
+  };
   auto fd = [&](int i) { return static_cast<int>(args[i]); };
   switch (nr) {
     case SYS_open:
@@ -67,46 +73,37 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
     // fchown and futimens do (Go issues the raw syscalls; glibc's futimes and perl's utime on
     // a handle reach utimensat with a null path); syncfs commits the file, as fsync.
     case SYS_fchmod:
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kMode, fd(0), nullptr, 0, args[1],
-                                    0, result);
+      return files->TryHostMetadata(What::kMode, fd(0), nullptr, 0, args[1], 0, result);
     case SYS_fchown:
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kOwner, fd(0), nullptr, 0, args[1],
-                                    args[2], result);
+      return files->TryHostMetadata(What::kOwner, fd(0), nullptr, 0, args[1], args[2], result);
     case SYS_fstatfs:
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kFileSystem, fd(0), nullptr, 0,
-                                    args[1], 0, result);
+      return files->TryHostMetadata(What::kFileSystem, fd(0), nullptr, 0, args[1], 0, result);
     // The same through a descriptor link ("/proc/self/fd/N", "/dev/fd/N") or, with
     // AT_EMPTY_PATH, the descriptor itself (the kernel would change the placeholder behind it).
-    case SYS_utimensat:  // a null path: the descriptor (glibc's futimes, perl's utime)
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kTimes, fd(0),
-                                    args[1] == 0 ? nullptr : str(1), fd(3), args[2], 0, result);
+    case SYS_utimensat:
+      if (args[1] == 0) {  // the descriptor (glibc's futimes, perl's utime); with flags: EINVAL
+        return args[3] == 0 &&
+               files->TryHostMetadata(What::kTimes, fd(0), nullptr, 0, args[2], 0, result);
+      }
+      return by_link(What::kTimes, fd(0), 1, fd(3), args[2], 0);
     case SYS_chmod:
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kMode, AT_FDCWD, str(0), 0,
-                                    args[1], 0, result);
+      return by_link(What::kMode, AT_FDCWD, 0, 0, args[1], 0);
     case SYS_fchmodat:
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kMode, fd(0), str(1), 0, args[2],
-                                    0, result);
+      return by_link(What::kMode, fd(0), 1, 0, args[2], 0);
     case kSysFchmodat2:  // glibc 2.39's fchmodat with flags
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kMode, fd(0), str(1), fd(3),
-                                    args[2], 0, result);
+      return by_link(What::kMode, fd(0), 1, fd(3), args[2], 0);
     case SYS_chown:
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kOwner, AT_FDCWD, str(0), 0,
-                                    args[1], args[2], result);
+      return by_link(What::kOwner, AT_FDCWD, 0, 0, args[1], args[2]);
     case SYS_fchownat:
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kOwner, fd(0), str(1), fd(4),
-                                    args[2], args[3], result);
+      return by_link(What::kOwner, fd(0), 1, fd(4), args[2], args[3]);
     case SYS_statfs:
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kFileSystem, AT_FDCWD, str(0), 0,
-                                    args[1], 0, result);
+      return by_link(What::kFileSystem, AT_FDCWD, 0, 0, args[1], 0);
     case SYS_access:
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kAccess, AT_FDCWD, str(0), 0,
-                                    args[1], 0, result);
+      return by_link(What::kAccess, AT_FDCWD, 0, 0, args[1], 0);
     case SYS_faccessat:
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kAccess, fd(0), str(1), 0, args[2],
-                                    0, result);
+      return by_link(What::kAccess, fd(0), 1, 0, args[2], 0);
     case SYS_faccessat2:
-      return files->TryHostMetadata(ShieldedFiles::HostMetadata::kAccess, fd(0), str(1), fd(3),
-                                    args[2], fd(3) & AT_EACCESS, result);
+      return by_link(What::kAccess, fd(0), 1, fd(3), args[2], fd(3) & AT_EACCESS);
     case SYS_syncfs:
       return files->TryFsync(fd(0), result);
     case SYS_getdents64:  // readdir

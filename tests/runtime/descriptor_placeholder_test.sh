@@ -131,4 +131,29 @@ print(os.access('/proc/self/fd/%d' % fd, os.X_OK), os.fstatvfs(fd).f_blocks > 0)
 " "$REGION/h" 2>&1)
 [ "$got" = "False True" ] && pass "access and fstatvfs through a protected descriptor" ||
   fail "access(/proc/self/fd/N, X_OK) on a 0644 file, fstatvfs blocks>0: $got (want False True)"
+# 10. A null path is the descriptor for utimensat only (and then without
+# flags): fchmodat, fchownat and faccessat(fd, NULL) fail with EFAULT natively, utimensat(fd,
+# NULL, times, AT_SYMLINK_NOFOLLOW) with EINVAL; the same calls on an unprotected file are the
+# control.
+chmod 644 "$REGION/h"
+printf 'plain\n' >"$WORK/plain_r13"
+chmod 644 "$WORK/plain_r13"
+got=$(SCONE_ALLOW_DLOPEN=2 crun "$PY3" -c "
+import os, sys, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+def calls(fd):
+    out = []
+    for name, args in (('fchmodat', (268, fd, None, 0o700)), ('fchownat', (260, fd, None, -1, -1, 0)),
+                       ('faccessat', (269, fd, None, 0)), ('utimensat', (280, fd, None, None, 0x100))):
+        r = libc.syscall(*args)
+        out.append('%s:%s' % (name, 'ok' if r == 0 else os.strerror(ctypes.get_errno())))
+    return ' '.join(out)
+print(calls(os.open(sys.argv[1], os.O_RDONLY)))
+print(calls(os.open(sys.argv[2], os.O_RDONLY)))
+" "$REGION/h" "$WORK/plain_r13" 2>&1)
+protected_line=$(printf '%s\n' "$got" | sed -n 1p)
+plain_line=$(printf '%s\n' "$got" | sed -n 2p)
+[ -n "$plain_line" ] && [ "$protected_line" = "$plain_line" ] && [ "$(stat -c %a "$REGION/h")" = 644 ] &&
+  pass "null path with a protected dirfd fails as natively" ||
+  fail "null path with a protected dirfd: protected [$protected_line] vs plain [$plain_line], mode $(stat -c %a "$REGION/h")"
 finish
