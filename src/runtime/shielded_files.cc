@@ -174,30 +174,27 @@ bool ShieldedFiles::IsPlaceholder(int fd) const {
          st.st_dev == placeholder_dev_ && st.st_ino == placeholder_ino_;
 }
 
-long ShieldedFiles::OnHostFile(ProtectedNode& node,
-                               long (*call)(int fd, const char* path, const long* args),
-                               const long* args) const {
+template <typename Call>
+long ShieldedFiles::OnHostFile(ProtectedNode& node, Call&& call) const {
   // Through the lock's descriptor, held while the call runs: the file this process has open,
   // also once it was renamed over or removed (its path then names another file, or none).
   std::lock_guard node_lock(node.mutex);
   if (!node.file) return -EBADF;  // closed by another thread meanwhile: no path to follow
-  if (node.lock_fd.valid()) return call(node.lock_fd.get(), nullptr, args);
-  return call(AT_FDCWD, volume_->HostPathFor(node.path).c_str(), args);
+  if (node.lock_fd.valid()) return call(node.lock_fd.get(), nullptr);
+  std::string host = volume_->HostPathFor(node.path);
+  return call(AT_FDCWD, host.c_str());
 }
 
 void ShieldedFiles::NameHostFile(int fd, const OpenFileDescription& desc) const {
   if (!IsPlaceholder(fd)) return;  // names its host file already, or is no longer ours
-  long named = OnHostFile(
-      *desc.node,
-      [](int host_fd, const char* path, const long*) {
-        char link[40];
-        if (path == nullptr) {
-          snprintf(link, sizeof(link), "/proc/self/fd/%d", host_fd);
-          path = link;
-        }
-        return RawOpen(path, O_PATH | O_CLOEXEC);
-      },
-      nullptr);
+  long named = OnHostFile(*desc.node, [](int host_fd, const char* path) {
+    char link[40];
+    if (path == nullptr) {
+      snprintf(link, sizeof(link), "/proc/self/fd/%d", host_fd);
+      path = link;
+    }
+    return RawOpen(path, O_PATH | O_CLOEXEC);
+  });
   if (named < 0) {
     Log(kLogWarning, "fd %d (%s): no O_PATH descriptor of its host file: %s", fd,
         desc.node->path.c_str(), strerror(static_cast<int>(-named)));
@@ -1858,18 +1855,13 @@ bool ShieldedFiles::TryFstat(int fd, struct stat* st, long* result) {
   if (!desc) return false;
   ShieldScope scope;
   RefreshShared(*desc);
-  // The host file's (the program's descriptor is a placeholder): through the lock's descriptor,
-  // held while the call runs, else by path.
-  std::lock_guard node_lock(desc->node->mutex);
-  if (!desc->node->file) {
-    *result = -EBADF;  // closed by another thread meanwhile
-  } else if (desc->node->lock_fd.valid()) {
-    *result = DirectSyscall(SYS_fstat, desc->node->lock_fd.get(), st);
-  } else {
-    *result = DirectSyscall(SYS_newfstatat, AT_FDCWD,
-                            volume_->HostPathFor(desc->node->path).c_str(), st, 0);
-  }
-  if (*result == 0) FixStatSize(st, desc->node->file->size());
+  // The host file's (the program's descriptor is a placeholder), with the plaintext size.
+  *result = OnHostFile(*desc->node, [&](int fd, const char* host) {
+    long r = host == nullptr ? DirectSyscall(SYS_fstat, fd, st)
+                             : DirectSyscall(SYS_newfstatat, fd, host, st, 0);
+    if (r == 0) FixStatSize(st, desc->node->file->size());  // (under the node's lock)
+    return r;
+  });
   return true;
 }
 
@@ -1916,16 +1908,12 @@ bool ShieldedFiles::TryStatx(int dirfd, const char* path, int flags, unsigned ma
   if ((flags & AT_EMPTY_PATH) && path != nullptr && path[0] == '\0') {
     auto desc = table_.Get(dirfd);
     if (!desc) return false;
-    std::lock_guard node_lock(desc->node->mutex);  // as TryFstat: the host file's
-    if (!desc->node->file) {
-      *result = -EBADF;
-    } else if (desc->node->lock_fd.valid()) {
-      *result = DirectSyscall(SYS_statx, desc->node->lock_fd.get(), "", flags, mask, stx);
-    } else {
-      *result = DirectSyscall(SYS_statx, AT_FDCWD, volume_->HostPathFor(desc->node->path).c_str(),
-                              flags & ~AT_EMPTY_PATH, mask, stx);
-    }
-    if (*result == 0) fix(desc->node->file->size());
+    *result = OnHostFile(*desc->node, [&](int fd, const char* host) {  // as TryFstat
+      long r = DirectSyscall(SYS_statx, fd, host == nullptr ? "" : host,
+                             host == nullptr ? flags : flags & ~AT_EMPTY_PATH, mask, stx);
+      if (r == 0) fix(desc->node->file->size());
+      return r;
+    });
     return true;
   }
   std::string abs;
@@ -2486,31 +2474,25 @@ bool ShieldedFiles::TryHostMetadata(HostMetadata what, int dirfd, const char* pa
   auto desc = named >= 0 ? table_.Get(named) : nullptr;
   if (!desc) return false;
   ShieldScope scope;
-  long args[3] = {static_cast<long>(what), a, b};
-  *result = OnHostFile(
-      *desc->node,
-      [](int fd, const char* host, const long* arg) -> long {
-        int empty = host == nullptr ? AT_EMPTY_PATH : 0;  // the lock's descriptor itself
-        const char* at = host == nullptr ? "" : host;
-        switch (static_cast<HostMetadata>(arg[0])) {
-          case HostMetadata::kMode:
-            return host == nullptr ? DirectSyscall(SYS_fchmod, fd, arg[1])
-                                   : DirectSyscall(SYS_fchmodat, fd, at, arg[1]);
-          case HostMetadata::kOwner:
-            return DirectSyscall(SYS_fchownat, fd, at, arg[1], arg[2], empty);
-          case HostMetadata::kTimes:
-            return DirectSyscall(SYS_utimensat, fd, host, arg[1], 0);
-          case HostMetadata::kAccess:
-            return host == nullptr ? DirectSyscall(SYS_faccessat2, fd, "", arg[1],
-                                                   AT_EMPTY_PATH | static_cast<int>(arg[2]))
-                                   : DirectSyscall(SYS_faccessat2, fd, at, arg[1], arg[2]);
-          case HostMetadata::kFileSystem:
-            return host == nullptr ? DirectSyscall(SYS_fstatfs, fd, arg[1])
-                                   : DirectSyscall(SYS_statfs, at, arg[1]);
-        }
-        return -EINVAL;
-      },
-      args);
+  *result = OnHostFile(*desc->node, [&](int fd, const char* host) -> long {
+    int empty = host == nullptr ? AT_EMPTY_PATH : 0;  // the lock's descriptor itself
+    const char* at = host == nullptr ? "" : host;
+    switch (what) {
+      case HostMetadata::kMode:
+        return host == nullptr ? DirectSyscall(SYS_fchmod, fd, a)
+                               : DirectSyscall(SYS_fchmodat, fd, at, a);
+      case HostMetadata::kOwner:
+        return DirectSyscall(SYS_fchownat, fd, at, a, b, empty);
+      case HostMetadata::kTimes:
+        return DirectSyscall(SYS_utimensat, fd, host, a, 0);
+      case HostMetadata::kAccess:
+        return DirectSyscall(SYS_faccessat2, fd, at, a, empty | static_cast<int>(b));
+      case HostMetadata::kFileSystem:
+        return host == nullptr ? DirectSyscall(SYS_fstatfs, fd, a)
+                               : DirectSyscall(SYS_statfs, at, a);
+    }
+    return -EINVAL;
+  });
   return true;
 }
 

@@ -435,10 +435,11 @@ class ShieldedFiles {
   static long OpenPlaceholder();
   // Whether `fd` is (a duplicate of) the placeholder.
   bool IsPlaceholder(int fd) const;
-  // `call` on the host file of `node` as this process has it open: its lock descriptor (path
-  // null), held while the call runs, else (AT_FDCWD, its host path).
-  long OnHostFile(ProtectedNode& node, long (*call)(int fd, const char* path, const long* args),
-                  const long* args) const;
+  // `call(fd, path)` on the host file of `node` as this process has it open, under the node's
+  // lock: its lock descriptor (path null), else (AT_FDCWD, its host path); EBADF once the
+  // file was closed.
+  template <typename Call>
+  long OnHostFile(ProtectedNode& node, Call&& call) const;
   long NewProgramDescriptor(ProgramSlot& slot, const std::string& host, int flags);
   long MoveHostDescriptorUp(long fd, ProgramSlot* slot) const;
   // Makes program descriptor `fd` of `desc` an O_PATH descriptor of its host file, unless it is

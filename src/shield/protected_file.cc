@@ -83,6 +83,12 @@ bool ReserveReadAhead(size_t bytes) {
   return true;
 }
 
+// The AES-GCM context of a file's chunks, under the key derived from its file key.
+Result<std::unique_ptr<AesGcm>> ChunkCipher(const FileEntry& entry) {
+  COVE_ASSIGN_OR_RETURN(SecretBytes chunk_key, HkdfSha256(entry.key, kChunkKeyInfo, 32));
+  return AesGcm::Create(chunk_key);
+}
+
 }  // namespace
 
 ProtectedFile::ProtectedFile(Env& env, std::string host_path, const FileEntry& entry, SharedFd fd,
@@ -181,9 +187,7 @@ std::unique_ptr<ProtectedFile> ProtectedFile::OpenCompactToReplace(Env& env,
   if (!got.ok() || *got != header.size()) return nullptr;
   auto version = VerifyFileHeader(header, entry.id, entry.chunk_size, entry.kind, entry.path);
   if (!version.ok() || *version != kCompactFileFormatVersion) return nullptr;
-  auto chunk_key = HkdfSha256(entry.key, kChunkKeyInfo, 32);
-  if (!chunk_key.ok()) return nullptr;
-  auto gcm = AesGcm::Create(*chunk_key);
+  auto gcm = ChunkCipher(entry);
   if (!gcm.ok()) return nullptr;
   std::unique_ptr<ProtectedFile> file(
       new ProtectedFile(env, host_path, entry, host_fd, std::move(gcm).value()));
@@ -197,8 +201,7 @@ Result<std::unique_ptr<ProtectedFile>> ProtectedFile::OpenOnce(Env& env, std::st
                                                                const FileEntry& entry,
                                                                bool writable, SharedFd host_fd,
                                                                bool check_journal) {
-  COVE_ASSIGN_OR_RETURN(SecretBytes chunk_key, HkdfSha256(entry.key, kChunkKeyInfo, 32));
-  COVE_ASSIGN_OR_RETURN(auto gcm, AesGcm::Create(chunk_key));
+  COVE_ASSIGN_OR_RETURN(auto gcm, ChunkCipher(entry));
   FileGeometry geometry(entry.chunk_size);
   SharedFd fd;
   uint32_t version = kFileFormatVersion;
