@@ -129,8 +129,10 @@ COVE_IN_SYSCALL_RANGE long StatAt(int dirfd, const char* path, struct stat* st, 
     return ViaShieldTry<&ShieldedFiles::TryFstatat, SYS_newfstatat>(files, dirfd, path, st, flags);
   }
   if (ShieldedFiles::MayNameDescriptor(path)) [[unlikely]] {  // "/dev/stdin" and the like
-    ShieldedFiles* files = Files();
-    if (int named = files != nullptr ? files->ProtectedDescriptorOfLink(path, flags) : -1;
+    ShieldedFiles* files = Files();  // (one load and a bit test while no protected file is open)
+    if (int named = files != nullptr && files->AnyProtectedFd()
+                        ? files->ProtectedDescriptorOfLink(path, flags)
+                        : -1;
         named >= 0) {
       return ViaShieldTry<&ShieldedFiles::TryFstat, SYS_fstat>(files, named, st);
     }
@@ -466,7 +468,7 @@ COVE_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, str
   long r;
   ShieldedFiles* files = FilesForPath(path, dirfd);
   if (files == nullptr && ShieldedFiles::MayNameDescriptor(path) && Files() != nullptr &&
-      Files()->ProtectedDescriptorOfLink(path, flags) >= 0) {
+      Files()->AnyProtectedFd() && Files()->ProtectedDescriptorOfLink(path, flags) >= 0) {
     files = Files();  // "/dev/stdin" and the like
   }
   if (files != nullptr && files->TryStatx(dirfd, path, flags, mask, stx, &r)) {
@@ -613,7 +615,7 @@ COVE_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) {
     return static_cast<int>(LibcResult(r));
   }
   if (ShieldedFiles::MayNameDescriptor(path) || (flags & AT_EMPTY_PATH) != 0) [[unlikely]] {
-    if (files = Files(); files != nullptr &&
+    if (files = Files(); files != nullptr && files->AnyProtectedFd() &&
                          files->TryHostMetadataByPath(ShieldedFiles::HostMetadata::kAccess, dirfd,
                                                       path, flags, mode, flags & AT_EACCESS, &r)) {
       return static_cast<int>(LibcResult(r));
