@@ -82,6 +82,15 @@ inline ShieldedFiles* FilesForPath(const char* path, int dirfd = AT_FDCWD) {
   return FilesForPathSlow(files, dirfd, path);
 }
 
+// The protected descriptor that "/dev/stdin", "/proc/self/fd/N" and the like name, for a stat
+// that follows the link (the kernel would describe the descriptor's placeholder), or -1: one
+// load and a bit test while no protected file is open.
+inline int DescriptorNamedByLink(ShieldedFiles* files, const char* path, int flags) {
+  return files != nullptr && ShieldedFiles::MayNameDescriptor(path) && files->AnyProtectedFd()
+             ? files->ProtectedDescriptorOfLink(path, flags)
+             : -1;
+}
+
 // Runs `shielded` (a call into ShieldedFiles, with the real syscall as its fallback) out of
 // line, so that the pass-through path of the interposed function needs no stack frame and no
 // saved registers.
@@ -129,11 +138,8 @@ COVE_IN_SYSCALL_RANGE long StatAt(int dirfd, const char* path, struct stat* st, 
     return ViaShieldTry<&ShieldedFiles::TryFstatat, SYS_newfstatat>(files, dirfd, path, st, flags);
   }
   if (ShieldedFiles::MayNameDescriptor(path)) [[unlikely]] {  // "/dev/stdin" and the like
-    ShieldedFiles* files = Files();  // (one load and a bit test while no protected file is open)
-    if (int named = files != nullptr && files->AnyProtectedFd()
-                        ? files->ProtectedDescriptorOfLink(path, flags)
-                        : -1;
-        named >= 0) {
+    ShieldedFiles* files = Files();
+    if (int named = DescriptorNamedByLink(files, path, flags); named >= 0) {
       return ViaShieldTry<&ShieldedFiles::TryFstat, SYS_fstat>(files, named, st);
     }
   }
@@ -467,8 +473,7 @@ COVE_EXPORT int __fxstatat64(int, int dirfd, const char* path, struct stat* st, 
 COVE_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* stx) {
   long r;
   ShieldedFiles* files = FilesForPath(path, dirfd);
-  if (files == nullptr && ShieldedFiles::MayNameDescriptor(path) && Files() != nullptr &&
-      Files()->AnyProtectedFd() && Files()->ProtectedDescriptorOfLink(path, flags) >= 0) {
+  if (files == nullptr && DescriptorNamedByLink(Files(), path, flags) >= 0) {
     files = Files();  // "/dev/stdin" and the like
   }
   if (files != nullptr && files->TryStatx(dirfd, path, flags, mask, stx, &r)) {
