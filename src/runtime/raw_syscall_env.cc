@@ -120,6 +120,16 @@ long MoveAboveRuntimeFloorLeaving(long fd, int placeholder, int cloexec_flag, lo
   return high;
 }
 
+void GrowDescriptorTable(int any_fd, long highest) {
+  struct rlimit limit {};
+  if (any_fd < 0 || DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) != 0) return;
+  if (limit.rlim_cur != RLIM_INFINITY && highest >= static_cast<long>(limit.rlim_cur)) {
+    highest = static_cast<long>(limit.rlim_cur) - 1;
+  }
+  long dup = DirectSyscall(SYS_fcntl, any_fd, F_DUPFD_CLOEXEC, highest);
+  if (dup >= 0) DirectSyscall(SYS_close, dup);  // never noted: the runtime's for this call only
+}
+
 namespace {
 
 // Three: a save holds the commit lock and opens the fspf's new copy, then its directory.

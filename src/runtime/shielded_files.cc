@@ -130,6 +130,12 @@ ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield
   config_.tag_file = config.tag_file;
   ReserveSpareDescriptors();
   placeholder_fd_ = MoveAboveRuntimeFloor(OpenPlaceholder());
+  // The staged files' lock descriptors fill the numbers above the floor; the table grows for
+  // them now, while the flusher thread does not share it yet (GrowDescriptorTable).
+  GrowDescriptorTable(static_cast<int>(placeholder_fd_),
+                      RuntimeDescriptorFloor() +
+                          static_cast<long>(std::min(unsaved_batch_by_fds_, kMaxUnsavedBatch)) +
+                          kDescriptorsBesideStaged);
   struct stat st {};
   if (placeholder_fd_ >= 0 && (placeholder_fd_ < RuntimeDescriptorFloor() ||
                                DirectSyscall(SYS_fstat, placeholder_fd_, &st) != 0)) {

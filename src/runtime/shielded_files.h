@@ -482,6 +482,9 @@ class ShieldedFiles {
   // descriptor, and the rewrites hold at most kMaxStagedRewriteMemory).
   static constexpr size_t kMinUnsavedBatch = 64;
   static constexpr size_t kMaxUnsavedBatch = 512;
+  // Room the descriptor table gets at start above the floor and the staged files' locks: for
+  // the open files' host files and locks, the fspf's watch, the log.
+  static constexpr long kDescriptorsBesideStaged = 64;
   // How many staged files may wait for the fspf: half the files it records (so that rewriting
   // the fspf costs O(1) per file however large it grows), at least kMinUnsavedBatch and at
   // most kMaxUnsavedBatch, and never more than an eighth of RLIMIT_NOFILE (each holds its lock
