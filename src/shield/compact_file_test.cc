@@ -445,7 +445,9 @@ TEST_F(CompactFileTest, OpenForReplacingChecksTheHeaderAndItsCommitSetsTheSize) 
   ASSERT_TRUE(replace("/data/f", Pattern(200, 7)).ok());
   EXPECT_EQ(*ReadFile("/data/f"), Pattern(200, 7));
 
-  // A host file extended or cut outside cove gets the layout's size back from the commit.
+  // A host file extended outside cove past the layout's largest (which a reader refuses) gets
+  // the layout's size back from the commit; one extended within it, or cut, needs no truncate
+  // (a reader reads only the committed slot, which the commit writes).
   raw = ReadRaw(host);
   auto longer = raw;
   longer.resize(kCompactMaxHostSize + 5000, 0xee);
@@ -458,6 +460,17 @@ TEST_F(CompactFileTest, OpenForReplacingChecksTheHeaderAndItsCommitSetsTheSize) 
   WriteRaw(host, shorter);
   ASSERT_TRUE(replace("/data/f", Pattern(100, 9)).ok());
   EXPECT_EQ(*ReadFile("/data/f"), Pattern(100, 9));
+  auto within = ReadRaw(host);  // generation 5, slot 0
+  within.resize(kCompactMaxHostSize, 0xee);
+  WriteRaw(host, within);
+  ASSERT_TRUE(replace("/data/f", Pattern(4096, 11)).ok());  // generation 6, slot 1: up to the end
+  EXPECT_EQ(*ReadFile("/data/f"), Pattern(4096, 11));
+  within = ReadRaw(host);
+  within.resize(kCompactMaxHostSize - 1);  // the last byte of slot 1 cut: slot 0 is written
+  WriteRaw(host, within);
+  ASSERT_TRUE(replace("/data/f", Pattern(10, 12)).ok());
+  EXPECT_EQ(*ReadFile("/data/f"), Pattern(10, 12));
+  EXPECT_EQ(ReadRaw(host).size(), kCompactMaxHostSize - 1) << "a size within the layout is kept";
 
   // The header is checked: another file's host file (or a changed header) is refused.
   Commit("/data/other", 0, Pattern(100, 1));

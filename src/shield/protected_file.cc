@@ -179,12 +179,19 @@ std::unique_ptr<ProtectedFile> ProtectedFile::OpenCompactToReplace(Env& env,
   // A rewrite of a small file (open with O_TRUNC, write, close) reads no chunk it would discard:
   // the one pread of the header instead of the whole file (whose copy into fresh memory, page
   // faults included, was most of such an open's cost). Nothing is trusted that is not checked:
-  // the header binds the host file to the entry, a slot read later is authenticated then, and
-  // the commit rewrites the host size (a file extended or cut outside cove is repaired by it).
+  // the header binds the host file to the entry, and a slot read later is authenticated then.
   if (entry.generation == 0 || entry.size > kCompactMaxSize || !host_fd.valid()) return nullptr;
   ByteBuffer header(kCompactHeaderSize);
   auto got = env.ReadOnce(host_fd.get(), header, 0, host_path);
   if (!got.ok() || *got != header.size()) return nullptr;
+  // The host size matters only past the layout's largest file, which a reader refuses as
+  // extended: only then does the commit cut it. A one-byte read there (none at the end of the
+  // file, and no page touched) instead of a truncate at every rewrite. A shorter file needs
+  // nothing: a reader needs only the committed slot, which the commit writes.
+  uint8_t past_layout = 0;
+  auto beyond = env.ReadOnce(host_fd.get(), std::span(&past_layout, 1), kCompactMaxHostSize,
+                             host_path);
+  if (!beyond.ok()) return nullptr;
   auto version = VerifyFileHeader(header, entry.id, entry.chunk_size, entry.kind, entry.path);
   if (!version.ok() || *version != kCompactFileFormatVersion) return nullptr;
   auto gcm = ChunkCipher(entry);
@@ -193,7 +200,7 @@ std::unique_ptr<ProtectedFile> ProtectedFile::OpenCompactToReplace(Env& env,
       new ProtectedFile(env, host_path, entry, host_fd, std::move(gcm).value()));
   file->compact_ = true;
   file->format_version_ = kFileFormatVersion;
-  file->host_size_uncertain_ = true;
+  file->host_size_uncertain_ = *beyond != 0;
   return file;
 }
 
