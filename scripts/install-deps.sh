@@ -9,7 +9,7 @@ packages=(
   # toolchain
   build-essential cmake g++ clang clang-format clang-tidy libclang-rt-14-dev
   # libraries
-  libssl-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libsqlite3-dev libpq-dev
+  libssl-dev libipsec-mb-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libsqlite3-dev libpq-dev
   libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
   # programs the tests and the demo run under cove
   python3 sqlite3 coreutils gzip findutils procps git curl libjemalloc2 gdb

@@ -315,30 +315,52 @@ Result<std::unique_ptr<AesGcm>> AesGcm::Create(const SecretBytes& key) {
   if (key.size() != kAes256KeySize) {
     return InvalidArgument("AES-256-GCM key must be 32 bytes, got " + std::to_string(key.size()));
   }
-  // One context serves both directions: GCM uses the AES encryption schedule either way, and
-  // each Seal/Open re-initializes it with its nonce and direction (one key setup per file).
-  std::unique_ptr<AesGcm> gcm(new AesGcm(EVP_CIPHER_CTX_new()));
-  if (gcm->ctx_ == nullptr ||
-      EVP_EncryptInit_ex(gcm->ctx_, Aes256Gcm(), nullptr, key.data(), nullptr) != 1) {
-    return OpenSslError("AES-256-GCM init");
+  std::unique_ptr<AesGcm> gcm(new AesGcm);
+  gcm->vaes_ = VaesGcmKey::Create(std::span<const uint8_t, kAes256KeySize>(key.data(), key.size()));
+  if (gcm->vaes_) {
+    gcm->key_ = key;
+    return gcm;
   }
+  COVE_RETURN_IF_ERROR(gcm->EnsureOpenSsl(key));
   return gcm;
 }
 
+Status AesGcm::EnsureOpenSsl(const SecretBytes& key) {
+  if (ctx_ != nullptr) return Status::Ok();
+  // One context serves both directions: GCM uses the AES encryption schedule either way, and
+  // each Seal/Open re-initializes it with its nonce and direction (one key setup per file).
+  ctx_ = EVP_CIPHER_CTX_new();
+  if (ctx_ == nullptr || EVP_EncryptInit_ex(ctx_, Aes256Gcm(), nullptr, key.data(), nullptr) != 1) {
+    return OpenSslError("AES-256-GCM init");
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<AesGcm>> AesGcm::Clone() const {
-  std::unique_ptr<AesGcm> gcm(new AesGcm(EVP_CIPHER_CTX_new()));
-  if (gcm->ctx_ == nullptr || EVP_CIPHER_CTX_copy(gcm->ctx_, ctx_) != 1) {
-    return OpenSslError("AES-256-GCM clone");
+  std::unique_ptr<AesGcm> gcm(new AesGcm);
+  if (vaes_) {
+    gcm->vaes_ = vaes_->Clone();
+    gcm->key_ = key_;
+  }
+  if (ctx_ != nullptr) {
+    gcm->ctx_ = EVP_CIPHER_CTX_new();
+    if (gcm->ctx_ == nullptr || EVP_CIPHER_CTX_copy(gcm->ctx_, ctx_) != 1) {
+      return OpenSslError("AES-256-GCM clone");
+    }
   }
   return gcm;
 }
 
 AesGcm::~AesGcm() {
-  EVP_CIPHER_CTX_free(ctx_);  // frees (and cleanses) the key schedule
+  EVP_CIPHER_CTX_free(ctx_);  // frees (and cleanses) the key schedule; vaes_ and key_ wipe theirs
 }
 
 Status AesGcm::Seal(const GcmNonce& nonce, std::span<const uint8_t> aad,
                     std::span<const uint8_t> plaintext, uint8_t* ciphertext, GcmTag& tag) {
+  if (vaes_) {
+    vaes_->Seal(nonce.data(), aad, plaintext, ciphertext, tag.data());
+    return Status::Ok();
+  }
   int len = 0;
   if (EVP_EncryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
       (!aad.empty() &&
@@ -354,6 +376,15 @@ Status AesGcm::Seal(const GcmNonce& nonce, std::span<const uint8_t> aad,
 
 Status AesGcm::Open(const GcmNonce& nonce, std::span<const uint8_t> aad,
                     std::span<const uint8_t> ciphertext, const GcmTag& tag, uint8_t* plaintext) {
+  if (vaes_) {
+    GcmTag computed{};
+    vaes_->Open(nonce.data(), aad, ciphertext, plaintext, computed.data());
+    if (CRYPTO_memcmp(computed.data(), tag.data(), kGcmTagSize) != 0) {
+      if (!ciphertext.empty()) OPENSSL_cleanse(plaintext, ciphertext.size());
+      return IntegrityError("authentication tag mismatch");
+    }
+    return Status::Ok();
+  }
   int len = 0;
   if (EVP_DecryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce.data()) != 1 ||
       (!aad.empty() &&
@@ -374,6 +405,7 @@ Status AesGcm::Open(const GcmNonce& nonce, std::span<const uint8_t> aad,
 
 Status AesGcm::Authenticate(const GcmNonce& nonce, std::span<const uint8_t> aad,
                             std::span<const uint8_t> data, GcmTag& tag) {
+  COVE_RETURN_IF_ERROR(EnsureOpenSsl(key_));  // GMAC over two pieces: OpenSSL's streaming API
   int len = 0;
   uint8_t none = 0;
   if (EVP_EncryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce.data()) != 1 ||

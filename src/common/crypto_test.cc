@@ -11,7 +11,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <set>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -332,6 +337,111 @@ TEST(AesGcm, MatchesKnownAnswerWhenDirectionsAlternate) {
                 StatusCode::kIntegrityError);
     }
   }
+}
+
+// OpenSSL's AES-256-GCM in one go, as the reference AesGcm must match whichever code it runs
+// (ipsec-mb's VAES code where the CPU has it; this binary also runs with COVE_CRYPTO_VAES=0).
+void ReferenceSeal(const SecretBytes& key, const GcmNonce& nonce, std::span<const uint8_t> aad,
+                   std::span<const uint8_t> plain, std::vector<uint8_t>* cipher, GcmTag* tag) {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  ASSERT_NE(ctx, nullptr);
+  cipher->resize(plain.size() + 16);
+  int len = 0;
+  ASSERT_EQ(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce.data()), 1);
+  if (!aad.empty()) {
+    ASSERT_EQ(EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())), 1);
+  }
+  if (!plain.empty()) {
+    ASSERT_EQ(
+        EVP_EncryptUpdate(ctx, cipher->data(), &len, plain.data(), static_cast<int>(plain.size())),
+        1);
+  }
+  ASSERT_EQ(EVP_EncryptFinal_ex(ctx, cipher->data() + plain.size(), &len), 1);
+  ASSERT_EQ(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kGcmTagSize, tag->data()), 1);
+  cipher->resize(plain.size());
+  EVP_CIPHER_CTX_free(ctx);
+}
+
+// Every length class the shield uses (empty: a GMAC of the AAD alone; partial blocks; a chunk;
+// runs of chunks) and AAD sizes around the block size, sealed, opened and checked against the
+// reference, out of place and in place, by an instance and its clone; a changed tag, byte of
+// ciphertext or of AAD is refused and the output wiped.
+TEST(AesGcm, AgreesWithOpenSslOnEveryLengthInAndOutOfPlace) {
+  if (std::getenv("COVE_CRYPTO_VAES") == nullptr && VaesGcmKey::Available()) {
+    std::printf("AesGcm runs ipsec-mb's VAES code here\n");
+  }
+  for (size_t length : {0, 1, 15, 16, 17, 255, 4095, 4096, 4097, 65536 + 3}) {
+    for (size_t aad_length : {0, 1, 13, 16, 40}) {
+      auto key = RandomKey();
+      ASSERT_TRUE(key.ok());
+      GcmNonce nonce{};
+      ASSERT_TRUE(RandomBytes(nonce).ok());
+      std::vector<uint8_t> plain(length), aad(aad_length);
+      ASSERT_TRUE(RandomBytes(plain).ok());
+      ASSERT_TRUE(RandomBytes(aad).ok());
+      std::vector<uint8_t> expected;
+      GcmTag expected_tag{};
+      ReferenceSeal(*key, nonce, aad, plain, &expected, &expected_tag);
+      auto gcm = AesGcm::Create(*key);
+      ASSERT_TRUE(gcm.ok());
+      auto clone = (*gcm)->Clone();
+      ASSERT_TRUE(clone.ok());
+      for (AesGcm* instance : {gcm->get(), clone->get()}) {
+        SCOPED_TRACE("length " + std::to_string(length) + ", aad " + std::to_string(aad_length));
+        std::vector<uint8_t> cipher(length), back(length);
+        GcmTag tag{};
+        ASSERT_TRUE(instance->Seal(nonce, aad, plain, cipher.data(), tag).ok());
+        EXPECT_EQ(cipher, expected);
+        EXPECT_EQ(tag, expected_tag);
+        ASSERT_TRUE(instance->Open(nonce, aad, cipher, tag, back.data()).ok());
+        EXPECT_EQ(back, plain);
+        std::vector<uint8_t> in_place = plain;  // sealed and opened where it lies
+        ASSERT_TRUE(instance->Seal(nonce, aad, in_place, in_place.data(), tag).ok());
+        EXPECT_EQ(in_place, expected);
+        ASSERT_TRUE(instance->Open(nonce, aad, in_place, tag, in_place.data()).ok());
+        EXPECT_EQ(in_place, plain);
+        GcmTag bad_tag = tag;
+        bad_tag[15] ^= 0x80;
+        back.assign(length, 0xee);
+        EXPECT_EQ(instance->Open(nonce, aad, cipher, bad_tag, back.data()).code(),
+                  StatusCode::kIntegrityError);
+        EXPECT_EQ(back, std::vector<uint8_t>(length, 0)) << "plaintext must be wiped on failure";
+        if (length > 0) {
+          cipher[length / 2] ^= 1;
+          EXPECT_EQ(instance->Open(nonce, aad, cipher, tag, back.data()).code(),
+                    StatusCode::kIntegrityError);
+          cipher[length / 2] ^= 1;
+        }
+        if (aad_length > 0) {
+          aad[0] ^= 1;
+          EXPECT_EQ(instance->Open(nonce, aad, cipher, tag, back.data()).code(),
+                    StatusCode::kIntegrityError);
+          aad[0] ^= 1;
+        }
+      }
+    }
+  }
+}
+
+// Where the CPU has VAES and AVX-512, AesGcm uses them unless COVE_CRYPTO_VAES=0 says not to.
+TEST(AesGcm, UsesVaesWhereTheCpuHasItUnlessTurnedOff) {
+  const char* setting = std::getenv("COVE_CRYPTO_VAES");
+  bool off = setting != nullptr && std::string_view(setting) == "0";
+  if (off) {
+    EXPECT_FALSE(VaesGcmKey::Available());
+    EXPECT_EQ(VaesGcmKey::Create(std::array<uint8_t, 32>{}), nullptr);
+    return;
+  }
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string text((std::istreambuf_iterator<char>(cpuinfo)), std::istreambuf_iterator<char>());
+  for (const char* flag :
+       {" avx512f", " avx512dq", " avx512cd", " avx512bw", " avx512vl", " vaes", " vpclmulqdq"}) {
+    if (text.find(flag) == std::string::npos) {
+      GTEST_SKIP() << "no" << flag << " on this CPU: OpenSSL's code runs";
+    }
+  }
+  EXPECT_TRUE(VaesGcmKey::Available());
+  EXPECT_NE(VaesGcmKey::Create(std::array<uint8_t, 32>{}), nullptr);
 }
 
 TEST(AesGcm, RejectsShortKey) {
