@@ -107,20 +107,20 @@ std::unique_ptr<VaesGcmKey> VaesGcmKey::Clone() const {
 
 void VaesGcmKey::Seal(const uint8_t* nonce, std::span<const uint8_t> aad,
                       std::span<const uint8_t> in, uint8_t* out, uint8_t* tag) const {
-  WipedContext wiped;
-  uint8_t nothing = 0;
-  aes_gcm_enc_256_vaes_avx512(&data_->key, &wiped.context, out != nullptr ? out : &nothing,
-                              NonNull(in), in.size(), nonce, NonNull(aad), aad.size(), tag,
-                              kTagLength);
+  Apply(&aes_gcm_enc_256_vaes_avx512, nonce, aad, in, out, tag);
 }
 
 void VaesGcmKey::Open(const uint8_t* nonce, std::span<const uint8_t> aad,
                       std::span<const uint8_t> in, uint8_t* out, uint8_t* tag) const {
+  Apply(&aes_gcm_dec_256_vaes_avx512, nonce, aad, in, out, tag);
+}
+
+void VaesGcmKey::Apply(GcmFunction function, const uint8_t* nonce, std::span<const uint8_t> aad,
+                       std::span<const uint8_t> in, uint8_t* out, uint8_t* tag) const {
   WipedContext wiped;
   uint8_t nothing = 0;
-  aes_gcm_dec_256_vaes_avx512(&data_->key, &wiped.context, out != nullptr ? out : &nothing,
-                              NonNull(in), in.size(), nonce, NonNull(aad), aad.size(), tag,
-                              kTagLength);
+  function(&data_->key, &wiped.context, out != nullptr ? out : &nothing, NonNull(in), in.size(),
+           nonce, NonNull(aad), aad.size(), tag, kTagLength);
 }
 
 }  // namespace cove

@@ -11,6 +11,9 @@
 #include <memory>
 #include <span>
 
+struct gcm_key_data;
+struct gcm_context_data;
+
 namespace cove {
 
 class VaesGcmKey {
@@ -38,6 +41,12 @@ class VaesGcmKey {
  private:
   VaesGcmKey();
   struct KeyData;  // ipsec-mb's struct gcm_key_data, 64-byte aligned
+  // ipsec-mb's one-call GCM (aes_gcm_enc_dec_t) with the wiping and null checks both need.
+  using GcmFunction = void (*)(const struct gcm_key_data*, struct gcm_context_data*, uint8_t*,
+                               const uint8_t*, uint64_t, const uint8_t*, const uint8_t*, uint64_t,
+                               uint8_t*, uint64_t);
+  void Apply(GcmFunction function, const uint8_t* nonce, std::span<const uint8_t> aad,
+             std::span<const uint8_t> in, uint8_t* out, uint8_t* tag) const;
   std::unique_ptr<KeyData> data_;
 };
 
