@@ -189,8 +189,8 @@ std::unique_ptr<ProtectedFile> ProtectedFile::OpenCompactToReplace(Env& env,
   // file, and no page touched) instead of a truncate at every rewrite. A shorter file needs
   // nothing: a reader needs only the committed slot, which the commit writes.
   uint8_t past_layout = 0;
-  auto beyond = env.ReadOnce(host_fd.get(), std::span(&past_layout, 1), kCompactMaxHostSize,
-                             host_path);
+  auto beyond =
+      env.ReadOnce(host_fd.get(), std::span(&past_layout, 1), kCompactMaxHostSize, host_path);
   if (!beyond.ok()) return nullptr;
   auto version = VerifyFileHeader(header, entry.id, entry.chunk_size, entry.kind, entry.path);
   if (!version.ok() || *version != kCompactFileFormatVersion) return nullptr;
