@@ -316,32 +316,38 @@ Result<std::unique_ptr<AesGcm>> AesGcm::Create(const SecretBytes& key) {
     return InvalidArgument("AES-256-GCM key must be 32 bytes, got " + std::to_string(key.size()));
   }
   std::unique_ptr<AesGcm> gcm(new AesGcm);
-  gcm->vaes_ = VaesGcmKey::Create(std::span<const uint8_t, kAes256KeySize>(key.data(), key.size()));
-  if (gcm->vaes_) {
-    gcm->key_ = key;
+  if (VaesGcmKey::Available()) {
+    gcm->key_ = key;  // each engine's schedule is made at its first use (Vaes, EnsureOpenSsl)
     return gcm;
   }
   COVE_RETURN_IF_ERROR(gcm->EnsureOpenSsl(key));
   return gcm;
 }
 
+VaesGcmKey* AesGcm::Vaes() {
+  if (!vaes_ && !key_.empty()) {
+    vaes_ = VaesGcmKey::Create(std::span<const uint8_t, kAes256KeySize>(key_.data(), key_.size()));
+  }
+  return vaes_.get();
+}
+
 Status AesGcm::EnsureOpenSsl(const SecretBytes& key) {
   if (ctx_ != nullptr) return Status::Ok();
   // One context serves both directions: GCM uses the AES encryption schedule either way, and
   // each Seal/Open re-initializes it with its nonce and direction (one key setup per file).
-  ctx_ = EVP_CIPHER_CTX_new();
-  if (ctx_ == nullptr || EVP_EncryptInit_ex(ctx_, Aes256Gcm(), nullptr, key.data(), nullptr) != 1) {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  if (ctx == nullptr || EVP_EncryptInit_ex(ctx, Aes256Gcm(), nullptr, key.data(), nullptr) != 1) {
+    EVP_CIPHER_CTX_free(ctx);  // never kept unkeyed: the next call tries again
     return OpenSslError("AES-256-GCM init");
   }
+  ctx_ = ctx;
   return Status::Ok();
 }
 
 Result<std::unique_ptr<AesGcm>> AesGcm::Clone() const {
   std::unique_ptr<AesGcm> gcm(new AesGcm);
-  if (vaes_) {
-    gcm->vaes_ = vaes_->Clone();
-    gcm->key_ = key_;
-  }
+  gcm->key_ = key_;
+  if (vaes_) gcm->vaes_ = vaes_->Clone();
   if (ctx_ != nullptr) {
     gcm->ctx_ = EVP_CIPHER_CTX_new();
     if (gcm->ctx_ == nullptr || EVP_CIPHER_CTX_copy(gcm->ctx_, ctx_) != 1) {
@@ -357,8 +363,8 @@ AesGcm::~AesGcm() {
 
 Status AesGcm::Seal(const GcmNonce& nonce, std::span<const uint8_t> aad,
                     std::span<const uint8_t> plaintext, uint8_t* ciphertext, GcmTag& tag) {
-  if (vaes_) {
-    vaes_->Seal(nonce.data(), aad, plaintext, ciphertext, tag.data());
+  if (VaesGcmKey* vaes = Vaes()) {
+    vaes->Seal(nonce.data(), aad, plaintext, ciphertext, tag.data());
     return Status::Ok();
   }
   int len = 0;
@@ -376,9 +382,9 @@ Status AesGcm::Seal(const GcmNonce& nonce, std::span<const uint8_t> aad,
 
 Status AesGcm::Open(const GcmNonce& nonce, std::span<const uint8_t> aad,
                     std::span<const uint8_t> ciphertext, const GcmTag& tag, uint8_t* plaintext) {
-  if (vaes_) {
+  if (VaesGcmKey* vaes = Vaes()) {
     GcmTag computed{};
-    vaes_->Open(nonce.data(), aad, ciphertext, plaintext, computed.data());
+    vaes->Open(nonce.data(), aad, ciphertext, plaintext, computed.data());
     if (CRYPTO_memcmp(computed.data(), tag.data(), kGcmTagSize) != 0) {
       if (!ciphertext.empty()) OPENSSL_cleanse(plaintext, ciphertext.size());
       return IntegrityError("authentication tag mismatch");

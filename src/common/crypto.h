@@ -95,12 +95,15 @@ class AesGcm {
 
  private:
   AesGcm() = default;
-  // OpenSSL's context, keyed once (Seal and Open set the direction with their nonce); with
-  // vaes_, made only when Authenticate first needs it, from key_.
+  // OpenSSL's context, keyed once (Seal and Open set the direction with their nonce); where
+  // VaesGcmKey is available, made only when Authenticate first needs it, from key_.
   Status EnsureOpenSsl(const SecretBytes& key);
+  // The VAES key schedule for Seal and Open, made at the first (a file in an authenticated
+  // region only authenticates); nullptr where VaesGcmKey is not available.
+  VaesGcmKey* Vaes();
   EVP_CIPHER_CTX* ctx_ = nullptr;
-  std::unique_ptr<VaesGcmKey> vaes_;  // Seal and Open, where the CPU has VAES
-  SecretBytes key_;                   // kept with vaes_ only
+  std::unique_ptr<VaesGcmKey> vaes_;
+  SecretBytes key_;  // kept where VaesGcmKey is available, for the schedules made on first use
 };
 
 }  // namespace cove

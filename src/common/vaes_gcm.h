@@ -20,7 +20,7 @@ class VaesGcmKey {
  public:
   // True when the CPU (and the kernel, for the AVX-512 state) can run the VAES code, and
   // COVE_CRYPTO_VAES is not "0" (a switch to OpenSSL's code for comparisons and debugging).
-  // Decided once per process.
+  // Decided once per process, after a known-answer test of the code.
   static bool Available();
   // The key schedule and GHASH key powers of a 32-byte key; nullptr when !Available().
   static std::unique_ptr<VaesGcmKey> Create(std::span<const uint8_t, 32> key);
@@ -40,6 +40,10 @@ class VaesGcmKey {
 
  private:
   VaesGcmKey();
+  // Create without the Available() check (its own known-answer test).
+  static std::unique_ptr<VaesGcmKey> Make(std::span<const uint8_t, 32> key);
+  // Test case 16 of McGrew and Viega's GCM specification, sealed and opened (Available()).
+  static bool PassesKnownAnswer();
   struct KeyData;  // ipsec-mb's struct gcm_key_data, 64-byte aligned
   // ipsec-mb's one-call GCM (aes_gcm_enc_dec_t) with the wiping and null checks both need.
   using GcmFunction = void (*)(const struct gcm_key_data*, struct gcm_context_data*, uint8_t*,

@@ -120,14 +120,18 @@ long MoveAboveRuntimeFloorLeaving(long fd, int placeholder, int cloexec_flag, lo
   return high;
 }
 
-void GrowDescriptorTable(int any_fd, long highest) {
+void GrowDescriptorTable(long highest) {
   struct rlimit limit {};
-  if (any_fd < 0 || DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) != 0) return;
-  if (limit.rlim_cur != RLIM_INFINITY && highest >= static_cast<long>(limit.rlim_cur)) {
+  if (DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY && highest >= static_cast<long>(limit.rlim_cur)) {
     highest = static_cast<long>(limit.rlim_cur) - 1;
   }
-  long dup = DirectSyscall(SYS_fcntl, any_fd, F_DUPFD_CLOEXEC, highest);
-  if (dup >= 0) DirectSyscall(SYS_close, dup);  // never noted: the runtime's for this call only
+  // Neither descriptor is noted: both are the runtime's for this call only.
+  long root = DirectSyscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC);
+  if (root < 0) return;
+  long high = DirectSyscall(SYS_fcntl, root, F_DUPFD_CLOEXEC, highest);
+  if (high >= 0) DirectSyscall(SYS_close, high);
+  DirectSyscall(SYS_close, root);
 }
 
 namespace {

@@ -30,10 +30,11 @@ long MoveAboveRuntimeFloor(long fd);
 // or no room there). One dup3 instead of a close and a second open by path.
 long MoveAboveRuntimeFloorLeaving(long fd, int placeholder, int cloexec_flag, long* left);
 // Grows the process's descriptor table to hold numbers up to `highest` (at most RLIMIT_NOFILE
-// - 1) now, by a duplicate of `any_fd` placed there and closed (the kernel never shrinks the
-// table). Called while the process has one thread: once a second one shares the table, every
-// growth waits for an RCU grace period (several milliseconds) in the call that needs it.
-void GrowDescriptorTable(int any_fd, long highest);
+// - 1) now, by a descriptor of `/` duplicated there and closed (the kernel never shrinks the
+// table). Called at the runtime's start, while the process has one thread: once a second one
+// shares the table, every growth waits for an RCU grace period (15 ms seen) in the call that
+// needs it.
+void GrowDescriptorTable(long highest);
 
 // The set of descriptors the runtime holds (host files and their locks, staged files, pages
 // of shared offsets, the fspf's watch, the log file, a journal being written), which are not

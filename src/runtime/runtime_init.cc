@@ -302,21 +302,6 @@ const char* TakeInheritedDescriptors() {
   return nullptr;
 }
 
-void PreGrowDescriptorTable() {
-  constexpr long kDescriptors = 1024;
-  struct rlimit limit {};
-  long top = kDescriptors - 1;
-  if (DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 &&
-      limit.rlim_cur != RLIM_INFINITY && static_cast<long>(limit.rlim_cur) <= top) {
-    top = static_cast<long>(limit.rlim_cur) - 1;
-  }
-  long root = DirectSyscall(SYS_openat, AT_FDCWD, "/", O_PATH | O_CLOEXEC);
-  if (root < 0) return;
-  long high = DirectSyscall(SYS_fcntl, root, F_DUPFD_CLOEXEC, top);
-  if (high >= 0) DirectSyscall(SYS_close, high);
-  DirectSyscall(SYS_close, root);
-}
-
 int OpenLogFile(const std::string& path) {
   long fd = MoveAboveRuntimeFloor(DirectSyscall(SYS_openat, AT_FDCWD, path.c_str(),
                                                 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
@@ -356,7 +341,7 @@ __attribute__((constructor)) void StartRuntime() {
   g_dlopen = config->dlopen;
   g_heap = config->heap_bytes;
   ApplyLimits(*config);
-  if (!config->fspf_path.empty()) PreGrowDescriptorTable();
+  if (!config->fspf_path.empty()) GrowDescriptorTable(ShieldedFiles::HighestDescriptorToReserve());
   if (!config->fspf_path.empty()) {
     std::unique_ptr<shield::Volume> volume = OpenVolumeOrRefuse(*config);
     g_sealed = volume->sealed();

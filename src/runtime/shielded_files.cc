@@ -120,22 +120,12 @@ ShieldedFiles::ShieldedFiles(const RuntimeConfig& config, std::unique_ptr<shield
     }
   }
   significant_regions_ = RegionPrefixFilter(std::move(significant));
-  struct rlimit limit {};
-  if (DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 &&
-      limit.rlim_cur != RLIM_INFINITY) {
-    unsaved_batch_by_fds_ = static_cast<size_t>(limit.rlim_cur / 8);
-  }
+  unsaved_batch_by_fds_ = UnsavedBatchByDescriptorLimit();
   config_.log_level = config.log_level;
   config_.fspf_path = config.fspf_path;
   config_.tag_file = config.tag_file;
   ReserveSpareDescriptors();
   placeholder_fd_ = MoveAboveRuntimeFloor(OpenPlaceholder());
-  // The staged files' lock descriptors fill the numbers above the floor; the table grows for
-  // them now, while the flusher thread does not share it yet (GrowDescriptorTable).
-  GrowDescriptorTable(static_cast<int>(placeholder_fd_),
-                      RuntimeDescriptorFloor() +
-                          static_cast<long>(std::min(unsaved_batch_by_fds_, kMaxUnsavedBatch)) +
-                          kDescriptorsBesideStaged);
   struct stat st {};
   if (placeholder_fd_ >= 0 && (placeholder_fd_ < RuntimeDescriptorFloor() ||
                                DirectSyscall(SYS_fstat, placeholder_fd_, &st) != 0)) {
@@ -780,6 +770,21 @@ Status ShieldedFiles::CommitOnLastCloseLocked(ProtectedNode& node) {
     return SaveUnsaved();
   }
   return Status::Ok();
+}
+
+size_t ShieldedFiles::UnsavedBatchByDescriptorLimit() {
+  struct rlimit limit {};
+  if (DirectSyscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY) {
+    return static_cast<size_t>(limit.rlim_cur / 8);
+  }
+  return kMaxUnsavedBatch;
+}
+
+long ShieldedFiles::HighestDescriptorToReserve() {
+  return RuntimeDescriptorFloor() +
+         static_cast<long>(std::min(UnsavedBatchByDescriptorLimit(), kMaxUnsavedBatch)) +
+         kDescriptorsBesideStaged;
 }
 
 size_t ShieldedFiles::UnsavedBatchLimit() const {

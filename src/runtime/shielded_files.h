@@ -97,6 +97,10 @@ class ShieldedFiles {
 
   // The process-wide instance, or nullptr when no fspf is configured (everything passes).
   static ShieldedFiles* Instance() { return instance_.load(std::memory_order_acquire); }
+  // The highest descriptor number the runtime expects to hold: the floor, then the staged
+  // files' locks (UnsavedBatchLimit's cap) and kDescriptorsBesideStaged more. The runtime's
+  // start grows the descriptor table to it (GrowDescriptorTable).
+  static long HighestDescriptorToReserve();
   static void SetInstance(ShieldedFiles* files) { instance_.store(files); }
 
   bool IsProtectedFd(int fd) const { return table_.IsProtected(fd); }
@@ -490,6 +494,8 @@ class ShieldedFiles {
   // most kMaxUnsavedBatch, and never more than an eighth of RLIMIT_NOFILE (each holds its lock
   // descriptor; with `ulimit -n 64`, 8).
   size_t UnsavedBatchLimit() const;
+  // RLIMIT_NOFILE / 8 as it is now (kMaxUnsavedBatch without a limit).
+  static size_t UnsavedBatchByDescriptorLimit();
   // One try of TryOpen for protected path `abs` (host file `host`): *result is the new
   // descriptor or -errno.
   void OpenProtected(const std::string& abs, const std::string& host, int flags, mode_t mode,
