@@ -13,8 +13,8 @@
 // algorithm of the library for every architecture (+15 MB in libcove-runtime.so). The three
 // functions it would call are exported by the library (also from its shared object) but not
 // declared in its header: they are declared here with the types of the manager's function
-// pointers (aes_gcm_precomp_t, aes_gcm_enc_dec_t), and CMake checks at configure time that the
-// installed library has them. Linked alone they add ~0.5 MB.
+// pointers (aes_gcm_precomp_t, aes_gcm_enc_dec_t). CMake requires ipsec-mb 1.3 with them, and
+// Available() checks them against a known answer before any use. Linked alone they add ~0.5 MB.
 extern "C" {
 void aes_gcm_precomp_256_vaes_avx512(struct gcm_key_data* key_data);
 void aes_gcm_enc_256_vaes_avx512(const struct gcm_key_data* key_data,
@@ -55,10 +55,9 @@ struct WipedContext {
 };
 
 // The instruction sets ipsec-mb's AVX-512 code requires (AES-NI, PCLMULQDQ, AVX, AVX-512 F,
-// DQ, CD, BW, VL) and those of its VAES GCM, read with CPUID (as ipsec-mb's own detection does;
-// gcc's and clang's
-// __builtin_cpu_supports do not agree on the names), and whether the kernel saves the AVX-512
-// registers (XCR0: SSE, AVX, opmask and both halves of the ZMM state).
+// DQ, CD, BW, VL) and those of its VAES GCM, read with CPUID as ipsec-mb's own detection does
+// (gcc's and clang's __builtin_cpu_supports do not agree on the names), and whether the kernel
+// saves the AVX-512 registers (XCR0: SSE, AVX, opmask and both halves of the ZMM state).
 bool CpuRunsVaesGcm() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
