@@ -41,7 +41,7 @@ done
 # this limit, then up to 512 staged files' locks and 64 more), while the process has one
 # thread: each growth once the flusher thread shares the table waited for an RCU grace period
 # (15 ms seen), a fifth of creating 3,000 small files (GrowDescriptorTable). /proc's FDSize is
-# the table's size: 64 for a process with few descriptors, natively.
+# the table's size; natively it fits the descriptors the process has (64 or 256 here).
 hard=$(ulimit -Hn)
 if [ "$hard" = unlimited ] || [ "$hard" -ge 4096 ]; then
   native_size=$(ulimit -n 4096 && grep '^FDSize:' /proc/self/status | tr -dc 0-9)
