@@ -281,12 +281,6 @@ void ReadMuslConf(const RuntimeConfig& config, bool explicitly_set) {
   Log(kLogConfig, "configuration %s", DescribeMuslConf(*conf).c_str());
 }
 
-// Grows the process's descriptor table now, while the process has one thread, to cover the
-// descriptors the shield keeps open (a host and a lock descriptor per open protected file, the
-// lock of each staged new file, up to 512). The kernel grows a table that several threads
-// share only after an RCU grace period (synchronize_rcu in expand_fdtable), milliseconds each
-// time: a program with a second thread (the runtime's own commit thread included) took 25-35%
-// longer to create 3,000 files. The table never shrinks; the descriptor used is closed at once.
 // COVE_INHERITED_FDS (process_interpose.cc), taken out of the environment: from environ and by
 // hand, not with getenv and unsetenv, which bash exports as its own (they answer from its shell
 // variables, which do not exist yet while the runtime starts). The string stays valid: it is

@@ -23,9 +23,6 @@
 #include "runtime/syscall_trap.h"
 
 namespace cove::runtime {
-namespace {
-constexpr long kSysFchmodat2 = 452;  // Linux 6.6; Debian 12's headers predate it
-}  // namespace
 
 namespace {
 

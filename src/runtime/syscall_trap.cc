@@ -97,7 +97,7 @@ SyscallSet FileSyscalls() {
            SYS_chown,
            SYS_lchown,
            SYS_fchownat,
-           452,  // fchmodat2 (Linux 6.6; Debian 12's headers predate it)
+           kSysFchmodat2,
            SYS_utime,
            SYS_utimes,
            SYS_utimensat,

@@ -57,6 +57,8 @@ class SyscallSet {
 // rename/unlink/mkdir..., mmap, sendfile, execve, io_uring_setup...): what the shield may have
 // to emulate. Other trapped syscalls (futex, brk, getpid...) are performed without asking.
 SyscallSet FileSyscalls();
+// fchmodat2 (Linux 6.6, glibc 2.39's fchmodat with flags): Debian 12's headers predate it.
+inline constexpr int kSysFchmodat2 = 452;
 
 struct SyscallTrapOptions {
   // Asked about every trapped syscall in `consulted`; nullptr: every syscall is performed.

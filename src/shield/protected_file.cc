@@ -184,6 +184,8 @@ std::unique_ptr<ProtectedFile> ProtectedFile::OpenCompactToReplace(Env& env,
   ByteBuffer header(kCompactHeaderSize);
   auto got = env.ReadOnce(host_fd.get(), header, 0, host_path);
   if (!got.ok() || *got != header.size()) return nullptr;
+  auto version = VerifyFileHeader(header, entry.id, entry.chunk_size, entry.kind, entry.path);
+  if (!version.ok() || *version != kCompactFileFormatVersion) return nullptr;
   // The host size matters only past the layout's largest file, which a reader refuses as
   // extended: only then does the commit cut it. A one-byte read there (none at the end of the
   // file, and no page touched) instead of a truncate at every rewrite. A shorter file needs
@@ -192,8 +194,6 @@ std::unique_ptr<ProtectedFile> ProtectedFile::OpenCompactToReplace(Env& env,
   auto beyond =
       env.ReadOnce(host_fd.get(), std::span(&past_layout, 1), kCompactMaxHostSize, host_path);
   if (!beyond.ok()) return nullptr;
-  auto version = VerifyFileHeader(header, entry.id, entry.chunk_size, entry.kind, entry.path);
-  if (!version.ok() || *version != kCompactFileFormatVersion) return nullptr;
   auto gcm = ChunkCipher(entry);
   if (!gcm.ok()) return nullptr;
   std::unique_ptr<ProtectedFile> file(
