@@ -1,7 +1,7 @@
 // StartHelperThread: a detached thread of cove's own inside a program (the shield's crypto
 // helpers, the runtime's commit thread) that never takes the program's signals: it starts with
-// every signal blocked but SIGSYS, which the syscall trap delivers synchronously (a blocked
-// SIGSYS would kill the process at the thread's first trapped syscall).
+// every signal blocked but SIGSYS and SIGSEGV, which the syscall trap raises synchronously (a
+// blocked one would kill the process at the thread's first trapped syscall).
 #pragma once
 
 #include <pthread.h>
@@ -16,6 +16,7 @@ inline int StartHelperThread(void* (*body)(void*), void* arg, size_t stack_bytes
   sigset_t all, old;
   sigfillset(&all);
   sigdelset(&all, SIGSYS);
+  sigdelset(&all, SIGSEGV);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   pthread_attr_t attr;
   pthread_attr_init(&attr);

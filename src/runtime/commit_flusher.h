@@ -10,7 +10,8 @@
 // would (see OnDefaultActionSignal). Only SIGKILL (or a machine crash) loses the last writes.
 //
 // The thread is started on the first write after start (or after fork, whose child has none)
-// and blocks every signal but SIGSYS. Its commits take the same locks as the program's own.
+// and blocks every signal but the trap's (SIGSYS, SIGSEGV). Its commits take the same locks as the
+// program's own.
 #pragma once
 
 #include <cstdint>

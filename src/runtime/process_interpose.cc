@@ -28,6 +28,8 @@
 #include "runtime/runtime_init.h"
 #include "runtime/runtime_log.h"
 #include "runtime/shielded_files.h"
+#include "runtime/syscall_dispatch.h"
+#include "runtime/syscall_trap.h"
 
 #define COVE_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -151,6 +153,7 @@ COVE_EXPORT int execve(const char* path, char* const argv[], char* const envp[])
     return static_cast<int>(ToLibcResult(refused));
   }
   CommitBeforeExec();
+  PerformDeferredTraceme();
   long r = DirectSyscall(SYS_execve, path, argv, EnvironmentForExec(envp));
   CommitFlusher::Resume();  // the exec failed: this program goes on
   return static_cast<int>(ToLibcResult(r));
@@ -171,6 +174,7 @@ COVE_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* 
     return static_cast<int>(ToLibcResult(refused));
   }
   CommitBeforeExec();
+  PerformDeferredTraceme();
   long r = DirectSyscall(SYS_execveat, dirfd, path, argv, EnvironmentForExec(envp), flags);
   CommitFlusher::Resume();  // the exec failed: this program goes on
   return static_cast<int>(ToLibcResult(r));
@@ -366,6 +370,28 @@ COVE_EXPORT char* dlerror() {
   return real();
 }
 
+namespace {
+
+// Patches the system-call instructions of what a dlopen loaded (syscall_trap.h). A library whose
+// code cannot be checked is unloaded again and refused: its raw syscalls would bypass the
+// shield. Its constructors have run by then.
+void* CoverLoadedCode(const char* filename, void* handle) {
+  if (handle == nullptr) return nullptr;
+  cove::Status covered = cove::runtime::CoverNewlyLoadedCode();
+  if (covered.ok()) return handle;
+  dlclose(handle);
+  snprintf(t_dlopen_refusal, sizeof(t_dlopen_refusal),
+           "cove: dlopen of %s refused: %s (COVE_SYSCALL_TRAP=kernel traps its system calls "
+           "instead)",
+           filename, covered.ToString().c_str());
+  t_dlopen_refused = true;
+  Log(kLogDenied, "%s", t_dlopen_refusal);
+  errno = EPERM;
+  return nullptr;
+}
+
+}  // namespace
+
 COVE_EXPORT void* dlopen(const char* filename, int flags) {
   using DlopenFn = void* (*)(const char*, int);
   static DlopenFn real = NextSymbol<DlopenFn>("dlopen");
@@ -392,7 +418,7 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
     errno = EPERM;
     return nullptr;
   }
-  if (!is_protected) return real(filename, flags);
+  if (!is_protected) return CoverLoadedCode(filename, real(filename, flags));
   // The loader reads the file itself: give it the verified plaintext in memory.
   long memfd = files->DecryptToMemfd(abs);
   if (memfd <= 0) {
@@ -406,7 +432,7 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
   void* handle = real(proc_path, flags);
   CloseDescriptor(memfd);
   Log(kLogDebug, "dlopen %s: loaded from its verified plaintext in memory", abs.c_str());
-  return handle;
+  return CoverLoadedCode(filename, handle);
 }
 
 // ---- setuid and friends: the real call, then a word when the new user cannot commit ----

@@ -377,10 +377,21 @@ __attribute__((constructor)) void StartRuntime() {
         });
     files->EnableStrict();
     // Raw `syscall` instructions outside the runtime (Go, static code, glibc internals) reach
-    // the shield through the trap; COVE_SYSCALL_TRAP=0 turns it off (docs/runtime.md).
+    // the shield through the trap: patched where their code can be checked (syscall_patch.h), else
+    // by Syscall User Dispatch. COVE_SYSCALL_TRAP=kernel forces the latter, =patched the former, =0
+    // turns the trap off (docs/runtime.md).
     const char* trap = getenv("COVE_SYSCALL_TRAP");
     if (trap == nullptr || std::strcmp(trap, "0") != 0) {
       SyscallTrapOptions options;
+      if (trap != nullptr && std::strcmp(trap, "kernel") == 0) {
+        options.mechanism = TrapMechanism::kKernel;
+      } else if (trap != nullptr && std::strcmp(trap, "patched") == 0) {
+        options.mechanism = TrapMechanism::kPatched;
+      } else if (trap != nullptr && std::strcmp(trap, "1") != 0 && trap[0] != '\0') {
+        Log(kLogWarning, "COVE_SYSCALL_TRAP=%s: not 0, 1, patched or kernel; taken as 1", trap);
+      }
+      std::string report;
+      options.report = &report;
       options.dispatcher = DispatchTrappedSyscall;
       options.filter = TrappedSyscallMayConcernShield;
       options.log_fd = log_fd;
@@ -390,6 +401,9 @@ __attribute__((constructor)) void StartRuntime() {
       Status installed = InstallSyscallTrap(options);
       if (!installed.ok()) {
         Log(kLogWarning, "raw syscalls are not trapped: %s", installed.ToString().c_str());
+      } else {
+        Log(kLogInfo, "syscall trap: %s%s%s", SyscallTrapMechanismName(),
+            report.empty() ? "" : "; ", report.c_str());
       }
     }
     Log(kLogInfo, "file shield on: %s (%zu regions, %zu files%s)", config->fspf_path.c_str(),
@@ -425,7 +439,7 @@ void FinishProcess(bool flush_stdio, int status) {
 
 __attribute__((destructor)) void StopRuntime() {
   FinishProcess(true, -1);
-  // How many of the program's syscalls paid a SIGSYS round trip (docs/runtime-syscalls.md).
+  // How many of the program's syscalls paid a signal round trip (docs/runtime-syscalls.md).
   if (SyscallTrapInstalled()) {
     Log(kLogDebug, "%llu syscalls went through the syscall trap",
         static_cast<unsigned long long>(TrappedSyscallCount()));

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "runtime/raw_syscall.h"
+#include "runtime/syscall_patch.h"
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH 59
@@ -34,13 +35,16 @@ namespace {
 constexpr char kSelectorAllow = 0;  // SYSCALL_DISPATCH_FILTER_ALLOW
 constexpr char kSelectorBlock = 1;  // SYSCALL_DISPATCH_FILTER_BLOCK
 constexpr uint64_t kSigsysBit = uint64_t{1} << (SIGSYS - 1);
-constexpr uint64_t kUnblockable =
-    kSigsysBit | (uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1));
+constexpr uint64_t kPatchSignalBit = uint64_t{1} << (kPatchedSiteSignal - 1);
+constexpr uint64_t kKillStopBits = (uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1));
 
 // The byte the kernel reads at every syscall of this thread: "block" sends the syscall to SIGSYS.
 // initial-exec: TLS access without calls into the dynamic loader (signal-safe; the runtime is
 // preloaded, so its TLS is static).
 __attribute__((tls_model("initial-exec"))) thread_local volatile char t_selector = kSelectorBlock;
+// Set while the dispatcher runs on this thread: with patched sites its own libc calls trap
+// again, and are then performed without it, as "allow" does with dispatch.
+__attribute__((tls_model("initial-exec"))) thread_local volatile bool t_in_dispatcher = false;
 
 void Log(const char* message) {
   int fd = g_trap_state.log_fd;
@@ -75,7 +79,7 @@ long EmulateSigprocmask(ucontext_t* uc, const long a[6]) {
       default:
         return -EINVAL;
     }
-    *mask = next & ~kUnblockable;
+    *mask = next & ~(TrapSignalBits() | kKillStopBits);
   }
   if (a[2] != 0) *reinterpret_cast<uint64_t*>(a[2]) = old;
   return 0;
@@ -99,20 +103,20 @@ long EmulateDefaultActionSigaction(int sig, const KernelSigaction* act, KernelSi
   return r;
 }
 
-// rt_sigaction: SIGSYS stays ours (the program's wish is remembered and chained to for SIGSYS
-// not raised by the trap); other handlers get our in-range restorer and never block SIGSYS.
+// rt_sigaction: the trap's signals stay ours (the program's wish is remembered and chained to
+// for such signals not raised by the trap); other handlers get our in-range restorer and never
+// block the trap's signals.
 long EmulateSigaction(const long a[6]) {
   if (a[3] != 8) return RawSyscall4(SYS_rt_sigaction, a[0], a[1], a[2], a[3]);
   auto* act = reinterpret_cast<const KernelSigaction*>(a[1]);
   auto* oact = reinterpret_cast<KernelSigaction*>(a[2]);
-  if (a[0] == SIGSYS) {
-    KernelSigaction old{
-        g_trap_state.program_sigsys_handler.load(), g_trap_state.program_sigsys_flags.load(),
-        reinterpret_cast<uintptr_t>(cove_sigsys_restorer), g_trap_state.program_sigsys_mask.load()};
+  if (ProgramDisposition* program = ProgramDispositionOf(a[0]); program != nullptr) {
+    KernelSigaction old{program->handler.load(), program->flags.load(),
+                        reinterpret_cast<uintptr_t>(cove_sigsys_restorer), program->mask.load()};
     if (act != nullptr) {
-      g_trap_state.program_sigsys_mask.store(act->mask);
-      g_trap_state.program_sigsys_flags.store(act->flags);
-      g_trap_state.program_sigsys_handler.store(act->handler);
+      program->mask.store(act->mask);
+      program->flags.store(act->flags);
+      program->handler.store(act->handler);
     }
     if (oact != nullptr) *oact = old;
     return 0;
@@ -131,7 +135,7 @@ long EmulateSigaction(const long a[6]) {
 void UnblockSigsysDuringWait(long nr, long a[6], uint64_t* mask_copy, long* pselect_copy) {
   auto strip = [&](int index) {
     if (a[index] == 0) return;
-    *mask_copy = *reinterpret_cast<const uint64_t*>(a[index]) & ~kSigsysBit;
+    *mask_copy = *reinterpret_cast<const uint64_t*>(a[index]) & ~TrapSignalBits();
     a[index] = reinterpret_cast<long>(mask_copy);
   };
   switch (nr) {
@@ -155,7 +159,7 @@ void UnblockSigsysDuringWait(long nr, long a[6], uint64_t* mask_copy, long* psel
         pselect_copy[0] = data[0];
         pselect_copy[1] = data[1];
         if (data[0] != 0) {
-          *mask_copy = *reinterpret_cast<const uint64_t*>(data[0]) & ~kSigsysBit;
+          *mask_copy = *reinterpret_cast<const uint64_t*>(data[0]) & ~TrapSignalBits();
           pselect_copy[0] = reinterpret_cast<long>(mask_copy);
         }
         a[5] = reinterpret_cast<long>(pselect_copy);
@@ -189,18 +193,25 @@ bool RedirectToReissueStub(greg_t* regs) {
   return false;
 }
 
-// A SIGSYS the trap did not raise (kill, tgkill, the program's own seccomp filter): give it to
-// the handler the program asked for, or to the default action.
+// A SIGSYS or SIGSEGV the trap did not raise (kill, tgkill, the program's own seccomp filter, a
+// bad access): give it to the handler the program asked for, or to the default action (for a
+// SIGSEGV raised by an instruction, returning re-executes it and the kernel, with SIG_DFL now
+// installed, ends the process as it would have without the runtime).
 void ChainToProgram(int sig, siginfo_t* info, void* context) {
-  uintptr_t handler = g_trap_state.program_sigsys_handler.load();
-  if (handler == reinterpret_cast<uintptr_t>(SIG_IGN)) return;
-  if (handler == reinterpret_cast<uintptr_t>(SIG_DFL)) {
+  ProgramDisposition& program = *ProgramDispositionOf(sig);
+  uintptr_t handler = program.handler.load();
+  bool from_instruction = sig == kPatchedSiteSignal && info->si_code > 0;
+  if (handler == reinterpret_cast<uintptr_t>(SIG_IGN) && !from_instruction) return;
+  if (handler == reinterpret_cast<uintptr_t>(SIG_DFL) ||
+      handler == reinterpret_cast<uintptr_t>(SIG_IGN)) {
     KernelSigaction dfl{reinterpret_cast<uintptr_t>(SIG_DFL), 0, 0, 0};
-    RawSyscall4(SYS_rt_sigaction, SIGSYS, reinterpret_cast<long>(&dfl), 0, 8);
-    RawSyscall3(SYS_tgkill, RawSyscall0(SYS_getpid), RawSyscall0(SYS_gettid), SIGSYS);
+    RawSyscall4(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, 8);
+    if (!from_instruction) {
+      RawSyscall3(SYS_tgkill, RawSyscall0(SYS_getpid), RawSyscall0(SYS_gettid), sig);
+    }
     return;
   }
-  if (g_trap_state.program_sigsys_flags.load() & SA_SIGINFO) {
+  if (program.flags.load() & SA_SIGINFO) {
     reinterpret_cast<void (*)(int, siginfo_t*, void*)>(handler)(sig, info, context);
   } else {
     reinterpret_cast<void (*)(int)>(handler)(sig);
@@ -214,13 +225,17 @@ bool AskDispatcher(long nr, long args[6], long* result) {
   if (filter != nullptr && !filter(nr, args)) return false;
   // While the dispatcher runs, its own libc calls must not trap again (selector "allow"), and no
   // program signal handler may run with the selector open (all signals blocked).
-  uint64_t all = ~uint64_t{0}, saved_mask = 0;
+  // With patched sites those calls raise SIGSEGV, which stays unblocked (a blocked SIGSEGV
+  // from an instruction kills) and is then performed as it is (t_in_dispatcher).
+  uint64_t all = ~(g_trap_state.patched.load() ? kPatchSignalBit : 0), saved_mask = 0;
   RawSyscall4(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all),
               reinterpret_cast<long>(&saved_mask), 8);
   int saved_errno = errno;
   char saved_selector = t_selector;
   t_selector = kSelectorAllow;
+  t_in_dispatcher = true;
   bool handled = dispatcher(nr, args, result);
+  t_in_dispatcher = false;
   t_selector = saved_selector;
   errno = saved_errno;
   RawSyscall4(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&saved_mask), 0, 8);
@@ -229,10 +244,23 @@ bool AskDispatcher(long nr, long args[6], long* result) {
 
 }  // namespace
 
-// The handler the program asks for, as installed: our in-range restorer, SIGSYS never blocked.
+uint64_t TrapSignalBits() {
+  return kSigsysBit | (g_trap_state.patched.load(std::memory_order_relaxed) ? kPatchSignalBit : 0);
+}
+
+ProgramDisposition* ProgramDispositionOf(long sig) {
+  if (sig == SIGSYS) return &g_trap_state.program_sigsys;
+  if (sig == kPatchedSiteSignal && g_trap_state.patched.load(std::memory_order_relaxed)) {
+    return &g_trap_state.program_patch_signal;
+  }
+  return nullptr;
+}
+
+// The handler the program asks for, as installed: our in-range restorer, the trap's signals
+// never blocked.
 KernelSigaction AsInstalled(const KernelSigaction& act) {
   KernelSigaction copy = act;
-  copy.mask &= ~kSigsysBit;
+  copy.mask &= ~TrapSignalBits();
   if (copy.handler != reinterpret_cast<uintptr_t>(SIG_DFL) &&
       copy.handler != reinterpret_cast<uintptr_t>(SIG_IGN)) {
     copy.flags |= kSaRestorer;
@@ -246,7 +274,7 @@ KernelSigaction AsInstalled(const KernelSigaction& act) {
 // signal it does not end the process with leaves the program's calls as they were.
 KernelSigaction DefaultActionReplacement() {
   return {g_trap_state.default_action_handler, SA_RESTART | kSaRestorer,
-          reinterpret_cast<uintptr_t>(cove_sigsys_restorer), ~kSigsysBit};
+          reinterpret_cast<uintptr_t>(cove_sigsys_restorer), ~TrapSignalBits()};
 }
 
 long ArmSyscallTrapForCurrentThread() {
@@ -256,13 +284,15 @@ long ArmSyscallTrapForCurrentThread() {
                      range.end - range.begin, reinterpret_cast<long>(&t_selector));
 }
 
-void CoveSigsysHandler(int sig, siginfo_t* info, void* context) {
-  if (info->si_code != SYS_USER_DISPATCH) return ChainToProgram(sig, info, context);
-  auto* uc = static_cast<ucontext_t*>(context);
+namespace {
+
+// The trapped syscall in `uc` (rax and the argument registers; rip after the instruction),
+// emulated or performed; its result goes to rax.
+void HandleTrappedSyscall(ucontext_t* uc) {
   greg_t* regs = uc->uc_mcontext.gregs;
   g_trap_state.trapped.fetch_add(1, std::memory_order_relaxed);
   long nr = regs[REG_RAX];
-  if (info->si_arch != AUDIT_ARCH_X86_64 || nr < 0 || nr >= 0x40000000) {  // i386, x32
+  if (nr < 0 || nr >= 0x40000000) {  // x32
     Log("cove: refused a 32-bit or x32 system call\n");
     regs[REG_RAX] = -ENOSYS;
     return;
@@ -290,7 +320,9 @@ void CoveSigsysHandler(int sig, siginfo_t* info, void* context) {
     default:
       break;
   }
-  if (AskDispatcher(nr, args, &result)) {
+  // The dispatcher's own libc calls (patched sites only) are performed as they are, as
+  // natively, with the emulations above and the re-issue of clones below.
+  if (!t_in_dispatcher && AskDispatcher(nr, args, &result)) {
     regs[REG_RAX] = result;
     return;
   }
@@ -313,8 +345,44 @@ void CoveSigsysHandler(int sig, siginfo_t* info, void* context) {
   regs[REG_RAX] = RawSyscall6(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
 }
 
+}  // namespace
+
+void CoveSigsysHandler(int sig, siginfo_t* info, void* context) {
+  if (info->si_code != SYS_USER_DISPATCH) return ChainToProgram(sig, info, context);
+  auto* uc = static_cast<ucontext_t*>(context);
+  if (info->si_arch != AUDIT_ARCH_X86_64) {  // i386
+    g_trap_state.trapped.fetch_add(1, std::memory_order_relaxed);
+    Log("cove: refused a 32-bit or x32 system call\n");
+    uc->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
+    return;
+  }
+  HandleTrappedSyscall(uc);
+}
+
+void CovePatchedSiteHandler(int sig, siginfo_t* info, void* context) {
+  auto* uc = static_cast<ucontext_t*>(context);
+  greg_t* regs = uc->uc_mcontext.gregs;
+  auto at = static_cast<uintptr_t>(regs[REG_RIP]);
+  // The bytes are read only at a site of the table: rip may be anywhere for a bad jump.
+  const PatchedSite* site = info->si_code == SI_KERNEL ? FindPatchedSite(at) : nullptr;
+  const auto* code = reinterpret_cast<const uint8_t*>(at);
+  if (site == nullptr || code[0] != kPatchedSiteBytes[0] || code[1] != kPatchedSiteBytes[1]) {
+    return ChainToProgram(sig, info, context);
+  }
+  regs[REG_RIP] = static_cast<greg_t>(at + 2);  // as after the syscall instruction
+  if (site->kind == PatchedKind::kLegacy) {
+    g_trap_state.trapped.fetch_add(1, std::memory_order_relaxed);
+    Log("cove: refused a 32-bit system call (int $0x80 or sysenter)\n");
+    regs[REG_RAX] = -ENOSYS;
+    return;
+  }
+  HandleTrappedSyscall(uc);
+}
+
 }  // namespace cove::runtime
 
 extern "C" void cove_trap_arm_child() {
-  cove::runtime::ArmSyscallTrapForCurrentThread();
+  if (cove::runtime::g_trap_state.kernel_dispatch.load(std::memory_order_relaxed)) {
+    cove::runtime::ArmSyscallTrapForCurrentThread();
+  }
 }

@@ -23,6 +23,13 @@ struct KernelSigaction {
   uint64_t mask;
 };
 
+// A disposition the program asked for while the runtime keeps its own handler, field by field.
+struct ProgramDisposition {
+  std::atomic<uintptr_t> handler{0};  // SIG_DFL
+  std::atomic<unsigned long> flags{0};
+  std::atomic<uint64_t> mask{0};
+};
+
 struct TrapState {
   std::atomic<TrappedSyscallDispatcher> dispatcher{nullptr};
   std::atomic<TrappedSyscallFilter> filter{nullptr};
@@ -30,10 +37,14 @@ struct TrapState {
   int log_fd = -1;
   std::atomic<bool> installed{false};
   std::atomic<uint64_t> trapped{0};
-  // The SIGSYS disposition the program asked for (ours stays installed), field by field.
-  std::atomic<uintptr_t> program_sigsys_handler{0};  // SIG_DFL
-  std::atomic<unsigned long> program_sigsys_flags{0};
-  std::atomic<uint64_t> program_sigsys_mask{0};
+  // Syscall User Dispatch is armed (threads and children arm themselves), and/or the
+  // program's system-call instructions are patched (syscall_patch.h), whose signal (SIGSEGV)
+  // is then the runtime's too.
+  std::atomic<bool> kernel_dispatch{false};
+  std::atomic<bool> patched{false};
+  // The SIGSYS and SIGSEGV dispositions the program asked for (ours stay installed).
+  ProgramDisposition program_sigsys;
+  ProgramDisposition program_patch_signal;
   // SyscallTrapOptions::default_action_signals and _handler.
   uint64_t default_action_signals = 0;
   uintptr_t default_action_handler = 0;
@@ -41,6 +52,14 @@ struct TrapState {
 extern TrapState g_trap_state;
 
 void CoveSigsysHandler(int sig, siginfo_t* info, void* context);
+// The handler of the instruction that replaced a system-call instruction (syscall_patch.h).
+void CovePatchedSiteHandler(int sig, siginfo_t* info, void* context);
+
+// The signals the trap raises, which the program may never block: SIGSYS, and SIGSEGV once
+// sites are patched (bit sig-1).
+uint64_t TrapSignalBits();
+// The program's disposition of a trap signal, or nullptr when `sig` is not one.
+ProgramDisposition* ProgramDispositionOf(long sig);
 
 // A program's handler as the trap installs it: the runtime's in-range restorer, SIGSYS never
 // blocked while it runs.

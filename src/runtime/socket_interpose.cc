@@ -8,10 +8,10 @@
 // is an O_PATH placeholder, on which they fail (EBADF, ENOTSOCK). poll, select and epoll_ctl
 // answer for protected descriptors as for the regular files they are to the program (below),
 // which the kernel would not (POLLNVAL, EBADF). Where glibc's version is a cancellation
-// point, so is this one. Where it takes a signal mask for the wait, SIGSYS is taken out of it, as
-// the trap does for the same syscalls (a signal handler that ran during the wait with SIGSYS
-// blocked would be killed by its first trapped syscall). Calls that glibc makes internally (its
-// own send in syslog, sleep's nanosleep, the futex of a contended mutex) still go through the
+// point, so is this one. Where it takes a signal mask for the wait, the trap's signals are taken
+// out of it, as the trap does for the same syscalls (a signal handler that ran during the wait with
+// them blocked would be killed by its first trapped syscall). Calls that glibc makes internally
+// (its own send in syslog, sleep's nanosleep, the futex of a contended mutex) still go through the
 // trap; docs/runtime-syscalls.md lists what remains.
 #include <poll.h>
 #include <signal.h>
@@ -38,11 +38,11 @@ namespace {
 // The kernel's signal mask size on x86-64 (glibc's sigset_t is larger).
 constexpr long kKernelSigsetBytes = 8;
 
-// `mask`, or a copy of it without SIGSYS while the trap is installed.
+// `mask`, or a copy of it without the trap's signals while the trap is installed.
 const sigset_t* MaskForWait(const sigset_t* mask, sigset_t* copy) {
   if (mask == nullptr || !cove::runtime::SyscallTrapInstalled()) return mask;
   *copy = *mask;
-  sigdelset(copy, SIGSYS);
+  cove::runtime::RemoveTrapSignals(copy);
   return copy;
 }
 

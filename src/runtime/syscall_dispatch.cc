@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <string>
 
 #include "runtime/direct_syscall.h"
@@ -34,6 +35,10 @@ bool OnParentsMemory() {
   long parent = DirectSyscall(SYS_getppid);
   return DirectSyscall(SYS_kcmp, self, parent, KCMP_VM, 0, 0) == 0;
 }
+
+// The vfork child whose PTRACE_TRACEME waits for its exec (by pid: the variable is in the
+// memory it shares with its parent, which must not act on it).
+std::atomic<long> g_deferred_traceme_pid{0};
 
 }  // namespace
 
@@ -246,7 +251,15 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       // the child for good, and gdb with it. Such a child, on its parent's memory, only ever
       // execs or exits, and its tracer may read all of its memory anyway: the trap is turned
       // off in it (the program it execs arms its own).
+      // With patched sites the trap cannot be turned off for the child alone (it runs on its
+      // parent's code): the child is made traced right before its exec instead, and its
+      // trapped calls until then do not stop it.
       if (args[0] == PTRACE_TRACEME && files->InBorrowedMemory() && OnParentsMemory()) {
+        if (SyscallTrapPatchesSites()) {
+          g_deferred_traceme_pid.store(DirectSyscall(SYS_getpid));
+          *result = 0;
+          return true;
+        }
         *result = DirectSyscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);
         if (*result == 0) DisarmSyscallTrapForCurrentThread();
         return true;
@@ -284,6 +297,7 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
         return true;
       }
       (void)files->CommitBeforeExec();
+      PerformDeferredTraceme();
       int envp = nr == SYS_execve ? 2 : 3;
       args[envp] =
           reinterpret_cast<long>(EnvironmentForExec(reinterpret_cast<char* const*>(args[envp])));
@@ -293,6 +307,14 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result) {
       // Any other call on a protected descriptor would reach the O_PATH descriptor and fail
       // with EBADF, which is the safe answer; path calls outside regions are not ours.
       return false;
+  }
+}
+
+void PerformDeferredTraceme() {
+  long pid = g_deferred_traceme_pid.load();
+  if (pid != 0 && pid == DirectSyscall(SYS_getpid)) {
+    g_deferred_traceme_pid.store(0);
+    DirectSyscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0);
   }
 }
 

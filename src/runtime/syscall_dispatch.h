@@ -19,4 +19,8 @@ bool DispatchTrappedSyscall(long nr, long args[6], long* result);
 // (stdio's buffer reads and writes, malloc's mmap). Async-signal-safe.
 bool TrappedSyscallMayConcernShield(long nr, const long args[6]);
 
+// Right before an exec: the PTRACE_TRACEME that this vfork child asked for with patched sites
+// (DispatchTrappedSyscall's SYS_ptrace), if any. Async-signal-safe.
+void PerformDeferredTraceme();
+
 }  // namespace cove::runtime

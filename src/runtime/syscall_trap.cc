@@ -11,6 +11,7 @@
 
 #include "runtime/raw_syscall.h"
 #include "runtime/sigsys_handler.h"
+#include "runtime/syscall_patch.h"
 
 namespace cove::runtime {
 
@@ -151,10 +152,10 @@ Status AdoptExistingHandlers() {
     long raw = RawSyscall4(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&current), 8);
     if (raw == -EINVAL) continue;  // signals the kernel does not let us query
     if (RawSyscallFailed(raw)) return ErrnoStatus(StatusCode::kIo, "rt_sigaction query", raw);
-    if (sig == SIGSYS) {
-      g_trap_state.program_sigsys_mask.store(current.mask);
-      g_trap_state.program_sigsys_flags.store(current.flags);
-      g_trap_state.program_sigsys_handler.store(current.handler);
+    if (ProgramDisposition* program = ProgramDispositionOf(sig); program != nullptr) {
+      program->mask.store(current.mask);
+      program->flags.store(current.flags);
+      program->handler.store(current.handler);
       continue;
     }
     bool default_action = current.handler == reinterpret_cast<uintptr_t>(SIG_DFL);
@@ -171,6 +172,27 @@ Status AdoptExistingHandlers() {
   return Status::Ok();
 }
 
+// Installs `handler` for `sig`. SA_NODEFER and an empty mask: the handler runs with the
+// program's mask, so that signals interrupt the blocking syscalls it performs exactly as they
+// would without the trap, and a syscall trapped inside a program handler that interrupted ours
+// can trap again. SA_ONSTACK: Go requires it of every handler, and small thread stacks need it.
+Status InstallHandler(int sig, void (*handler)(int, siginfo_t*, void*)) {
+  KernelSigaction ours{reinterpret_cast<uintptr_t>(handler),
+                       SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART | kSaRestorer,
+                       reinterpret_cast<uintptr_t>(cove_sigsys_restorer), 0};
+  long raw = RawSyscall4(SYS_rt_sigaction, sig, reinterpret_cast<long>(&ours), 0, 8);
+  if (RawSyscallFailed(raw)) {
+    return ErrnoStatus(
+        StatusCode::kIo,
+        std::string("syscall trap: installing the ") + sigabbrev_np(sig) + " handler", raw);
+  }
+  return Status::Ok();
+}
+
+void Report(const SyscallTrapOptions& options, const std::string& line) {
+  if (options.report != nullptr) *options.report = line;
+}
+
 }  // namespace
 
 void DisarmSyscallTrapForCurrentThread() {
@@ -178,6 +200,7 @@ void DisarmSyscallTrapForCurrentThread() {
 }
 
 Status EnableSyscallTrapForCurrentThread() {
+  if (g_trap_state.installed.load() && !g_trap_state.kernel_dispatch.load()) return Status::Ok();
   uint64_t sigsys = uint64_t{1} << (SIGSYS - 1);
   RawSyscall4(SYS_rt_sigprocmask, SIG_UNBLOCK, reinterpret_cast<long>(&sigsys), 0, 8);
   long raw = ArmSyscallTrapForCurrentThread();
@@ -216,25 +239,66 @@ Status InstallSyscallTrap(const SyscallTrapOptions& options) {
   }
   g_trap_state.filter.store(options.filter, std::memory_order_release);
   g_trap_state.dispatcher.store(options.dispatcher, std::memory_order_release);
+  // SIGSEGV is the trap's from here if sites are to be patched (ProgramDispositionOf).
+  bool patch = options.mechanism != TrapMechanism::kKernel;
+  g_trap_state.patched.store(patch);
   if (Status s = AdoptExistingHandlers(); !s.ok()) return s.WithContext("syscall trap");
-  // SA_NODEFER and an empty mask: the handler runs with the program's mask, so that signals
-  // interrupt the blocking syscalls it performs exactly as they would without the trap, and a
-  // syscall trapped inside a program handler that interrupted ours can trap again.
-  // SA_ONSTACK: Go requires it of every handler, and small thread stacks need it.
-  KernelSigaction ours{reinterpret_cast<uintptr_t>(&CoveSigsysHandler),
-                       SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART | kSaRestorer,
-                       reinterpret_cast<uintptr_t>(cove_sigsys_restorer), 0};
-  long raw = RawSyscall4(SYS_rt_sigaction, SIGSYS, reinterpret_cast<long>(&ours), 0, 8);
-  if (RawSyscallFailed(raw)) {
-    return ErrnoStatus(StatusCode::kIo, "syscall trap: installing the SIGSYS handler", raw);
+  if (Status s = InstallHandler(SIGSYS, &CoveSigsysHandler); !s.ok()) return s;
+  if (patch) {
+    if (Status s = InstallHandler(kPatchedSiteSignal, &CovePatchedSiteHandler); !s.ok()) return s;
+    PatchSummary summary;
+    Status patched = PatchLoadedObjects(range.begin, &summary);
+    if (patched.ok()) {
+      Report(options, "patched " + std::to_string(summary.sites) + " system-call instructions in " +
+                          std::to_string(summary.objects) + " objects (" +
+                          std::to_string(summary.pages) + " pages)");
+      g_trap_state.installed.store(true);
+      return Status::Ok();
+    }
+    if (!SitesPatched()) {  // nothing changed: the signal back to the program
+      ProgramDisposition& program = g_trap_state.program_patch_signal;
+      KernelSigaction theirs =
+          AsInstalled({program.handler.load(), program.flags.load(), 0, program.mask.load()});
+      g_trap_state.patched.store(false);
+      RawSyscall4(SYS_rt_sigaction, kPatchedSiteSignal, reinterpret_cast<long>(&theirs), 0, 8);
+    }
+    if (options.mechanism == TrapMechanism::kPatched) return patched;
+    Report(options, "Syscall User Dispatch instead of patched sites: " + patched.ToString());
   }
   if (Status s = EnableSyscallTrapForCurrentThread(); !s.ok()) {
+    if (SitesPatched()) {  // half-way: the patched sites still trap
+      g_trap_state.installed.store(true);
+      return Status::Ok();
+    }
     KernelSigaction dfl{reinterpret_cast<uintptr_t>(SIG_DFL), 0, 0, 0};
     RawSyscall4(SYS_rt_sigaction, SIGSYS, reinterpret_cast<long>(&dfl), 0, 8);
     return s;
   }
+  g_trap_state.kernel_dispatch.store(true);
   g_trap_state.installed.store(true);
   return Status::Ok();
+}
+
+void RemoveTrapSignals(sigset_t* set) {
+  sigdelset(set, SIGSYS);
+  if (g_trap_state.patched.load(std::memory_order_relaxed)) sigdelset(set, kPatchedSiteSignal);
+}
+
+bool SyscallTrapPatchesSites() {
+  return SitesPatched();
+}
+
+const char* SyscallTrapMechanismName() {
+  if (!g_trap_state.installed.load()) return "off";
+  bool patched = SitesPatched();
+  bool kernel = g_trap_state.kernel_dispatch.load();
+  if (patched && kernel) return "patched sites and Syscall User Dispatch";
+  return patched ? "patched sites" : "Syscall User Dispatch";
+}
+
+Status CoverNewlyLoadedCode() {
+  if (!g_trap_state.installed.load() || !SitesPatched()) return Status::Ok();
+  return PatchNewlyLoadedObjects();
 }
 
 bool SyscallTrapInstalled() {

@@ -2,11 +2,19 @@
 // runtimes, static code in libraries, glibc internals such as stdio's open/read and the
 // `syscall()` function) reach the runtime instead of silently bypassing the file shield.
 //
-// Mechanism: Linux Syscall User Dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, kernel >= 5.11).
-// Every thread's syscalls go to a SIGSYS handler unless issued from the runtime's own code range
-// (raw_syscall.h: RuntimeSyscallCodeRange). The handler asks the runtime's dispatcher
-// (DispatchTrappedSyscall in syscall_dispatch.h) for file-related syscalls, then performs the
-// syscall itself through the trampoline and stores the result in the interrupted context.
+// Mechanisms (TrapMechanism):
+// - Patched sites (syscall_patch.h, the default): every system-call instruction of the loaded
+//   code outside the runtime becomes `int $0x81`, and its SIGSEGV reaches the handler. The kernel's
+//   syscall path is untouched, so the runtime's own syscalls (every interposed call) cost
+//   what they cost natively.
+// - Linux Syscall User Dispatch (prctl PR_SET_SYSCALL_USER_DISPATCH, kernel >= 5.11), where
+//   the sites cannot be patched or COVE_SYSCALL_TRAP=kernel: every thread's syscalls go to a
+//   SIGSYS handler unless issued from the runtime's own code range (raw_syscall.h:
+//   RuntimeSyscallCodeRange); every syscall of the process then takes the kernel's slow entry
+//   path, 20-35 ns on the machines measured.
+// Either way the handler asks the runtime's dispatcher (DispatchTrappedSyscall in
+// syscall_dispatch.h) for file-related syscalls, then performs the syscall itself through the
+// trampoline and stores the result in the interrupted context.
 // Why not seccomp (SECCOMP_RET_TRAP + instruction-pointer check): a filter survives execve but
 // the runtime's address range does not, and the dynamic loader of the next program opens its
 // libraries before any runtime exists, so every fork+exec of a dynamic program would be killed;
@@ -16,7 +24,10 @@
 // Cost: one signal delivery per trapped syscall (see docs/runtime.md "Raw syscalls" for figures).
 #pragma once
 
+#include <signal.h>
+
 #include <cstdint>
+#include <string>
 
 #include "common/status.h"
 
@@ -60,7 +71,16 @@ SyscallSet FileSyscalls();
 // fchmodat2 (Linux 6.6, glibc 2.39's fchmodat with flags): Debian 12's headers predate it.
 inline constexpr int kSysFchmodat2 = 452;
 
+enum class TrapMechanism {
+  kPatchedOrKernel,  // patch the sites; Syscall User Dispatch when they cannot all be patched
+  kKernel,           // Syscall User Dispatch only
+  kPatched,          // patched sites only; InstallSyscallTrap fails when they cannot be
+};
+
 struct SyscallTrapOptions {
+  TrapMechanism mechanism = TrapMechanism::kPatchedOrKernel;
+  // Optional: receives a line on what was patched, or why nothing was.
+  std::string* report = nullptr;
   // Asked about every trapped syscall in `consulted`; nullptr: every syscall is performed.
   TrappedSyscallDispatcher dispatcher = nullptr;
   SyscallSet consulted = FileSyscalls();
@@ -77,11 +97,12 @@ struct SyscallTrapOptions {
   void (*default_action_handler)(int) = nullptr;
 };
 
-// Installs the SIGSYS handler and arms the calling thread. Call once, early, from the runtime's
-// constructor while the process has a single thread (threads that already exist are not
-// trapped; threads and fork children created afterwards are). Idempotent: a second call only
-// arms the calling thread. Fails with kUnsupported when the kernel lacks Syscall User Dispatch.
-// After it returns, the runtime must issue its own syscalls through raw_syscall.h only.
+// Installs the handlers and patches the sites or arms the calling thread. Call once, early,
+// from the runtime's constructor while the process has a single thread (with Syscall User
+// Dispatch, threads that already exist are not trapped; threads and fork children created
+// afterwards are). Idempotent: a second call only arms the calling thread. Fails with
+// kUnsupported when neither mechanism is available. After it returns, the runtime must issue
+// its own syscalls through raw_syscall.h only.
 Status InstallSyscallTrap(const SyscallTrapOptions& options);
 
 // Arms the calling thread (for a thread that existed before InstallSyscallTrap).
@@ -91,6 +112,17 @@ Status EnableSyscallTrapForCurrentThread();
 void DisarmSyscallTrapForCurrentThread();
 
 bool SyscallTrapInstalled();
+// Takes out of `set` the signals the trap raises synchronously, which must never be blocked
+// where a trapped syscall may run: SIGSYS, and SIGSEGV when sites are patched. Async-signal-safe.
+void RemoveTrapSignals(sigset_t* set);
+// Whether system-call instructions were patched in this process (syscall_patch.h).
+bool SyscallTrapPatchesSites();
+// "patched sites", "Syscall User Dispatch", both (a patch that failed half-way), or "off".
+const char* SyscallTrapMechanismName();
+
+// After a dlopen: patches the code it loaded. kUnsupported when that code cannot be checked for
+// system calls (the caller refuses the library). Ok without patched sites.
+Status CoverNewlyLoadedCode();
 
 // Number of syscalls trapped so far in this process (for tests and benchmarks).
 uint64_t TrappedSyscallCount();

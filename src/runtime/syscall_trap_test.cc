@@ -66,6 +66,11 @@ void RunTrapped(const std::function<void()>& body, TrappedSyscallFilter filter =
     unlink(name);
     CHILD_CHECK(write(g_protected_fd, "plaintext", 9) == 9);
     SyscallTrapOptions options;
+    // Patched sites only (a failure to patch fails the test), or COVE_TEST_TRAP=kernel.
+    const char* mechanism = getenv("COVE_TEST_TRAP");
+    options.mechanism = mechanism != nullptr && strcmp(mechanism, "kernel") == 0
+                            ? TrapMechanism::kKernel
+                            : TrapMechanism::kPatched;
     options.dispatcher = &TestDispatcher;
     options.filter = filter;
     options.log_fd = 2;

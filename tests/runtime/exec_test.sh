@@ -122,12 +122,14 @@ got=$(crun env PATH="$REGION:$PATH" s.py envpath 2>&1; crun env PATH="$REGION:$P
   pass "execvp through PATH runs encrypted scripts" || fail "execvp through PATH printed: $got"
 
 # gdb runs its program in a traced vfork child: the SIGSYS of a syscall trapped before the exec
-# stopped that child for good, and gdb with it (the trap is now off in such a child). Inside
-# the program, the runtime's trap signals are passed on with `handle SIGSYS nostop noprint`.
+# stopped that child for good, and gdb with it (the trap is now off in such a child, or with
+# patched sites its PTRACE_TRACEME waits for its exec). Inside the program, the runtime's trap
+# signals are passed on with `handle SIGSYS/SIGSEGV nostop noprint`.
 # Skipped where ptrace is not allowed (gdb cannot run a program natively).
 if command -v gdb >/dev/null && timeout 60 gdb -nx -batch -ex run --args /bin/true >/dev/null 2>&1; then
   got=$(timeout -s KILL 60 "$COVE" run --fspf "$WORK/fspf" --key "$KEY" --tag-file "$TAG_FILE" -- \
-    gdb -nx -batch -ex 'handle SIGSYS nostop noprint pass' -ex run --args /bin/cat "$REGION/nice" \
+    gdb -nx -batch -ex 'handle SIGSYS nostop noprint pass' -ex 'handle SIGSEGV nostop noprint pass' \
+    -ex run --args /bin/cat "$REGION/nice" \
     2>&1 </dev/null | grep -x -e n -e '\[Inferior 1 (process [0-9]*) exited normally\]' |
     sed 's/process [0-9]*/process/' | tr '\n' ' ' || true)
   [ "$got" = "n [Inferior 1 (process) exited normally] " ] &&

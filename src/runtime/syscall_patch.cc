@@ -1,0 +1,229 @@
+// PatchLoadedObjects and the table of patched sites the trap's SIGSEGV handler looks up
+// (syscall_patch.h). Ordinary context only, except FindPatchedSite.
+#include "runtime/syscall_patch.h"
+
+#include <link.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "runtime/raw_syscall.h"
+#include "runtime/syscall_sites.h"
+
+namespace cove::runtime {
+
+namespace {
+
+// The sorted sites, published whole: a dlopen builds a new table and swaps the pointer. Old
+// tables are never freed (a handler may still be searching one); dlopen is rare.
+struct SiteTable {
+  size_t count;
+  const PatchedSite* sites;
+};
+std::atomic<const SiteTable*> g_table{nullptr};
+// Whether any site was written (SitesPatched).
+std::atomic<bool> g_any_patched{false};
+
+// Objects already scanned, by their program headers' address (unique while loaded), the
+// object to skip, and the serialization of PatchNewlyLoadedObjects.
+std::mutex g_objects_mutex;
+std::vector<const void*>* g_scanned = nullptr;
+uintptr_t g_skip_address = 0;
+
+bool Contains(const dl_phdr_info& object, uintptr_t address) {
+  for (int i = 0; i < object.dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = object.dlpi_phdr[i];
+    uintptr_t begin = object.dlpi_addr + ph.p_vaddr;
+    if (ph.p_type == PT_LOAD && address >= begin && address - begin < ph.p_memsz) return true;
+  }
+  return false;
+}
+
+struct ObjectSites {
+  dl_phdr_info object;  // its program headers stay mapped while the object is loaded
+  std::vector<uintptr_t> sites;
+};
+
+struct Scan {
+  std::vector<ObjectSites> found;  // objects with sites
+  std::vector<const void*> scanned;
+  Status status = Status::Ok();
+  PatchSummary summary;
+};
+
+// Scans the loaded objects not in `known`, except the vDSO and the runtime itself.
+Scan ScanObjects(const std::vector<const void*>& known) {
+  struct Context {
+    const std::vector<const void*>* known;
+    Scan* scan;
+    std::vector<dl_phdr_info>* infos;
+  };
+  // dl_iterate_phdr's entries are valid during the callback only: copy them.
+  std::vector<dl_phdr_info> infos;
+  Scan scan;
+  Context context{&known, &scan, &infos};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        auto* context = static_cast<Context*>(data);
+        context->infos->push_back(*info);
+        return 0;
+      },
+      &context);
+  uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
+  scan.found.reserve(infos.size());
+  for (const dl_phdr_info& info : infos) {
+    const void* id = info.dlpi_phdr;
+    if (std::find(known.begin(), known.end(), id) != known.end()) continue;
+    scan.scanned.push_back(id);
+    if (info.dlpi_addr == vdso || Contains(info, g_skip_address)) continue;
+    ++scan.summary.objects;
+    std::vector<uintptr_t> sites;
+    SiteScanResult result = FindSystemCallSites(info, &sites);
+    scan.summary.undecodable_gaps += result.undecodable_gaps;
+    if (!result.resolved) {
+      char where[64];
+      snprintf(where, sizeof(where), "0x%" PRIxPTR, result.candidate - info.dlpi_addr);
+      scan.status = {StatusCode::kUnsupported,
+                     std::string("the code of ") +
+                         (info.dlpi_name[0] != '\0' ? info.dlpi_name : "the program") + " at " +
+                         where + " cannot be checked for system calls: " + result.why};
+      return scan;
+    }
+    if (!sites.empty()) scan.found.push_back({info, std::move(sites)});
+  }
+  return scan;
+}
+
+// The protection of the PT_LOAD segment holding `address`.
+int SegmentProtection(const dl_phdr_info& object, uintptr_t address) {
+  for (int i = 0; i < object.dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = object.dlpi_phdr[i];
+    uintptr_t begin = object.dlpi_addr + ph.p_vaddr;
+    if (ph.p_type != PT_LOAD || address < begin || address - begin >= ph.p_memsz) continue;
+    return ((ph.p_flags & PF_R) != 0 ? PROT_READ : 0) |
+           ((ph.p_flags & PF_W) != 0 ? PROT_WRITE : 0) | ((ph.p_flags & PF_X) != 0 ? PROT_EXEC : 0);
+  }
+  return PROT_READ | PROT_EXEC;
+}
+
+// Turns each site into kPatchedSiteBytes: the pages from the first site to the last are made
+// writable at once (one mprotect each way per segment; a page apiece would split and merge the
+// mapping 2 x sites times), then restored. Only the pages written become private copies.
+Status PatchSites(const ObjectSites& object, PatchSummary* summary) {
+  const uintptr_t page = 4096;
+  size_t i = 0;
+  while (i < object.sites.size()) {
+    // The sites of one segment (same protection, one mapping).
+    int protection = SegmentProtection(object.object, object.sites[i]);
+    size_t end = i + 1;
+    while (end < object.sites.size() &&
+           SegmentProtection(object.object, object.sites[end]) == protection &&
+           object.sites[end] - object.sites[end - 1] < (uintptr_t{1} << 30)) {
+      ++end;
+    }
+    uintptr_t first_page = object.sites[i] & ~(page - 1);
+    uintptr_t last_page_end = (object.sites[end - 1] + 2 + page - 1) & ~(page - 1);
+    long length = static_cast<long>(last_page_end - first_page);
+    long raw =
+        RawSyscall3(SYS_mprotect, static_cast<long>(first_page), length, protection | PROT_WRITE);
+    if (RawSyscallFailed(raw)) {
+      return {StatusCode::kUnsupported,
+              std::string("the system calls of ") + object.object.dlpi_name +
+                  " cannot be patched: mprotect: " + strerror(static_cast<int>(-raw))};
+    }
+    g_any_patched.store(true);
+    uintptr_t last_written = 0;
+    for (; i < end; ++i) {
+      auto* code = reinterpret_cast<volatile uint8_t*>(object.sites[i]);
+      code[0] = kPatchedSiteBytes[0];
+      code[1] = kPatchedSiteBytes[1];
+      for (uintptr_t p = object.sites[i] & ~(page - 1); p <= object.sites[i] + 1; p += page) {
+        if (p != last_written) ++summary->pages;
+        last_written = p;
+      }
+    }
+    RawSyscall3(SYS_mprotect, static_cast<long>(first_page), length, protection);
+  }
+  summary->sites += object.sites.size();
+  return Status::Ok();
+}
+
+// Publishes the merged table of sites, then patches every object of `scan`. In this order: a
+// patched site raises SIGSEGV from the next instruction on (the allocations below call brk), and
+// a site in the table that is not patched yet is never looked up.
+Status PublishAndPatch(const Scan& scan, PatchSummary* summary) {
+  std::vector<PatchedSite> sites;
+  if (const SiteTable* old = g_table.load(std::memory_order_acquire); old != nullptr) {
+    sites.assign(old->sites, old->sites + old->count);
+  }
+  for (const ObjectSites& object : scan.found) {
+    for (uintptr_t address : object.sites) {
+      const auto* code = reinterpret_cast<const uint8_t*>(address);
+      sites.push_back({address, code[0] == 0x0f && code[1] == 0x05 ? PatchedKind::kSyscall
+                                                                   : PatchedKind::kLegacy});
+    }
+  }
+  std::sort(sites.begin(), sites.end(),
+            [](const PatchedSite& a, const PatchedSite& b) { return a.address < b.address; });
+  auto* copy = new PatchedSite[sites.size()];
+  std::copy(sites.begin(), sites.end(), copy);
+  g_table.store(new SiteTable{sites.size(), copy}, std::memory_order_release);
+  for (const ObjectSites& object : scan.found) {
+    if (Status status = PatchSites(object, summary); !status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PatchLoadedObjects(uintptr_t skip_address, PatchSummary* summary) {
+  std::lock_guard lock(g_objects_mutex);
+  if (g_scanned != nullptr) return Status::Ok();
+  g_skip_address = skip_address;
+  Scan scan = ScanObjects({});
+  *summary = scan.summary;
+  if (!scan.status.ok()) return scan.status;
+  g_scanned = new std::vector<const void*>(std::move(scan.scanned));
+  return PublishAndPatch(scan, summary);
+}
+
+Status PatchNewlyLoadedObjects() {
+  std::lock_guard lock(g_objects_mutex);
+  if (g_scanned == nullptr) return Status::Ok();
+  Scan scan = ScanObjects(*g_scanned);
+  if (!scan.status.ok()) return scan.status;
+  g_scanned->insert(g_scanned->end(), scan.scanned.begin(), scan.scanned.end());
+  if (scan.found.empty()) return Status::Ok();
+  PatchSummary summary;
+  return PublishAndPatch(scan, &summary);
+}
+
+bool SitesPatched() {
+  return g_any_patched.load();
+}
+
+const PatchedSite* FindPatchedSite(uintptr_t address) {
+  const SiteTable* table = g_table.load(std::memory_order_acquire);
+  if (table == nullptr) return nullptr;
+  size_t low = 0;
+  size_t high = table->count;
+  while (low < high) {
+    size_t mid = low + (high - low) / 2;
+    if (table->sites[mid].address < address) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  return low < table->count && table->sites[low].address == address ? &table->sites[low] : nullptr;
+}
+
+}  // namespace cove::runtime
