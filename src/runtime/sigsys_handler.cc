@@ -369,7 +369,7 @@ void CovePatchedSiteHandler(int sig, siginfo_t* info, void* context) {
   if (site == nullptr || code[0] != kPatchedSiteBytes[0] || code[1] != kPatchedSiteBytes[1]) {
     return ChainToProgram(sig, info, context);
   }
-  regs[REG_RIP] = static_cast<greg_t>(at + 2);  // as after the syscall instruction
+  regs[REG_RIP] += 2;  // as after the syscall instruction
   if (site->kind == PatchedKind::kLegacy) {
     g_trap_state.trapped.fetch_add(1, std::memory_order_relaxed);
     Log("cove: refused a 32-bit system call (int $0x80 or sysenter)\n");

@@ -90,7 +90,7 @@ Scan ScanObjects(const std::vector<const void*>& known) {
     scan.summary.undecodable_gaps += result.undecodable_gaps;
     if (!result.resolved) {
       char where[64];
-      snprintf(where, sizeof(where), "0x%" PRIxPTR, result.candidate - info.dlpi_addr);
+      (void)snprintf(where, sizeof(where), "0x%" PRIxPTR, result.candidate - info.dlpi_addr);
       scan.status = {StatusCode::kUnsupported,
                      std::string("the code of ") +
                          (info.dlpi_name[0] != '\0' ? info.dlpi_name : "the program") + " at " +

@@ -91,11 +91,13 @@ uint8_t FdeEncodingOfCie(const ObjectMemory& memory, uintptr_t cie) {
   size_t augmentation_length = strnlen(augmentation, static_cast<size_t>(end - (p + 9)));
   p += 9 + augmentation_length + 1;
   if (p > end || std::strstr(augmentation, "eh") != nullptr) return kEncOmit;
-  uint64_t ignored;
-  if (!ReadUleb(p, end, &ignored) || !ReadUleb(p, end, &ignored)) return kEncOmit;  // alignments
+  uint64_t code_alignment;
+  uint64_t data_alignment;  // a SLEB128: only skipped, so read as unsigned
+  uint64_t return_register;
+  if (!ReadUleb(p, end, &code_alignment) || !ReadUleb(p, end, &data_alignment)) return kEncOmit;
   if (version == 1) {
     ++p;
-  } else if (!ReadUleb(p, end, &ignored)) {
+  } else if (!ReadUleb(p, end, &return_register)) {
     return kEncOmit;
   }
   if (augmentation[0] != 'z') return 0x00;

@@ -21,3 +21,8 @@ cove_test(cove_syscall_sites_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/syscall_site
           LIBS cove_syscall_trap ${CMAKE_DL_LIBS})
 
 add_executable(raw_openat ${PROJECT_SOURCE_DIR}/tests/runtime/raw_openat.c)
+target_link_libraries(raw_openat PRIVATE ${CMAKE_DL_LIBS})
+# The library raw_openat's "dlopen" mode loads (next to raw_openat in the build tree).
+add_library(raw_syscall_lib MODULE ${PROJECT_SOURCE_DIR}/tests/runtime/raw_syscall_lib.c)
+set_target_properties(raw_syscall_lib PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+add_dependencies(raw_openat raw_syscall_lib)

@@ -44,6 +44,19 @@ else
     pass "raw openat2 with RESOLVE_NO_SYMLINKS is refused: $(grep raw_openat "$WORK/resolve.err")" ||
     fail "raw openat2 with RESOLVE_NO_SYMLINKS: $(cat "$WORK/resolve.err")"
 fi
+# The same calls from a `syscall` instruction of the program itself, and of a library it loads
+# after start (SCONE_ALLOW_DLOPEN=2): patched like glibc's (or trapped by the kernel with
+# COVE_SYSCALL_TRAP=kernel).
+LIBRARY=$(dirname "$RAW_OPENAT")/libraw_syscall_lib.so
+for mode in inline "dlopen $LIBRARY"; do
+  # shellcheck disable=SC2086 # the mode's words are separate arguments
+  if SCONE_ALLOW_DLOPEN=2 crun "$RAW_OPENAT" "$DATA/secret.txt" $mode >"$WORK/mode.out" 2>"$WORK/mode.err" &&
+    cmp -s "$WORK/mode.out" <(printf 'RAW-SYSCALL-SECRET line 1\nline 2\n'); then
+    pass "raw openat/read from ${mode%% *} code return the plaintext"
+  else
+    fail "raw openat/read from ${mode%% *} code: $(head -c 80 "$WORK/mode.out" | od -c | head -2) $(cat "$WORK/mode.err")"
+  fi
+done
 if crun "$RAW_OPENAT" "$DATA/big.bin" | cmp -s - "$WORK/big.plain"; then
   pass "raw reads of a 200 KB protected file return the exact plaintext"
 else
