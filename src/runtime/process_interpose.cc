@@ -372,12 +372,16 @@ COVE_EXPORT char* dlerror() {
 
 namespace {
 
-// Patches the system-call instructions of what a dlopen loaded (syscall_trap.h). A library whose
-// code cannot be checked is unloaded again and refused: its raw syscalls would bypass the
-// shield. Its constructors have run by then.
-void* CoverLoadedCode(const char* filename, void* handle) {
-  if (handle == nullptr) return nullptr;
+// Patches the system-call instructions of what a dlopen loaded (syscall_trap.h), and ends the
+// loading thread's TrapLoadingThread. A library whose code cannot be checked is unloaded again
+// and refused: its raw syscalls would bypass the shield.
+void* CoverLoadedCode(const char* filename, void* handle, bool trapped) {
+  if (handle == nullptr) {
+    cove::runtime::UntrapLoadingThread(trapped);
+    return nullptr;
+  }
   cove::Status covered = cove::runtime::CoverNewlyLoadedCode();
+  cove::runtime::UntrapLoadingThread(trapped);
   if (covered.ok()) return handle;
   dlclose(handle);
   snprintf(t_dlopen_refusal, sizeof(t_dlopen_refusal),
@@ -418,7 +422,10 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
     errno = EPERM;
     return nullptr;
   }
-  if (!is_protected) return CoverLoadedCode(filename, real(filename, flags));
+  if (!is_protected) {
+    bool trapped = cove::runtime::TrapLoadingThread();
+    return CoverLoadedCode(filename, real(filename, flags), trapped);
+  }
   // The loader reads the file itself: give it the verified plaintext in memory.
   long memfd = files->DecryptToMemfd(abs);
   if (memfd <= 0) {
@@ -429,10 +436,53 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
   }
   char proc_path[40];
   snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%ld", memfd);
+  bool trapped = cove::runtime::TrapLoadingThread();
   void* handle = real(proc_path, flags);
   CloseDescriptor(memfd);
   Log(kLogDebug, "dlopen %s: loaded from its verified plaintext in memory", abs.c_str());
-  return CoverLoadedCode(filename, handle);
+  return CoverLoadedCode(filename, handle, trapped);
+}
+
+// dlmopen loads into a new namespace, with its own copy of libc: the same policy and patching
+// as dlopen. A protected library is refused here (only dlopen decrypts into memory).
+COVE_EXPORT void* dlmopen(Lmid_t namespace_id, const char* filename, int flags) {
+  using DlmopenFn = void* (*)(Lmid_t, const char*, int);
+  static DlmopenFn real = NextSymbol<DlmopenFn>("dlmopen");
+  ShieldedFiles* files = ShieldedFiles::Instance();
+  if (filename == nullptr || !RuntimeStarted() || (flags & RTLD_NOLOAD)) {
+    return real(namespace_id, filename, flags);
+  }
+  DlopenPolicy policy = CurrentDlopenPolicy();
+  std::string abs;
+  bool is_protected = files != nullptr && strchr(filename, '/') != nullptr &&
+                      files->Resolve(AT_FDCWD, filename, &abs) && files->IsProtectedPath(abs);
+  // A new namespace has a C library of its own, which dl_iterate_phdr does not show to the
+  // patching: with patched sites its system calls would bypass the shield.
+  bool unseen = namespace_id != LM_ID_BASE && cove::runtime::SyscallTrapPatchesSites();
+  if (policy != DlopenPolicy::kAny || is_protected || unseen) {
+    snprintf(t_dlopen_refusal, sizeof(t_dlopen_refusal), "cove: dlmopen of %s refused (%s)",
+             filename,
+             is_protected ? "a library in a protected region is loaded with dlopen only"
+             : unseen     ? "a new namespace's own C library would escape the patched syscall "
+                            "trap; COVE_SYSCALL_TRAP=kernel traps it"
+                          : "a new namespace needs SCONE_ALLOW_DLOPEN=2");
+    t_dlopen_refused = true;
+    Log(kLogDenied, "%s", t_dlopen_refusal);
+    errno = EPERM;
+    return nullptr;
+  }
+  bool trapped = cove::runtime::TrapLoadingThread();
+  return CoverLoadedCode(filename, real(namespace_id, filename, flags), trapped);
+}
+
+// dlclose: what it unloaded is forgotten by the patching, so that a library loaded again at the
+// same address is checked anew.
+COVE_EXPORT int dlclose(void* handle) {
+  using DlcloseFn = int (*)(void*);
+  static DlcloseFn real = NextSymbol<DlcloseFn>("dlclose");
+  int result = real(handle);
+  cove::runtime::ForgetUnloadedCode();
+  return result;
 }
 
 // ---- setuid and friends: the real call, then a word when the new user cannot commit ----

@@ -28,11 +28,13 @@ static_assert(cove::runtime::kReissueStubSize == 32, "the stubs below are 32-byt
 // cove_reissue_sigreturn: a trapped rt_sigreturn (a handler registered with someone else's
 // restorer) is re-issued here after our own handler returns, with the program's registers.
 //
-// cove_reissue_stub_<i>: a trapped clone/clone3/fork/vfork is re-issued here after our handler
+// cove_reissue_stub_<i>: a trapped clone/clone3/fork/vfork (or sigaltstack, which the handler
+// cannot issue from the alternate stack it may run on) is re-issued here after our handler
 // returns, with the program's registers and stack, so that parent and child both continue
 // natively at cove_reissue_targets[i] (the instruction after the trapped `syscall`). The child
-// (rax == 0) first arms the trap for itself: the kernel does not inherit Syscall User Dispatch
-// across clone/fork. It keeps out of the 128-byte red zone and preserves the argument registers.
+// (rax == 0; for sigaltstack, its success, for which re-arming changes nothing) first arms the
+// trap for itself: the kernel does not inherit Syscall User Dispatch across clone/fork. It keeps
+// out of the 128-byte red zone and preserves the argument registers.
 asm(R"(
   .pushsection cove_syscall, "ax", @progbits
   .p2align 5

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <linux/audit.h>
+#include <linux/kcmp.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -103,6 +104,18 @@ long EmulateDefaultActionSigaction(int sig, const KernelSigaction* act, KernelSi
   return r;
 }
 
+// Whether this process owns g_trap_state's dispositions: false in a vfork child, which shares
+// them with its parent (the kernel gives it a table of its own). A fork child, on its own copy,
+// becomes their owner.
+bool OwnsDispositions() {
+  long self = RawSyscall0(SYS_getpid);
+  long owner = g_trap_state.owner_pid.load();
+  if (self == owner) return true;
+  if (RawSyscall5(SYS_kcmp, self, owner, KCMP_VM, 0, 0) == 0) return false;
+  g_trap_state.owner_pid.store(self);
+  return true;
+}
+
 // rt_sigaction: the trap's signals stay ours (the program's wish is remembered and chained to
 // for such signals not raised by the trap); other handlers get our in-range restorer and never
 // block the trap's signals.
@@ -113,7 +126,7 @@ long EmulateSigaction(const long a[6]) {
   if (ProgramDisposition* program = ProgramDispositionOf(a[0]); program != nullptr) {
     KernelSigaction old{program->handler.load(), program->flags.load(),
                         reinterpret_cast<uintptr_t>(cove_sigsys_restorer), program->mask.load()};
-    if (act != nullptr) {
+    if (act != nullptr && OwnsDispositions()) {
       program->mask.store(act->mask);
       program->flags.store(act->flags);
       program->handler.store(act->handler);
@@ -201,6 +214,10 @@ void ChainToProgram(int sig, siginfo_t* info, void* context) {
   ProgramDisposition& program = *ProgramDispositionOf(sig);
   uintptr_t handler = program.handler.load();
   bool from_instruction = sig == kPatchedSiteSignal && info->si_code > 0;
+  // A fault of the runtime's own dispatcher (a bad pointer the program passed): the program's
+  // handler must not run with the shield's locks held (it might jump out of them). The process
+  // ends by the signal, as it does with Syscall User Dispatch, where all signals are blocked.
+  if (from_instruction && t_in_dispatcher) handler = reinterpret_cast<uintptr_t>(SIG_DFL);
   if (handler == reinterpret_cast<uintptr_t>(SIG_IGN) && !from_instruction) return;
   if (handler == reinterpret_cast<uintptr_t>(SIG_DFL) ||
       handler == reinterpret_cast<uintptr_t>(SIG_IGN)) {
@@ -211,11 +228,24 @@ void ChainToProgram(int sig, siginfo_t* info, void* context) {
     }
     return;
   }
-  if (program.flags.load() & SA_SIGINFO) {
+  // As the kernel would run it: SA_RESETHAND, and its sa_mask plus the signal itself (unless
+  // SA_NODEFER) blocked for the call, except the trap's signals, which are never blocked.
+  unsigned long flags = program.flags.load();
+  if ((flags & SA_RESETHAND) != 0) {
+    program.handler.store(reinterpret_cast<uintptr_t>(SIG_DFL));
+    program.flags.store(0);
+  }
+  uint64_t block = program.mask.load() | ((flags & SA_NODEFER) != 0 ? 0 : uint64_t{1} << (sig - 1));
+  block &= ~(TrapSignalBits() | kKillStopBits);
+  uint64_t saved_mask = 0;
+  RawSyscall4(SYS_rt_sigprocmask, SIG_BLOCK, reinterpret_cast<long>(&block),
+              reinterpret_cast<long>(&saved_mask), 8);
+  if ((flags & SA_SIGINFO) != 0) {
     reinterpret_cast<void (*)(int, siginfo_t*, void*)>(handler)(sig, info, context);
   } else {
     reinterpret_cast<void (*)(int)>(handler)(sig);
   }
+  RawSyscall4(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&saved_mask), 0, 8);
 }
 
 bool AskDispatcher(long nr, long args[6], long* result) {
@@ -331,8 +361,11 @@ void HandleTrappedSyscall(ucontext_t* uc) {
     case SYS_clone3:
     case SYS_fork:
     case SYS_vfork:
+    // The handler runs on the thread's alternate signal stack when it has one, where the kernel
+    // refuses to change or disable that stack (EPERM): issued after the handler returns.
+    case SYS_sigaltstack:
       if (!RedirectToReissueStub(regs)) {
-        Log("cove: refused clone: too many distinct clone call sites\n");
+        Log("cove: refused clone or sigaltstack: too many distinct call sites\n");
         regs[REG_RAX] = -EAGAIN;
       }
       return;
@@ -365,8 +398,12 @@ void CovePatchedSiteHandler(int sig, siginfo_t* info, void* context) {
   auto at = static_cast<uintptr_t>(regs[REG_RIP]);
   // The bytes are read only at a site of the table: rip may be anywhere for a bad jump.
   const PatchedSite* site = info->si_code == SI_KERNEL ? FindPatchedSite(at) : nullptr;
+  if (site == nullptr) return ChainToProgram(sig, info, context);
   const auto* code = reinterpret_cast<const uint8_t*>(at);
-  if (site == nullptr || code[0] != kPatchedSiteBytes[0] || code[1] != kPatchedSiteBytes[1]) {
+  if (code[0] != kPatchedSiteBytes[0] || code[1] != kPatchedSiteBytes[1]) {
+    // A site another thread is patching (a dlopen): its first byte written, not the second
+    // (`int $5`, which faults too). Run it again.
+    if (code[0] == kPatchedSiteBytes[0]) return;
     return ChainToProgram(sig, info, context);
   }
   regs[REG_RIP] += 2;  // as after the syscall instruction

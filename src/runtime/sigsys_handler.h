@@ -45,6 +45,9 @@ struct TrapState {
   // The SIGSYS and SIGSEGV dispositions the program asked for (ours stay installed).
   ProgramDisposition program_sigsys;
   ProgramDisposition program_patch_signal;
+  // The process whose dispositions these are: a vfork child (on its parent's memory) that
+  // resets its handlers before exec must not change its parent's (EmulateSigaction).
+  std::atomic<long> owner_pid{0};
   // SyscallTrapOptions::default_action_signals and _handler.
   uint64_t default_action_signals = 0;
   uintptr_t default_action_handler = 0;

@@ -32,10 +32,16 @@ std::atomic<const SiteTable*> g_table{nullptr};
 // Whether any site was written (SitesPatched).
 std::atomic<bool> g_any_patched{false};
 
-// Objects already scanned, by their program headers' address (unique while loaded), the
-// object to skip, and the serialization of PatchNewlyLoadedObjects.
+// An object scanned, by its program headers' address (unique while it is loaded: records of
+// unloaded objects are dropped at dlclose, ForgetUnloadedObjects), and its sites.
+struct Record {
+  const void* id;
+  std::vector<PatchedSite> sites;
+};
+// The records (nullptr until PatchLoadedObjects succeeded), the object to skip, and the
+// serialization of the functions below.
 std::mutex g_objects_mutex;
-std::vector<const void*>* g_scanned = nullptr;
+std::vector<Record>* g_records = nullptr;
 uintptr_t g_skip_address = 0;
 
 bool Contains(const dl_phdr_info& object, uintptr_t address) {
@@ -102,31 +108,37 @@ Scan ScanObjects(const std::vector<const void*>& known) {
   return scan;
 }
 
-// The protection of the PT_LOAD segment holding `address`.
-int SegmentProtection(const dl_phdr_info& object, uintptr_t address) {
+// The PT_LOAD segment holding `address` (its index), or -1.
+int SegmentOf(const dl_phdr_info& object, uintptr_t address) {
   for (int i = 0; i < object.dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = object.dlpi_phdr[i];
     uintptr_t begin = object.dlpi_addr + ph.p_vaddr;
-    if (ph.p_type != PT_LOAD || address < begin || address - begin >= ph.p_memsz) continue;
-    return ((ph.p_flags & PF_R) != 0 ? PROT_READ : 0) |
-           ((ph.p_flags & PF_W) != 0 ? PROT_WRITE : 0) | ((ph.p_flags & PF_X) != 0 ? PROT_EXEC : 0);
+    if (ph.p_type == PT_LOAD && address >= begin && address - begin < ph.p_memsz) return i;
   }
-  return PROT_READ | PROT_EXEC;
+  return -1;
+}
+
+int SegmentProtection(const dl_phdr_info& object, int segment) {
+  if (segment < 0) return PROT_READ | PROT_EXEC;
+  const ElfW(Phdr)& ph = object.dlpi_phdr[segment];
+  return ((ph.p_flags & PF_R) != 0 ? PROT_READ : 0) | ((ph.p_flags & PF_W) != 0 ? PROT_WRITE : 0) |
+         ((ph.p_flags & PF_X) != 0 ? PROT_EXEC : 0);
 }
 
 // Turns each site into kPatchedSiteBytes: the pages from the first site to the last are made
 // writable at once (one mprotect each way per segment; a page apiece would split and merge the
 // mapping 2 x sites times), then restored. Only the pages written become private copies.
-Status PatchSites(const ObjectSites& object, PatchSummary* summary) {
+// Not instrumented by ThreadSanitizer: it writes code pages, whose shadow is not writable.
+__attribute__((no_sanitize("thread"))) Status PatchSites(const ObjectSites& object,
+                                                         PatchSummary* summary) {
   const uintptr_t page = 4096;
   size_t i = 0;
   while (i < object.sites.size()) {
-    // The sites of one segment (same protection, one mapping).
-    int protection = SegmentProtection(object.object, object.sites[i]);
+    // The sites of one segment (one mapping, one protection).
+    int segment = SegmentOf(object.object, object.sites[i]);
+    int protection = SegmentProtection(object.object, segment);
     size_t end = i + 1;
-    while (end < object.sites.size() &&
-           SegmentProtection(object.object, object.sites[end]) == protection &&
-           object.sites[end] - object.sites[end - 1] < (uintptr_t{1} << 30)) {
+    while (end < object.sites.size() && SegmentOf(object.object, object.sites[end]) == segment) {
       ++end;
     }
     uintptr_t first_page = object.sites[i] & ~(page - 1);
@@ -142,6 +154,8 @@ Status PatchSites(const ObjectSites& object, PatchSummary* summary) {
     g_any_patched.store(true);
     uintptr_t last_written = 0;
     for (; i < end; ++i) {
+      // First byte first: in between, a thread running the site faults on `int $5` and the
+      // handler runs it again (`0f 81`, the other order, is a jump).
       auto* code = reinterpret_cast<volatile uint8_t*>(object.sites[i]);
       code[0] = kPatchedSiteBytes[0];
       code[1] = kPatchedSiteBytes[1];
@@ -156,54 +170,85 @@ Status PatchSites(const ObjectSites& object, PatchSummary* summary) {
   return Status::Ok();
 }
 
-// Publishes the merged table of sites, then patches every object of `scan`. In this order: a
-// patched site raises SIGSEGV from the next instruction on (the allocations below call brk), and
-// a site in the table that is not patched yet is never looked up.
-Status PublishAndPatch(const Scan& scan, PatchSummary* summary) {
+// Publishes the table of every record's sites.
+void Publish() {
   std::vector<PatchedSite> sites;
-  if (const SiteTable* old = g_table.load(std::memory_order_acquire); old != nullptr) {
-    sites.assign(old->sites, old->sites + old->count);
-  }
-  for (const ObjectSites& object : scan.found) {
-    for (uintptr_t address : object.sites) {
-      const auto* code = reinterpret_cast<const uint8_t*>(address);
-      sites.push_back({address, code[0] == 0x0f && code[1] == 0x05 ? PatchedKind::kSyscall
-                                                                   : PatchedKind::kLegacy});
-    }
-  }
+  for (const Record& record : *g_records)
+    sites.insert(sites.end(), record.sites.begin(), record.sites.end());
   std::sort(sites.begin(), sites.end(),
             [](const PatchedSite& a, const PatchedSite& b) { return a.address < b.address; });
   auto* copy = new PatchedSite[sites.size()];
   std::copy(sites.begin(), sites.end(), copy);
   g_table.store(new SiteTable{sites.size(), copy}, std::memory_order_release);
+}
+
+// Records the objects of `scan`, publishes the table with their sites, then patches them. In
+// this order: a patched site raises SIGSEGV from the next instruction on (the allocations here
+// call brk), and a site in the table that is not patched yet is never looked up.
+Status RecordPublishAndPatch(const Scan& scan, PatchSummary* summary) {
+  for (const void* id : scan.scanned) {
+    Record record{id, {}};
+    for (const ObjectSites& object : scan.found) {
+      if (object.object.dlpi_phdr != id) continue;
+      for (uintptr_t address : object.sites) {
+        const auto* code = reinterpret_cast<const uint8_t*>(address);
+        record.sites.push_back({address, code[0] == 0x0f && code[1] == 0x05
+                                             ? PatchedKind::kSyscall
+                                             : PatchedKind::kLegacy});
+      }
+    }
+    g_records->push_back(std::move(record));
+  }
+  Publish();
   for (const ObjectSites& object : scan.found) {
     if (Status status = PatchSites(object, summary); !status.ok()) return status;
   }
   return Status::Ok();
 }
 
+std::vector<const void*> RecordedIds() {
+  std::vector<const void*> ids;
+  for (const Record& record : *g_records) ids.push_back(record.id);
+  return ids;
+}
+
 }  // namespace
 
 Status PatchLoadedObjects(uintptr_t skip_address, PatchSummary* summary) {
   std::lock_guard lock(g_objects_mutex);
-  if (g_scanned != nullptr) return Status::Ok();
+  if (g_records != nullptr) return Status::Ok();
   g_skip_address = skip_address;
   Scan scan = ScanObjects({});
   *summary = scan.summary;
   if (!scan.status.ok()) return scan.status;
-  g_scanned = new std::vector<const void*>(std::move(scan.scanned));
-  return PublishAndPatch(scan, summary);
+  g_records = new std::vector<Record>();
+  return RecordPublishAndPatch(scan, summary);
 }
 
 Status PatchNewlyLoadedObjects() {
   std::lock_guard lock(g_objects_mutex);
-  if (g_scanned == nullptr) return Status::Ok();
-  Scan scan = ScanObjects(*g_scanned);
+  if (g_records == nullptr) return Status::Ok();
+  Scan scan = ScanObjects(RecordedIds());
   if (!scan.status.ok()) return scan.status;
-  g_scanned->insert(g_scanned->end(), scan.scanned.begin(), scan.scanned.end());
-  if (scan.found.empty()) return Status::Ok();
   PatchSummary summary;
-  return PublishAndPatch(scan, &summary);
+  return RecordPublishAndPatch(scan, &summary);
+}
+
+void ForgetUnloadedObjects() {
+  std::lock_guard lock(g_objects_mutex);
+  if (g_records == nullptr) return;
+  std::vector<const void*> loaded;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        static_cast<std::vector<const void*>*>(data)->push_back(info->dlpi_phdr);
+        return 0;
+      },
+      &loaded);
+  size_t before = g_records->size();
+  std::erase_if(*g_records, [&](const Record& record) {
+    return std::find(loaded.begin(), loaded.end(), record.id) == loaded.end();
+  });
+  if (g_records->size() != before) Publish();
 }
 
 bool SitesPatched() {

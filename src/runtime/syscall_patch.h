@@ -56,8 +56,12 @@ Status PatchLoadedObjects(uintptr_t skip_address, PatchSummary* summary);
 
 // Patches the objects loaded since the last call (after a dlopen). When one of them cannot be
 // classified it is left unpatched and kUnsupported names it: its raw syscalls would bypass the
-// shield, so the caller refuses the dlopen. No-op unless PatchLoadedObjects ran.
+// shield, so the caller refuses the dlopen. No-op unless PatchLoadedObjects succeeded.
 Status PatchNewlyLoadedObjects();
+
+// After a dlclose: forgets the objects no longer loaded, so that one loaded again (perhaps at
+// the same address) is checked and patched anew, and their sites leave the table.
+void ForgetUnloadedObjects();
 
 // Whether any site of this process was patched (by a PatchLoadedObjects that succeeded, or
 // one that failed half-way).

@@ -228,6 +228,24 @@ int DecodeTo(Decoding* d, uintptr_t candidate) {
   return IsSystemCallInstruction(reinterpret_cast<const uint8_t*>(d->at), length) ? 1 : 0;
 }
 
+// Whether the bytes before the candidate at `at` (not before `floor`) set the syscall number as
+// compilers and hand-written code do: `mov $imm32, %eax`, `mov $imm32, %rax`, `mov %reg, %eax`
+// or `xor %eax, %eax`. Used only where decoding failed, to tell code from data.
+bool LooksLikeSystemCall(uintptr_t at, uintptr_t floor) {
+  const auto* p = reinterpret_cast<const uint8_t*>(at);
+  auto before = [&](size_t n) { return at - floor >= n; };
+  if (before(5) && p[-5] == 0xb8) return true;                                    // mov imm32, eax
+  if (before(7) && p[-7] == 0x48 && p[-6] == 0xc7 && p[-5] == 0xc0) return true;  // ..., rax
+  if (before(2) && (p[-2] == 0x89 || p[-2] == 0x31) && p[-1] >= 0xc0 && (p[-1] & 7) == 0) {
+    return true;  // mov or xor of a register into eax
+  }
+  if (before(2) && p[-2] == 0x8b && p[-1] >= 0xc0 && p[-1] <= 0xc7) return true;  // mov r, eax
+  if (before(3) && (p[-3] & 0xf0) == 0x40 && (p[-2] == 0x89 || p[-2] == 0x8b) && p[-1] >= 0xc0) {
+    return (p[-2] == 0x89 ? (p[-1] & 7) : ((p[-1] >> 3) & 7)) == 0;  // the same with REX
+  }
+  return false;
+}
+
 // Addresses in [begin, end) where a system-call instruction's two bytes occur, in increasing
 // order. Sixteen positions per step (SSE2): most of an object's text is read only here.
 std::vector<uintptr_t> Candidates(uintptr_t begin, uintptr_t end) {
@@ -276,9 +294,16 @@ SiteScanResult FindSystemCallSites(const dl_phdr_info& object, std::vector<uintp
     // The function decoded last: a function often holds several candidates, in order.
     Decoding decoding;
     bool decoding_is_function = false;
+    bool gap_skipped = false;  // the current region is a gap skipped as data
     for (uintptr_t candidate : Candidates(segment_begin, segment_end)) {
       if (candidate >= decoding.begin && candidate < decoding.at) {
-        continue;  // inside an instruction decoded already, or in a gap skipped as data
+        // Inside an instruction decoded already, or in a gap skipped as data: unless it looks
+        // like a system call being made (code without unwind entry after data).
+        if (gap_skipped && LooksLikeSystemCall(candidate, decoding.begin)) {
+          return {false, candidate, "it follows data outside every function and looks like code",
+                  0};
+        }
+        continue;
       }
       if (candidate < decoding.begin || candidate >= decoding.end) {
         // The function containing the candidate, or else the gap between two functions (the
@@ -303,6 +328,7 @@ SiteScanResult FindSystemCallSites(const dl_phdr_info& object, std::vector<uintp
         decoding.end = std::min(end, segment_end);
         decoding.at = decoding.begin;
         decoding_is_function = in_function || !fdes.present();
+        gap_skipped = false;
       }
       int verdict = DecodeTo(&decoding, candidate);
       if (verdict < 0) {
@@ -311,9 +337,16 @@ SiteScanResult FindSystemCallSites(const dl_phdr_info& object, std::vector<uintp
         }
         // Between functions and not code this decoder can follow: data (OpenSSL keeps
         // tables in .text). Compiler-made functions and glibc's assembly all have unwind
-        // entries. Counted, not patched; the rest of the gap is skipped.
+        // entries. Counted, not patched; the rest of the gap is skipped, except that a
+        // candidate there that looks like a system call being made leaves the object
+        // unresolved (hand-written code without unwind entry after a table).
+        if (LooksLikeSystemCall(candidate, decoding.begin)) {
+          return {false, candidate, "it follows data outside every function and looks like code",
+                  0};
+        }
         ++result.undecodable_gaps;
         decoding.at = decoding.end;
+        gap_skipped = true;
         continue;
       }
       if (verdict == 1) sites->push_back(candidate);

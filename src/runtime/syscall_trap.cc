@@ -228,6 +228,7 @@ Status InstallSyscallTrap(const SyscallTrapOptions& options) {
         "cove_syscall (it must come last)");
   }
   g_trap_state.consulted = options.consulted;
+  g_trap_state.owner_pid.store(RawSyscall0(SYS_getpid));
   g_trap_state.log_fd = options.log_fd;
   if (options.default_action_handler != nullptr) {
     g_trap_state.default_action_handler =
@@ -246,6 +247,10 @@ Status InstallSyscallTrap(const SyscallTrapOptions& options) {
   if (Status s = InstallHandler(SIGSYS, &CoveSigsysHandler); !s.ok()) return s;
   if (patch) {
     if (Status s = InstallHandler(kPatchedSiteSignal, &CovePatchedSiteHandler); !s.ok()) return s;
+    // A process may start with it blocked (inherited across exec): the first patched site
+    // would then kill it.
+    uint64_t bit = uint64_t{1} << (kPatchedSiteSignal - 1);
+    RawSyscall4(SYS_rt_sigprocmask, SIG_UNBLOCK, reinterpret_cast<long>(&bit), 0, 8);
     PatchSummary summary;
     Status patched = PatchLoadedObjects(range.begin, &summary);
     if (patched.ok()) {
@@ -296,9 +301,26 @@ const char* SyscallTrapMechanismName() {
   return patched ? "patched sites" : "Syscall User Dispatch";
 }
 
+bool TrapLoadingThread() {
+  if (!g_trap_state.installed.load() || !SitesPatched() || g_trap_state.kernel_dispatch.load()) {
+    return false;
+  }
+  uint64_t sigsys = uint64_t{1} << (SIGSYS - 1);
+  RawSyscall4(SYS_rt_sigprocmask, SIG_UNBLOCK, reinterpret_cast<long>(&sigsys), 0, 8);
+  return ArmSyscallTrapForCurrentThread() == 0;
+}
+
+void UntrapLoadingThread(bool armed) {
+  if (armed) DisarmSyscallTrapForCurrentThread();
+}
+
 Status CoverNewlyLoadedCode() {
   if (!g_trap_state.installed.load() || !SitesPatched()) return Status::Ok();
   return PatchNewlyLoadedObjects();
+}
+
+void ForgetUnloadedCode() {
+  if (g_trap_state.installed.load() && SitesPatched()) ForgetUnloadedObjects();
 }
 
 bool SyscallTrapInstalled() {

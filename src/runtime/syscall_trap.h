@@ -120,9 +120,18 @@ bool SyscallTrapPatchesSites();
 // "patched sites", "Syscall User Dispatch", both (a patch that failed half-way), or "off".
 const char* SyscallTrapMechanismName();
 
-// After a dlopen: patches the code it loaded. kUnsupported when that code cannot be checked for
-// system calls (the caller refuses the library). Ok without patched sites.
+// Around a dlopen with patched sites (the interposed dlopen and dlmopen):
+// - TrapLoadingThread, before: the constructors of what it loads run before their system-call
+//   instructions can be patched, so the calling thread has Syscall User Dispatch armed meanwhile
+//   (where the kernel has it; threads those constructors start are not covered). Returns
+//   whether it armed, for UntrapLoadingThread.
+// - CoverNewlyLoadedCode, after: patches the code it loaded. kUnsupported when that code cannot
+//   be checked for system calls (the caller refuses the library). Ok without patched sites.
+// - ForgetUnloadedCode, after a dlclose (ForgetUnloadedObjects).
+bool TrapLoadingThread();
+void UntrapLoadingThread(bool armed);
 Status CoverNewlyLoadedCode();
+void ForgetUnloadedCode();
 
 // Number of syscalls trapped so far in this process (for tests and benchmarks).
 uint64_t TrappedSyscallCount();

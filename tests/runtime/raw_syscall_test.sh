@@ -50,13 +50,18 @@ fi
 LIBRARY=$(dirname "$RAW_OPENAT")/libraw_syscall_lib.so
 for mode in inline "dlopen $LIBRARY"; do
   # shellcheck disable=SC2086 # the mode's words are separate arguments
-  if SCONE_ALLOW_DLOPEN=2 crun "$RAW_OPENAT" "$DATA/secret.txt" $mode >"$WORK/mode.out" 2>"$WORK/mode.err" &&
+  if SCONE_ALLOW_DLOPEN=2 RAW_SYSCALL_LIB_CTOR_PATH=$DATA/secret.txt crun "$RAW_OPENAT" \
+    "$DATA/secret.txt" $mode >"$WORK/mode.out" 2>"$WORK/mode.err" &&
     cmp -s "$WORK/mode.out" <(printf 'RAW-SYSCALL-SECRET line 1\nline 2\n'); then
     pass "raw openat/read from ${mode%% *} code return the plaintext"
   else
     fail "raw openat/read from ${mode%% *} code: $(head -c 80 "$WORK/mode.out" | od -c | head -2) $(cat "$WORK/mode.err")"
   fi
 done
+# The library's constructor, at both loads (the second after a dlclose, at the same address).
+[ "$(grep -c '^constructor read: RAW-SYSCALL-SECRET' "$WORK/mode.err")" = 2 ] &&
+  pass "a dlopen'd library's constructor reads the plaintext, loaded twice" ||
+  fail "constructor of the dlopen'd library: $(cat "$WORK/mode.err")"
 if crun "$RAW_OPENAT" "$DATA/big.bin" | cmp -s - "$WORK/big.plain"; then
   pass "raw reads of a 200 KB protected file return the exact plaintext"
 else
