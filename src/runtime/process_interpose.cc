@@ -372,6 +372,15 @@ COVE_EXPORT char* dlerror() {
 
 namespace {
 
+// Ends a dlopen or dlmopen refused with t_dlopen_refusal, which dlerror() returns and the log
+// shows: programs print dlerror(), so the refusal must explain itself there.
+void* RefuseLoad() {
+  t_dlopen_refused = true;
+  Log(kLogDenied, "%s", t_dlopen_refusal);
+  errno = EPERM;
+  return nullptr;
+}
+
 // Patches the system-call instructions of what a dlopen loaded (syscall_trap.h), and ends the
 // loading thread's TrapLoadingThread. A library whose code cannot be checked is unloaded again
 // and refused: its raw syscalls would bypass the shield.
@@ -388,10 +397,7 @@ void* CoverLoadedCode(const char* filename, void* handle, bool trapped) {
            "cove: dlopen of %s refused: %s (COVE_SYSCALL_TRAP=kernel traps its system calls "
            "instead)",
            filename, covered.ToString().c_str());
-  t_dlopen_refused = true;
-  Log(kLogDenied, "%s", t_dlopen_refusal);
-  errno = EPERM;
-  return nullptr;
+  return RefuseLoad();
 }
 
 }  // namespace
@@ -409,7 +415,6 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
   bool is_protected = files != nullptr && has_slash && files->Resolve(AT_FDCWD, filename, &abs) &&
                       files->IsProtectedPath(abs);
   if (policy == DlopenPolicy::kNone || (policy == DlopenPolicy::kProtected && !is_protected)) {
-    // Programs print dlerror(), so the refusal must explain itself there, not only in the log.
     snprintf(t_dlopen_refusal, sizeof(t_dlopen_refusal),
              "cove: dlopen of %s refused by SCONE_ALLOW_DLOPEN=%d (%s)", filename,
              static_cast<int>(policy),
@@ -417,10 +422,7 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
                  ? "no library may be loaded after start; 1 allows libraries in protected "
                    "regions, 2 any library"
                  : "only libraries in authenticated or encrypted regions; 2 allows any library");
-    t_dlopen_refused = true;
-    Log(kLogDenied, "%s", t_dlopen_refusal);
-    errno = EPERM;
-    return nullptr;
+    return RefuseLoad();
   }
   if (!is_protected) {
     bool trapped = cove::runtime::TrapLoadingThread();
@@ -466,10 +468,7 @@ COVE_EXPORT void* dlmopen(Lmid_t namespace_id, const char* filename, int flags) 
              : unseen     ? "a new namespace's own C library would escape the patched syscall "
                             "trap; COVE_SYSCALL_TRAP=kernel traps it"
                           : "a new namespace needs SCONE_ALLOW_DLOPEN=2");
-    t_dlopen_refused = true;
-    Log(kLogDenied, "%s", t_dlopen_refusal);
-    errno = EPERM;
-    return nullptr;
+    return RefuseLoad();
   }
   bool trapped = cove::runtime::TrapLoadingThread();
   return CoverLoadedCode(filename, real(namespace_id, filename, flags), trapped);
