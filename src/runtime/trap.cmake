@@ -26,3 +26,5 @@ target_link_libraries(raw_openat PRIVATE ${CMAKE_DL_LIBS})
 add_library(raw_syscall_lib MODULE ${PROJECT_SOURCE_DIR}/tests/runtime/raw_syscall_lib.c)
 set_target_properties(raw_syscall_lib PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 add_dependencies(raw_openat raw_syscall_lib)
+# The site finder and length decoder on arbitrary bytes (built with COVE_FUZZ=ON).
+cove_fuzzer(syscall_sites_fuzzer ${CMAKE_CURRENT_LIST_DIR}/syscall_sites_fuzzer.cc cove_syscall_trap)
