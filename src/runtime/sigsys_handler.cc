@@ -143,9 +143,9 @@ long EmulateSigaction(const long a[6]) {
 }
 
 // Syscalls that replace the signal mask while they wait: a handler running during the wait
-// must not have SIGSYS blocked. Rewrites `a` to point at copies (in the caller's frame) without
-// SIGSYS.
-void UnblockSigsysDuringWait(long nr, long a[6], uint64_t* mask_copy, long* pselect_copy) {
+// must not have the trap's signals blocked. Rewrites `a` to point at copies (in the caller's
+// frame) without them.
+void UnblockTrapSignalsDuringWait(long nr, long a[6], uint64_t* mask_copy, long* pselect_copy) {
   auto strip = [&](int index) {
     if (a[index] == 0) return;
     *mask_copy = *reinterpret_cast<const uint64_t*>(a[index]) & ~TrapSignalBits();
@@ -374,7 +374,7 @@ void HandleTrappedSyscall(ucontext_t* uc) {
   }
   uint64_t mask_copy;
   long pselect_copy[2];
-  UnblockSigsysDuringWait(nr, args, &mask_copy, pselect_copy);
+  UnblockTrapSignalsDuringWait(nr, args, &mask_copy, pselect_copy);
   regs[REG_RAX] = RawSyscall6(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
 }
 

@@ -67,22 +67,15 @@ struct Scan {
 
 // Scans the loaded objects not in `known`, except the vDSO and the runtime itself.
 Scan ScanObjects(const std::vector<const void*>& known) {
-  struct Context {
-    const std::vector<const void*>* known;
-    Scan* scan;
-    std::vector<dl_phdr_info>* infos;
-  };
   // dl_iterate_phdr's entries are valid during the callback only: copy them.
   std::vector<dl_phdr_info> infos;
-  Scan scan;
-  Context context{&known, &scan, &infos};
   dl_iterate_phdr(
       [](dl_phdr_info* info, size_t, void* data) {
-        auto* context = static_cast<Context*>(data);
-        context->infos->push_back(*info);
+        static_cast<std::vector<dl_phdr_info>*>(data)->push_back(*info);
         return 0;
       },
-      &context);
+      &infos);
+  Scan scan;
   uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
   scan.found.reserve(infos.size());
   for (const dl_phdr_info& info : infos) {
