@@ -381,6 +381,13 @@ void* RefuseLoad() {
   return nullptr;
 }
 
+// Whether dlopen's `filename` names a file of a protected region, its absolute path in *abs. A
+// name without a slash is left to the loader's search, as before this runtime.
+bool IsProtectedLibrary(ShieldedFiles* files, const char* filename, std::string* abs) {
+  return files != nullptr && strchr(filename, '/') != nullptr &&
+         files->Resolve(AT_FDCWD, filename, abs) && files->IsProtectedPath(*abs);
+}
+
 // Patches the system-call instructions of what a dlopen loaded (syscall_trap.h), and ends the
 // loading thread's TrapLoadingThread. A library whose code cannot be checked is unloaded again
 // and refused: its raw syscalls would bypass the shield.
@@ -411,9 +418,7 @@ COVE_EXPORT void* dlopen(const char* filename, int flags) {
   }
   DlopenPolicy policy = CurrentDlopenPolicy();
   std::string abs;
-  bool has_slash = strchr(filename, '/') != nullptr;
-  bool is_protected = files != nullptr && has_slash && files->Resolve(AT_FDCWD, filename, &abs) &&
-                      files->IsProtectedPath(abs);
+  bool is_protected = IsProtectedLibrary(files, filename, &abs);
   if (policy == DlopenPolicy::kNone || (policy == DlopenPolicy::kProtected && !is_protected)) {
     snprintf(t_dlopen_refusal, sizeof(t_dlopen_refusal),
              "cove: dlopen of %s refused by SCONE_ALLOW_DLOPEN=%d (%s)", filename,
@@ -456,8 +461,7 @@ COVE_EXPORT void* dlmopen(Lmid_t namespace_id, const char* filename, int flags) 
   }
   DlopenPolicy policy = CurrentDlopenPolicy();
   std::string abs;
-  bool is_protected = files != nullptr && strchr(filename, '/') != nullptr &&
-                      files->Resolve(AT_FDCWD, filename, &abs) && files->IsProtectedPath(abs);
+  bool is_protected = IsProtectedLibrary(files, filename, &abs);
   // A new namespace has a C library of its own, which dl_iterate_phdr does not show to the
   // patching: with patched sites its system calls would bypass the shield.
   bool unseen = namespace_id != LM_ID_BASE && cove::runtime::SyscallTrapPatchesSites();

@@ -44,13 +44,14 @@ std::mutex g_objects_mutex;
 std::vector<Record>* g_records = nullptr;
 uintptr_t g_skip_address = 0;
 
-bool Contains(const dl_phdr_info& object, uintptr_t address) {
+// The PT_LOAD segment holding `address` (its index), or -1.
+int SegmentOf(const dl_phdr_info& object, uintptr_t address) {
   for (int i = 0; i < object.dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = object.dlpi_phdr[i];
     uintptr_t begin = object.dlpi_addr + ph.p_vaddr;
-    if (ph.p_type == PT_LOAD && address >= begin && address - begin < ph.p_memsz) return true;
+    if (ph.p_type == PT_LOAD && address >= begin && address - begin < ph.p_memsz) return i;
   }
-  return false;
+  return -1;
 }
 
 struct ObjectSites {
@@ -82,11 +83,10 @@ Scan ScanObjects(const std::vector<const void*>& known) {
     const void* id = info.dlpi_phdr;
     if (std::find(known.begin(), known.end(), id) != known.end()) continue;
     scan.scanned.push_back(id);
-    if (info.dlpi_addr == vdso || Contains(info, g_skip_address)) continue;
+    if (info.dlpi_addr == vdso || SegmentOf(info, g_skip_address) >= 0) continue;
     ++scan.summary.objects;
     std::vector<uintptr_t> sites;
     SiteScanResult result = FindSystemCallSites(info, &sites);
-    scan.summary.undecodable_gaps += result.undecodable_gaps;
     if (!result.resolved) {
       char where[64];
       (void)snprintf(where, sizeof(where), "0x%" PRIxPTR, result.candidate - info.dlpi_addr);
@@ -99,16 +99,6 @@ Scan ScanObjects(const std::vector<const void*>& known) {
     if (!sites.empty()) scan.found.push_back({info, std::move(sites)});
   }
   return scan;
-}
-
-// The PT_LOAD segment holding `address` (its index), or -1.
-int SegmentOf(const dl_phdr_info& object, uintptr_t address) {
-  for (int i = 0; i < object.dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = object.dlpi_phdr[i];
-    uintptr_t begin = object.dlpi_addr + ph.p_vaddr;
-    if (ph.p_type == PT_LOAD && address >= begin && address - begin < ph.p_memsz) return i;
-  }
-  return -1;
 }
 
 int SegmentProtection(const dl_phdr_info& object, int segment) {

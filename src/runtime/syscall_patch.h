@@ -44,7 +44,6 @@ struct PatchSummary {
   size_t objects = 0;  // objects scanned
   size_t sites = 0;    // instructions patched
   size_t pages = 0;    // pages written (each now a private copy in this process)
-  int undecodable_gaps = 0;
 };
 
 // Finds the sites of every loaded object and patches them, except in the object that contains

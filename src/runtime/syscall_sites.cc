@@ -186,7 +186,12 @@ class FdeTable {
     if (length == 0xffffffff || cie_offset == 0 || !memory_.Readable(fde, 4 + size_t{length})) {
       return 0;
     }
-    uint8_t enc = FdeEncodingOfCie(memory_, fde + 4 - cie_offset);
+    uintptr_t cie = fde + 4 - cie_offset;
+    if (cie != last_cie_) {  // an object's FDEs share one or two CIEs: parsed once each in turn
+      last_cie_ = cie;
+      last_encoding_ = FdeEncodingOfCie(memory_, cie);
+    }
+    uint8_t enc = last_encoding_;
     size_t size = enc == kEncOmit ? 0 : EncodedSize(enc);
     if (size == 0 || 8 + 2 * size > 4 + size_t{length}) return 0;
     uint64_t range = ReadUnsigned(p + 8 + size, size);
@@ -204,6 +209,9 @@ class FdeTable {
   uintptr_t base_ = 0;
   const uint8_t* table_ = nullptr;
   size_t count_ = 0;
+  // The CIE End read last and its FDE pointer encoding.
+  mutable uintptr_t last_cie_ = 0;
+  mutable uint8_t last_encoding_ = kEncOmit;
 };
 
 // A function (or gap) decoded from its start as far as the candidates in it needed.
@@ -283,7 +291,6 @@ std::vector<uintptr_t> Candidates(uintptr_t begin, uintptr_t end) {
 }  // namespace
 
 SiteScanResult FindSystemCallSites(const dl_phdr_info& object, std::vector<uintptr_t>* sites) {
-  SiteScanResult result;
   ObjectMemory memory(object);
   FdeTable fdes(object, memory);
   for (int i = 0; i < object.dlpi_phnum; ++i) {
@@ -296,63 +303,51 @@ SiteScanResult FindSystemCallSites(const dl_phdr_info& object, std::vector<uintp
     bool decoding_is_function = false;
     bool gap_skipped = false;  // the current region is a gap skipped as data
     for (uintptr_t candidate : Candidates(segment_begin, segment_end)) {
-      if (candidate >= decoding.begin && candidate < decoding.at) {
-        // Inside an instruction decoded already, or in a gap skipped as data: unless it looks
-        // like a system call being made (code without unwind entry after data).
-        if (gap_skipped && LooksLikeSystemCall(candidate, decoding.begin)) {
-          return {false, candidate, "it follows data outside every function and looks like code",
-                  0};
-        }
-        continue;
-      }
-      if (candidate < decoding.begin || candidate >= decoding.end) {
-        // The function containing the candidate, or else the gap between two functions (the
-        // whole segment when the object has no unwind table).
-        uintptr_t begin = segment_begin;
-        uintptr_t end = segment_end;
-        bool in_function = false;
-        if (fdes.present()) {
-          size_t index = fdes.Before(candidate);
-          if (index < fdes.size()) {
-            uintptr_t function_end = fdes.End(index);
-            if (function_end == 0) return {false, candidate, "unreadable unwind entry", 0};
-            in_function = candidate < function_end;
-            begin = in_function ? fdes.Start(index) : function_end;
-            if (!in_function && index + 1 < fdes.size()) end = fdes.Start(index + 1);
-            if (in_function) end = function_end;
-          } else if (fdes.size() > 0) {
-            end = fdes.Start(0);
+      if (candidate < decoding.begin || candidate >= decoding.at) {  // not decoded past yet
+        if (candidate >= decoding.end) {
+          // The function containing the candidate, or else the gap between two functions (the
+          // whole segment when the object has no unwind table).
+          uintptr_t begin = segment_begin;
+          uintptr_t end = segment_end;
+          bool in_function = false;
+          if (fdes.present()) {
+            size_t index = fdes.Before(candidate);
+            if (index < fdes.size()) {
+              uintptr_t function_end = fdes.End(index);
+              if (function_end == 0) return {false, candidate, "unreadable unwind entry"};
+              in_function = candidate < function_end;
+              begin = in_function ? fdes.Start(index) : function_end;
+              if (!in_function && index + 1 < fdes.size()) end = fdes.Start(index + 1);
+              if (in_function) end = function_end;
+            } else if (fdes.size() > 0) {
+              end = fdes.Start(0);
+            }
           }
+          decoding.begin = std::max(begin, segment_begin);
+          decoding.end = std::min(end, segment_end);
+          decoding.at = decoding.begin;
+          decoding_is_function = in_function || !fdes.present();
+          gap_skipped = false;
         }
-        decoding.begin = std::max(begin, segment_begin);
-        decoding.end = std::min(end, segment_end);
-        decoding.at = decoding.begin;
-        decoding_is_function = in_function || !fdes.present();
-        gap_skipped = false;
-      }
-      int verdict = DecodeTo(&decoding, candidate);
-      if (verdict < 0) {
-        if (decoding_is_function) {
-          return {false, candidate, "the code before it does not decode", 0};
-        }
-        // Between functions and not code this decoder can follow: data (OpenSSL keeps
-        // tables in .text). Compiler-made functions and glibc's assembly all have unwind
-        // entries. Counted, not patched; the rest of the gap is skipped, except that a
-        // candidate there that looks like a system call being made leaves the object
-        // unresolved (hand-written code without unwind entry after a table).
-        if (LooksLikeSystemCall(candidate, decoding.begin)) {
-          return {false, candidate, "it follows data outside every function and looks like code",
-                  0};
-        }
-        ++result.undecodable_gaps;
+        int verdict = DecodeTo(&decoding, candidate);
+        if (verdict == 1) sites->push_back(candidate);
+        if (verdict >= 0) continue;
+        if (decoding_is_function) return {false, candidate, "the code before it does not decode"};
+        // Between functions and not code this decoder can follow: data (OpenSSL keeps tables
+        // in .text). Compiler-made functions and glibc's assembly all have unwind entries. The
+        // rest of the gap is taken for data too.
         decoding.at = decoding.end;
         gap_skipped = true;
-        continue;
       }
-      if (verdict == 1) sites->push_back(candidate);
+      // Inside an instruction decoded already (not a site), or in a gap taken for data: unless
+      // it looks like a system call being made (hand-written code without unwind entry after a
+      // table), which leaves the object unresolved.
+      if (gap_skipped && LooksLikeSystemCall(candidate, decoding.begin)) {
+        return {false, candidate, "it follows data outside every function and looks like code"};
+      }
     }
   }
-  return result;
+  return {};
 }
 
 }  // namespace cove::runtime

@@ -25,9 +25,6 @@ struct SiteScanResult {
   // When not resolved: the candidate's address and why it could not be classified.
   uintptr_t candidate = 0;
   const char* why = nullptr;
-  // Candidates outside every function (no unwind entry) in stretches that do not decode as
-  // code: data kept in the text segment, not patched.
-  int undecodable_gaps = 0;
 };
 
 // Appends to *sites the run-time addresses of the system-call instructions in the executable
